@@ -1,0 +1,57 @@
+/**
+ * The resolved application configuration: YAML files in the config dir, then `.env`, then the
+ * environment (which wins), validated at start. Secrets are held as `Redacted`.
+ */
+import { Context, type Option, type Redacted } from "effect"
+
+export type LogLevelName = "debug" | "info" | "warning" | "error"
+export type ParquetCompression = "snappy" | "zstd" | "uncompressed"
+
+export interface AppConfigShape {
+  /** Root of the lake, state, quarantine and logs. */
+  readonly dataDir: string
+  readonly configDir: string
+  readonly log: {
+    readonly level: LogLevelName
+    /** Console output: readable lines, JSON lines, or nothing (the file log is always written). */
+    readonly console: "pretty" | "json" | "off"
+  }
+  readonly backfill: {
+    /** Trading days fetched and committed at once. */
+    readonly concurrency: number
+  }
+  readonly massive: {
+    readonly restUrl: string
+    readonly apiKey: Option.Option<Redacted.Redacted<string>>
+    readonly adjusted: boolean
+    /** Requests per minute per API key; 0 = no limit. */
+    readonly rateLimitPerMinute: number
+    /** `limit` query parameter of aggregate requests (max 50000). */
+    readonly pageLimit: number
+    readonly requestTimeoutMs: number
+    /** Ask `/v1/marketstatus/upcoming` for holidays before falling back to built-in rules. */
+    readonly calendarFromApi: boolean
+  }
+  readonly parquet: {
+    readonly enabled: boolean
+    readonly compression: ParquetCompression
+    readonly rowGroupSize: number
+  }
+  readonly sql: {
+    readonly enabled: boolean
+    /** A real Postgres server; None = embedded PGlite under `<dataDir>/state/pg`. */
+    readonly url: Option.Option<Redacted.Redacted<string>>
+    /** Rows per INSERT statement. */
+    readonly batchSize: number
+  }
+  readonly retry: {
+    /** Total attempts per request, the first included. */
+    readonly attempts: number
+    readonly baseDelayMs: number
+    readonly maxDelayMs: number
+    /** A Retry-After longer than this is cut to it. */
+    readonly maxRetryAfterMs: number
+  }
+}
+
+export class AppConfig extends Context.Tag("tapehouse/AppConfig")<AppConfig, AppConfigShape>() {}

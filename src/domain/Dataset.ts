@@ -1,0 +1,86 @@
+/**
+ * The description of one kind of record. Everything generic (validation, dedup, Parquet
+ * columns, SQL table, partitioning, quarantine, simulator replay) is driven from it, so a new
+ * dataset is a new `Dataset` value and no sink or processor changes.
+ */
+import type { Schema } from "effect"
+
+/** Storage type of a column; Parquet and SQL types are derived from it. */
+export type ColumnType =
+  | "string" // Parquet BYTE_ARRAY UTF8, SQL text
+  | "timestamp_ms" // epoch milliseconds in memory; Parquet TIMESTAMP(MILLIS, UTC), SQL timestamptz
+  | "double" // Parquet DOUBLE, SQL double precision
+  | "int64" // a safe integer in memory; Parquet INT64, SQL bigint
+
+export interface Column<A> {
+  readonly name: keyof A & string
+  readonly type: ColumnType
+  readonly nullable: boolean
+  /** One line for the README / `status`: what the column holds. */
+  readonly doc: string
+}
+
+/** The window a record's event time must fall in (a trading day's regular session). */
+export interface EventWindow {
+  readonly date: string
+  readonly startMs: number
+  readonly endMs: number
+}
+
+export interface Dataset<A> {
+  /** Folder and table name. */
+  readonly name: string
+  /** Canonical record; `Schema.Type` is what flows through the pipeline. */
+  readonly schema: Schema.Schema<A, A>
+  /** Column order for Parquet and SQL. Every field of A appears exactly once. */
+  readonly columns: ReadonlyArray<Column<A>>
+  /** Identity for dedupe and upsert; the SQL primary key. */
+  readonly key: ReadonlyArray<keyof A & string>
+  /** The column a partition write is scoped by: rewriting SPY's day leaves QQQ's rows alone. */
+  readonly instrument: keyof A & string
+  /** The column holding the event time (a `timestamp_ms` column). */
+  readonly timeColumn: keyof A & string
+  /** Event time, epoch ms. */
+  readonly eventTime: (a: A) => number
+  /** YYYY-MM-DD partition (New York trading date for US markets). */
+  readonly partitionDate: (a: A) => string
+  /** The event-time range [startMs, endMs) a partition date covers (New York midnight to midnight). */
+  readonly partitionRange: (date: string) => { readonly startMs: number; readonly endMs: number }
+  /**
+   * Dataset-specific rules beyond the generic ones (finite numbers, nulls, event window).
+   * Each returns the reason a record is invalid, or undefined when it passes.
+   */
+  readonly rules: ReadonlyArray<(a: A) => string | undefined>
+}
+
+/** A record that failed validation or decoding, on its way to quarantine. */
+export interface Rejected {
+  /** The record as far as it could be read (canonical fields when decoding succeeded). */
+  readonly record: Readonly<Record<string, unknown>>
+  readonly reason: string
+}
+
+/** Builds the dedupe key of a record: the key columns joined with a separator that cannot occur in them. */
+export const keyOf =
+  <A>(dataset: Dataset<A>) =>
+  (a: A): string => {
+    const key = dataset.key
+    if (key.length === 1) return String(a[key[0]!])
+    let out = String(a[key[0]!])
+    for (let i = 1; i < key.length; i++) out += "\u0000" + String(a[key[i]!])
+    return out
+  }
+
+/** Compares two records by their key columns (strings lexically, numbers numerically). */
+export const compareByKey =
+  <A>(dataset: Dataset<A>) =>
+  (x: A, y: A): number => {
+    for (const k of dataset.key) {
+      const a = x[k] as unknown
+      const b = y[k] as unknown
+      if (a === b) continue
+      if (typeof a === "number" && typeof b === "number") return a - b
+      return String(a) < String(b) ? -1 : 1
+    }
+    return 0
+  }

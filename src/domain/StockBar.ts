@@ -1,0 +1,63 @@
+/** Per-second stock bars: the canonical record and its Dataset (`stock_bars_1s`). */
+import { Schema } from "effect"
+import type { Dataset } from "./Dataset.js"
+import { addDays, newYorkDate, newYorkTimeToEpochMs } from "./time.js"
+
+export const StockBar = Schema.Struct({
+  symbol: Schema.String,
+  /** Bar start, epoch ms UTC. */
+  ts: Schema.Number,
+  open: Schema.Number,
+  high: Schema.Number,
+  low: Schema.Number,
+  close: Schema.Number,
+  volume: Schema.Number,
+  vwap: Schema.NullOr(Schema.Number),
+  trades: Schema.NullOr(Schema.Number)
+})
+export type StockBar = typeof StockBar.Type
+
+/** OHLC consistency: low is the lowest and high the highest of the four prices; prices are positive. */
+const ohlcRule = (b: StockBar): string | undefined => {
+  if (b.low > b.high) return `low ${b.low} is above high ${b.high}`
+  if (b.open > b.high || b.close > b.high) return `open ${b.open} or close ${b.close} is above high ${b.high}`
+  if (b.open < b.low || b.close < b.low) return `open ${b.open} or close ${b.close} is below low ${b.low}`
+  if (b.low <= 0) return `low ${b.low} is not a positive price`
+  return undefined
+}
+
+const volumeRule = (b: StockBar): string | undefined =>
+  b.volume < 0 ? `volume ${b.volume} is negative` : undefined
+
+const tradesRule = (b: StockBar): string | undefined =>
+  b.trades !== null && (b.trades < 0 || !Number.isInteger(b.trades))
+    ? `trades ${b.trades} is not a non-negative integer`
+    : undefined
+
+const symbolRule = (b: StockBar): string | undefined => (b.symbol.length === 0 ? "symbol is empty" : undefined)
+
+export const StockBars1s: Dataset<StockBar> = {
+  name: "stock_bars_1s",
+  schema: StockBar,
+  columns: [
+    { name: "symbol", type: "string", nullable: false, doc: "ticker, e.g. SPY" },
+    { name: "ts", type: "timestamp_ms", nullable: false, doc: "bar start, UTC" },
+    { name: "open", type: "double", nullable: false, doc: "first trade price in the second" },
+    { name: "high", type: "double", nullable: false, doc: "highest trade price" },
+    { name: "low", type: "double", nullable: false, doc: "lowest trade price" },
+    { name: "close", type: "double", nullable: false, doc: "last trade price" },
+    { name: "volume", type: "double", nullable: false, doc: "shares traded (may be fractional)" },
+    { name: "vwap", type: "double", nullable: true, doc: "volume-weighted average price, when the vendor sends it" },
+    { name: "trades", type: "int64", nullable: true, doc: "number of trades, when the vendor sends it" }
+  ],
+  key: ["symbol", "ts"],
+  instrument: "symbol",
+  timeColumn: "ts",
+  eventTime: (b) => b.ts,
+  partitionDate: (b) => newYorkDate(b.ts),
+  partitionRange: (date) => ({
+    startMs: newYorkTimeToEpochMs(date, 0, 0),
+    endMs: newYorkTimeToEpochMs(addDays(date, 1), 0, 0)
+  }),
+  rules: [symbolRule, ohlcRule, volumeRule, tradesRule]
+}

@@ -1,0 +1,92 @@
+/** Errors users and logs see. Each `message` reads as a sentence that says what to do. */
+import { Schema } from "effect"
+
+/** A configuration value is invalid. Exit code 2. */
+export class ConfigError extends Schema.TaggedError<ConfigError>()("ConfigError", {
+  key: Schema.String,
+  value: Schema.String,
+  expected: Schema.String,
+  source: Schema.String
+}) {
+  override get message(): string {
+    return `Invalid configuration: ${this.key} = ${this.value} (from ${this.source}); expected ${this.expected}.`
+  }
+}
+
+/** The command line asks for something impossible (bad dates, unknown dataset). Exit code 2. */
+export class UsageError extends Schema.TaggedError<UsageError>()("UsageError", {
+  detail: Schema.String
+}) {
+  override get message(): string {
+    return this.detail
+  }
+}
+
+/** The vendor refused the credentials (401/403). Never retried. */
+export class VendorAuthError extends Schema.TaggedError<VendorAuthError>()("VendorAuthError", {
+  vendor: Schema.String,
+  status: Schema.Number,
+  detail: Schema.String
+}) {
+  override get message(): string {
+    const what = this.status === 403 ? "refused access (not entitled)" : "rejected the API key"
+    return `${this.vendor} ${what} (HTTP ${this.status}: ${this.detail}). Check MASSIVE_API_KEY in the environment or .env and your plan's entitlements.`
+  }
+}
+
+/** A vendor request failed after every retry, or with a status that is not retried. */
+export class VendorRequestError extends Schema.TaggedError<VendorRequestError>()("VendorRequestError", {
+  vendor: Schema.String,
+  /** The request, with credentials removed. */
+  request: Schema.String,
+  status: Schema.optional(Schema.Number),
+  detail: Schema.String
+}) {
+  override get message(): string {
+    const status = this.status === undefined ? "" : ` (HTTP ${this.status})`
+    return `${this.vendor} request ${this.request} failed${status}: ${this.detail}`
+  }
+}
+
+/** A vendor response did not have the shape the protocol promises. */
+export class VendorDecodeError extends Schema.TaggedError<VendorDecodeError>()("VendorDecodeError", {
+  vendor: Schema.String,
+  request: Schema.String,
+  detail: Schema.String
+}) {
+  override get message(): string {
+    return `${this.vendor} response to ${this.request} is not what the protocol describes: ${this.detail}`
+  }
+}
+
+/** A sink could not commit a batch; nothing of that batch is visible and the checkpoint did not move. */
+export class SinkError extends Schema.TaggedError<SinkError>()("SinkError", {
+  sink: Schema.String,
+  dataset: Schema.String,
+  partition: Schema.String,
+  detail: Schema.String
+}) {
+  override get message(): string {
+    return `${this.sink} sink could not commit ${this.dataset} ${this.partition}: ${this.detail}`
+  }
+}
+
+/** A file or folder of the data dir cannot be used. */
+export class StorageError extends Schema.TaggedError<StorageError>()("StorageError", {
+  path: Schema.String,
+  detail: Schema.String
+}) {
+  override get message(): string {
+    return `Cannot use ${this.path}: ${this.detail}. Check that the data dir exists and is writable (--data-dir or TAPEHOUSE_DATA_DIR).`
+  }
+}
+
+/** A backfill finished but some days failed after retries. Exit code 1. */
+export class BackfillIncomplete extends Schema.TaggedError<BackfillIncomplete>()("BackfillIncomplete", {
+  failed: Schema.Array(Schema.Struct({ symbol: Schema.String, date: Schema.String, reason: Schema.String }))
+}) {
+  override get message(): string {
+    const lines = this.failed.map((f) => `  ${f.symbol} ${f.date}: ${f.reason}`)
+    return `${this.failed.length} day(s) failed after retries (every other day is committed; rerun to retry them):\n${lines.join("\n")}`
+  }
+}
