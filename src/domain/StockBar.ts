@@ -34,7 +34,8 @@ const tradesRule = (b: StockBar): string | undefined =>
     ? `trades ${b.trades} is not a non-negative integer`
     : undefined
 
-const symbolRule = (b: StockBar): string | undefined => (b.symbol.length === 0 ? "symbol is empty" : undefined)
+const symbolRule = (b: StockBar): string | undefined =>
+  b.symbol.length === 0 ? "symbol is empty" : undefined
 
 export const StockBars1s: Dataset<StockBar> = {
   name: "stock_bars_1s",
@@ -47,7 +48,12 @@ export const StockBars1s: Dataset<StockBar> = {
     { name: "low", type: "double", nullable: false, doc: "lowest trade price" },
     { name: "close", type: "double", nullable: false, doc: "last trade price" },
     { name: "volume", type: "double", nullable: false, doc: "shares traded (may be fractional)" },
-    { name: "vwap", type: "double", nullable: true, doc: "volume-weighted average price, when the vendor sends it" },
+    {
+      name: "vwap",
+      type: "double",
+      nullable: true,
+      doc: "volume-weighted average price, when the vendor sends it"
+    },
     { name: "trades", type: "int64", nullable: true, doc: "number of trades, when the vendor sends it" }
   ],
   key: ["symbol", "ts"],

@@ -1,0 +1,83 @@
+/**
+ * `tapehouse demo` (what `npm start` runs): the whole offline path end to end. Starts the Massive
+ * simulator on a free loopback port, backfills SPY per-second bars for five trading days through
+ * the real REST client into the Parquet lake and the embedded Postgres, and prints where to look.
+ */
+import * as Path from "node:path"
+import { Command } from "@effect/cli"
+import { Console, Effect, Option, Redacted } from "effect"
+import { StockBars1s } from "../domain/StockBar.js"
+import * as Checkpoints from "../pipeline/Checkpoints.js"
+import * as Backfill from "../runners/backfill.js"
+import * as MassiveSim from "../sim/MassiveSim.js"
+import * as StockBarsSource from "../sources/massive/stockBarsSource.js"
+import { formatBytes, formatDuration, formatInt, progressLine, rowsPerSecond } from "./display.js"
+import { backfillLayer } from "./layers.js"
+import { root } from "./root.js"
+import { prepareDataDir, resolveConfig } from "./setup.js"
+
+export const DEMO = { symbols: ["SPY"], from: "2024-03-04", to: "2024-03-08" } as const
+
+export const demoCommand = Command.make("demo", {}, () =>
+  Effect.gen(function* () {
+    const loaded = yield* resolveConfig(yield* root)
+    const sim = yield* MassiveSim.make({ port: 0 })
+    const config = {
+      ...loaded,
+      massive: {
+        ...loaded.massive,
+        restUrl: sim.url,
+        apiKey: Option.some(Redacted.make("demo-key")),
+        rateLimitPerMinute: 0
+      }
+    }
+    yield* prepareDataDir(config)
+    yield* Console.log(`Massive simulator listening on ${sim.url} (offline demo: no vendor is contacted).`)
+    yield* Console.log(
+      `Backfilling ${StockBars1s.name} ${DEMO.symbols.join(",")} ${DEMO.from}..${DEMO.to} through the REST client…`
+    )
+    const tty = process.stderr.isTTY === true
+    const report = yield* Effect.gen(function* () {
+      const source = yield* StockBarsSource.make
+      return yield* Backfill.run(
+        source,
+        { ...DEMO, overwrite: false, concurrency: config.backfill.concurrency },
+        (p) => tty && process.stderr.write(`\r\x1b[2K${progressLine(StockBars1s.name, p)}`)
+      )
+    }).pipe(
+      Effect.ensuring(Effect.sync(() => tty && process.stderr.write("\n"))),
+      Effect.provide(backfillLayer(config))
+    )
+    const store = yield* Checkpoints.make(config.dataDir)
+    const days = [...(yield* store.days(StockBars1s.name)).values()].filter((d) => d.status === "done")
+    const files = [...(yield* store.files(StockBars1s.name)).values()]
+    const lakeRows = days.reduce((n, d) => n + (d.rows ?? 0), 0)
+    const lakeBytes = files.reduce((n, f) => n + f.bytes, 0)
+    const lake = Path.join(config.dataDir, "lake", StockBars1s.name)
+    const relLake = Path.relative(process.cwd(), lake) || "."
+    const lines = [
+      "",
+      `dataset      ${StockBars1s.name}`,
+      report.committed.length > 0
+        ? `this run     ${report.committed.length} day(s) fetched, ${formatInt(report.rows)} rows, ${formatBytes(report.bytes)}, ${formatInt(rowsPerSecond(report.rows, report.elapsedMs))} rows/s in ${formatDuration(report.elapsedMs)}`
+        : `this run     nothing fetched: all ${report.alreadyDone.length} day(s) were already done (${report.alreadyDone.map((d) => d.date).join(", ")})`,
+      ...(report.failed.length > 0
+        ? [`failed       ${report.failed.map((f) => `${f.date}: ${f.reason}`).join("; ")}`]
+        : []),
+      `lake         ${days.length} day(s), ${formatInt(lakeRows)} rows, ${files.length} file(s), ${formatBytes(lakeBytes)}`,
+      `files        ${lake}/date=YYYY-MM-DD/part-0000.parquet`,
+      `sql          table ${StockBars1s.name} in the embedded Postgres at ${Path.join(config.dataDir, "state", "pg")}`,
+      "",
+      "Look at it with DuckDB:",
+      `  duckdb -c "SELECT symbol, date, count(*) AS bars, min(ts), max(ts), sum(volume) FROM read_parquet('${relLake}/*/*.parquet', hive_partitioning = true) GROUP BY ALL ORDER BY date"`,
+      "and with SQL:",
+      `  npx tapehouse sql "SELECT symbol, (ts AT TIME ZONE 'America/New_York')::date AS day, count(*) AS bars, round(sum(volume)) AS volume FROM stock_bars_1s GROUP BY 1, 2 ORDER BY 2"`,
+      "State of every day: npx tapehouse status"
+    ]
+    for (const line of lines) yield* Console.log(line)
+  }).pipe(Effect.scoped)
+).pipe(
+  Command.withDescription(
+    "Offline demo (npm start): start the built-in Massive simulator, backfill SPY per-second bars for 2024-03-04..2024-03-08 into the lake and the embedded Postgres, and print how to query them. Idempotent."
+  )
+)

@@ -1,0 +1,16 @@
+/** Options every command takes; they sit on the root command and subcommands read them from it. */
+import { Options } from "@effect/cli"
+
+export const dataDir = Options.text("data-dir").pipe(
+  Options.withDescription(
+    "Folder of the lake, state, quarantine and logs. Default: env TAPEHOUSE_DATA_DIR, then data_dir in settings.yaml, then ./data."
+  ),
+  Options.optional
+)
+
+export const configDir = Options.text("config-dir").pipe(
+  Options.withDescription("Folder holding settings.yaml, sources.yaml, sinks.yaml and retry.yaml."),
+  Options.withDefault("./config")
+)
+
+export const globalOptions = { dataDir, configDir }

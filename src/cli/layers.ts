@@ -1,0 +1,25 @@
+/** Layer composition per command: the mode is picked here, by which layers are provided. */
+import { Layer } from "effect"
+import * as MarketCalendar from "../calendar/MarketCalendar.js"
+import { AppConfig, type AppConfigShape } from "../config/AppConfig.js"
+import * as Logging from "../monitor/logging.js"
+import * as Checkpoints from "../pipeline/Checkpoints.js"
+import * as Quarantine from "../sinks/Quarantine.js"
+import * as SinksLive from "../sinks/SinksLive.js"
+import * as MassiveRest from "../sources/massive/MassiveRest.js"
+
+/** Backfill: Massive REST → pipeline → configured sinks, checkpoints under the data dir. */
+export const backfillLayer = (config: AppConfigShape) => {
+  const calendar = (config.massive.calendarFromApi ? MarketCalendar.Live : MarketCalendar.RulesOnly).pipe(
+    Layer.provideMerge(MassiveRest.Live)
+  )
+  const checkpoints = Layer.effect(Checkpoints.Checkpoints, Checkpoints.make(config.dataDir))
+  return Layer.mergeAll(calendar, checkpoints, Quarantine.Live, SinksLive.fromConfig).pipe(
+    Layer.provideMerge(Logging.layerFromConfig),
+    Layer.provide(Layer.succeed(AppConfig, config))
+  )
+}
+
+/** Commands that only log (sim serve, sql). */
+export const loggingLayer = (config: AppConfigShape) =>
+  Logging.layerFromConfig.pipe(Layer.provide(Layer.succeed(AppConfig, config)))

@@ -1,0 +1,51 @@
+/** Shared by commands: resolving the configuration and preparing the data dir. */
+import * as NodeFs from "node:fs/promises"
+import * as Path from "node:path"
+import { Effect, Option } from "effect"
+import type { AppConfigShape } from "../config/AppConfig.js"
+import { loadConfig } from "../config/loadConfig.js"
+import { ConfigError } from "../domain/errors.js"
+
+export interface GlobalOptions {
+  readonly dataDir: Option.Option<string>
+  readonly configDir: string
+}
+
+export const resolveConfig = (global: GlobalOptions) =>
+  loadConfig({
+    configDir: global.configDir,
+    ...(Option.isSome(global.dataDir) ? { dataDir: global.dataDir.value } : {}),
+    cwd: process.cwd(),
+    env: process.env
+  })
+
+/** Creates the data dir's folders and proves it is writable; a bad data dir is a config error (exit 2). */
+export const prepareDataDir = (config: AppConfigShape) =>
+  Effect.tryPromise({
+    try: async () => {
+      for (const sub of ["lake", "state", "quarantine", "logs"])
+        await NodeFs.mkdir(Path.join(config.dataDir, sub), { recursive: true })
+      const probe = Path.join(config.dataDir, "state", `.write-probe-${process.pid}`)
+      await NodeFs.writeFile(probe, "")
+      await NodeFs.rm(probe)
+    },
+    catch: (cause) => {
+      const code = (cause as NodeJS.ErrnoException).code
+      const why =
+        code === "EACCES" || code === "EPERM"
+          ? "permission denied"
+          : code === "ENOTDIR" || code === "EEXIST"
+            ? "a file is in the way of a folder"
+            : code === "EROFS"
+              ? "read-only file system"
+              : code === "ENOSPC"
+                ? "disk full"
+                : (code ?? String(cause))
+      return new ConfigError({
+        key: "data_dir",
+        value: config.dataDir,
+        expected: `a writable folder (${why})`,
+        source: "--data-dir / TAPEHOUSE_DATA_DIR / settings.yaml"
+      })
+    }
+  })

@@ -1,0 +1,195 @@
+/**
+ * Checkpoints: what has been committed, per dataset, instrument and day, and which file holds
+ * each partition. Stored as an append-only journal per dataset
+ * (`<data-dir>/state/checkpoints/<dataset>.jsonl`, fsync'd per append); the last entry for a key
+ * wins. A torn last line (the process was killed mid-append) is ignored on load.
+ */
+import * as NodeFs from "node:fs/promises"
+import * as Path from "node:path"
+import { Context, Effect, Layer, Ref } from "effect"
+import { StorageError } from "../domain/errors.js"
+
+export type DayStatusName = "pending" | "done" | "failed"
+
+/** The state of one instrument-day. */
+export interface DayEntry {
+  readonly kind: "day"
+  readonly dataset: string
+  readonly symbol: string
+  readonly date: string
+  readonly status: DayStatusName
+  /** Rows committed for this instrument-day (done). */
+  readonly rows?: number
+  /** Rows sent to quarantine. */
+  readonly rejected?: number
+  /** Records dropped as duplicates of a later record with the same key. */
+  readonly duplicates?: number
+  /** Why it failed (failed). */
+  readonly reason?: string
+  /** ISO time the entry was written. */
+  readonly at: string
+}
+
+/** The file holding a partition after its last commit. */
+export interface FileEntry {
+  readonly kind: "file"
+  readonly dataset: string
+  readonly date: string
+  readonly file: string
+  readonly rows: number
+  readonly bytes: number
+  readonly sha256: string
+  readonly at: string
+}
+
+export type CheckpointEntry = DayEntry | FileEntry
+
+export interface CheckpointsShape {
+  /** Latest entry per (symbol, date) of a dataset. */
+  readonly days: (dataset: string) => Effect.Effect<ReadonlyMap<string, DayEntry>, StorageError>
+  /** Latest file entry per date of a dataset. */
+  readonly files: (dataset: string) => Effect.Effect<ReadonlyMap<string, FileEntry>, StorageError>
+  /** Datasets that have a journal. */
+  readonly datasets: Effect.Effect<ReadonlyArray<string>, StorageError>
+  /** Appends entries durably (one write + fsync for the whole list). */
+  readonly record: (entries: ReadonlyArray<CheckpointEntry>) => Effect.Effect<void, StorageError>
+}
+
+export class Checkpoints extends Context.Tag("tapehouse/Checkpoints")<Checkpoints, CheckpointsShape>() {}
+
+export const dayKey = (symbol: string, date: string) => `${symbol}|${date}`
+
+interface Loaded {
+  readonly days: Map<string, DayEntry>
+  readonly files: Map<string, FileEntry>
+}
+
+const emptyLoaded = (): Loaded => ({ days: new Map(), files: new Map() })
+
+const apply = (state: Loaded, entry: CheckpointEntry) => {
+  if (entry.kind === "day") state.days.set(dayKey(entry.symbol, entry.date), entry)
+  else state.files.set(entry.date, entry)
+}
+
+/** Parses a journal; a line that does not parse (a torn append) is skipped. */
+export const parseJournal = (text: string): Loaded => {
+  const state = emptyLoaded()
+  for (const line of text.split("\n")) {
+    if (line.length === 0) continue
+    try {
+      const entry = JSON.parse(line) as CheckpointEntry
+      if (entry.kind === "day" || entry.kind === "file") apply(state, entry)
+    } catch {
+      // torn write from a crash: the entry was never acknowledged, so the work is redone
+    }
+  }
+  return state
+}
+
+const storageError = (path: string) => (cause: unknown) =>
+  new StorageError({
+    path,
+    detail: cause instanceof Error ? ((cause as NodeJS.ErrnoException).code ?? cause.message) : String(cause)
+  })
+
+/** Journal files under `<dataDir>/state/checkpoints`. */
+export const make = (dataDir: string) =>
+  Effect.gen(function* () {
+    const dir = Path.join(dataDir, "state", "checkpoints")
+    yield* Effect.tryPromise({ try: () => NodeFs.mkdir(dir, { recursive: true }), catch: storageError(dir) })
+    const cache = new Map<string, Loaded>()
+    const lock = yield* Effect.makeSemaphore(1)
+    const journalPath = (dataset: string) => Path.join(dir, `${dataset}.jsonl`)
+
+    const load = (dataset: string) =>
+      Effect.suspend(() => {
+        const cached = cache.get(dataset)
+        if (cached) return Effect.succeed(cached)
+        const path = journalPath(dataset)
+        return Effect.tryPromise({
+          try: () =>
+            NodeFs.readFile(path, "utf8").catch((e: NodeJS.ErrnoException) =>
+              e.code === "ENOENT" ? "" : Promise.reject(e)
+            ),
+          catch: storageError(path)
+        }).pipe(
+          Effect.map((text) => {
+            const loaded = parseJournal(text)
+            cache.set(dataset, loaded)
+            return loaded
+          })
+        )
+      })
+
+    const append = (dataset: string, entries: ReadonlyArray<CheckpointEntry>) =>
+      Effect.gen(function* () {
+        const path = journalPath(dataset)
+        const loaded = yield* load(dataset)
+        const text = entries.map((e) => JSON.stringify(e)).join("\n") + "\n"
+        yield* Effect.tryPromise({
+          try: async () => {
+            const handle = await NodeFs.open(path, "a")
+            try {
+              await handle.appendFile(text)
+              await handle.datasync()
+            } finally {
+              await handle.close()
+            }
+          },
+          catch: storageError(path)
+        })
+        for (const e of entries) apply(loaded, e)
+      })
+
+    return Checkpoints.of({
+      days: (dataset) =>
+        lock
+          .withPermits(1)(load(dataset))
+          .pipe(Effect.map((l) => l.days)),
+      files: (dataset) =>
+        lock
+          .withPermits(1)(load(dataset))
+          .pipe(Effect.map((l) => l.files)),
+      datasets: Effect.tryPromise({ try: () => NodeFs.readdir(dir), catch: storageError(dir) }).pipe(
+        Effect.map((names) =>
+          names
+            .filter((n) => n.endsWith(".jsonl"))
+            .map((n) => n.slice(0, -".jsonl".length))
+            .sort()
+        )
+      ),
+      record: (entries) => {
+        const byDataset = new Map<string, Array<CheckpointEntry>>()
+        for (const e of entries) {
+          const list = byDataset.get(e.dataset) ?? []
+          list.push(e)
+          byDataset.set(e.dataset, list)
+        }
+        return lock.withPermits(1)(
+          Effect.forEach(byDataset, ([dataset, list]) => append(dataset, list), { discard: true })
+        )
+      }
+    })
+  })
+
+/** In memory, for tests. */
+export const Test = Layer.effect(
+  Checkpoints,
+  Effect.gen(function* () {
+    const state = yield* Ref.make(new Map<string, Loaded>())
+    const get = (dataset: string) =>
+      Ref.modify(state, (m) => {
+        const existing = m.get(dataset)
+        if (existing) return [existing, m] as const
+        const fresh = emptyLoaded()
+        return [fresh, new Map(m).set(dataset, fresh)] as const
+      })
+    return Checkpoints.of({
+      days: (dataset) => get(dataset).pipe(Effect.map((l) => l.days)),
+      files: (dataset) => get(dataset).pipe(Effect.map((l) => l.files)),
+      datasets: Ref.get(state).pipe(Effect.map((m) => Array.from(m.keys()).sort())),
+      record: (entries) =>
+        Effect.forEach(entries, (e) => get(e.dataset).pipe(Effect.map((l) => apply(l, e))), { discard: true })
+    })
+  })
+)

@@ -1,0 +1,290 @@
+/**
+ * The backfill runner: for each (instrument, trading day) not yet done, fetch the vendor's pages,
+ * validate, deduplicate, commit the day's partition to every sink, quarantine the rejects, and only
+ * then mark the instrument-days done. A crash at any point followed by a rerun gives the same lake:
+ * partition writes replace the instruments' rows of that day, and unfinished days are redone.
+ */
+import { Clock, Effect, Stream } from "effect"
+import { MarketCalendar, type TradingSession } from "../calendar/MarketCalendar.js"
+import type { Rejected } from "../domain/Dataset.js"
+import { VendorAuthError } from "../domain/errors.js"
+import { Checkpoints, type DayEntry, dayKey } from "../pipeline/Checkpoints.js"
+import { makeDeduplicator } from "../pipeline/dedupe.js"
+import { makeValidator } from "../pipeline/validate.js"
+import { Quarantine } from "../sinks/Quarantine.js"
+import { Sinks } from "../sinks/Sink.js"
+import type { BackfillSource } from "./BackfillSource.js"
+
+export interface BackfillRequest {
+  readonly symbols: ReadonlyArray<string>
+  readonly from: string
+  readonly to: string
+  /** Refetch and rewrite days already done (history correction). */
+  readonly overwrite: boolean
+  /** Trading days processed at once. */
+  readonly concurrency: number
+}
+
+export interface BackfillProgress {
+  readonly daysDone: number
+  readonly daysTotal: number
+  readonly rows: number
+  readonly elapsedMs: number
+}
+
+export interface CommittedDay {
+  readonly date: string
+  readonly symbols: ReadonlyArray<string>
+  readonly rows: number
+  readonly rejected: number
+  readonly duplicates: number
+  readonly file?: string
+  readonly bytes?: number
+}
+
+export interface BackfillReport {
+  readonly dataset: string
+  readonly symbols: ReadonlyArray<string>
+  readonly from: string
+  readonly to: string
+  readonly tradingDays: number
+  readonly closedDays: ReadonlyArray<{ readonly date: string; readonly reason: string }>
+  /** Instrument-days skipped because a previous run completed them. */
+  readonly alreadyDone: ReadonlyArray<{ readonly symbol: string; readonly date: string }>
+  readonly committed: ReadonlyArray<CommittedDay>
+  readonly failed: ReadonlyArray<{ readonly symbol: string; readonly date: string; readonly reason: string }>
+  readonly rows: number
+  readonly rejected: number
+  readonly duplicates: number
+  readonly bytes: number
+  readonly elapsedMs: number
+}
+
+const messageOf = (e: { readonly message: string }) => e.message
+
+const countBy = <A>(rows: ReadonlyArray<A>, f: (a: A) => string): Map<string, number> => {
+  const counts = new Map<string, number>()
+  for (const r of rows) {
+    const k = f(r)
+    counts.set(k, (counts.get(k) ?? 0) + 1)
+  }
+  return counts
+}
+
+export const run = <A>(
+  source: BackfillSource<A>,
+  request: BackfillRequest,
+  onProgress: (p: BackfillProgress) => void = () => {}
+) =>
+  Effect.gen(function* () {
+    const dataset = source.dataset
+    const calendar = yield* MarketCalendar
+    const checkpoints = yield* Checkpoints
+    const sinks = yield* Sinks
+    const quarantine = yield* Quarantine
+    const validate = makeValidator(dataset)
+    const dedupe = makeDeduplicator(dataset)
+    const instrumentOf = (a: A) => String(a[dataset.instrument])
+    const startedAt = yield* Clock.currentTimeMillis
+    const now = Clock.currentTimeMillis.pipe(Effect.map((ms) => new Date(ms).toISOString()))
+
+    const days = yield* calendar.range(request.from, request.to)
+    const sessions = days.filter((d): d is TradingSession => d._tag === "open")
+    const closedDays = days.flatMap((d) => (d._tag === "closed" ? [{ date: d.date, reason: d.reason }] : []))
+    for (const closed of closedDays) {
+      if (!closed.reason.startsWith("weekend"))
+        yield* Effect.logInfo(`skipping ${closed.date}: market closed (${closed.reason})`)
+    }
+
+    const done = yield* checkpoints.days(dataset.name)
+    const alreadyDone: Array<{ symbol: string; date: string }> = []
+    const work: Array<{ session: TradingSession; symbols: ReadonlyArray<string> }> = []
+    for (const session of sessions) {
+      const todo = request.symbols.filter((symbol) => {
+        const isDone = done.get(dayKey(symbol, session.date))?.status === "done"
+        if (isDone && !request.overwrite) alreadyDone.push({ symbol, date: session.date })
+        return request.overwrite || !isDone
+      })
+      if (todo.length > 0) work.push({ session, symbols: todo })
+    }
+    if (alreadyDone.length > 0)
+      yield* Effect.logInfo(`${alreadyDone.length} instrument-day(s) already done; not fetched again`)
+
+    const at = yield* now
+    yield* checkpoints.record(
+      work.flatMap(({ session, symbols }) =>
+        symbols.map(
+          (symbol): DayEntry => ({
+            kind: "day",
+            dataset: dataset.name,
+            symbol,
+            date: session.date,
+            status: "pending",
+            at
+          })
+        )
+      )
+    )
+
+    const committed: Array<CommittedDay> = []
+    const failed: Array<{ symbol: string; date: string; reason: string }> = []
+    let rowsTotal = 0
+    let daysDone = 0
+
+    const fetchSymbol = (symbol: string, session: TradingSession) =>
+      source.fetchDay(symbol, session).pipe(
+        Stream.runFold(
+          { records: [] as Array<A>, rejected: [] as Array<Rejected>, pages: 0 },
+          (acc, page) => {
+            for (const r of page.records) acc.records.push(r)
+            for (const r of page.rejected) acc.rejected.push(r)
+            acc.pages++
+            return acc
+          }
+        )
+      )
+
+    const processDay = (session: TradingSession, symbols: ReadonlyArray<string>) =>
+      Effect.gen(function* () {
+        const window = { date: session.date, startMs: session.openMs, endMs: session.closeMs }
+        const fetched = yield* Effect.forEach(symbols, (symbol) => fetchSymbol(symbol, session), {
+          concurrency: 2
+        })
+        const all: Array<A> = []
+        const rejectedBySymbol = new Map<string, Array<Rejected>>(symbols.map((s) => [s, []]))
+        let pages = 0
+        fetched.forEach((f, i) => {
+          const symbol = symbols[i]!
+          pages += f.pages
+          const checked = validate(f.records, window)
+          for (const r of checked.valid) all.push(r)
+          const rejects = rejectedBySymbol.get(symbol)!
+          for (const r of f.rejected) rejects.push(r)
+          for (const r of checked.rejected) rejects.push(r)
+        })
+        const { rows, duplicates } = dedupe(all)
+        const results = yield* sinks.commit({
+          dataset,
+          date: session.date,
+          instruments: symbols,
+          rows,
+          mode: "replace"
+        })
+        let rejectedCount = 0
+        for (const [symbol, rejects] of rejectedBySymbol) {
+          rejectedCount += rejects.length
+          yield* quarantine.write(dataset, session.date, symbol, rejects)
+        }
+        const fileResult = results.find((r) => r.file !== undefined && r.sha256 !== undefined)
+        const rowsBySymbol = countBy(rows, instrumentOf)
+        const receivedBySymbol = countBy(all, instrumentOf)
+        const at = yield* now
+        yield* checkpoints.record([
+          ...(fileResult?.file !== undefined
+            ? [
+                {
+                  kind: "file" as const,
+                  dataset: dataset.name,
+                  date: session.date,
+                  file: fileResult.file,
+                  rows: fileResult.rows,
+                  bytes: fileResult.bytes ?? 0,
+                  sha256: fileResult.sha256 ?? "",
+                  at
+                }
+              ]
+            : []),
+          ...symbols.map(
+            (symbol): DayEntry => ({
+              kind: "day",
+              dataset: dataset.name,
+              symbol,
+              date: session.date,
+              status: "done",
+              rows: rowsBySymbol.get(symbol) ?? 0,
+              rejected: rejectedBySymbol.get(symbol)?.length ?? 0,
+              duplicates: (receivedBySymbol.get(symbol) ?? 0) - (rowsBySymbol.get(symbol) ?? 0),
+              at
+            })
+          )
+        ])
+        yield* Effect.logInfo(
+          `${dataset.name} ${session.date} committed: ${rows.length} rows, ${rejectedCount} rejected, ${duplicates} duplicates, ${pages} pages`
+        ).pipe(Effect.annotateLogs({ symbols: symbols.join(",") }))
+        const day: CommittedDay = {
+          date: session.date,
+          symbols,
+          rows: rows.length,
+          rejected: rejectedCount,
+          duplicates,
+          ...(fileResult?.file !== undefined ? { file: fileResult.file } : {}),
+          ...(fileResult?.bytes !== undefined ? { bytes: fileResult.bytes } : {})
+        }
+        return day
+      }).pipe(Effect.withSpan("backfill.day", { attributes: { date: session.date } }))
+
+    const runDay = ({ session, symbols }: { session: TradingSession; symbols: ReadonlyArray<string> }) =>
+      processDay(session, symbols).pipe(
+        Effect.tap((day) =>
+          Effect.sync(() => {
+            committed.push(day)
+            rowsTotal += day.rows
+          })
+        ),
+        // Auth failures stop the whole run; a day's other failures are recorded and the run goes on.
+        Effect.catchIf(
+          (e) => !(e instanceof VendorAuthError) && e._tag !== "StorageError",
+          (error) =>
+            Effect.gen(function* () {
+              const reason = messageOf(error)
+              yield* Effect.logError(`${dataset.name} ${session.date} failed: ${reason}`)
+              for (const symbol of symbols) failed.push({ symbol, date: session.date, reason })
+              const at = yield* now
+              yield* checkpoints.record(
+                symbols.map(
+                  (symbol): DayEntry => ({
+                    kind: "day",
+                    dataset: dataset.name,
+                    symbol,
+                    date: session.date,
+                    status: "failed",
+                    reason,
+                    at
+                  })
+                )
+              )
+            })
+        ),
+        Effect.zipRight(
+          Effect.gen(function* () {
+            daysDone++
+            const t = yield* Clock.currentTimeMillis
+            onProgress({ daysDone, daysTotal: work.length, rows: rowsTotal, elapsedMs: t - startedAt })
+          })
+        )
+      )
+
+    onProgress({ daysDone: 0, daysTotal: work.length, rows: 0, elapsedMs: 0 })
+    yield* Effect.forEach(work, runDay, { concurrency: Math.max(1, request.concurrency), discard: true })
+
+    const finishedAt = yield* Clock.currentTimeMillis
+    committed.sort((a, b) => (a.date < b.date ? -1 : a.date > b.date ? 1 : 0))
+    failed.sort((a, b) => (a.date < b.date ? -1 : a.date > b.date ? 1 : a.symbol < b.symbol ? -1 : 1))
+    const report: BackfillReport = {
+      dataset: dataset.name,
+      symbols: request.symbols,
+      from: request.from,
+      to: request.to,
+      tradingDays: sessions.length,
+      closedDays,
+      alreadyDone,
+      committed,
+      failed,
+      rows: committed.reduce((n, d) => n + d.rows, 0),
+      rejected: committed.reduce((n, d) => n + d.rejected, 0),
+      duplicates: committed.reduce((n, d) => n + d.duplicates, 0),
+      bytes: committed.reduce((n, d) => n + (d.bytes ?? 0), 0),
+      elapsedMs: finishedAt - startedAt
+    }
+    return report
+  })

@@ -1,0 +1,139 @@
+/**
+ * The embedded SQL target: PGlite (Postgres compiled to WASM) with its data under
+ * `<dataDir>/state/pg`, served on a loopback socket so the one `@effect/sql-pg` code path
+ * serves both it and a real Postgres server.
+ *
+ * pglite-socket 0.2 does accept several connections (`maxConnections`, default 1) and queues
+ * their protocol messages onto the single backend; while one connection has a transaction open
+ * the others wait until it ends. Several connections therefore buy no parallelism, so clients
+ * use `clientMaxConnections` (1); the server allows a few more so a pool that replaces an idle
+ * connection is never refused.
+ *
+ * PGlite itself does not stop a second process from opening the same folder (doing so corrupts
+ * it, measured), so the folder is guarded by `<dataDir>/state/pg.lock` holding the owner's pid.
+ */
+import * as Fs from "node:fs/promises"
+import * as Path from "node:path"
+import { PGlite } from "@electric-sql/pglite"
+import { PGLiteSocketServer } from "@electric-sql/pglite-socket"
+import { Effect, type Scope } from "effect"
+import { StorageError } from "../domain/errors.js"
+
+export interface EmbeddedPgServer {
+  readonly host: string
+  readonly port: number
+  /** The folder holding the database files. */
+  readonly path: string
+}
+
+/** Connections a client pool should open to the embedded server. */
+export const clientMaxConnections = 1
+/** Connections the socket server accepts (slack for a pool replacing a connection). */
+const serverMaxConnections = 4
+
+const host = "127.0.0.1"
+
+const describe = (cause: unknown): string => {
+  if (cause instanceof Error) {
+    const code = (cause as NodeJS.ErrnoException).code
+    return code === undefined ? cause.message : `${code}: ${cause.message}`
+  }
+  return String(cause)
+}
+
+const isAlive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (cause) {
+    // EPERM: the process exists but belongs to someone else.
+    return (cause as NodeJS.ErrnoException).code === "EPERM"
+  }
+}
+
+/** Takes `<state>/pg.lock` for this process; a lock left by a process that died is taken over. */
+const acquireLock = (lockPath: string, dbPath: string): Effect.Effect<void, StorageError, Scope.Scope> =>
+  Effect.acquireRelease(
+    Effect.tryPromise({
+      try: async () => {
+        for (let attempt = 0; attempt < 2; attempt++) {
+          try {
+            await Fs.writeFile(lockPath, `${process.pid}\n`, { flag: "wx" })
+            return
+          } catch (cause) {
+            if ((cause as NodeJS.ErrnoException).code !== "EEXIST") throw cause
+          }
+          const owner = Number.parseInt(await Fs.readFile(lockPath, "utf8").catch(() => ""), 10)
+          if (Number.isSafeInteger(owner) && owner > 0 && isAlive(owner)) {
+            throw new StorageError({
+              path: dbPath,
+              detail:
+                owner === process.pid
+                  ? "the embedded database is already open in this process"
+                  : `the embedded database is in use by another tapehouse process (pid ${owner}, lock file ${lockPath}); stop it, or point sinks.sql.url at a Postgres server to share one database`
+            })
+          }
+          // Stale: its owner is gone.
+          await Fs.rm(lockPath, { force: true })
+        }
+        throw new Error(`could not take the lock file ${lockPath}`)
+      },
+      catch: (cause) =>
+        cause instanceof StorageError
+          ? cause
+          : new StorageError({ path: lockPath, detail: `cannot create the lock file (${describe(cause)})` })
+    }),
+    () => Effect.promise(() => Fs.rm(lockPath, { force: true }).catch(() => undefined))
+  )
+
+/**
+ * Opens the embedded database under `<dataDir>/state/pg` and serves it on 127.0.0.1 at a port
+ * the OS picks. Closing the scope stops the server and closes the database (no handle stays open).
+ */
+export const start = (dataDir: string): Effect.Effect<EmbeddedPgServer, StorageError, Scope.Scope> =>
+  Effect.gen(function* () {
+    const stateDir = Path.resolve(dataDir, "state")
+    const dbPath = Path.join(stateDir, "pg")
+    yield* Effect.tryPromise({
+      try: async () => {
+        await Fs.mkdir(dbPath, { recursive: true })
+        await Fs.access(dbPath, Fs.constants.R_OK | Fs.constants.W_OK)
+      },
+      catch: (cause) =>
+        new StorageError({ path: dbPath, detail: `cannot create or write the folder (${describe(cause)})` })
+    })
+    yield* acquireLock(Path.join(stateDir, "pg.lock"), dbPath)
+
+    const db = yield* Effect.acquireRelease(
+      Effect.tryPromise({
+        try: () => PGlite.create(dbPath),
+        catch: (cause) =>
+          new StorageError({
+            path: dbPath,
+            detail: `the embedded database did not start (${describe(cause)}); the folder may be damaged or written by another PGlite version: move it away to start afresh`
+          })
+      }),
+      (db) => Effect.promise(() => (db.closed ? Promise.resolve() : db.close()).catch(() => undefined))
+    )
+
+    const server = new PGLiteSocketServer({ db, host, port: 0, maxConnections: serverMaxConnections })
+    yield* Effect.acquireRelease(
+      Effect.tryPromise({
+        try: () => server.start(),
+        catch: (cause) =>
+          new StorageError({
+            path: dbPath,
+            detail: `cannot serve the embedded database on ${host} (${describe(cause)})`
+          })
+      }),
+      () => Effect.promise(() => server.stop().catch(() => undefined))
+    )
+
+    // `getServerConn()` is "host:port" once listening, with the port the OS picked.
+    const port = Number(server.getServerConn().split(":").pop())
+    if (!Number.isSafeInteger(port) || port <= 0) {
+      return yield* Effect.dieMessage(`pglite-socket reported no port: ${server.getServerConn()}`)
+    }
+    yield* Effect.annotateCurrentSpan({ "tapehouse.embedded_pg.port": port })
+    return { host, port, path: dbPath }
+  }).pipe(Effect.withSpan("EmbeddedPg.start"))

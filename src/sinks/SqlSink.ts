@@ -1,0 +1,280 @@
+/**
+ * The SQL sink: one table per dataset (see sqlSchema), keyed upsert, and partition replace as
+ * delete-then-insert, each commit in one transaction. Works on any `SqlClient` speaking
+ * Postgres: the embedded PGlite or a real server.
+ *
+ * Rows are sent column-wise by default: `INSERT … SELECT * FROM unnest($1::text[], …)` takes one
+ * array parameter per column whatever the batch size, so a batch is one short statement with no
+ * 65,535-parameter ceiling. `sql.insert(rows)` (one parameter per value) is kept as `"values"`
+ * for comparison. Measured on 100k stock bars, 2 cores, noisy (batch 1k/5k/20k, two runs each):
+ * PGlite 7–16k rows/s with `values` against 9–32k with `unnest`; PostgreSQL 15 18–37k against
+ * 27–69k. `unnest` was never clearly slower, so it is the default.
+ *
+ * Timestamps travel as ISO-8601 strings with milliseconds, so Postgres stores the exact
+ * millisecond (no float rounding as with `to_timestamp(ms / 1000.0)`).
+ */
+import { SqlClient } from "@effect/sql"
+import type { SqlError } from "@effect/sql/SqlError"
+
+/** A parameter value node-postgres sends as it is. */
+type Primitive = string | number | boolean | null
+
+import { Effect } from "effect"
+import type { Column, ColumnType, Dataset } from "../domain/Dataset.js"
+import { SinkError } from "../domain/errors.js"
+import type { CommitResult, PartitionWrite, Sink } from "./Sink.js"
+import { describeSqlError, quoteIdent, sqlType } from "./sqlSchema.js"
+
+/** `unnest`: one array parameter per column; `values`: `sql.insert(rows)`, one parameter per value. */
+export type InsertMethod = "unnest" | "values"
+
+export interface Options {
+  /** Rows per INSERT statement (default 5,000). `values` is also capped by Postgres' 65,535 parameters. */
+  readonly batchSize?: number
+  /** Default `unnest` (the faster, measured). */
+  readonly method?: InsertMethod
+}
+
+export const defaultBatchSize = 5_000
+const maxParameters = 65_535
+
+/** Statement texts for one dataset, built once. */
+interface Plan {
+  readonly table: string
+  readonly columns: ReadonlyArray<{ readonly name: string; readonly type: ColumnType }>
+  readonly unnestInsert: string
+  /** ` ON CONFLICT (key) DO UPDATE SET …` */
+  readonly onConflict: string
+  readonly deleteRange: string
+}
+
+const plans = new WeakMap<object, Plan>()
+
+const planOf = <A>(dataset: Dataset<A>): Plan => {
+  const cached = plans.get(dataset)
+  if (cached !== undefined) return cached
+  const table = quoteIdent(dataset.name)
+  const columns = dataset.columns.map((c: Column<A>) => ({ name: c.name as string, type: c.type }))
+  const names = columns.map((c) => quoteIdent(c.name)).join(", ")
+  const keys = new Set<string>(dataset.key)
+  const updates = columns.filter((c) => !keys.has(c.name)).map((c) => quoteIdent(c.name))
+  const onConflict =
+    ` ON CONFLICT (${dataset.key.map(quoteIdent).join(", ")}) ` +
+    (updates.length === 0
+      ? "DO NOTHING"
+      : `DO UPDATE SET ${updates.map((c) => `${c} = EXCLUDED.${c}`).join(", ")}`)
+  const arrays = columns.map((c, i) => `$${i + 1}::${sqlType(c.type)}[]`).join(", ")
+  const instrument = dataset.columns.find((c) => c.name === dataset.instrument)
+  const time = quoteIdent(dataset.timeColumn)
+  const plan: Plan = {
+    table,
+    columns,
+    onConflict,
+    unnestInsert: `INSERT INTO ${table} (${names}) SELECT * FROM unnest(${arrays})${onConflict}`,
+    deleteRange:
+      `DELETE FROM ${table} WHERE ${quoteIdent(dataset.instrument)} = ANY($1::${sqlType(instrument?.type ?? "string")}[])` +
+      ` AND ${time} >= $2::timestamptz AND ${time} < $3::timestamptz`
+  }
+  plans.set(dataset, plan)
+  return plan
+}
+
+const toIso = (ms: number): string => new Date(ms).toISOString()
+
+/** The value sent for one cell: timestamps as ISO strings (exact ms), the rest as they are. */
+const cell = (type: ColumnType, value: unknown): Primitive =>
+  value === null || value === undefined
+    ? null
+    : type === "timestamp_ms"
+      ? toIso(value as number)
+      : (value as Primitive)
+
+/** Column arrays of rows [from, to), in one pass. */
+const columnArrays = <A>(
+  plan: Plan,
+  rows: ReadonlyArray<A>,
+  from: number,
+  to: number
+): Array<Array<Primitive>> => {
+  const out = plan.columns.map(() => new Array<Primitive>(to - from))
+  for (let r = from; r < to; r++) {
+    const row = rows[r] as Record<string, unknown>
+    for (let c = 0; c < plan.columns.length; c++) {
+      const column = plan.columns[c]!
+      out[c]![r - from] = cell(column.type, row[column.name])
+    }
+  }
+  return out
+}
+
+/** Row records of rows [from, to) for `sql.insert`, timestamps converted. */
+const records = <A>(plan: Plan, rows: ReadonlyArray<A>, from: number, to: number) => {
+  const out = new Array<Record<string, Primitive>>(to - from)
+  for (let r = from; r < to; r++) {
+    const row = rows[r] as Record<string, unknown>
+    const rec: Record<string, Primitive> = {}
+    for (const column of plan.columns) rec[column.name] = cell(column.type, row[column.name])
+    out[r - from] = rec
+  }
+  return out
+}
+
+/** Builds the SQL sink over the `SqlClient` in context. */
+export const make = (options: Options = {}): Effect.Effect<Sink, never, SqlClient.SqlClient> =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const method = options.method ?? "unnest"
+    const batchSize = Math.max(1, Math.floor(options.batchSize ?? defaultBatchSize))
+
+    const insertBatch = <A>(plan: Plan, rows: ReadonlyArray<A>, from: number, to: number) =>
+      method === "unnest"
+        ? sql.unsafe(plan.unnestInsert, columnArrays(plan, rows, from, to))
+        : sql`INSERT INTO ${sql.unsafe(plan.table)} ${sql.insert(records(plan, rows, from, to))}${sql.unsafe(plan.onConflict)}`
+
+    const commit = <A>(write: PartitionWrite<A>): Effect.Effect<CommitResult, SinkError> => {
+      const plan = planOf(write.dataset)
+      const perStatement =
+        method === "values" ? Math.min(batchSize, Math.floor(maxParameters / plan.columns.length)) : batchSize
+      const rows = write.rows
+      const fail = (what: string) => (error: SqlError) =>
+        new SinkError({
+          sink: "sql",
+          dataset: write.dataset.name,
+          partition: `date=${write.date}`,
+          detail: `${what} failed: ${describeSqlError(error)}`
+        })
+
+      const replace = Effect.suspend(() => {
+        if (write.mode !== "replace" || write.instruments.length === 0) return Effect.void
+        const range = write.dataset.partitionRange(write.date)
+        return sql
+          .unsafe(plan.deleteRange, [write.instruments, toIso(range.startMs), toIso(range.endMs)])
+          .pipe(
+            Effect.mapError(
+              fail(`deleting ${write.instruments.length} instrument(s) of the partition from ${plan.table}`)
+            )
+          )
+      })
+
+      const inserts = Effect.suspend(() => {
+        const batches: Array<number> = []
+        for (let from = 0; from < rows.length; from += perStatement) batches.push(from)
+        return Effect.forEach(
+          batches,
+          (from) => {
+            const to = Math.min(rows.length, from + perStatement)
+            return insertBatch(plan, rows, from, to).pipe(
+              Effect.mapError(fail(`inserting rows ${from}..${to - 1} of ${rows.length} into ${plan.table}`))
+            )
+          },
+          { discard: true }
+        )
+      })
+
+      return sql.withTransaction(Effect.zipRight(replace, inserts)).pipe(
+        Effect.catchTag("SqlError", fail("the transaction")),
+        Effect.as<CommitResult>({ sink: "sql", rows: rows.length }),
+        Effect.withSpan("SqlSink.commit", {
+          attributes: { dataset: write.dataset.name, date: write.date, mode: write.mode, rows: rows.length }
+        })
+      )
+    }
+
+    return { name: "sql", commit }
+  })
+
+/** Reads back rows of a dataset (tests, `status`): decoded to canonical values, ordered by key. */
+export interface ReadOptions {
+  /** Only this partition date. */
+  readonly date?: string
+  /** Only these instruments. */
+  readonly instruments?: ReadonlyArray<string>
+}
+
+const whereOf = <A>(dataset: Dataset<A>, options: ReadOptions): { text: string; params: Array<unknown> } => {
+  const clauses: Array<string> = []
+  const params: Array<unknown> = []
+  if (options.date !== undefined) {
+    const range = dataset.partitionRange(options.date)
+    const time = quoteIdent(dataset.timeColumn)
+    params.push(toIso(range.startMs), toIso(range.endMs))
+    clauses.push(`${time} >= $${params.length - 1}::timestamptz AND ${time} < $${params.length}::timestamptz`)
+  }
+  if (options.instruments !== undefined) {
+    params.push(options.instruments)
+    clauses.push(`${quoteIdent(dataset.instrument)} = ANY($${params.length})`)
+  }
+  return { text: clauses.length === 0 ? "" : ` WHERE ${clauses.join(" AND ")}`, params }
+}
+
+const readError =
+  <A>(dataset: Dataset<A>, options: ReadOptions) =>
+  (error: SqlError) =>
+    new SinkError({
+      sink: "sql",
+      dataset: dataset.name,
+      partition: options.date === undefined ? "all dates" : `date=${options.date}`,
+      detail: `reading failed: ${describeSqlError(error)}`
+    })
+
+/** Rows of a dataset, optionally of one partition date. */
+export const countRows = <A>(
+  dataset: Dataset<A>,
+  options: ReadOptions = {}
+): Effect.Effect<number, SinkError, SqlClient.SqlClient> =>
+  Effect.flatMap(SqlClient.SqlClient, (sql) => {
+    const where = whereOf(dataset, options)
+    return sql
+      .unsafe<{ readonly n: string }>(
+        `SELECT count(*)::text AS n FROM ${quoteIdent(dataset.name)}${where.text}`,
+        where.params
+      )
+      .pipe(
+        Effect.map((rows) => Number(rows[0]?.n ?? 0)),
+        Effect.mapError(readError(dataset, options))
+      )
+  })
+
+const decodeCell = (type: ColumnType, value: unknown): unknown => {
+  if (value === null || value === undefined) return null
+  switch (type) {
+    case "timestamp_ms":
+      return value instanceof Date ? value.getTime() : new Date(String(value)).getTime()
+    case "int64":
+      // node-postgres returns int8 as a string.
+      return typeof value === "number" ? value : Number(value)
+    case "double":
+      return typeof value === "number" ? value : Number(value)
+    case "string":
+      return value
+  }
+}
+
+/**
+ * The rows of a dataset as canonical records (epoch ms timestamps, numbers), ordered by key.
+ * Not for the hot path: it loads every matching row.
+ */
+export const readRows = <A>(
+  dataset: Dataset<A>,
+  options: ReadOptions = {}
+): Effect.Effect<ReadonlyArray<A>, SinkError, SqlClient.SqlClient> =>
+  Effect.flatMap(SqlClient.SqlClient, (sql) => {
+    const where = whereOf(dataset, options)
+    const names = dataset.columns.map((c) => quoteIdent(c.name)).join(", ")
+    const order = dataset.key.map(quoteIdent).join(", ")
+    return sql
+      .unsafe<Record<string, unknown>>(
+        `SELECT ${names} FROM ${quoteIdent(dataset.name)}${where.text} ORDER BY ${order}`,
+        where.params
+      )
+      .pipe(
+        Effect.map((rows) =>
+          rows.map((row) => {
+            const out: Record<string, unknown> = {}
+            for (const c of dataset.columns) out[c.name] = decodeCell(c.type, row[c.name])
+            return out as A
+          })
+        ),
+        Effect.mapError(readError(dataset, options))
+      )
+  })

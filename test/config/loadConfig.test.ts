@@ -1,0 +1,430 @@
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Either, Option, Redacted } from "effect"
+import { AppConfig } from "../../src/config/AppConfig.js"
+import { defaults, layer, loadConfig, parseDotEnv } from "../../src/config/loadConfig.js"
+import type { ConfigError } from "../../src/domain/errors.js"
+
+const SHIPPED = path.resolve(import.meta.dirname, "../../config")
+const API_KEY = "sk_live_9f8e7d6c5b4a3210ZYXW"
+
+const tempDir = (): string => fs.mkdtempSync(path.join(os.tmpdir(), "tapehouse-config-"))
+
+/** A cwd with a `config/` folder holding the given YAML files, and optionally a `.env`. */
+const workspace = (files: Record<string, string>, dotEnv?: string): { cwd: string; configDir: string } => {
+  const cwd = tempDir()
+  const configDir = path.join(cwd, "config")
+  fs.mkdirSync(configDir)
+  for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(configDir, name), text)
+  if (dotEnv !== undefined) fs.writeFileSync(path.join(cwd, ".env"), dotEnv)
+  return { cwd, configDir: "config" }
+}
+
+const load = (
+  files: Record<string, string>,
+  opts: { env?: Record<string, string>; dotEnv?: string; dataDir?: string } = {}
+) => {
+  const ws = workspace(files, opts.dotEnv)
+  return loadConfig({
+    ...ws,
+    env: opts.env ?? {},
+    ...(opts.dataDir === undefined ? {} : { dataDir: opts.dataDir })
+  }).pipe(Effect.map((config) => ({ config, cwd: ws.cwd })))
+}
+
+const loadError = (files: Record<string, string>, opts: Parameters<typeof load>[1] = {}) =>
+  load(files, opts).pipe(
+    Effect.flip,
+    Effect.map((e: ConfigError) => e)
+  )
+
+describe("loadConfig", () => {
+  it.effect("the shipped config/*.yaml load and equal the built-in defaults", () =>
+    Effect.gen(function* () {
+      const cwd = tempDir()
+      const shipped = yield* loadConfig({ configDir: SHIPPED, cwd, env: {} })
+      const empty = fs.mkdtempSync(path.join(os.tmpdir(), "tapehouse-empty-"))
+      const builtIn = yield* loadConfig({ configDir: empty, cwd, env: {} })
+      expect({ ...shipped, configDir: "" }).toEqual({ ...builtIn, configDir: "" })
+      expect(shipped).toEqual({
+        dataDir: path.join(cwd, "data"),
+        configDir: SHIPPED,
+        log: { level: "info", console: "pretty" },
+        backfill: { concurrency: 2 },
+        massive: {
+          restUrl: "https://api.massive.com",
+          apiKey: Option.none(),
+          adjusted: true,
+          rateLimitPerMinute: 5,
+          pageLimit: 50000,
+          requestTimeoutMs: 30000,
+          calendarFromApi: true
+        },
+        parquet: { enabled: true, compression: "snappy", rowGroupSize: 100000 },
+        sql: { enabled: true, url: Option.none(), batchSize: 10000 },
+        retry: { attempts: 3, baseDelayMs: 500, maxDelayMs: 30000, maxRetryAfterMs: 120000 }
+      })
+      expect(shipped.massive.restUrl).toBe(defaults.massive.restUrl)
+    })
+  )
+
+  it.effect("every key of the shipped YAML carries a comment", () =>
+    Effect.sync(() => {
+      for (const name of ["settings", "sources", "sinks", "retry"]) {
+        const lines = fs.readFileSync(path.join(SHIPPED, `${name}.yaml`), "utf8").split("\n")
+        lines.forEach((line, i) => {
+          if (/^\s*[a-z_]+:/.test(line)) {
+            const previous = lines[i - 1] ?? ""
+            const isSection = /:\s*$/.test(line)
+            if (!isSection) expect(previous.trim().startsWith("#"), `${name}.yaml line ${i + 1}`).toBe(true)
+          }
+        })
+      }
+    })
+  )
+
+  it.effect("YAML values override the defaults; empty values keep them", () =>
+    Effect.gen(function* () {
+      const { config, cwd } = yield* load({
+        "settings.yaml":
+          "data_dir: lake-here\nlog:\n  level: debug\n  console: json\nbackfill:\n  concurrency:\n",
+        "sources.yaml": "massive:\n  rest_url: http://127.0.0.1:8787/\n  rate_limit_per_minute: 0\n",
+        "sinks.yaml": "parquet:\n  compression: zstd\nsql:\n  url: postgres://me@db:5432/lake\n",
+        "retry.yaml": "http:\n  attempts: 1\n"
+      })
+      expect(config.dataDir).toBe(path.join(cwd, "lake-here"))
+      expect(config.log).toEqual({ level: "debug", console: "json" })
+      expect(config.backfill.concurrency).toBe(2)
+      expect(config.massive.restUrl).toBe("http://127.0.0.1:8787")
+      expect(config.massive.rateLimitPerMinute).toBe(0)
+      expect(config.parquet.compression).toBe("zstd")
+      expect(config.sql.url.pipe(Option.map(Redacted.value))).toEqual(
+        Option.some("postgres://me@db:5432/lake")
+      )
+      expect(config.retry.attempts).toBe(1)
+    })
+  )
+
+  it.effect("precedence: flag > environment > .env > YAML > defaults", () =>
+    Effect.gen(function* () {
+      const yaml = {
+        "settings.yaml": "data_dir: from-yaml\nlog:\n  level: error\n",
+        "sources.yaml": "massive:\n  rest_url: http://yaml.example\n"
+      }
+      const dotEnv = [
+        "# a comment",
+        "export TAPEHOUSE_DATA_DIR=from-dotenv",
+        'TAPEHOUSE_MASSIVE_URL="http://dotenv.example"',
+        "TAPEHOUSE_LOG_LEVEL='warning' # inline comment"
+      ].join("\n")
+
+      const onlyYaml = yield* load(yaml)
+      expect(onlyYaml.config.dataDir).toBe(path.join(onlyYaml.cwd, "from-yaml"))
+      expect(onlyYaml.config.massive.restUrl).toBe("http://yaml.example")
+      expect(onlyYaml.config.log.level).toBe("error")
+
+      const withDotEnv = yield* load(yaml, { dotEnv })
+      expect(withDotEnv.config.dataDir).toBe(path.join(withDotEnv.cwd, "from-dotenv"))
+      expect(withDotEnv.config.massive.restUrl).toBe("http://dotenv.example")
+      expect(withDotEnv.config.log.level).toBe("warning")
+
+      const withEnv = yield* load(yaml, {
+        dotEnv,
+        env: {
+          TAPEHOUSE_DATA_DIR: "/abs/from-env",
+          TAPEHOUSE_MASSIVE_URL: "https://env.example",
+          TAPEHOUSE_LOG_LEVEL: "DEBUG"
+        }
+      })
+      expect(withEnv.config.dataDir).toBe("/abs/from-env")
+      expect(withEnv.config.massive.restUrl).toBe("https://env.example")
+      expect(withEnv.config.log.level).toBe("debug")
+
+      const withFlag = yield* load(yaml, {
+        dotEnv,
+        env: { TAPEHOUSE_DATA_DIR: "/abs/from-env" },
+        dataDir: "from-flag"
+      })
+      expect(withFlag.config.dataDir).toBe(path.join(withFlag.cwd, "from-flag"))
+    })
+  )
+
+  it.effect("TAPEHOUSE_PG_URL wins over sinks.sql.url and is Redacted", () =>
+    Effect.gen(function* () {
+      const { config } = yield* load(
+        { "sinks.yaml": "sql:\n  url: postgres://me@yaml-host/lake\n" },
+        { env: { TAPEHOUSE_PG_URL: "postgres://u:hunter2secret@env-host:5432/lake" } }
+      )
+      expect(config.sql.url.pipe(Option.map(Redacted.value))).toEqual(
+        Option.some("postgres://u:hunter2secret@env-host:5432/lake")
+      )
+      expect(JSON.stringify(config)).not.toContain("hunter2secret")
+    })
+  )
+
+  it.effect("MASSIVE_API_KEY from .env ends up Redacted and never printed", () =>
+    Effect.gen(function* () {
+      const { config } = yield* load({}, { dotEnv: `MASSIVE_API_KEY=${API_KEY}\n` })
+      expect(Option.isSome(config.massive.apiKey)).toBe(true)
+      expect(config.massive.apiKey.pipe(Option.map(Redacted.value))).toEqual(Option.some(API_KEY))
+      expect(String(config)).not.toContain(API_KEY)
+      expect(JSON.stringify(config)).not.toContain(API_KEY)
+      expect(String(Option.getOrThrow(config.massive.apiKey))).toBe("<redacted>")
+      // and the environment wins over .env
+      const fromEnv = yield* load(
+        {},
+        { dotEnv: `MASSIVE_API_KEY=${API_KEY}\n`, env: { MASSIVE_API_KEY: "env-key-1234567890" } }
+      )
+      expect(fromEnv.config.massive.apiKey.pipe(Option.map(Redacted.value))).toEqual(
+        Option.some("env-key-1234567890")
+      )
+    })
+  )
+
+  it.effect("the layer provides AppConfig", () =>
+    Effect.gen(function* () {
+      const cwd = tempDir()
+      const config = yield* AppConfig.pipe(Effect.provide(layer({ configDir: SHIPPED, cwd, env: {} })))
+      expect(config.massive.pageLimit).toBe(50000)
+    })
+  )
+
+  describe("errors name the key, the value, the expectation and the source", () => {
+    const cases: ReadonlyArray<{
+      name: string
+      files: Record<string, string>
+      key: string
+      value: string
+      expected: string
+      source: string
+    }> = [
+      {
+        name: "a string where a whole number goes",
+        files: { "sources.yaml": "massive:\n  rate_limit_per_minute: abc\n" },
+        key: "sources.massive.rate_limit_per_minute",
+        value: '"abc"',
+        expected: "a whole number ≥ 0",
+        source: "config/sources.yaml line 2"
+      },
+      {
+        name: "a negative number",
+        files: { "retry.yaml": "http:\n  attempts: -1\n" },
+        key: "retry.http.attempts",
+        value: "-1",
+        expected: "a whole number ≥ 1 (total tries, the first included)",
+        source: "config/retry.yaml line 2"
+      },
+      {
+        name: "a fraction",
+        files: { "settings.yaml": "backfill:\n  concurrency: 1.5\n" },
+        key: "settings.backfill.concurrency",
+        value: "1.5",
+        expected: "a whole number ≥ 1",
+        source: "config/settings.yaml line 2"
+      },
+      {
+        name: "a number out of range",
+        files: { "sources.yaml": "massive:\n  page_limit: 50001\n" },
+        key: "sources.massive.page_limit",
+        value: "50001",
+        expected: "a whole number from 1 to 50000",
+        source: "config/sources.yaml line 2"
+      },
+      {
+        name: "a value not in the list",
+        files: { "sinks.yaml": "parquet:\n  compression: gzip\n" },
+        key: "sinks.parquet.compression",
+        value: '"gzip"',
+        expected: "one of snappy, zstd, uncompressed",
+        source: "config/sinks.yaml line 2"
+      },
+      {
+        name: "a string where a boolean goes",
+        files: { "sources.yaml": "massive:\n  adjusted: 'yes'\n" },
+        key: "sources.massive.adjusted",
+        value: '"yes"',
+        expected: "true or false",
+        source: "config/sources.yaml line 2"
+      },
+      {
+        name: "a bad URL",
+        files: { "sources.yaml": "massive:\n  rest_url: ftp://x\n" },
+        key: "sources.massive.rest_url",
+        value: '"ftp://x"',
+        expected: "an http:// or https:// URL",
+        source: "config/sources.yaml line 2"
+      },
+      {
+        name: "a scalar where a mapping goes",
+        files: { "settings.yaml": "log: loud\n" },
+        key: "settings.log",
+        value: '"loud"',
+        expected: "a mapping with the keys of settings.log",
+        source: "config/settings.yaml line 1"
+      },
+      {
+        name: "a log level",
+        files: { "settings.yaml": "log:\n  level: verbose\n" },
+        key: "settings.log.level",
+        value: '"verbose"',
+        expected: "one of debug, info, warning, error",
+        source: "config/settings.yaml line 2"
+      }
+    ]
+    for (const c of cases) {
+      it.effect(c.name, () =>
+        Effect.gen(function* () {
+          const error = yield* loadError(c.files)
+          expect(error._tag).toBe("ConfigError")
+          expect({
+            key: error.key,
+            value: error.value,
+            expected: error.expected,
+            source: error.source
+          }).toEqual({
+            key: c.key,
+            value: c.value,
+            expected: c.expected,
+            source: c.source
+          })
+          expect(error.message).toBe(
+            `Invalid configuration: ${c.key} = ${c.value} (from ${c.source}); expected ${c.expected}.`
+          )
+        })
+      )
+    }
+
+    it.effect("an unknown key lists the known ones", () =>
+      Effect.gen(function* () {
+        const error = yield* loadError({
+          "sources.yaml": "massive:\n  adjusted: true\n  rate_limt_per_minute: 10\n"
+        })
+        expect(error.key).toBe("sources.massive.rate_limt_per_minute")
+        expect(error.value).toBe("10")
+        expect(error.source).toBe("config/sources.yaml line 3")
+        expect(error.message).toContain(
+          "unknown key sources.massive.rate_limt_per_minute; expected one of: rest_url"
+        )
+        expect(error.message).toContain("did you mean rate_limit_per_minute?")
+      })
+    )
+
+    it.effect("an unknown section", () =>
+      Effect.gen(function* () {
+        const error = yield* loadError({ "sinks.yaml": "kafka:\n  enabled: true\n" })
+        expect(error.key).toBe("sinks.kafka")
+        expect(error.message).toContain("expected one of: parquet, sql")
+      })
+    )
+
+    it.effect("an API key in YAML is rejected, masked, pointing at MASSIVE_API_KEY", () =>
+      Effect.gen(function* () {
+        const error = yield* loadError({ "sources.yaml": `massive:\n  api_key: ${API_KEY}\n` })
+        expect(error.key).toBe("sources.massive.api_key")
+        expect(error.message).toContain("MASSIVE_API_KEY")
+        expect(error.message).not.toContain(API_KEY)
+        expect(error.value).toBe(`****${API_KEY.slice(-4)}`)
+      })
+    )
+
+    it.effect("invalid YAML syntax names the file and the line", () =>
+      Effect.gen(function* () {
+        const error = yield* loadError({ "retry.yaml": "http:\n  attempts: 3\n  base_delay_ms: [1, 2\n" })
+        expect(error.source).toMatch(/^config\/retry\.yaml line \d+$/)
+        expect(error.expected).toMatch(/^valid YAML/)
+        const dup = yield* loadError({ "settings.yaml": "log:\n  level: info\n  level: debug\n" })
+        expect(dup.source).toBe("config/settings.yaml line 3")
+      })
+    )
+
+    it.effect("a bad environment variable names the variable and its source", () =>
+      Effect.gen(function* () {
+        const error = yield* loadError({}, { env: { TAPEHOUSE_LOG_LEVEL: "loud" } })
+        expect(error.message).toBe(
+          'Invalid configuration: TAPEHOUSE_LOG_LEVEL = "loud" (from environment variable TAPEHOUSE_LOG_LEVEL); expected one of debug, info, warning, error.'
+        )
+        const fromDotEnv = yield* loadError({}, { dotEnv: "\n\nTAPEHOUSE_MASSIVE_URL=not a url\n" })
+        expect(fromDotEnv.key).toBe("TAPEHOUSE_MASSIVE_URL")
+        expect(fromDotEnv.source).toBe(".env line 3")
+      })
+    )
+
+    it.effect("a bad TAPEHOUSE_PG_URL does not show its password", () =>
+      Effect.gen(function* () {
+        const error = yield* loadError({}, { env: { TAPEHOUSE_PG_URL: "mysql://root:hunter2secret@db/x" } })
+        expect(error.key).toBe("TAPEHOUSE_PG_URL")
+        expect(error.message).not.toContain("hunter2secret")
+      })
+    )
+
+    it.effect("no error message contains the API key", () =>
+      Effect.gen(function* () {
+        const dotEnv = `MASSIVE_API_KEY=${API_KEY}\n`
+        const errors = [
+          yield* loadError({ "sources.yaml": `massive:\n  rest_url: ${API_KEY}\n` }, { dotEnv }),
+          yield* loadError({ "sources.yaml": `massive:\n  ${API_KEY}: 1\n` }, { dotEnv }),
+          yield* loadError({ "sources.yaml": `massive:\n  rest_url: "${API_KEY}\n` }, { dotEnv }),
+          yield* loadError({}, { env: { TAPEHOUSE_MASSIVE_URL: `x${API_KEY}` }, dotEnv }),
+          yield* loadError({}, { dotEnv: `MASSIVE_API_KEY ${API_KEY}\n` })
+        ]
+        for (const e of errors) {
+          expect(e.message).not.toContain(API_KEY)
+          expect(JSON.stringify(e)).not.toContain(API_KEY)
+        }
+      })
+    )
+
+    it.effect("a config dir that does not exist is named", () =>
+      Effect.gen(function* () {
+        const cwd = tempDir()
+        const error = yield* loadConfig({ configDir: "no-such-dir", cwd, env: {} }).pipe(Effect.flip)
+        expect(error.key).toBe("config dir")
+        expect(error.message).toContain("no-such-dir")
+        expect(error.message).toContain("does not exist")
+      })
+    )
+
+    it.effect("base_delay_ms above max_delay_ms", () =>
+      Effect.gen(function* () {
+        const error = yield* loadError({
+          "retry.yaml": "http:\n  base_delay_ms: 5000\n  max_delay_ms: 100\n"
+        })
+        expect(error.key).toBe("retry.http.base_delay_ms")
+      })
+    )
+  })
+})
+
+describe("parseDotEnv", () => {
+  it("reads KEY=VALUE, quotes, comments and export", () => {
+    const parsed = parseDotEnv(
+      [
+        "# comment",
+        "",
+        "A=plain value # trailing",
+        "export B=b",
+        "C='single # kept'",
+        'D="double\\nline \\"q\\""',
+        "E=",
+        "F=x=y"
+      ].join("\n")
+    )
+    const vars = Either.getOrThrow(
+      parsed._tag === "Right" ? Either.right(parsed.vars) : Either.left(new Error(`line ${parsed.line}`))
+    )
+    const get = (k: string) => vars.get(k)?.value
+    expect(get("A")).toBe("plain value")
+    expect(get("B")).toBe("b")
+    expect(get("C")).toBe("single # kept")
+    expect(get("D")).toBe('double\nline "q"')
+    expect(get("E")).toBe("")
+    expect(get("F")).toBe("x=y")
+  })
+
+  it("reports the line of a malformed entry", () => {
+    const parsed = parseDotEnv("A=1\nnot an assignment\n")
+    expect(parsed._tag === "Left" ? parsed.line : 0).toBe(2)
+  })
+})

@@ -1,0 +1,60 @@
+import * as NodeFs from "node:fs/promises"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import { describe, expect, it } from "@effect/vitest"
+import { Effect } from "effect"
+import * as Checkpoints from "../../src/pipeline/Checkpoints.js"
+
+const tempDir = Effect.acquireRelease(
+  Effect.promise(() => NodeFs.mkdtemp(Path.join(Os.tmpdir(), "tapehouse-ckpt-"))),
+  (dir) => Effect.promise(() => NodeFs.rm(dir, { recursive: true, force: true }))
+)
+
+const day = (symbol: string, date: string, status: Checkpoints.DayStatusName): Checkpoints.DayEntry => ({
+  kind: "day",
+  dataset: "stock_bars_1s",
+  symbol,
+  date,
+  status,
+  at: "2024-03-04T00:00:00.000Z"
+})
+
+describe("Checkpoints journal", () => {
+  it.scopedLive("the last entry per key wins and survives a reload", () =>
+    Effect.gen(function* () {
+      const dir = yield* tempDir
+      const first = yield* Checkpoints.make(dir)
+      yield* first.record([day("SPY", "2024-03-04", "pending"), day("QQQ", "2024-03-04", "pending")])
+      yield* first.record([day("SPY", "2024-03-04", "done")])
+      const reloaded = yield* Checkpoints.make(dir)
+      const days = yield* reloaded.days("stock_bars_1s")
+      expect(days.get(Checkpoints.dayKey("SPY", "2024-03-04"))?.status).toBe("done")
+      expect(days.get(Checkpoints.dayKey("QQQ", "2024-03-04"))?.status).toBe("pending")
+      expect(yield* reloaded.datasets).toEqual(["stock_bars_1s"])
+    })
+  )
+
+  it.scopedLive("a torn last line (kill -9 mid-append) is ignored", () =>
+    Effect.gen(function* () {
+      const dir = yield* tempDir
+      const journal = Path.join(dir, "state", "checkpoints", "stock_bars_1s.jsonl")
+      yield* Effect.promise(() => NodeFs.mkdir(Path.dirname(journal), { recursive: true }))
+      const done = JSON.stringify(day("SPY", "2024-03-04", "done"))
+      yield* Effect.promise(() => NodeFs.writeFile(journal, `${done}\n{"kind":"day","dataset":"stock_b`))
+      const store = yield* Checkpoints.make(dir)
+      const days = yield* store.days("stock_bars_1s")
+      expect([...days.values()].map((d) => [d.symbol, d.status])).toEqual([["SPY", "done"]])
+    })
+  )
+
+  it.scopedLive("an unwritable state folder is a StorageError naming the path", () =>
+    Effect.gen(function* () {
+      const dir = yield* tempDir
+      // A regular file where the state folder should be: fails even for root.
+      yield* Effect.promise(() => NodeFs.writeFile(Path.join(dir, "state"), "not a folder"))
+      const error = yield* Effect.flip(Checkpoints.make(dir))
+      expect(error._tag).toBe("StorageError")
+      expect(error.message).toContain(Path.join(dir, "state", "checkpoints"))
+    })
+  )
+})

@@ -1,0 +1,69 @@
+import { describe, expect, it } from "@effect/vitest"
+import { type StockBar, StockBars1s } from "../../src/domain/StockBar.js"
+import { makeDeduplicator } from "../../src/pipeline/dedupe.js"
+import { makeValidator } from "../../src/pipeline/validate.js"
+
+const open = Date.parse("2024-03-04T14:30:00Z")
+const window = { date: "2024-03-04", startMs: open, endMs: Date.parse("2024-03-04T21:00:00Z") }
+const bar = (over: Partial<StockBar> = {}): StockBar => ({
+  symbol: "SPY",
+  ts: open,
+  open: 510,
+  high: 510.5,
+  low: 509.5,
+  close: 510.2,
+  volume: 1200,
+  vwap: 510.1,
+  trades: 12,
+  ...over
+})
+
+describe("validator", () => {
+  const validate = makeValidator(StockBars1s)
+
+  it("passes good bars and nullable fields", () => {
+    const good = [bar(), bar({ ts: open + 1000, vwap: null, trades: null })]
+    const result = validate(good, window)
+    expect(result.valid).toEqual(good)
+    expect(result.rejected).toEqual([])
+  })
+
+  it("rejects each kind of bad bar with a specific reason", () => {
+    const cases: ReadonlyArray<[StockBar, string]> = [
+      [bar({ high: 509 }), "low 509.5 is above high 509"],
+      [bar({ open: 511 }), "open 511 or close 510.2 is above high 510.5"],
+      [bar({ close: 509 }), "open 510 or close 509 is below low 509.5"],
+      [bar({ volume: -1 }), "volume -1 is negative"],
+      [bar({ open: Number.NaN }), "open NaN is not a finite number"],
+      [bar({ vwap: Number.POSITIVE_INFINITY }), "vwap Infinity is not a finite number"],
+      [bar({ trades: 1.5 }), "trades 1.5 is not a whole number"],
+      [
+        bar({ ts: open - 1000 }),
+        "ts 2024-03-04T14:29:59.000Z is outside 2024-03-04's window [2024-03-04T14:30:00.000Z, 2024-03-04T21:00:00.000Z)"
+      ],
+      [
+        bar({ ts: window.endMs }),
+        "ts 2024-03-04T21:00:00.000Z is outside 2024-03-04's window [2024-03-04T14:30:00.000Z, 2024-03-04T21:00:00.000Z)"
+      ],
+      [{ ...bar(), symbol: undefined } as unknown as StockBar, "symbol is missing"]
+    ]
+    for (const [input, reason] of cases) {
+      const result = validate([input], window)
+      expect(result.valid, reason).toEqual([])
+      expect(result.rejected).toEqual([{ record: input, reason }])
+    }
+  })
+})
+
+describe("deduplicator", () => {
+  const dedupe = makeDeduplicator(StockBars1s)
+
+  it("keeps the last record per key and sorts by key", () => {
+    const first = bar({ ts: open + 1000, close: 510 })
+    const corrected = bar({ ts: open + 1000, close: 510.3 })
+    const qqq = bar({ symbol: "QQQ", ts: open })
+    const result = dedupe([first, bar(), qqq, corrected])
+    expect(result.duplicates).toBe(1)
+    expect(result.rows).toEqual([qqq, bar(), corrected])
+  })
+})
