@@ -10,7 +10,13 @@ import type { Socket } from "node:net"
 import { Context, Effect, Either, Layer, ParseResult, Schema, type Scope } from "effect"
 import { earlyClosesOf, holidaysOf, nyseDay } from "../calendar/nyseRules.js"
 import type { StockBar } from "../domain/StockBar.js"
-import { addDays, isIsoDate, newYorkDate, newYorkOffsetMinutes, newYorkTimeToEpochMs } from "../domain/time.js"
+import {
+  addDays,
+  isIsoDate,
+  newYorkDate,
+  newYorkOffsetMinutes,
+  newYorkTimeToEpochMs
+} from "../domain/time.js"
 import { type Fault, FaultRequests, type FaultSwitch, makeFaultSwitch } from "./faults.js"
 import { dayBarsFor, isKnownSymbol, rangeBars, TIMESPANS, type Timespan } from "./syntheticMarket.js"
 
@@ -130,8 +136,11 @@ const decodeCursor = (cursor: string): URLSearchParams | undefined => {
   return /^[\w=&.-]*$/.test(text) && text.includes("=") ? new URLSearchParams(text) : undefined
 }
 
-const barJson = (b: StockBar): string =>
-  `{"v":${b.volume},${b.vwap === null ? "" : `"vw":${b.vwap},`}"o":${b.open},"c":${b.close},"h":${b.high},"l":${b.low},"t":${b.ts},"n":${b.trades ?? 0}}`
+/** A bar as the vendor writes it. Building objects and stringifying once is about twice as fast as templates. */
+const barWire = (b: StockBar) =>
+  b.vwap === null
+    ? { v: b.volume, o: b.open, c: b.close, h: b.high, l: b.low, t: b.ts, n: b.trades ?? 0 }
+    : { v: b.volume, vw: b.vwap, o: b.open, c: b.close, h: b.high, l: b.low, t: b.ts, n: b.trades ?? 0 }
 
 const UNIT_MS: Record<Timespan, number> = {
   second: 1000,
@@ -232,7 +241,9 @@ const upcoming = (now: number) => {
     for (const [date, name] of earlyClosesOf(year)) days.push({ date, name, early: true })
   }
   const out: Array<Record<string, string>> = []
-  for (const d of days.filter((d) => d.date >= from && d.date <= to).sort((a, b) => (a.date < b.date ? -1 : 1))) {
+  for (const d of days
+    .filter((d) => d.date >= from && d.date <= to)
+    .sort((a, b) => (a.date < b.date ? -1 : 1))) {
     for (const exchange of ["NYSE", "NASDAQ"]) {
       const name = vendorName(d.name)
       if (!d.early) {
@@ -356,9 +367,17 @@ const start = (options: MassiveSimOptions): Effect.Effect<Running, SimStartError
       const fromMs = parseTime(fromText, false)
       const toMs = parseTime(toText, true)
       if (fromMs === undefined)
-        return errorBody(400, requestId, "Could not parse the time parameter: 'from'. Use YYYY-MM-DD or Unix MS Timestamps")
+        return errorBody(
+          400,
+          requestId,
+          "Could not parse the time parameter: 'from'. Use YYYY-MM-DD or Unix MS Timestamps"
+        )
       if (toMs === undefined)
-        return errorBody(400, requestId, "Could not parse the time parameter: 'to'. Use YYYY-MM-DD or Unix MS Timestamps")
+        return errorBody(
+          400,
+          requestId,
+          "Could not parse the time parameter: 'to'. Use YYYY-MM-DD or Unix MS Timestamps"
+        )
 
       // A cursor carries the original query; explicit parameters are ignored when it is present.
       const cursorText = url.searchParams.get("cursor")
@@ -376,7 +395,11 @@ const start = (options: MassiveSimOptions): Effect.Effect<Running, SimStartError
       const limitText = params.get("limit")
       const limit = limitText === null ? DEFAULT_LIMIT : Number(limitText)
       if (!Number.isInteger(limit) || limit < 1)
-        return errorBody(400, requestId, `Invalid limit '${limitText}': use an integer from 1 to ${MAX_LIMIT}.`)
+        return errorBody(
+          400,
+          requestId,
+          `Invalid limit '${limitText}': use an integer from 1 to ${MAX_LIMIT}.`
+        )
       if (limit > MAX_LIMIT)
         return errorBody(400, requestId, `Limit ${limit} is above the maximum of ${MAX_LIMIT}.`)
       const perPage = Math.min(limit, options.pageSize ?? limit)
@@ -408,11 +431,17 @@ const start = (options: MassiveSimOptions): Effect.Effect<Running, SimStartError
         nextUrl = `${origin}/v2/aggs/ticker/${encodeURIComponent(ticker)}/range/${multiplier}/${timespan}/${from}/${to}?cursor=${encodeCursor(limit, sort, adjusted)}`
       }
       const n = page.length
-      const results = n === 0 ? "" : `"results":[${page.map(barJson).join(",")}],`
-      const body =
-        `{"ticker":${JSON.stringify(ticker)},"queryCount":${n},"resultsCount":${n},"adjusted":${adjusted},` +
-        `${results}"status":"OK","request_id":"${requestId}","count":${n}` +
-        `${nextUrl === undefined ? "" : `,"next_url":${JSON.stringify(nextUrl)}`}}`
+      const body = JSON.stringify({
+        ticker,
+        queryCount: n,
+        resultsCount: n,
+        adjusted,
+        ...(n === 0 ? {} : { results: page.map(barWire) }),
+        status: "OK",
+        request_id: requestId,
+        count: n,
+        ...(nextUrl === undefined ? {} : { next_url: nextUrl })
+      })
       return { status: 200, body }
     }
 
@@ -505,7 +534,10 @@ const start = (options: MassiveSimOptions): Effect.Effect<Running, SimStartError
             list.forEach((r, i) => {
               const { times, path: _path, ...fault } = r
               const re = regexes[i]
-              faults.inject(fault as Fault, { ...(times === undefined ? {} : { times }), ...(re ? { path: re } : {}) })
+              faults.inject(fault as Fault, {
+                ...(times === undefined ? {} : { times }),
+                ...(re ? { path: re } : {})
+              })
             })
             return ok({ status: "OK", pending: faults.pending().length })
           })
@@ -528,7 +560,11 @@ const start = (options: MassiveSimOptions): Effect.Effect<Running, SimStartError
           return ok({ status: "OK" })
         }
       }
-      return write(res, requestId, notFound(requestId, `No simulator control endpoint ${req.method} ${path}.`))
+      return write(
+        res,
+        requestId,
+        notFound(requestId, `No simulator control endpoint ${req.method} ${path}.`)
+      )
     }
 
     server.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => {
@@ -541,7 +577,13 @@ const start = (options: MassiveSimOptions): Effect.Effect<Running, SimStartError
       const queryKey = url.searchParams.get("apiKey")
       const bearer = /^Bearer\s+(\S.*)$/i.exec(req.headers.authorization ?? "")?.[1]?.trim()
       const auth: AuthKind =
-        queryKey !== null ? (bearer !== undefined ? "both" : "query") : bearer !== undefined ? "bearer" : "none"
+        queryKey !== null
+          ? bearer !== undefined
+            ? "both"
+            : "query"
+          : bearer !== undefined
+            ? "bearer"
+            : "none"
       const record = (status: number, fault?: RecordedRequest["fault"]) =>
         recorded.push({
           method: req.method ?? "GET",
@@ -561,7 +603,9 @@ const start = (options: MassiveSimOptions): Effect.Effect<Running, SimStartError
       if (req.method !== "GET" && req.method !== "HEAD")
         return send(errorBody(405, requestId, `Method ${req.method} is not allowed; use GET.`))
 
-      const keys = [queryKey, bearer].filter((k): k is string => k !== null && k !== undefined && k.length > 0)
+      const keys = [queryKey, bearer].filter(
+        (k): k is string => k !== null && k !== undefined && k.length > 0
+      )
       if (keys.length === 0) return send(errorBody(401, requestId, "API Key was not provided"))
       const known = options.apiKeys === undefined ? true : keys.some((k) => options.apiKeys!.includes(k))
       if (!known) return send(errorBody(401, requestId, "Unknown API Key"))
@@ -666,7 +710,9 @@ const stop = (running: Running): Effect.Effect<void> =>
  * Starts the simulator on 127.0.0.1; it stops when the scope closes (server closed, open
  * connections destroyed, pending delayed answers cancelled).
  */
-export const make = (options: MassiveSimOptions = {}): Effect.Effect<MassiveSimServer, SimStartError, Scope.Scope> =>
+export const make = (
+  options: MassiveSimOptions = {}
+): Effect.Effect<MassiveSimServer, SimStartError, Scope.Scope> =>
   Effect.map(Effect.acquireRelease(start(options), stop), (r) => r.api)
 
 /** The simulator as a scoped layer. */

@@ -84,7 +84,8 @@ export const makeFaultSwitch = (options: { readonly rateLimitPerMinute?: number 
   return {
     inject: (fault, opts = {}) => {
       const times = opts.times ?? 1
-      if (!Number.isInteger(times) || times < 1) throw new RangeError(`times must be a positive integer, got ${times}`)
+      if (!Number.isInteger(times) || times < 1)
+        throw new RangeError(`times must be a positive integer, got ${times}`)
       queue.push({ fault, remaining: times, path: opts.path })
     },
     clear: () => {

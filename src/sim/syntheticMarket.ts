@@ -9,13 +9,23 @@
  * - Seconds without trades are omitted; trade intensity is U-shaped over the session.
  * - Data exists for the years the NYSE rules cover (2015–2035); other dates are empty.
  */
+
+import { type DayStatus, nyseDay, RULES_FIRST_YEAR, RULES_LAST_YEAR } from "../calendar/nyseRules.js"
 import type { StockBar } from "../domain/StockBar.js"
 import { addDays, dayOfWeek, newYorkDate, newYorkTimeToEpochMs, parseDate } from "../domain/time.js"
-import { type DayStatus, nyseDay, RULES_FIRST_YEAR, RULES_LAST_YEAR } from "../calendar/nyseRules.js"
 
 export type IntradayTimespan = "second" | "minute" | "hour"
 export type Timespan = IntradayTimespan | "day" | "week" | "month" | "quarter" | "year"
-export const TIMESPANS: ReadonlyArray<Timespan> = ["second", "minute", "hour", "day", "week", "month", "quarter", "year"]
+export const TIMESPANS: ReadonlyArray<Timespan> = [
+  "second",
+  "minute",
+  "hour",
+  "day",
+  "week",
+  "month",
+  "quarter",
+  "year"
+]
 
 interface SymbolSpec {
   /** Close on the reference date (2024-03-01), dollars. */
@@ -134,7 +144,8 @@ const noise = (seed: number, spec: SymbolSpec, k: number): number => {
 const closeAnchor = (symbol: string, spec: SymbolSpec, k: number): number => {
   const seed = fnv1a(symbol)
   return (
-    spec.base * Math.exp((spec.drift / 365.25) * (k - REF_INDEX) + noise(seed, spec, k) - noise(seed, spec, REF_INDEX))
+    spec.base *
+    Math.exp((spec.drift / 365.25) * (k - REF_INDEX) + noise(seed, spec, k) - noise(seed, spec, REF_INDEX))
   )
 }
 
@@ -296,7 +307,13 @@ export const secondBars = (symbol: string, date: string): ReadonlyArray<StockBar
 const round4 = (x: number) => Math.round(x * 10_000) / 10_000
 
 /** Merges consecutive bars (ascending) into one bar stamped `ts`. */
-const merge = (symbol: string, ts: number, bars: ReadonlyArray<StockBar>, from: number, to: number): StockBar => {
+const merge = (
+  symbol: string,
+  ts: number,
+  bars: ReadonlyArray<StockBar>,
+  from: number,
+  to: number
+): StockBar => {
   const first = bars[from]!
   let high = first.high
   let low = first.low
@@ -337,7 +354,8 @@ const dailyBar = (symbol: string, date: string): StockBar | null => {
   const cached = dayBarCache.get(key)
   if (cached !== undefined) return cached
   const seconds = secondBars(symbol, date)
-  const bar = seconds.length === 0 ? null : merge(symbol, newYorkTimeToEpochMs(date, 0, 0), seconds, 0, seconds.length)
+  const bar =
+    seconds.length === 0 ? null : merge(symbol, newYorkTimeToEpochMs(date, 0, 0), seconds, 0, seconds.length)
   if (isKnownSymbol(symbol)) dayBarCache.set(key, bar)
   return bar
 }
@@ -381,7 +399,8 @@ const bucketStartDate = (date: string, multiplier: number, timespan: Exclude<Tim
       return dateOfIndex(sunday - 7 * (w % multiplier))
     }
     default: {
-      const months = timespan === "month" ? multiplier : timespan === "quarter" ? 3 * multiplier : 12 * multiplier
+      const months =
+        timespan === "month" ? multiplier : timespan === "quarter" ? 3 * multiplier : 12 * multiplier
       const [y, m] = parseDate(date)
       const index = y * 12 + (m - 1)
       const start = index - (index % months)

@@ -34,8 +34,10 @@ describe("syntheticMarket.secondBars", () => {
           if (b.symbol !== symbol) problems.push(`${where}: symbol ${b.symbol}`)
           if (b.vwap === null || b.vwap < b.low || b.vwap > b.high) problems.push(`${where}: vwap ${b.vwap}`)
           if (!Number.isInteger(b.volume) || b.volume < 1) problems.push(`${where}: volume ${b.volume}`)
-          if (b.trades === null || !Number.isInteger(b.trades) || b.trades < 1) problems.push(`${where}: trades`)
-          if (!cents(b.open) || !cents(b.high) || !cents(b.low) || !cents(b.close)) problems.push(`${where}: cents`)
+          if (b.trades === null || !Number.isInteger(b.trades) || b.trades < 1)
+            problems.push(`${where}: trades`)
+          if (!cents(b.open) || !cents(b.high) || !cents(b.low) || !cents(b.close))
+            problems.push(`${where}: cents`)
         }
       }
     }
@@ -119,7 +121,9 @@ describe("syntheticMarket.dayBarsFor", () => {
     const minutes = dayBarsFor("SPY", date, 1, "minute")
     expect(minutes.length).toBe(390)
     expect(minutes.reduce((a, b) => a + b.volume, 0)).toBe(total)
-    expect(minutes.every((m) => m.ts % 60_000 === 0 && StockBars1s.rules.every((r) => r(m) === undefined))).toBe(true)
+    expect(
+      minutes.every((m) => m.ts % 60_000 === 0 && StockBars1s.rules.every((r) => r(m) === undefined))
+    ).toBe(true)
     const hours = dayBarsFor("SPY", date, 1, "hour")
     expect(hours.length).toBe(7) // 09:00 (from 09:30) to 15:00
     const [day] = dayBarsFor("SPY", date, 1, "day")
