@@ -9,7 +9,9 @@ export const dataDir = Options.text("data-dir").pipe(
 )
 
 export const configDir = Options.text("config-dir").pipe(
-  Options.withDescription("Folder holding settings.yaml, sources.yaml, sinks.yaml and retry.yaml."),
+  Options.withDescription(
+    "Folder holding settings.yaml, sources.yaml, sinks.yaml and retry.yaml. When left at ./config and there is none, the defaults shipped with tapehouse are used."
+  ),
   Options.withDefault("./config")
 )
 

@@ -11,13 +11,29 @@ export interface GlobalOptions {
   readonly configDir: string
 }
 
+/** The defaults shipped with the package, used when `--config-dir` is left at ./config and that is absent. */
+export const packagedConfigDir = Path.resolve(import.meta.dirname, "../../config")
+export const DEFAULT_CONFIG_DIR = "./config"
+
+const configDirFor = (given: string): Effect.Effect<string> =>
+  given !== DEFAULT_CONFIG_DIR
+    ? Effect.succeed(given)
+    : Effect.promise(() =>
+        NodeFs.stat(given).then(
+          (s) => (s.isDirectory() ? given : packagedConfigDir),
+          () => packagedConfigDir
+        )
+      )
+
 export const resolveConfig = (global: GlobalOptions) =>
-  loadConfig({
-    configDir: global.configDir,
-    ...(Option.isSome(global.dataDir) ? { dataDir: global.dataDir.value } : {}),
-    cwd: process.cwd(),
-    env: process.env
-  })
+  Effect.flatMap(configDirFor(global.configDir), (configDir) =>
+    loadConfig({
+      configDir,
+      ...(Option.isSome(global.dataDir) ? { dataDir: global.dataDir.value } : {}),
+      cwd: process.cwd(),
+      env: process.env
+    })
+  )
 
 /** Creates the data dir's folders and proves it is writable; a bad data dir is a config error (exit 2). */
 export const prepareDataDir = (config: AppConfigShape) =>
