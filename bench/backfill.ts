@@ -15,9 +15,9 @@ import * as MarketCalendar from "../src/calendar/MarketCalendar.js"
 import { AppConfig, type AppConfigShape } from "../src/config/AppConfig.js"
 import * as Checkpoints from "../src/pipeline/Checkpoints.js"
 import * as Backfill from "../src/runners/backfill.js"
+import * as MassiveSim from "../src/sim/MassiveSim.js"
 import * as Quarantine from "../src/sinks/Quarantine.js"
 import * as SinksLive from "../src/sinks/SinksLive.js"
-import * as MassiveSim from "../src/sim/MassiveSim.js"
 import * as MassiveRest from "../src/sources/massive/MassiveRest.js"
 import * as StockBarsSource from "../src/sources/massive/stockBarsSource.js"
 
@@ -81,13 +81,19 @@ const runOnce = (sinks: "parquet" | "parquet+pglite") =>
       const source = yield* StockBarsSource.make
       // Sinks (and PGlite) are up before the clock starts: the figure is the backfill itself.
       const started = performance.now()
-      const r = yield* Backfill.run(source, { symbols: ["SPY"], from: FROM, to: TO, overwrite: false, concurrency: 2 }, (p) => {
-        if (p.daysDone > 0) rssByDay[p.daysDone - 1] = process.memoryUsage().rss
-      })
+      const r = yield* Backfill.run(
+        source,
+        { symbols: ["SPY"], from: FROM, to: TO, overwrite: false, concurrency: 2 },
+        (p) => {
+          if (p.daysDone > 0) rssByDay[p.daysDone - 1] = process.memoryUsage().rss
+        }
+      )
       return { r, seconds: (performance.now() - started) / 1000 }
     }).pipe(Effect.provide(stack), Effect.ensuring(Effect.sync(() => clearInterval(sampler))))
     const n = rssByDay.length
-    const quarters = [Math.ceil(n / 4), Math.ceil(n / 2), Math.ceil((3 * n) / 4), n].map((i) => mib(rssByDay[i - 1] ?? 0))
+    const quarters = [Math.ceil(n / 4), Math.ceil(n / 2), Math.ceil((3 * n) / 4), n].map((i) =>
+      mib(rssByDay[i - 1] ?? 0)
+    )
     const result: Result = {
       sinks,
       days: report.r.committed.length,
@@ -105,10 +111,14 @@ const program = Effect.gen(function* () {
     mode === "all" ? ["parquet", "parquet+pglite"] : [mode as "parquet" | "parquet+pglite"]
   const results: Array<Result> = []
   for (const m of modes) results.push(yield* runOnce(m))
-  console.log("| sinks | days | rows | seconds | rows/s | peak RSS MiB | RSS after 1/4, 1/2, 3/4, all days (MiB) |")
+  console.log(
+    "| sinks | days | rows | seconds | rows/s | peak RSS MiB | RSS after 1/4, 1/2, 3/4, all days (MiB) |"
+  )
   console.log("|---|---|---|---|---|---|---|")
   for (const r of results)
-    console.log(`| ${r.sinks} | ${r.days} | ${r.rows} | ${r.seconds} | ${r.rowsPerSecond.toLocaleString("en-US")} | ${r.peakRssMiB} | ${r.rssByQuarterMiB.join(", ")} |`)
+    console.log(
+      `| ${r.sinks} | ${r.days} | ${r.rows} | ${r.seconds} | ${r.rowsPerSecond.toLocaleString("en-US")} | ${r.peakRssMiB} | ${r.rssByQuarterMiB.join(", ")} |`
+    )
 })
 
 Effect.runPromise(program.pipe(Logger.withMinimumLogLevel(LogLevel.Warning))).catch((e) => {

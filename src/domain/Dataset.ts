@@ -72,15 +72,19 @@ export const keyOf =
   }
 
 /** Compares two records by their key columns (strings lexically, numbers numerically). */
-export const compareByKey =
-  <A>(dataset: Dataset<A>) =>
-  (x: A, y: A): number => {
-    for (const k of dataset.key) {
+export const compareByKey = <A>(dataset: Dataset<A>) => {
+  const key = dataset.key
+  const n = key.length
+  return (x: A, y: A): number => {
+    for (let i = 0; i < n; i++) {
+      const k = key[i]!
       const a = x[k] as unknown
       const b = y[k] as unknown
       if (a === b) continue
       if (typeof a === "number" && typeof b === "number") return a - b
+      if (typeof a === "string" && typeof b === "string") return a < b ? -1 : 1
       return String(a) < String(b) ? -1 : 1
     }
     return 0
   }
+}

@@ -203,7 +203,24 @@ export interface Table {
   readonly name: string
   readonly columns: ReadonlyArray<TableColumn>
   readonly rows: ReadonlyArray<Readonly<Record<string, unknown>>>
+  /**
+   * Columns that get min/max statistics (what readers prune row groups by). Default: all.
+   * Statistics on every double column cost about a third of the encoding time (measured).
+   */
+  readonly statisticsFor?: ReadonlySet<string>
 }
+
+/**
+ * Encoding per column type, measured on a day of SPY bars: delta for timestamps and integers
+ * (monotonic, small steps), plain for doubles (dictionary trials cost time and rarely pay on
+ * prices), the writer's own choice for strings (dictionary when it at least halves them).
+ */
+const encodingFor = (type: ColumnType): ColumnSource["encoding"] =>
+  type === "timestamp_ms" || type === "int64"
+    ? "DELTA_BINARY_PACKED"
+    : type === "double"
+      ? "PLAIN"
+      : undefined
 
 /**
  * Encodes a table to Parquet bytes. Deterministic: the same table and options give the same bytes.
@@ -228,9 +245,14 @@ export const encodeTable = (table: Table, options: EncodeOptions): Uint8Array =>
   const columnData: Array<ColumnSource> = new Array(buffers.length)
   for (let j = 0; j < buffers.length; j++) {
     const column = table.columns[j]!
-    // Encodings are left to the writer: it dictionary-encodes a column when that at least
-    // halves it (symbols, repeated prices) and writes it plain otherwise (timestamps).
-    columnData[j] = { name: column.name, data: buffers[j]!, nullable: column.nullable }
+    const encoding = encodingFor(column.type)
+    columnData[j] = {
+      name: column.name,
+      data: buffers[j]!,
+      nullable: column.nullable,
+      statistics: table.statisticsFor === undefined || table.statisticsFor.has(column.name),
+      ...(encoding === undefined ? {} : { encoding })
+    }
   }
   const writer = new ByteWriter()
   try {
@@ -264,7 +286,8 @@ export const encodeParquet = <A>(
     {
       name: dataset.name,
       columns: dataset.columns,
-      rows: rows as unknown as ReadonlyArray<Readonly<Record<string, unknown>>>
+      rows: rows as unknown as ReadonlyArray<Readonly<Record<string, unknown>>>,
+      statisticsFor: new Set<string>([...dataset.key, dataset.timeColumn])
     },
     options
   )
