@@ -2,7 +2,7 @@
 import * as NodeFs from "node:fs/promises"
 import * as Os from "node:os"
 import * as Path from "node:path"
-import { Effect, Layer, Option, Redacted } from "effect"
+import { Effect, Layer, Logger, LogLevel, Option, Redacted } from "effect"
 import * as MarketCalendar from "../../src/calendar/MarketCalendar.js"
 import { AppConfig, type AppConfigShape } from "../../src/config/AppConfig.js"
 import type { Dataset } from "../../src/domain/Dataset.js"
@@ -52,7 +52,8 @@ export const backfillStack = (config: AppConfigShape) =>
     MarketCalendar.Test,
     Layer.effect(Checkpoints.Checkpoints, Checkpoints.make(config.dataDir)),
     Quarantine.Live,
-    SinksLive.fromConfig
+    SinksLive.fromConfig,
+    Logger.minimumLogLevel(LogLevel.Warning)
   ).pipe(Layer.provide(Layer.succeed(AppConfig, config)))
 
 const listFiles = async (dir: string): Promise<Array<string>> => {
