@@ -1,0 +1,45 @@
+/**
+ * Live counters of a stream, updated synchronously on the hot path (once per frame or chunk,
+ * never with an Effect per message) and read by the monitors on their ticks.
+ */
+export type ConnectionState = "waiting-for-open" | "connecting" | "connected" | "disconnected" | "closed"
+
+export interface StreamStats {
+  /** Source name, e.g. "massive-stocks"; names the heartbeat file. */
+  readonly source: string
+  connection: ConnectionState
+  /** Frames received since start. */
+  frames: number
+  /** Data events (bars) received since start. */
+  messages: number
+  /** Wall-clock time (Clock) of the last data event, epoch ms. */
+  lastMessageAt: number | undefined
+  /** Event time of the newest bar received, epoch ms (for lag). */
+  lastEventTime: number | undefined
+  /** Last data event time per symbol, for telling a quiet symbol from a stalled feed. */
+  readonly lastMessageAtBySymbol: Map<string, number>
+  reconnects: number
+  /** Records rejected (malformed, invalid, late) since start. */
+  rejected: number
+  /** Events of unknown type since start (schema drift). */
+  unknownEvents: number
+  /** Frames that went to the spill file since start. */
+  spilled: number
+  /** Rows committed to every sink since start. */
+  committed: number
+}
+
+export const makeStreamStats = (source: string): StreamStats => ({
+  source,
+  connection: "waiting-for-open",
+  frames: 0,
+  messages: 0,
+  lastMessageAt: undefined,
+  lastEventTime: undefined,
+  lastMessageAtBySymbol: new Map(),
+  reconnects: 0,
+  rejected: 0,
+  unknownEvents: 0,
+  spilled: 0,
+  committed: 0
+})
