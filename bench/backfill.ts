@@ -51,8 +51,17 @@ const runOnce = (sinks: "parquet" | "parquet+pglite") =>
       configDir: "config",
       log: { level: "warning", console: "off" },
       backfill: { concurrency: 2 },
+      stream: {
+        flushIntervalMs: 1000,
+        queueCapacity: 100_000,
+        lateDataDays: 0,
+        heartbeatIntervalMs: 300_000,
+        stallAfterMs: 900_000
+      },
       massive: {
         restUrl: sim.url,
+        wsUrl: sim.url.replace(/^http/, "ws"),
+        feed: "realtime",
         apiKey: Option.some(Redacted.make("bench-key")),
         adjusted: true,
         rateLimitPerMinute: 0,
@@ -62,7 +71,14 @@ const runOnce = (sinks: "parquet" | "parquet+pglite") =>
       },
       parquet: { enabled: true, compression: "snappy", rowGroupSize: 100000 },
       sql: { enabled: sinks === "parquet+pglite", url: Option.none(), batchSize: 10000 },
-      retry: { attempts: 3, baseDelayMs: 100, maxDelayMs: 1000, maxRetryAfterMs: 5000 }
+      retry: {
+        attempts: 3,
+        baseDelayMs: 100,
+        maxDelayMs: 1000,
+        maxRetryAfterMs: 5000,
+        reconnectBaseDelayMs: 100,
+        reconnectMaxDelayMs: 1000
+      }
     }
     const stack = Layer.mergeAll(
       MassiveRest.Live,

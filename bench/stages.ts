@@ -13,9 +13,9 @@ import { nyseDay } from "../src/calendar/nyseRules.js"
 import { StockBars1s } from "../src/domain/StockBar.js"
 import { makeDeduplicator } from "../src/pipeline/dedupe.js"
 import { makeValidator } from "../src/pipeline/validate.js"
+import { secondBars } from "../src/sim/syntheticMarket.js"
 import { writeFileAtomic } from "../src/sinks/atomicFile.js"
 import { encodeParquet } from "../src/sinks/parquetCodec.js"
-import { secondBars } from "../src/sim/syntheticMarket.js"
 import { decodeBar } from "../src/sources/massive/wire.js"
 
 const dates: Array<string> = []
@@ -40,7 +40,16 @@ for (const date of dates) {
   const body = time("sim: JSON.stringify page", () =>
     JSON.stringify({
       ticker: "SPY",
-      results: bars.map((b) => ({ v: b.volume, vw: b.vwap, o: b.open, c: b.close, h: b.high, l: b.low, t: b.ts, n: b.trades }))
+      results: bars.map((b) => ({
+        v: b.volume,
+        vw: b.vwap,
+        o: b.open,
+        c: b.close,
+        h: b.high,
+        l: b.low,
+        t: b.ts,
+        n: b.trades
+      }))
     })
   )
   const parsed = time("client: JSON.parse", () => JSON.parse(body) as { results: Array<unknown> })
@@ -54,12 +63,20 @@ for (const date of dates) {
   })
   const session = nyseDay(date)
   if (session._tag !== "open") continue
-  const valid = time("pipeline: validate", () => validate(decoded, { date, startMs: session.openMs, endMs: session.closeMs }).valid)
+  const valid = time(
+    "pipeline: validate",
+    () => validate(decoded, { date, startMs: session.openMs, endMs: session.closeMs }).valid
+  )
   const deduped = time("pipeline: dedupe", () => dedupe(valid).rows)
-  const bytes = time("sink: encode Parquet (snappy)", () => encodeParquet(StockBars1s, deduped, { compression: "snappy", rowGroupSize: 100000 }))
+  const bytes = time("sink: encode Parquet (snappy)", () =>
+    encodeParquet(StockBars1s, deduped, { compression: "snappy", rowGroupSize: 100000 })
+  )
   const t0 = performance.now()
   await Effect.runPromise(writeFileAtomic(Path.join(dir, `${date}.parquet`), bytes))
-  totals.set("sink: atomic write + fsync", (totals.get("sink: atomic write + fsync") ?? 0) + performance.now() - t0)
+  totals.set(
+    "sink: atomic write + fsync",
+    (totals.get("sink: atomic write + fsync") ?? 0) + performance.now() - t0
+  )
   rows += deduped.length
 }
 await NodeFs.rm(dir, { recursive: true, force: true })
@@ -68,5 +85,9 @@ console.log(`${dates.length} days, ${rows} rows; per day (about ${Math.round(row
 console.log("| stage | ms per day | rows/s alone | share |")
 console.log("|---|---|---|---|")
 for (const [stage, ms] of totals)
-  console.log(`| ${stage} | ${(ms / dates.length).toFixed(1)} | ${Math.round((rows / ms) * 1000).toLocaleString("en-US")} | ${((100 * ms) / all).toFixed(0)}% |`)
-console.log(`| all stages | ${(all / dates.length).toFixed(1)} | ${Math.round((rows / all) * 1000).toLocaleString("en-US")} | 100% |`)
+  console.log(
+    `| ${stage} | ${(ms / dates.length).toFixed(1)} | ${Math.round((rows / ms) * 1000).toLocaleString("en-US")} | ${((100 * ms) / all).toFixed(0)}% |`
+  )
+console.log(
+  `| all stages | ${(all / dates.length).toFixed(1)} | ${Math.round((rows / all) * 1000).toLocaleString("en-US")} | 100% |`
+)

@@ -22,6 +22,10 @@ export interface AppConfigShape {
   }
   readonly massive: {
     readonly restUrl: string
+    /** WebSocket base URL (cluster path such as /stocks is appended). */
+    readonly wsUrl: string
+    /** Which feed the default WebSocket host serves. */
+    readonly feed: "realtime" | "delayed"
     readonly apiKey: Option.Option<Redacted.Redacted<string>>
     readonly adjusted: boolean
     /** Requests per minute per API key; 0 = no limit. */
@@ -31,6 +35,17 @@ export interface AppConfigShape {
     readonly requestTimeoutMs: number
     /** Ask `/v1/marketstatus/upcoming` for holidays before falling back to built-in rules. */
     readonly calendarFromApi: boolean
+  }
+  readonly stream: {
+    /** Sinks are flushed at least this often while streaming. */
+    readonly flushIntervalMs: number
+    /** Events held in memory between the socket and the pipeline before spilling to disk. */
+    readonly queueCapacity: number
+    /** Trading days before the current one whose records are still accepted (0 = today only). */
+    readonly lateDataDays: number
+    readonly heartbeatIntervalMs: number
+    /** No message for this long during the session raises a stall alert. */
+    readonly stallAfterMs: number
   }
   readonly parquet: {
     readonly enabled: boolean
@@ -51,6 +66,9 @@ export interface AppConfigShape {
     readonly maxDelayMs: number
     /** A Retry-After longer than this is cut to it. */
     readonly maxRetryAfterMs: number
+    /** WebSocket reconnects: exponential backoff with jitter between these bounds, forever. */
+    readonly reconnectBaseDelayMs: number
+    readonly reconnectMaxDelayMs: number
   }
 }
 

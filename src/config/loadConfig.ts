@@ -57,6 +57,12 @@ const LogLevelSchema = Schema.Literal("debug", "info", "warning", "error").annot
 const ConsoleSchema = Schema.Literal("pretty", "json", "off").annotations({
   description: "one of pretty, json, off"
 })
+const FeedSchema = Schema.Literal("realtime", "delayed").annotations({
+  description: "one of realtime, delayed"
+})
+const wsUrl = Schema.String.pipe(Schema.pattern(/^wss?:\/\/[^\s/]+/)).annotations({
+  description: "a ws:// or wss:// URL"
+})
 const CompressionSchema = Schema.Literal("snappy", "zstd", "uncompressed").annotations({
   description: "one of snappy, zstd, uncompressed"
 })
@@ -65,7 +71,16 @@ const CompressionSchema = Schema.Literal("snappy", "zstd", "uncompressed").annot
 export const SettingsFile = section("settings", {
   data_dir: opt(Schema.NonEmptyTrimmedString.annotations({ description: "a folder path" })),
   log: opt(section("settings.log", { level: opt(LogLevelSchema), console: opt(ConsoleSchema) })),
-  backfill: opt(section("settings.backfill", { concurrency: opt(int("a whole number ≥ 1", 1)) }))
+  backfill: opt(section("settings.backfill", { concurrency: opt(int("a whole number ≥ 1", 1)) })),
+  stream: opt(
+    section("settings.stream", {
+      flush_interval_ms: opt(int("a whole number of milliseconds ≥ 10", 10)),
+      queue_capacity: opt(int("a whole number of events ≥ 1", 1)),
+      late_data_days: opt(int("a whole number of trading days ≥ 0", 0)),
+      heartbeat_interval_ms: opt(int("a whole number of milliseconds ≥ 1000", 1000)),
+      stall_after_ms: opt(int("a whole number of milliseconds ≥ 1000", 1000))
+    })
+  )
 })
 
 /** `sources.yaml` */
@@ -73,6 +88,8 @@ export const SourcesFile = section("sources", {
   massive: opt(
     section("sources.massive", {
       rest_url: opt(httpUrl),
+      ws_url: opt(wsUrl),
+      feed: opt(FeedSchema),
       /** Present only to be rejected with a useful message. */
       api_key: opt(
         Schema.Unknown.pipe(Schema.filter(() => false)).annotations({
@@ -116,6 +133,12 @@ export const RetryFile = section("retry", {
       max_delay_ms: opt(int("a whole number of milliseconds ≥ 0", 0)),
       max_retry_after_ms: opt(int("a whole number of milliseconds ≥ 0", 0))
     })
+  ),
+  reconnect: opt(
+    section("retry.reconnect", {
+      base_delay_ms: opt(int("a whole number of milliseconds ≥ 1", 1)),
+      max_delay_ms: opt(int("a whole number of milliseconds ≥ 1", 1))
+    })
   )
 })
 
@@ -136,8 +159,18 @@ export const defaults = {
   dataDir: "./data",
   log: { level: "info" as LogLevelName, console: "pretty" as "pretty" | "json" | "off" },
   backfill: { concurrency: 2 },
+  stream: {
+    flushIntervalMs: 1000,
+    queueCapacity: 100_000,
+    lateDataDays: 0,
+    heartbeatIntervalMs: 300_000,
+    stallAfterMs: 900_000
+  },
   massive: {
     restUrl: "https://api.massive.com",
+    feed: "realtime" as "realtime" | "delayed",
+    wsUrlRealtime: "wss://socket.massive.com",
+    wsUrlDelayed: "wss://delayed.massive.com",
     adjusted: true,
     rateLimitPerMinute: 5,
     pageLimit: 50_000,
@@ -146,7 +179,14 @@ export const defaults = {
   },
   parquet: { enabled: true, compression: "snappy" as ParquetCompression, rowGroupSize: 100_000 },
   sql: { enabled: true, url: "", batchSize: 10_000 },
-  retry: { attempts: 3, baseDelayMs: 500, maxDelayMs: 30_000, maxRetryAfterMs: 120_000 }
+  retry: {
+    attempts: 3,
+    baseDelayMs: 500,
+    maxDelayMs: 30_000,
+    maxRetryAfterMs: 120_000,
+    reconnectBaseDelayMs: 1000,
+    reconnectMaxDelayMs: 30_000
+  }
 } as const
 
 // ---------------------------------------------------------------------------------------------
@@ -285,7 +325,8 @@ const ENV_VARS = [
   "TAPEHOUSE_MASSIVE_URL",
   "MASSIVE_API_KEY",
   "TAPEHOUSE_PG_URL",
-  "TAPEHOUSE_LOG_LEVEL"
+  "TAPEHOUSE_LOG_LEVEL",
+  "TAPEHOUSE_MASSIVE_WS_URL"
 ] as const
 type EnvVar = (typeof ENV_VARS)[number]
 
@@ -591,6 +632,17 @@ export const loadConfig = (options: LoadConfigOptions): Effect.Effect<AppConfigS
       ""
     )
 
+    const wsEnv = env.get("TAPEHOUSE_MASSIVE_WS_URL")
+    if (wsEnv !== undefined && !Schema.is(wsUrl)(wsEnv.value)) {
+      return yield* Effect.fail(envError("TAPEHOUSE_MASSIVE_WS_URL", wsEnv, "a ws:// or wss:// URL"))
+    }
+    const feed = y.sources.massive?.feed ?? defaults.massive.feed
+    const massiveWsUrl = (
+      wsEnv?.value ??
+      y.sources.massive?.ws_url ??
+      (feed === "delayed" ? defaults.massive.wsUrlDelayed : defaults.massive.wsUrlRealtime)
+    ).replace(/\/+$/, "")
+
     const pgEnv = env.get("TAPEHOUSE_PG_URL")
     if (pgEnv !== undefined && !Schema.is(postgresUrl)(pgEnv.value)) {
       return yield* Effect.fail(
@@ -621,7 +673,9 @@ export const loadConfig = (options: LoadConfigOptions): Effect.Effect<AppConfigS
       attempts: http?.attempts ?? defaults.retry.attempts,
       baseDelayMs: http?.base_delay_ms ?? defaults.retry.baseDelayMs,
       maxDelayMs: http?.max_delay_ms ?? defaults.retry.maxDelayMs,
-      maxRetryAfterMs: http?.max_retry_after_ms ?? defaults.retry.maxRetryAfterMs
+      maxRetryAfterMs: http?.max_retry_after_ms ?? defaults.retry.maxRetryAfterMs,
+      reconnectBaseDelayMs: y.retry.reconnect?.base_delay_ms ?? defaults.retry.reconnectBaseDelayMs,
+      reconnectMaxDelayMs: y.retry.reconnect?.max_delay_ms ?? defaults.retry.reconnectMaxDelayMs
     }
     if (retry.baseDelayMs > retry.maxDelayMs) {
       return yield* Effect.fail(
@@ -643,8 +697,17 @@ export const loadConfig = (options: LoadConfigOptions): Effect.Effect<AppConfigS
         console: y.settings.log?.console ?? defaults.log.console
       },
       backfill: { concurrency: y.settings.backfill?.concurrency ?? defaults.backfill.concurrency },
+      stream: {
+        flushIntervalMs: y.settings.stream?.flush_interval_ms ?? defaults.stream.flushIntervalMs,
+        queueCapacity: y.settings.stream?.queue_capacity ?? defaults.stream.queueCapacity,
+        lateDataDays: y.settings.stream?.late_data_days ?? defaults.stream.lateDataDays,
+        heartbeatIntervalMs: y.settings.stream?.heartbeat_interval_ms ?? defaults.stream.heartbeatIntervalMs,
+        stallAfterMs: y.settings.stream?.stall_after_ms ?? defaults.stream.stallAfterMs
+      },
       massive: {
         restUrl,
+        wsUrl: massiveWsUrl,
+        feed,
         apiKey: apiKey === undefined || apiKey === "" ? Option.none() : Option.some(Redacted.make(apiKey)),
         adjusted: m?.adjusted ?? defaults.massive.adjusted,
         rateLimitPerMinute: m?.rate_limit_per_minute ?? defaults.massive.rateLimitPerMinute,

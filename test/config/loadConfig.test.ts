@@ -53,8 +53,17 @@ describe("loadConfig", () => {
         configDir: SHIPPED,
         log: { level: "info", console: "pretty" },
         backfill: { concurrency: 2 },
+        stream: {
+          flushIntervalMs: 1000,
+          queueCapacity: 100000,
+          lateDataDays: 0,
+          heartbeatIntervalMs: 300000,
+          stallAfterMs: 900000
+        },
         massive: {
           restUrl: "https://api.massive.com",
+          wsUrl: "wss://socket.massive.com",
+          feed: "realtime",
           apiKey: Option.none(),
           adjusted: true,
           rateLimitPerMinute: 5,
@@ -64,7 +73,14 @@ describe("loadConfig", () => {
         },
         parquet: { enabled: true, compression: "snappy", rowGroupSize: 100000 },
         sql: { enabled: true, url: Option.none(), batchSize: 10000 },
-        retry: { attempts: 3, baseDelayMs: 500, maxDelayMs: 30000, maxRetryAfterMs: 120000 }
+        retry: {
+          attempts: 3,
+          baseDelayMs: 500,
+          maxDelayMs: 30000,
+          maxRetryAfterMs: 120000,
+          reconnectBaseDelayMs: 1000,
+          reconnectMaxDelayMs: 30000
+        }
       })
       expect(shipped.massive.restUrl).toBe(defaults.massive.restUrl)
     })

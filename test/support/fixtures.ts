@@ -31,8 +31,17 @@ export const testConfig = (
   configDir: Path.join(dataDir, "config"),
   log: { level: "warning", console: "off" },
   backfill: { concurrency: 2 },
+  stream: {
+    flushIntervalMs: 1000,
+    queueCapacity: 100_000,
+    lateDataDays: 0,
+    heartbeatIntervalMs: 300_000,
+    stallAfterMs: 900_000
+  },
   massive: {
     restUrl,
+    wsUrl: restUrl.replace(/^http/, "ws"),
+    feed: "realtime",
     apiKey: Option.some(Redacted.make(over.apiKey ?? "test-key-1234")),
     adjusted: true,
     rateLimitPerMinute: 0,
@@ -42,7 +51,14 @@ export const testConfig = (
   },
   parquet: { enabled: true, compression: "snappy", rowGroupSize: 100000 },
   sql: { enabled: over.sql ?? false, url: Option.none(), batchSize: 5000 },
-  retry: { attempts: over.attempts ?? 3, baseDelayMs: 5, maxDelayMs: 50, maxRetryAfterMs: 2000 }
+  retry: {
+    attempts: over.attempts ?? 3,
+    baseDelayMs: 5,
+    maxDelayMs: 50,
+    maxRetryAfterMs: 2000,
+    reconnectBaseDelayMs: 10,
+    reconnectMaxDelayMs: 200
+  }
 })
 
 /** The backfill stack in process: real HTTP client, rules calendar, journal, quarantine, sinks. */

@@ -25,8 +25,17 @@ const makeConfig = (
   configDir: "/tmp/tapehouse-test",
   log: { level: "info", console: "off" },
   backfill: { concurrency: 1 },
+  stream: {
+    flushIntervalMs: 1000,
+    queueCapacity: 100_000,
+    lateDataDays: 0,
+    heartbeatIntervalMs: 300_000,
+    stallAfterMs: 900_000
+  },
   massive: {
     restUrl: BASE + "/",
+    wsUrl: "ws://127.0.0.1:1",
+    feed: "realtime",
     apiKey: key === undefined ? Option.none() : Option.some(Redacted.make(key)),
     adjusted: true,
     rateLimitPerMinute: 0,
@@ -37,7 +46,15 @@ const makeConfig = (
   },
   parquet: { enabled: false, compression: "snappy", rowGroupSize: 100_000 },
   sql: { enabled: false, url: Option.none(), batchSize: 1000 },
-  retry: { attempts: 3, baseDelayMs: 1000, maxDelayMs: 30_000, maxRetryAfterMs: 60_000, ...retry }
+  retry: {
+    attempts: 3,
+    baseDelayMs: 1000,
+    maxDelayMs: 30_000,
+    maxRetryAfterMs: 60_000,
+    reconnectBaseDelayMs: 1000,
+    reconnectMaxDelayMs: 30_000,
+    ...retry
+  }
 })
 
 interface Seen {
