@@ -4,9 +4,9 @@ import * as NodeFs from "node:fs/promises"
 import * as Path from "node:path"
 import { Command, Options } from "@effect/cli"
 import { Console, Effect, Option } from "effect"
-import { StorageError } from "../domain/errors.js"
 import * as Checkpoints from "../pipeline/Checkpoints.js"
 import { formatBytes, formatInt, table } from "./display.js"
+import { IntegrityError } from "./errors.js"
 import { root } from "./root.js"
 import { resolveConfig } from "./setup.js"
 
@@ -122,11 +122,7 @@ export const statusCommand = Command.make(
           )
         )
         const bad = [...verified.entries()].filter(([, v]) => v !== "ok")
-        if (bad.length > 0)
-          return yield* new StorageError({
-            path: Path.join(config.dataDir, "lake", dataset),
-            detail: `${bad.length} partition file(s) do not match their checkpoint: ${bad.map(([d, v]) => `${d} ${v}`).join(", ")}`
-          })
+        if (bad.length > 0) return yield* new IntegrityError({ dataset, mismatches: bad.map(([d, v]) => `${d} ${v}`) })
       }
     })
 ).pipe(

@@ -90,3 +90,19 @@ export class BackfillIncomplete extends Schema.TaggedError<BackfillIncomplete>()
     return `${this.failed.length} day(s) failed after retries (every other day is committed; rerun to retry them):\n${lines.join("\n")}`
   }
 }
+
+/**
+ * The spill queue could not write overflow to its segment file (disk full, folder gone, or a disk
+ * slower than the feed). Nothing was dropped: the items that could not be written are held in memory
+ * and are still delivered in order; the offer that fails has been accepted and must not be repeated.
+ */
+export class SpillError extends Schema.TaggedError<SpillError>()("SpillError", {
+  path: Schema.String,
+  detail: Schema.String,
+  /** Items accepted but not yet on disk, held in memory. */
+  held: Schema.Number
+}) {
+  override get message(): string {
+    return `Spill file ${this.path} could not be written (${this.detail}); everything committed so far is intact; ${this.held} items are held in memory and nothing was dropped. Free space on the data dir's disk (or stop the feed) before memory runs out.`
+  }
+}

@@ -4,21 +4,44 @@
  * pointed at it. Endpoints: custom aggregates (with `next_url` pagination on the simulator's
  * own origin), daily open/close, market status now/upcoming; auth by `apiKey` query parameter
  * or `Authorization: Bearer`; scripted faults (`faults`, or `POST /__sim/faults` over HTTP).
+ * The bars come from the synthetic market unless a `bars` provider is given (e.g. a stored day
+ * read from the lake); the WebSocket half (`MassiveSocketSim`) attaches to `server`.
  */
 import * as http from "node:http"
 import type { Socket } from "node:net"
 import { Context, Effect, Either, Layer, ParseResult, Schema, type Scope } from "effect"
-import { earlyClosesOf, holidaysOf, nyseDay } from "../calendar/nyseRules.js"
+import {
+  earlyClosesOf,
+  holidaysOf,
+  nyseDay,
+  RULES_FIRST_YEAR,
+  RULES_LAST_YEAR
+} from "../calendar/nyseRules.js"
 import type { StockBar } from "../domain/StockBar.js"
 import {
   addDays,
+  dayOfWeek,
   isIsoDate,
   newYorkDate,
   newYorkOffsetMinutes,
   newYorkTimeToEpochMs
 } from "../domain/time.js"
 import { type Fault, FaultRequests, type FaultSwitch, makeFaultSwitch } from "./faults.js"
-import { dayBarsFor, isKnownSymbol, rangeBars, TIMESPANS, type Timespan } from "./syntheticMarket.js"
+import {
+  dayBarsFor,
+  isKnownSymbol,
+  rangeBars,
+  secondBars,
+  sessionOf,
+  TIMESPANS,
+  type Timespan
+} from "./syntheticMarket.js"
+
+/**
+ * Per-second bars of one symbol on one New York trading date (YYYY-MM-DD), ascending; empty
+ * when there are none. Must be synchronous and cheap to call repeatedly (cache inside).
+ */
+export type BarProvider = (symbol: string, date: string) => ReadonlyArray<StockBar>
 
 export interface MassiveSimOptions {
   /** 0 (default) = a free port. */
@@ -32,6 +55,11 @@ export interface MassiveSimOptions {
   readonly now?: () => number
   /** Requests per minute before answering 429 with the vendor's body; default unlimited. */
   readonly rateLimitPerMinute?: number
+  /**
+   * The per-second bars the aggregates and open-close endpoints serve (coarser bars are merged
+   * from them); default `secondBars` of the synthetic market.
+   */
+  readonly bars?: BarProvider
 }
 
 export type AuthKind = "query" | "bearer" | "both" | "none"
@@ -59,7 +87,23 @@ export interface MassiveSimServer {
   /** API requests received so far (control paths under `/__sim/` are not recorded). */
   readonly requests: () => ReadonlyArray<RecordedRequest>
   readonly clearRequests: () => void
+  /** The bar provider the REST endpoints serve. */
+  readonly bars: BarProvider
+  /** The key rule of `apiKeys`: a non-empty key that is listed (any non-empty key when unset). */
+  readonly acceptsKey: (key: string) => boolean
+  /**
+   * Adds a control endpoint under `/__sim/` (e.g. `/__sim/ws-faults`); returns its remover.
+   * A POST/PUT body is parsed as JSON before the handler runs.
+   */
+  readonly registerControl: (path: string, handler: ControlHandler) => () => void
 }
+
+export interface ControlRequest {
+  readonly method: string
+  /** The parsed JSON body of a POST/PUT (Left: why it could not be read), undefined otherwise. */
+  readonly body: Either.Either<unknown, string> | undefined
+}
+export type ControlHandler = (request: ControlRequest) => { readonly status: number; readonly body: unknown }
 
 export class MassiveSim extends Context.Tag("tapehouse/MassiveSim")<MassiveSim, MassiveSimServer>() {}
 
@@ -174,6 +218,184 @@ const corrupt = (page: Array<StockBar>, count: number): void => {
     const b = page[i]!
     page[i] = { ...b, high: b.low, low: round2(b.high + 0.01) }
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Markets: the synthetic one (default), or per-second bars from a provider
+
+interface Market {
+  readonly range: (
+    symbol: string,
+    multiplier: number,
+    timespan: Timespan,
+    fromMs: number,
+    toMs: number,
+    sort: "asc" | "desc"
+  ) => Iterable<StockBar>
+  readonly dayBar: (symbol: string, date: string) => StockBar | undefined
+  /** Whether the ticker can have data (gates the `repeat-rows` fault). */
+  readonly known: (symbol: string) => boolean
+}
+
+const SYNTHETIC: Market = {
+  range: rangeBars,
+  dayBar: (symbol, date) => dayBarsFor(symbol, date, 1, "day")[0],
+  known: isKnownSymbol
+}
+
+const round4 = (x: number) => Math.round(x * 10_000) / 10_000
+
+/** Merges consecutive ascending bars [from, to) into one bar stamped `ts` (as the synthetic market does). */
+const mergeBars = (
+  symbol: string,
+  ts: number,
+  bars: ReadonlyArray<StockBar>,
+  from: number,
+  to: number
+): StockBar => {
+  const first = bars[from]!
+  let high = first.high
+  let low = first.low
+  let volume = 0
+  let trades = 0
+  let notional = 0
+  for (let i = from; i < to; i++) {
+    const b = bars[i]!
+    if (b.high > high) high = b.high
+    if (b.low < low) low = b.low
+    volume += b.volume
+    trades += b.trades ?? 0
+    notional += (b.vwap ?? (b.high + b.low + b.close) / 3) * b.volume
+  }
+  const vwap = volume > 0 ? Math.min(high, Math.max(low, round4(notional / volume))) : null
+  return { symbol, ts, open: first.open, high, low, close: bars[to - 1]!.close, volume, vwap, trades }
+}
+
+const aggregateBars = (symbol: string, bars: ReadonlyArray<StockBar>, width: number): Array<StockBar> => {
+  const out: Array<StockBar> = []
+  let start = 0
+  while (start < bars.length) {
+    const bucket = bars[start]!.ts - (bars[start]!.ts % width)
+    let end = start + 1
+    while (end < bars.length && bars[end]!.ts - (bars[end]!.ts % width) === bucket) end++
+    out.push(mergeBars(symbol, bucket, bars, start, end))
+    start = end
+  }
+  return out
+}
+
+const DAY_MS = 86_400_000
+const dayIndexOf = (date: string): number => Date.parse(`${date}T00:00:00Z`) / DAY_MS
+const dateOfIndex = (k: number): string => new Date(k * DAY_MS).toISOString().slice(0, 10)
+
+/** The first date of the bucket a date falls in, for day-or-longer timespans (as the synthetic market). */
+const bucketStartDate = (date: string, multiplier: number, timespan: Timespan): string => {
+  switch (timespan) {
+    case "day": {
+      const k = dayIndexOf(date)
+      return dateOfIndex(k - (((k % multiplier) + multiplier) % multiplier))
+    }
+    case "week": {
+      const sunday = dayIndexOf(date) - dayOfWeek(date)
+      const w = Math.floor((sunday + 4) / 7)
+      return dateOfIndex(sunday - 7 * (w % multiplier))
+    }
+    default: {
+      const months =
+        timespan === "month" ? multiplier : timespan === "quarter" ? 3 * multiplier : 12 * multiplier
+      const y = Number(date.slice(0, 4))
+      const m = Number(date.slice(5, 7))
+      const index = y * 12 + (m - 1)
+      const start = index - (index % months)
+      return `${Math.floor(start / 12)}-${String((start % 12) + 1).padStart(2, "0")}-01`
+    }
+  }
+}
+
+const clampDate = (date: string): string => {
+  const lo = `${RULES_FIRST_YEAR}-01-01`
+  const hi = `${RULES_LAST_YEAR}-12-31`
+  return date < lo ? lo : date > hi ? hi : date
+}
+
+/** A market serving `provider`'s per-second bars, merged into coarser bars the way the synthetic market does. */
+const providerMarket = (provider: BarProvider): Market => {
+  const dayCache = new Map<string, StockBar | null>()
+  const dayBar = (symbol: string, date: string): StockBar | undefined => {
+    const key = `${symbol}|${date}`
+    let bar = dayCache.get(key)
+    if (bar === undefined) {
+      const seconds = sessionOf(date)._tag === "closed" ? [] : provider(symbol, date)
+      bar =
+        seconds.length === 0
+          ? null
+          : mergeBars(symbol, newYorkTimeToEpochMs(date, 0, 0), seconds, 0, seconds.length)
+      if (dayCache.size >= 20_000) dayCache.clear()
+      dayCache.set(key, bar)
+    }
+    return bar ?? undefined
+  }
+
+  function* range(
+    symbol: string,
+    multiplier: number,
+    timespan: Timespan,
+    fromMs: number,
+    toMs: number,
+    sort: "asc" | "desc"
+  ): Generator<StockBar, void, undefined> {
+    if (fromMs > toMs || multiplier < 1) return
+    const fromDate = clampDate(newYorkDate(fromMs))
+    const toDate = clampDate(newYorkDate(toMs))
+    if (fromDate > toDate) return
+    const asc = sort === "asc"
+    const step = asc ? 1 : -1
+    const inRange = (d: string) => d >= fromDate && d <= toDate
+    if (timespan === "second" || timespan === "minute" || timespan === "hour") {
+      for (let d = asc ? fromDate : toDate; inRange(d); d = addDays(d, step)) {
+        const seconds = provider(symbol, d)
+        const bars =
+          timespan === "second" && multiplier === 1
+            ? seconds
+            : aggregateBars(symbol, seconds, UNIT_MS[timespan] * multiplier)
+        for (let j = 0; j < bars.length; j++) {
+          const b = bars[asc ? j : bars.length - 1 - j]!
+          if (b.ts >= fromMs && b.ts <= toMs) yield b
+        }
+      }
+      return
+    }
+    let bucket: string | undefined
+    let pending: Array<StockBar> = []
+    const flush = (): StockBar | undefined => {
+      if (bucket === undefined || pending.length === 0) return undefined
+      const chronological = asc ? pending : pending.slice().reverse()
+      const bar = mergeBars(
+        symbol,
+        newYorkTimeToEpochMs(bucket, 0, 0),
+        chronological,
+        0,
+        chronological.length
+      )
+      pending = []
+      return bar
+    }
+    for (let d = asc ? fromDate : toDate; inRange(d); d = addDays(d, step)) {
+      const b = dayBar(symbol, d)
+      if (b === undefined) continue
+      const start = bucketStartDate(d, multiplier, timespan)
+      if (start !== bucket) {
+        const done = flush()
+        if (done) yield done
+        bucket = start
+      }
+      pending.push(b)
+    }
+    const last = flush()
+    if (last) yield last
+  }
+
+  return { range, dayBar, known: () => true }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -320,6 +542,11 @@ const start = (options: MassiveSimOptions): Effect.Effect<Running, SimStartError
       options.rateLimitPerMinute === undefined ? {} : { rateLimitPerMinute: options.rateLimitPerMinute }
     )
     const nextRequestId = requestIdFactory()
+    const bars = options.bars ?? secondBars
+    const market = bars === secondBars ? SYNTHETIC : providerMarket(bars)
+    const acceptsKey = (key: string) =>
+      key.length > 0 && (options.apiKeys === undefined || options.apiKeys.includes(key))
+    const controls = new Map<string, ControlHandler>()
     const sockets = new Set<Socket>()
     const timers = new Set<NodeJS.Timeout>()
     let recorded: Array<RecordedRequest> = []
@@ -404,21 +631,24 @@ const start = (options: MassiveSimOptions): Effect.Effect<Running, SimStartError
         return errorBody(400, requestId, `Limit ${limit} is above the maximum of ${MAX_LIMIT}.`)
       const perPage = Math.min(limit, options.pageSize ?? limit)
 
-      const all = take(rangeBars(ticker, multiplier, timespan, fromMs, toMs, sort), perPage + 1)
+      const all = take(market.range(ticker, multiplier, timespan, fromMs, toMs, sort), perPage + 1)
       const next = all.length > perPage ? all[perPage] : undefined
       const page = next === undefined ? all : all.slice(0, perPage)
 
       // Scripted data faults.
       const repeat = faults.take(
         url.pathname,
-        (f) => f.kind === "repeat-rows" && cursor !== undefined && isKnownSymbol(ticker)
+        (f) => f.kind === "repeat-rows" && cursor !== undefined && market.known(ticker)
       )
       if (repeat?.kind === "repeat-rows") {
         const window = (repeat.count + 1) * multiplier * UNIT_MS[timespan] + 10 * UNIT_MS.day
         const previous =
           sort === "asc"
-            ? take(rangeBars(ticker, multiplier, timespan, fromMs - window, fromMs - 1, "desc"), repeat.count)
-            : take(rangeBars(ticker, multiplier, timespan, toMs + 1, toMs + window, "asc"), repeat.count)
+            ? take(
+                market.range(ticker, multiplier, timespan, fromMs - window, fromMs - 1, "desc"),
+                repeat.count
+              )
+            : take(market.range(ticker, multiplier, timespan, toMs + 1, toMs + window, "asc"), repeat.count)
         page.unshift(...previous.reverse())
       }
       const violation = faults.take(url.pathname, (f) => f.kind === "ohlc-violation" && page.length > 0)
@@ -449,8 +679,7 @@ const start = (options: MassiveSimOptions): Effect.Effect<Running, SimStartError
       const ticker = safeDecode(m[1]!) ?? ""
       const date = m[2]!
       if (!isIsoDate(date)) return errorBody(400, requestId, `Invalid date '${date}': use YYYY-MM-DD.`)
-      const bars = dayBarsFor(ticker, date, 1, "day")
-      const day = bars[0]
+      const day = market.dayBar(ticker, date)
       if (day === undefined) return notFound(requestId, "Data not found.")
       // No extended-hours simulation: pre-market and after-hours prints sit next to the open and close.
       const offset = ((date.charCodeAt(9) % 7) - 3.5) / 1000
@@ -560,6 +789,16 @@ const start = (options: MassiveSimOptions): Effect.Effect<Running, SimStartError
           return ok({ status: "OK" })
         }
       }
+      const extra = controls.get(path)
+      if (extra !== undefined) {
+        const method = req.method ?? "GET"
+        const answer = (body: Either.Either<unknown, string> | undefined) => {
+          const reply = extra({ method, body })
+          write(res, requestId, json(reply.status, reply.body))
+        }
+        if (method === "POST" || method === "PUT") return readBody(req, (text) => answer(parseJson(text)))
+        return answer(undefined)
+      }
       return write(
         res,
         requestId,
@@ -607,7 +846,7 @@ const start = (options: MassiveSimOptions): Effect.Effect<Running, SimStartError
         (k): k is string => k !== null && k !== undefined && k.length > 0
       )
       if (keys.length === 0) return send(errorBody(401, requestId, "API Key was not provided"))
-      const known = options.apiKeys === undefined ? true : keys.some((k) => options.apiKeys!.includes(k))
+      const known = keys.some(acceptsKey)
       if (!known) return send(errorBody(401, requestId, "Unknown API Key"))
 
       const perMinute = faults.rateLimitPerMinute()
@@ -688,6 +927,15 @@ const start = (options: MassiveSimOptions): Effect.Effect<Running, SimStartError
             requests: () => recorded.slice(),
             clearRequests: () => {
               recorded = []
+            },
+            bars,
+            acceptsKey,
+            registerControl: (path, handler) => {
+              const key = path.replace(/\/$/, "")
+              controls.set(key, handler)
+              return () => {
+                if (controls.get(key) === handler) controls.delete(key)
+              }
             }
           }
         })

@@ -10,8 +10,15 @@ import type { SinkError } from "../domain/errors.js"
  * `replace`: afterwards the partition holds, for the instruments in scope, exactly `rows`
  *   (history correction, and a backfilled day). Rows of other instruments are untouched.
  * `upsert`: `rows` are merged into the partition by key, last write wins; nothing is removed.
+ * `append`: the streaming write, cheap enough for every flush. `rows` are added as they are;
+ *   rows whose key was written before (corrections) are allowed, and the later write wins.
+ *   How soon the older version disappears depends on the sink: the SQL sink upserts by key, so
+ *   a correction replaces the older row at once; the Parquet sink writes a new part file and
+ *   leaves the older row where it is until compaction merges the day (deduplicated by key, last
+ *   write wins). Until then readers of the lake that glob the files (DuckDB, Spark) may see both
+ *   versions of a corrected row; `readPartition` (ParquetSink) resolves them.
  */
-export type WriteMode = "replace" | "upsert"
+export type WriteMode = "replace" | "upsert" | "append"
 
 export interface PartitionWrite<A> {
   readonly dataset: Dataset<A>
@@ -27,7 +34,10 @@ export interface PartitionWrite<A> {
 export interface CommitResult {
   readonly sink: string
   readonly rows: number
-  /** The file holding the partition afterwards, relative to the data dir (file sinks). */
+  /**
+   * The file written, relative to the data dir (file sinks): the partition's file after a
+   * `replace`/`upsert`, the new part file after an `append`.
+   */
   readonly file?: string
   readonly bytes?: number
   readonly sha256?: string

@@ -1,7 +1,8 @@
 /**
  * The SQL sink: one table per dataset (see sqlSchema), keyed upsert, and partition replace as
  * delete-then-insert, each commit in one transaction. Works on any `SqlClient` speaking
- * Postgres: the embedded PGlite or a real server.
+ * Postgres: the embedded PGlite or a real server. `append` is the keyed upsert too: a table
+ * needs no compaction, so a correction replaces the older row at once.
  *
  * Rows are sent column-wise by default: `INSERT … SELECT * FROM unnest($1::text[], …)` takes one
  * array parameter per column whatever the batch size, so a batch is one short statement with no
@@ -22,7 +23,7 @@ type Primitive = string | number | boolean | null
 import { Effect } from "effect"
 import type { Column, ColumnType, Dataset } from "../domain/Dataset.js"
 import { SinkError } from "../domain/errors.js"
-import type { CommitResult, PartitionWrite, Sink } from "./Sink.js"
+import type { CommitResult, PartitionWrite, Sink, WriteMode } from "./Sink.js"
 import { describeSqlError, quoteIdent, sqlType } from "./sqlSchema.js"
 
 /** `unnest`: one array parameter per column; `values`: `sql.insert(rows)`, one parameter per value. */
@@ -80,6 +81,17 @@ const planOf = <A>(dataset: Dataset<A>): Plan => {
 }
 
 const toIso = (ms: number): string => new Date(ms).toISOString()
+
+/** Whether a write first deletes the in-scope instruments of its day; the rows are then upserted by key. */
+const deletesFirst = (mode: WriteMode): boolean => {
+  switch (mode) {
+    case "replace":
+      return true
+    case "upsert":
+    case "append":
+      return false
+  }
+}
 
 /** The value sent for one cell: timestamps as ISO strings (exact ms), the rest as they are. */
 const cell = (type: ColumnType, value: unknown): Primitive =>
@@ -145,7 +157,7 @@ export const make = (options: Options = {}): Effect.Effect<Sink, never, SqlClien
         })
 
       const replace = Effect.suspend(() => {
-        if (write.mode !== "replace" || write.instruments.length === 0) return Effect.void
+        if (!deletesFirst(write.mode) || write.instruments.length === 0) return Effect.void
         const range = write.dataset.partitionRange(write.date)
         return sql
           .unsafe(plan.deleteRange, [write.instruments, toIso(range.startMs), toIso(range.endMs)])

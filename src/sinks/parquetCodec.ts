@@ -7,10 +7,9 @@ import { Data } from "effect"
 import type { AsyncBuffer, CompressionCodec, FileMetaData, SchemaElement } from "hyparquet"
 import { parquetMetadata, parquetRead } from "hyparquet"
 import { compressors as decompressors } from "hyparquet-compressors"
-import type { ColumnSource } from "hyparquet-writer"
-import { ByteWriter, parquetWrite } from "hyparquet-writer"
 import type { ParquetCompression } from "../config/AppConfig.js"
 import type { ColumnType, Dataset } from "../domain/Dataset.js"
+import { columnsFromRows, FlatValueError, flatSchema, writeFlatParquet } from "./flatParquetWriter.js"
 
 /** A row could not be encoded, or bytes could not be decoded, as the columns describe. */
 export class ParquetCodecError extends Data.TaggedError("ParquetCodecError")<{ readonly detail: string }> {
@@ -79,47 +78,11 @@ const codecOf = (compression: ParquetCompression): CompressionCodec => {
 
 // --- schema ------------------------------------------------------------------------------
 
-const schemaElement = (column: TableColumn): SchemaElement => {
-  const repetition_type = column.nullable ? "OPTIONAL" : "REQUIRED"
-  switch (column.type) {
-    case "string":
-      return {
-        name: column.name,
-        type: "BYTE_ARRAY",
-        repetition_type,
-        converted_type: "UTF8",
-        logical_type: { type: "STRING" }
-      }
-    case "timestamp_ms":
-      return {
-        name: column.name,
-        type: "INT64",
-        repetition_type,
-        converted_type: "TIMESTAMP_MILLIS",
-        logical_type: { type: "TIMESTAMP", isAdjustedToUTC: true, unit: "MILLIS" }
-      }
-    case "double":
-      return { name: column.name, type: "DOUBLE", repetition_type }
-    case "int64":
-      return { name: column.name, type: "INT64", repetition_type }
-  }
-}
-
 /** The Parquet schema (root first) for `columns`. */
-export const parquetSchemaFor = (columns: ReadonlyArray<TableColumn>): Array<SchemaElement> => {
-  const schema: Array<SchemaElement> = [{ name: "root", num_children: columns.length }]
-  for (const column of columns) schema.push(schemaElement(column))
-  return schema
-}
+export const parquetSchemaFor = (columns: ReadonlyArray<TableColumn>): Array<SchemaElement> =>
+  flatSchema(columns)
 
 // --- encode ------------------------------------------------------------------------------
-
-type ColumnBuffer = Float64Array | BigInt64Array | Array<string | number | bigint | null>
-
-const allocate = (column: TableColumn, n: number): ColumnBuffer => {
-  if (column.nullable || column.type === "string") return new Array<string | number | bigint | null>(n)
-  return column.type === "double" ? new Float64Array(n) : new BigInt64Array(n)
-}
 
 const describe = (value: unknown): string => {
   if (typeof value === "string") return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)
@@ -142,62 +105,6 @@ const badValue = (column: TableColumn, row: number, value: unknown): ParquetCode
   })
 }
 
-/**
- * Builds every column in one pass over the rows (row-major, so each row is read once).
- * Throws `ParquetCodecError` naming the column and row of the first value of the wrong type.
- */
-const buildColumns = (
-  columns: ReadonlyArray<TableColumn>,
-  rows: ReadonlyArray<Readonly<Record<string, unknown>>>
-): Array<ColumnBuffer> => {
-  const n = rows.length
-  const m = columns.length
-  const names: Array<string> = new Array(m)
-  // 0 string, 1 double, 2 integer (timestamp_ms and int64)
-  const kinds = new Uint8Array(m)
-  const nullable: Array<boolean> = new Array(m)
-  const buffers: Array<ColumnBuffer> = new Array(m)
-  for (let j = 0; j < m; j++) {
-    const column = columns[j]!
-    names[j] = column.name
-    kinds[j] = column.type === "string" ? 0 : column.type === "double" ? 1 : 2
-    nullable[j] = column.nullable
-    buffers[j] = allocate(column, n)
-  }
-  for (let i = 0; i < n; i++) {
-    const row = rows[i]!
-    for (let j = 0; j < m; j++) {
-      const value = row[names[j]!]
-      const buffer = buffers[j]!
-      if (value === null || value === undefined) {
-        if (!nullable[j]) throw badValue(columns[j]!, i, value)
-        buffer[i] = null
-        continue
-      }
-      switch (kinds[j]) {
-        case 0:
-          if (typeof value !== "string") throw badValue(columns[j]!, i, value)
-          buffer[i] = value
-          break
-        case 1:
-          if (typeof value !== "number") throw badValue(columns[j]!, i, value)
-          buffer[i] = value
-          break
-        default:
-          if (typeof value === "number") {
-            if (!Number.isSafeInteger(value)) throw badValue(columns[j]!, i, value)
-            buffer[i] = BigInt(value)
-          } else if (typeof value === "bigint") {
-            buffer[i] = value
-          } else {
-            throw badValue(columns[j]!, i, value)
-          }
-      }
-    }
-  }
-  return buffers
-}
-
 export interface Table {
   /** Written to the footer as `tapehouse.dataset`. */
   readonly name: string
@@ -211,18 +118,6 @@ export interface Table {
 }
 
 /**
- * Encoding per column type, measured on a day of SPY bars: delta for timestamps and integers
- * (monotonic, small steps), plain for doubles (dictionary trials cost time and rarely pay on
- * prices), the writer's own choice for strings (dictionary when it at least halves them).
- */
-const encodingFor = (type: ColumnType): ColumnSource["encoding"] =>
-  type === "timestamp_ms" || type === "int64"
-    ? "DELTA_BINARY_PACKED"
-    : type === "double"
-      ? "PLAIN"
-      : undefined
-
-/**
  * Encodes a table to Parquet bytes. Deterministic: the same table and options give the same bytes.
  * Throws `ParquetCodecError` on a value of the wrong type or an unloaded compressor.
  */
@@ -232,38 +127,30 @@ export const encodeTable = (table: Table, options: EncodeOptions): Uint8Array =>
       detail: `row group size must be a positive integer, got ${options.rowGroupSize}`
     })
   }
-  let compressors: { ZSTD: Compressor } | undefined
+  let compress: Compressor | undefined
   if (options.compression === "zstd") {
     if (zstdCompressor === undefined) {
       throw new ParquetCodecError({
         detail: "the zstd compressor is not loaded (await loadCompression('zstd') when building the sink)"
       })
     }
-    compressors = { ZSTD: zstdCompressor }
+    compress = zstdCompressor
   }
-  const buffers = buildColumns(table.columns, table.rows)
-  const columnData: Array<ColumnSource> = new Array(buffers.length)
-  for (let j = 0; j < buffers.length; j++) {
-    const column = table.columns[j]!
-    const encoding = encodingFor(column.type)
-    columnData[j] = {
-      name: column.name,
-      data: buffers[j]!,
-      nullable: column.nullable,
-      statistics: table.statisticsFor === undefined || table.statisticsFor.has(column.name),
-      ...(encoding === undefined ? {} : { encoding })
-    }
-  }
-  const writer = new ByteWriter()
+  let data: ReturnType<typeof columnsFromRows>
   try {
-    parquetWrite({
-      writer,
-      columnData,
-      schema: parquetSchemaFor(table.columns),
+    data = columnsFromRows(table.columns, table.rows)
+  } catch (cause) {
+    if (cause instanceof FlatValueError) {
+      throw badValue(table.columns[cause.column]!, cause.row, cause.value)
+    }
+    throw cause
+  }
+  try {
+    return writeFlatParquet(table.columns, data, table.rows.length, {
       codec: codecOf(options.compression),
-      ...(compressors === undefined ? {} : { compressors }),
-      statistics: true,
+      ...(compress === undefined ? {} : { compress }),
       rowGroupSize: options.rowGroupSize,
+      ...(table.statisticsFor === undefined ? {} : { statisticsFor: table.statisticsFor }),
       kvMetadata: [{ key: DATASET_METADATA_KEY, value: table.name }],
       createdBy: CREATED_BY
     })
@@ -272,8 +159,6 @@ export const encodeTable = (table: Table, options: EncodeOptions): Uint8Array =>
       detail: `cannot encode ${table.name}: ${cause instanceof Error ? cause.message : String(cause)}`
     })
   }
-  // An exact-size copy: the writer's buffer has spare capacity that would stay alive otherwise.
-  return new Uint8Array(writer.getBuffer())
 }
 
 /** Encodes `rows` of `dataset` as one Parquet file (see `encodeTable`). */

@@ -10,6 +10,7 @@ import * as PgMigrator from "@effect/sql-pg/PgMigrator"
 import { Cause, Effect, Layer, Option } from "effect"
 import type { ColumnType } from "../domain/Dataset.js"
 import { SinkError } from "../domain/errors.js"
+import { Continuity } from "../domain/Continuity.js"
 import { StockBars1s } from "../domain/StockBar.js"
 
 /** What the SQL side needs of a `Dataset` (every `Dataset<A>` is one). */
@@ -24,7 +25,7 @@ export interface TableSpec {
 }
 
 /** Every dataset with a SQL table, in migration order. Append only: the index is the migration id. */
-export const sqlDatasets: ReadonlyArray<TableSpec> = [StockBars1s]
+export const sqlDatasets: ReadonlyArray<TableSpec> = [StockBars1s, Continuity]
 
 /** Table holding the applied migrations (the migrator's default). */
 export const migrationsTable = "effect_sql_migrations"

@@ -239,6 +239,81 @@ describe("ParquetSink", () => {
     })
   )
 
+  it.scopedLive("append adds a part file and leaves the base alone", () =>
+    Effect.gen(function* () {
+      const dataDir = yield* tempDir
+      const sink = yield* makeSink(dataDir)
+      yield* sink.commit(write(["SPY"], [bar("SPY", 0), bar("SPY", 1)]))
+      const base = yield* Effect.promise(() => fs.readFile(partFile(dataDir)))
+      const result = yield* sink.commit(write(["SPY"], [bar("SPY", 1, 150), bar("SPY", 2)], "append"))
+      expect(result).toMatchObject({
+        sink: "parquet",
+        rows: 2,
+        file: path.join("lake", "stock_bars_1s", `date=${DATE}`, "part-000001.parquet")
+      })
+      expect(yield* Effect.promise(() => fs.readdir(partitionDir(dataDir)))).toEqual([
+        "part-0000.parquet",
+        "part-000001.parquet"
+      ])
+      const after = yield* Effect.promise(() => fs.readFile(partFile(dataDir)))
+      expect(Buffer.compare(after, base)).toBe(0)
+      expect(yield* ParquetSink.readPartition(dataDir, StockBars1s, DATE)).toEqual([
+        bar("SPY", 0),
+        bar("SPY", 1, 150),
+        bar("SPY", 2)
+      ])
+    })
+  )
+
+  it.scopedLive(
+    "replace (backfill --overwrite) of a streamed day leaves exactly the backfilled rows in the base",
+    () =>
+      Effect.gen(function* () {
+        const dataDir = yield* tempDir
+        const sink = yield* makeSink(dataDir)
+        yield* sink.commit(write(["SPY", "QQQ"], [bar("QQQ", 0), bar("SPY", 0)]))
+        yield* sink.commit(write(["SPY"], [bar("SPY", 1), bar("SPY", 2)], "append"))
+        yield* sink.commit(
+          write(["SPY", "QQQ"], [bar("QQQ", 1), bar("SPY", 2, 202), bar("SPY", 3)], "append")
+        )
+        const backfilled = [bar("SPY", 0, 300), bar("SPY", 1, 301)]
+        const result = yield* sink.commit(write(["SPY"], backfilled))
+        // SPY: exactly the backfill (streamed seconds 2 and 3 gone); QQQ, out of scope: every streamed row.
+        const expected = [bar("QQQ", 0), bar("QQQ", 1), ...backfilled]
+        expect(result.rows).toBe(4)
+        expect(result.file).toBe(path.join("lake", "stock_bars_1s", `date=${DATE}`, "part-0000.parquet"))
+        expect(yield* Effect.promise(() => fs.readdir(partitionDir(dataDir)))).toEqual(["part-0000.parquet"])
+        expect(yield* readBack(dataDir)).toEqual(expected)
+        expect(yield* ParquetSink.readPartition(dataDir, StockBars1s, DATE)).toEqual(expected)
+      })
+  )
+
+  it.scopedLive("upsert on a streamed day folds the parts in, then the upserted rows win", () =>
+    Effect.gen(function* () {
+      const dataDir = yield* tempDir
+      const sink = yield* makeSink(dataDir)
+      yield* sink.commit(write(["SPY"], [bar("SPY", 0), bar("SPY", 1)], "append"))
+      yield* sink.commit(write(["SPY"], [bar("SPY", 1, 111)], "append"))
+      const result = yield* sink.commit(write(["SPY"], [bar("SPY", 0, 100.5)], "upsert"))
+      expect(result.rows).toBe(2)
+      expect(yield* Effect.promise(() => fs.readdir(partitionDir(dataDir)))).toEqual(["part-0000.parquet"])
+      expect(yield* readBack(dataDir)).toEqual([bar("SPY", 0, 100.5), bar("SPY", 1, 111)])
+    })
+  )
+
+  it.scopedLive("an empty replace of the only streamed instrument removes parts, base and folder", () =>
+    Effect.gen(function* () {
+      const dataDir = yield* tempDir
+      const sink = yield* makeSink(dataDir)
+      yield* sink.commit(write(["SPY"], [bar("SPY", 0)]))
+      yield* sink.commit(write(["SPY"], [bar("SPY", 1)], "append"))
+      expect(yield* sink.commit(write(["SPY"], []))).toEqual({ sink: "parquet", rows: 0 })
+      const datasetDir = path.dirname(partitionDir(dataDir))
+      expect(yield* Effect.promise(() => fs.readdir(datasetDir))).toEqual([])
+      expect(yield* ParquetSink.readPartition(dataDir, StockBars1s, DATE)).toEqual([])
+    })
+  )
+
   it("mergeRows keeps the last of equal keys and sorts by key", () => {
     const merged = ParquetSink.mergeRows(
       StockBars1s,

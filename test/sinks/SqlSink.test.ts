@@ -12,7 +12,7 @@ import { Effect, Layer, Option, Redacted } from "effect"
 import type { Dataset } from "../../src/domain/Dataset.js"
 import type { StockBar } from "../../src/domain/StockBar.js"
 import { StockBars1s } from "../../src/domain/StockBar.js"
-import type { PartitionWrite } from "../../src/sinks/Sink.js"
+import type { PartitionWrite, WriteMode } from "../../src/sinks/Sink.js"
 import * as SqlClientLive from "../../src/sinks/SqlClientLive.js"
 import * as SqlSink from "../../src/sinks/SqlSink.js"
 import { migrationsLayer } from "../../src/sinks/sqlSchema.js"
@@ -44,7 +44,7 @@ const bars = (symbol: string, date: string, n: number, options: { price?: number
 
 const write = (
   rows: ReadonlyArray<StockBar>,
-  mode: "replace" | "upsert",
+  mode: WriteMode,
   date = DAY,
   instruments: ReadonlyArray<string> = [...new Set(rows.map((r) => r.symbol))]
 ): PartitionWrite<StockBar> => ({ dataset: StockBars1s, date, instruments, rows, mode })
@@ -96,6 +96,26 @@ const sinkSuite = (sqlLayer: Layer.Layer<SqlClient.SqlClient, unknown>) =>
         yield* sink.commit(write(changed.slice(0, 10), "upsert"))
         expect(yield* SqlSink.countRows(StockBars1s, { date: DAY, instruments: ["UPS"] })).toBe(250)
         expect(yield* SqlSink.readRows(StockBars1s, { date: DAY, instruments: ["UPS"] })).toEqual(changed)
+      })
+    )
+
+    it.effect("append is a keyed upsert: a correction replaces the older row at once", () =>
+      Effect.gen(function* () {
+        const sink = yield* SqlSink.make()
+        const rows = bars("APP", DAY, 20)
+        const other = bars("APQ", DAY, 5)
+        yield* sink.commit(write([...rows.slice(0, 10), ...other], "append"))
+        const flush = yield* sink.commit(write(rows.slice(10), "append"))
+        expect(flush).toEqual({ sink: "sql", rows: 10 })
+        // A later flush corrects two earlier rows: no second version, no other row touched.
+        const corrected = rows.map((r, i) =>
+          i === 3 || i === 15 ? { ...r, close: r.close + 5, trades: 7 } : r
+        )
+        yield* sink.commit(write([corrected[3]!, corrected[15]!], "append", DAY, ["APP", "APQ"]))
+        expect(yield* SqlSink.countRows(StockBars1s, { date: DAY, instruments: ["APP"] })).toBe(20)
+        expect(yield* SqlSink.readRows(StockBars1s, { date: DAY, instruments: ["APP"] })).toEqual(corrected)
+        // Unlike replace, an append naming an instrument with no rows removes nothing.
+        expect(yield* SqlSink.readRows(StockBars1s, { date: DAY, instruments: ["APQ"] })).toEqual(other)
       })
     )
 

@@ -1,0 +1,94 @@
+/**
+ * `tapehouse simulate`: serve a stored day over the vendor's own protocol (REST and WebSocket) on
+ * 127.0.0.1, paced at N× or as fast as the client reads, so that `stream` pointed at it runs the
+ * exact production path. And `tapehouse compact`: merge a streamed day into one file.
+ */
+import { Command, Options } from "@effect/cli"
+import { Console, Effect, Option } from "effect"
+import { datasetNames } from "../domain/datasets.js"
+import { UsageError } from "../domain/errors.js"
+import { StockBars1s } from "../domain/StockBar.js"
+import { isIsoDate } from "../domain/time.js"
+import { serveStoredDay } from "../sim/lakeBars.js"
+import { compact } from "../sinks/compact.js"
+import { formatBytes, formatInt } from "./display.js"
+import { root } from "./root.js"
+import { prepareDataDir, resolveConfig } from "./setup.js"
+
+const dateOption = Options.text("date").pipe(Options.withDescription("The trading day, YYYY-MM-DD."))
+
+const checkDate = (date: string) =>
+  isIsoDate(date) ? Effect.void : Effect.fail(new UsageError({ detail: `--date ${date} is not a date; expected YYYY-MM-DD.` }))
+
+/** `60`, `1` … or `max`. */
+export const parseSpeed = (text: string) => {
+  if (text === "max") return Effect.succeed("max" as const)
+  const n = Number(text)
+  return Number.isFinite(n) && n > 0
+    ? Effect.succeed(n)
+    : Effect.fail(new UsageError({ detail: `--speed ${text} is not a speed; expected a positive number (60 = 60× real time) or max.` }))
+}
+
+export const simulateCommand = Command.make(
+  "simulate",
+  {
+    dataset: Options.choice("dataset", datasetNames).pipe(Options.withDescription("Dataset to replay.")),
+    date: dateOption,
+    speed: Options.text("speed").pipe(
+      Options.withDescription("Replay pace: a multiple of real time (1, 60 …) or max (as fast as the client reads)."),
+      Options.withDefault("1")
+    ),
+    port: Options.integer("port").pipe(Options.withDescription("Port on 127.0.0.1 (default: a free port)."), Options.withDefault(0)),
+    apiKey: Options.text("api-key").pipe(
+      Options.withDescription("The only API key accepted. Default: any non-empty key."),
+      Options.optional
+    )
+  },
+  (opts) =>
+    Effect.gen(function* () {
+      yield* checkDate(opts.date)
+      const speed = yield* parseSpeed(opts.speed)
+      const config = yield* resolveConfig(yield* root)
+      const served = yield* serveStoredDay({
+        dataDir: config.dataDir,
+        date: opts.date,
+        speed,
+        port: opts.port,
+        ...(Option.isSome(opts.apiKey) ? { apiKeys: [opts.apiKey.value] } : {})
+      })
+      yield* Console.log(`replaying ${opts.dataset} ${opts.date} at ${speed === "max" ? "full speed" : `${speed}x`}`)
+      yield* Console.log(`  REST      ${served.restUrl}`)
+      yield* Console.log(`  WebSocket ${served.wsUrl}/stocks`)
+      yield* Console.log(
+        `  stream it: TAPEHOUSE_MASSIVE_URL=${served.restUrl} TAPEHOUSE_MASSIVE_WS_URL=${served.wsUrl} MASSIVE_API_KEY=any-key npx tapehouse stream --dataset ${opts.dataset} --symbols SPY`
+      )
+      yield* Console.log("  Ctrl-C stops.")
+      return yield* Effect.never
+    }).pipe(Effect.scoped)
+).pipe(
+  Command.withDescription(
+    "Serve a stored day of the lake over the Massive WebSocket protocol (and REST for the same data) on 127.0.0.1, paced at --speed, for `tapehouse stream` or any client."
+  )
+)
+
+export const compactCommand = Command.make(
+  "compact",
+  {
+    dataset: Options.choice("dataset", datasetNames).pipe(Options.withDescription("Dataset."), Options.withDefault("stock_bars_1s" as const)),
+    date: dateOption
+  },
+  (opts) =>
+    Effect.gen(function* () {
+      yield* checkDate(opts.date)
+      const config = yield* resolveConfig(yield* root)
+      yield* prepareDataDir(config)
+      const result = yield* compact(
+        { dataDir: config.dataDir, compression: config.parquet.compression, rowGroupSize: config.parquet.rowGroupSize },
+        StockBars1s,
+        opts.date
+      )
+      yield* Console.log(
+        `${opts.dataset} ${opts.date}: ${result.partsMerged} part file(s) merged into ${result.file ?? "nothing (empty)"}; ${formatInt(result.rows)} rows, ${formatInt(result.duplicates)} duplicates removed, ${formatBytes(result.bytes ?? 0)}`
+      )
+    })
+).pipe(Command.withDescription("Merge a day's streamed part files into one deduplicated file (last write wins), atomically."))

@@ -1,0 +1,104 @@
+/** `tapehouse stream`: capture the live feed during the regular session into the lake and SQL. */
+import { Command, Options } from "@effect/cli"
+import { Console, Effect, Layer } from "effect"
+import * as MarketCalendar from "../calendar/MarketCalendar.js"
+import { AppConfig, type AppConfigShape } from "../config/AppConfig.js"
+import { datasetNames } from "../domain/datasets.js"
+import * as Alerts from "../monitor/Alerts.js"
+import * as Logging from "../monitor/logging.js"
+import type { StreamStats } from "../monitor/StreamStats.js"
+import * as Checkpoints from "../pipeline/Checkpoints.js"
+import * as PidFile from "../runners/pidFile.js"
+import * as Stream from "../runners/stream.js"
+import * as Quarantine from "../sinks/Quarantine.js"
+import * as SinksLive from "../sinks/SinksLive.js"
+import * as MassiveRest from "../sources/massive/MassiveRest.js"
+import * as MassiveSocket from "../sources/massive/MassiveSocket.js"
+import { parseSymbols } from "./backfillCommand.js"
+import { formatInt } from "./display.js"
+import { StopTimeout } from "./errors.js"
+import { root } from "./root.js"
+import { prepareDataDir, resolveConfig } from "./setup.js"
+
+/** Stream: the socket and REST clients, calendar, sinks, quarantine, checkpoints, alerts. */
+export const streamLayer = (config: AppConfigShape) => {
+  const rest = MassiveRest.Live
+  const calendar = (config.massive.calendarFromApi ? MarketCalendar.Live : MarketCalendar.RulesOnly).pipe(Layer.provide(rest))
+  return Layer.mergeAll(
+    rest,
+    calendar,
+    MassiveSocket.Live,
+    Layer.effect(Checkpoints.Checkpoints, Checkpoints.make(config.dataDir)),
+    Quarantine.Live,
+    SinksLive.fromConfig,
+    Alerts.Live
+  ).pipe(Layer.provideMerge(Logging.layerFromConfig), Layer.provide(Layer.succeed(AppConfig, config)))
+}
+
+export const countersLine = (s: StreamStats) =>
+  `stream ${s.source}  ${s.connection}  ${formatInt(s.messages)} bars  ${formatInt(s.committed)} committed  ${s.reconnects} reconnects  ${s.rejected} rejected  ${s.spilled} spilled`
+
+export const streamCommand = Command.make(
+  "stream",
+  {
+    dataset: Options.choice("dataset", datasetNames).pipe(Options.withDescription("Dataset to capture (stock_bars_1s: Massive per-second aggregates, channel A.<symbol>).")),
+    symbols: Options.text("symbols").pipe(Options.withDescription("Comma-separated tickers, e.g. SPY,QQQ.")),
+    noReconcile: Options.boolean("no-reconcile").pipe(
+      Options.withDescription(
+        "At the close, compact the day's part files instead of reconciling the session through REST (which fills trade counts the WebSocket feed lacks and applies late corrections)."
+      )
+    )
+  },
+  (opts) =>
+    Effect.gen(function* () {
+      const symbols = yield* parseSymbols(opts.symbols)
+      const config = yield* resolveConfig(yield* root)
+      yield* prepareDataDir(config)
+      const source = "massive-stocks"
+      const tty = process.stderr.isTTY === true
+      const report = yield* Effect.gen(function* () {
+        yield* PidFile.register(config.dataDir, {
+          source,
+          pid: process.pid,
+          startedAt: new Date().toISOString(),
+          symbols,
+          dataset: opts.dataset
+        })
+        return yield* Stream.run({ symbols, source, reconcile: !opts.noReconcile }, (s) => {
+          if (tty) process.stderr.write(`\r\x1b[2K${countersLine(s)}`)
+        })
+      }).pipe(
+        Effect.ensuring(Effect.sync(() => tty && process.stderr.write("\n"))),
+        Effect.scoped,
+        Effect.provide(streamLayer(config))
+      )
+      yield* Console.log(
+        `${opts.dataset} ${symbols.join(",")} session ${report.session}: ${formatInt(report.stats.messages)} bars received, ${formatInt(report.stats.committed)} committed, ${report.stats.reconnects} reconnect(s), ${report.stats.rejected} rejected, ${report.stats.spilled} spilled`
+      )
+      for (const c of report.continuity)
+        yield* Console.log(
+          `  ${c.kind} ${new Date(c.start).toISOString()}–${new Date(c.end).toISOString()}: ${c.status}, ${c.rows} rows${c.detail ? ` (${c.detail})` : ""}`
+        )
+    })
+).pipe(
+  Command.withDescription(
+    "Capture the live WebSocket feed: waits for the next regular session (and says until when), writes the lake and SQL at least every flush_interval, repairs gaps through REST, and stops by itself at the close. Ctrl-C, SIGTERM or `tapehouse stop` stop it cleanly."
+  )
+)
+
+export const stopCommand = Command.make(
+  "stop",
+  {
+    timeout: Options.integer("timeout").pipe(Options.withDescription("Seconds to wait for the streams to exit."), Options.withDefault(15))
+  },
+  (opts) =>
+    Effect.gen(function* () {
+      const config = yield* resolveConfig(yield* root)
+      const { stopped, stuck } = yield* PidFile.stopAll(config.dataDir, opts.timeout * 1000)
+      if (stopped.length === 0 && stuck.length === 0) yield* Console.log(`no stream is running for ${config.dataDir}`)
+      for (const s of stopped) yield* Console.log(`stopped ${s.source} (pid ${s.pid}, ${s.symbols.join(",")})`)
+      for (const s of stuck) yield* Console.log(`still running after ${opts.timeout} s: ${s.source} (pid ${s.pid})`)
+      if (stuck.length > 0)
+        return yield* new StopTimeout({ streams: stuck.map((s) => `${s.source} (pid ${s.pid})`), seconds: opts.timeout })
+    })
+).pipe(Command.withDescription("Stop the streams running on this data dir (SIGTERM; they flush everything first) and wait for them to exit."))

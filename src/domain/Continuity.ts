@@ -1,0 +1,51 @@
+/**
+ * The continuity ledger: one row per gap a stream noticed (a reconnect or a stall) and how it
+ * was repaired through REST, and one per end-of-session reconciliation. `status` reads it to
+ * show a day's coverage.
+ */
+import { Schema } from "effect"
+import type { Dataset } from "./Dataset.js"
+import { addDays, newYorkDate, newYorkTimeToEpochMs } from "./time.js"
+
+export const ContinuityRow = Schema.Struct({
+  /** The stream's source, e.g. "massive-stocks". */
+  source: Schema.String,
+  /** `gap` (reconnect or stall repaired through REST) or `reconcile` (end of session). */
+  kind: Schema.String,
+  /** Window start and end (epoch ms, end exclusive). */
+  start: Schema.Number,
+  end: Schema.Number,
+  /** Symbols the repair covered, comma-joined. */
+  symbols: Schema.String,
+  /** Rows the REST repair wrote (gap) or found different from what the stream wrote (reconcile). */
+  rows: Schema.Number,
+  /** `repaired`, `failed` or `verified`. */
+  status: Schema.String,
+  detail: Schema.NullOr(Schema.String)
+})
+export type ContinuityRow = typeof ContinuityRow.Type
+
+export const Continuity: Dataset<ContinuityRow> = {
+  name: "continuity",
+  schema: ContinuityRow,
+  columns: [
+    { name: "source", type: "string", nullable: false, doc: "stream source" },
+    { name: "kind", type: "string", nullable: false, doc: "gap or reconcile" },
+    { name: "start", type: "timestamp_ms", nullable: false, doc: "window start, UTC" },
+    { name: "end", type: "timestamp_ms", nullable: false, doc: "window end (exclusive), UTC" },
+    { name: "symbols", type: "string", nullable: false, doc: "symbols covered" },
+    { name: "rows", type: "int64", nullable: false, doc: "rows repaired or found different" },
+    { name: "status", type: "string", nullable: false, doc: "repaired, failed or verified" },
+    { name: "detail", type: "string", nullable: true, doc: "why it failed, or what differed" }
+  ],
+  key: ["source", "kind", "start"],
+  instrument: "source",
+  timeColumn: "start",
+  eventTime: (r) => r.start,
+  partitionDate: (r) => newYorkDate(r.start),
+  partitionRange: (date) => ({
+    startMs: newYorkTimeToEpochMs(date, 0, 0),
+    endMs: newYorkTimeToEpochMs(addDays(date, 1), 0, 0)
+  }),
+  rules: [(r) => (r.end < r.start ? `end ${r.end} is before start ${r.start}` : undefined)]
+}

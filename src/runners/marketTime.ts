@@ -1,0 +1,53 @@
+/**
+ * Market time for a stream: the local Clock, shifted by the vendor's own clock when the two
+ * disagree by more than a minute (a replay: `tapehouse simulate` serves a past day and reports
+ * its session time in `/v1/marketstatus/now`), and never behind the newest event received plus
+ * the feed's publish delay. Against the real vendor the shift is zero and this is the Clock.
+ */
+import { Clock, Duration, Effect } from "effect"
+import type { MassiveRestShape } from "../sources/massive/MassiveRest.js"
+
+/** Per-second bars are published about 2 s after their second closes. */
+export const PUBLISH_DELAY_MS = 2000
+const REPLAY_THRESHOLD_MS = 60_000
+
+export interface MarketTime {
+  /** Current market time, epoch ms. */
+  readonly now: Effect.Effect<number>
+  /** Records the event time of a received bar (the bar's start). Synchronous, hot path. */
+  readonly observe: (eventTimeMs: number) => void
+  /** Asks the vendor for its clock again (replays only; a no-op against the real vendor). */
+  readonly resync: Effect.Effect<void>
+  /** True when the vendor's clock is not ours (a replay). */
+  readonly isReplay: () => boolean
+}
+
+const vendorClock = (rest: MassiveRestShape) =>
+  rest.marketStatusNow.pipe(
+    Effect.map((s) => Date.parse(s.serverTime)),
+    Effect.timeout(Duration.seconds(5)),
+    Effect.option,
+    Effect.map((o) => (o._tag === "Some" && Number.isFinite(o.value) ? o.value : undefined))
+  )
+
+export const make = (rest: MassiveRestShape) =>
+  Effect.gen(function* () {
+    let offset = 0
+    let newestEvent = Number.NEGATIVE_INFINITY
+    const sync = Effect.gen(function* () {
+      const local = yield* Clock.currentTimeMillis
+      const vendor = yield* vendorClock(rest)
+      if (vendor === undefined) return
+      offset = Math.abs(vendor - local) > REPLAY_THRESHOLD_MS ? vendor - local : 0
+    })
+    yield* sync
+    const time: MarketTime = {
+      now: Effect.map(Clock.currentTimeMillis, (t) => Math.max(t + offset, newestEvent + PUBLISH_DELAY_MS)),
+      observe: (eventTimeMs) => {
+        if (eventTimeMs > newestEvent) newestEvent = eventTimeMs
+      },
+      resync: Effect.suspend(() => (offset === 0 ? Effect.void : sync)),
+      isReplay: () => offset !== 0
+    }
+    return time
+  })

@@ -1,0 +1,408 @@
+/**
+ * The stream runner: capture a live feed during the regular session.
+ *
+ *   wait for the session → socket → bounded queue (spills to disk, never drops) →
+ *   late data → validate → dedupe → sinks (append, flushed every flush_interval) →
+ *   gap repair through REST after a reconnect or a stall → at the close: drain, final flush,
+ *   reconcile the session through REST (or compact the day), record the continuity ledger.
+ *
+ * Interrupting it (Ctrl-C, SIGTERM, `tapehouse stop`) drains what was received and flushes
+ * every sink before returning. Every schedule runs on Effect's Clock.
+ */
+import * as Path from "node:path"
+import { Chunk, Clock, Effect, Fiber, Stream } from "effect"
+import { MarketCalendar, type TradingSession } from "../calendar/MarketCalendar.js"
+import { AppConfig } from "../config/AppConfig.js"
+import { Continuity, type ContinuityRow } from "../domain/Continuity.js"
+import type { Rejected } from "../domain/Dataset.js"
+import { type StockBar, StockBars1s } from "../domain/StockBar.js"
+import { newYorkDate } from "../domain/time.js"
+import { Alerts } from "../monitor/Alerts.js"
+import * as Heartbeat from "../monitor/Heartbeat.js"
+import * as StallMonitor from "../monitor/StallMonitor.js"
+import { makeStreamStats, type StreamStats } from "../monitor/StreamStats.js"
+import { Checkpoints, type DayEntry } from "../pipeline/Checkpoints.js"
+import { makeDeduplicator } from "../pipeline/dedupe.js"
+import { makeLateDataFilter } from "../pipeline/lateData.js"
+import * as SpillQueue from "../pipeline/SpillQueue.js"
+import { makeValidator } from "../pipeline/validate.js"
+import { compact } from "../sinks/compact.js"
+import { readPartition } from "../sinks/ParquetSink.js"
+import { Quarantine } from "../sinks/Quarantine.js"
+import { Sinks } from "../sinks/Sink.js"
+import { MassiveRest } from "../sources/massive/MassiveRest.js"
+import { MassiveSocket, type SocketEvent } from "../sources/massive/MassiveSocket.js"
+import * as MarketTime from "./marketTime.js"
+import { reconcileSession, repairGap } from "./repair.js"
+
+export interface StreamRequest {
+  readonly symbols: ReadonlyArray<string>
+  /** Names the heartbeat, spill folder and pid file. */
+  readonly source: string
+  /** Fetch the session through REST at the close and replace the day with it (default true). */
+  readonly reconcile: boolean
+}
+
+export interface StreamReport {
+  readonly session: string
+  readonly stats: StreamStats
+  readonly continuity: ReadonlyArray<ContinuityRow>
+  /** Why it stopped: the close, or an interruption (Ctrl-C, SIGTERM, stop). */
+  readonly stoppedBy: "close" | "interrupt"
+}
+
+/** Bars of the last second are published ~2 s after the close; wait a little longer. */
+export const CLOSE_GRACE_MS = 5000
+const TAKE_MAX = 50_000
+const DRAIN_TIMEOUT = "8 seconds"
+
+/** The session that is open now, or the next one (searching up to two weeks ahead). */
+export const currentOrNextSession = (calendar: MarketCalendar["Type"], nowMs: number) => {
+  let date = newYorkDate(nowMs)
+  for (let i = 0; i < 15; i++) {
+    const day = calendar.day(date)
+    if (day._tag === "open" && nowMs < day.closeMs) return day
+    const next = new Date(Date.parse(`${date}T12:00:00Z`) + 86_400_000).toISOString().slice(0, 10)
+    date = next
+  }
+  throw new Error(`no NYSE session in the two weeks after ${new Date(nowMs).toISOString()}`)
+}
+
+const describeWait = (ms: number) => {
+  const m = Math.round(ms / 60_000)
+  return m < 120 ? `${m} min` : `${Math.floor(m / 60)} h ${m % 60} min`
+}
+
+export const run = (request: StreamRequest, onTick: (stats: StreamStats) => void = () => {}) =>
+  Effect.gen(function* () {
+    const config = yield* AppConfig
+    const socket = yield* MassiveSocket
+    const rest = yield* MassiveRest
+    const calendar = yield* MarketCalendar
+    const sinks = yield* Sinks
+    const quarantine = yield* Quarantine
+    const alerts = yield* Alerts
+    const checkpoints = yield* Checkpoints
+    const stats = makeStreamStats(request.source)
+    const symbols = request.symbols
+    const deps = { rest, sinks, quarantine, source: request.source }
+
+    // 1. The session.
+    const clock = yield* MarketTime.make(rest)
+    let now = yield* clock.now
+    const session: TradingSession = currentOrNextSession(calendar, now)
+    if (clock.isReplay())
+      yield* Effect.logInfo(`the vendor's clock is a replay of ${session.date}; following it`)
+    if (now < session.openMs) {
+      yield* Effect.logInfo(
+        `market closed; waiting until ${new Date(session.openMs).toISOString()} (${session.date} 09:30 New York, in ${describeWait(session.openMs - now)})`
+      )
+      stats.connection = "waiting-for-open"
+      yield* Effect.sleep(session.openMs - now)
+      now = yield* clock.now
+    }
+    const stopAt = session.closeMs + CLOSE_GRACE_MS
+    yield* Effect.logInfo(
+      `streaming ${symbols.join(",")} for the ${session.date} session until ${new Date(session.closeMs).toISOString()}${session.earlyClose ? " (early close)" : ""}`
+    )
+
+    // 2. Monitors beside the pipeline.
+    yield* Heartbeat.run({
+      stats,
+      intervalMs: config.stream.heartbeatIntervalMs,
+      dataDir: config.dataDir,
+      marketTime: clock.now
+    }).pipe(Effect.forkScoped)
+    yield* StallMonitor.run({
+      stats,
+      symbols,
+      stallAfterMs: config.stream.stallAfterMs,
+      marketTime: clock.now
+    }).pipe(Effect.forkScoped)
+
+    // 3. Socket → bounded queue that spills to disk. The producer never waits for the pipeline.
+    const queue = yield* SpillQueue.make<SocketEvent>({
+      dir: Path.join(config.dataDir, "state", "spill", request.source),
+      capacity: config.stream.queueCapacity,
+      encode: (e) => JSON.stringify(e),
+      decode: (line) => JSON.parse(line) as SocketEvent
+    })
+    stats.connection = "connecting"
+    const producer = yield* socket
+      .events({ cluster: "stocks", subscriptions: symbols.map((s) => `A.${s}`) })
+      .pipe(
+        Stream.runForEachChunk((chunk) => {
+          stats.frames += chunk.length
+          return queue.offer(Chunk.toReadonlyArray(chunk))
+        }),
+        Effect.forkScoped
+      )
+
+    // 4. The pipeline, one batch per flush.
+    const lateData = makeLateDataFilter(StockBars1s, session.date, config.stream.lateDataDays)
+    const validate = makeValidator(StockBars1s)
+    const dedupe = makeDeduplicator(StockBars1s)
+    const window = { date: session.date, startMs: session.openMs, endMs: session.closeMs }
+    const continuity: Array<ContinuityRow> = []
+    const driftReported = new Set<string>()
+    let flushSeq = 0
+    let lastBarTs: number | undefined
+    let gapStart: number | undefined
+    const pendingGaps: Array<{ start: number; end: number }> = []
+
+    const commitRejects = (rejected: ReadonlyArray<Rejected>) =>
+      rejected.length === 0
+        ? Effect.void
+        : quarantine.write(StockBars1s, session.date, `stream-${request.source}-${flushSeq}`, rejected)
+
+    const processBatch = (events: ReadonlyArray<SocketEvent>) =>
+      Effect.gen(function* () {
+        const bars: Array<StockBar> = []
+        const rejected: Array<Rejected> = []
+        for (const e of events) {
+          switch (e._tag) {
+            case "Bars": {
+              if (e.bars.length === 0) break
+              let first = e.bars[0]!.ts
+              for (const b of e.bars) {
+                bars.push(b)
+                clock.observe(b.ts)
+                stats.lastMessageAtBySymbol.set(b.symbol, e.receivedAt)
+                if (b.ts < first) first = b.ts
+                if (stats.lastEventTime === undefined || b.ts > stats.lastEventTime)
+                  stats.lastEventTime = b.ts
+              }
+              stats.messages += e.bars.length
+              stats.lastMessageAt = e.receivedAt
+              // A reconnect closes its gap at the first bar after it; a long silence is a stall gap.
+              if (gapStart !== undefined) {
+                pendingGaps.push({ start: gapStart, end: first })
+                gapStart = undefined
+              } else if (lastBarTs !== undefined && first - lastBarTs > config.stream.stallAfterMs) {
+                pendingGaps.push({ start: lastBarTs + 1000, end: first })
+              }
+              for (const b of e.bars) if (lastBarTs === undefined || b.ts > lastBarTs) lastBarTs = b.ts
+              break
+            }
+            case "Rejected":
+              for (const r of e.rejected) rejected.push(r)
+              break
+            case "Unknown":
+              stats.unknownEvents += e.count
+              if (!driftReported.has(e.ev)) {
+                driftReported.add(e.ev)
+                yield* alerts.raise({
+                  kind: "schema-drift",
+                  source: request.source,
+                  message: `unknown event type ${JSON.stringify(e.ev)} on the feed: counted and skipped`,
+                  details: { sample: e.sample }
+                })
+              }
+              break
+            case "Status":
+              if (e.status === "slow_consumer" || e.status === "max_connections")
+                yield* alerts.raise({
+                  kind: e.status === "slow_consumer" ? "slow-consumer" : "max-connections",
+                  source: request.source,
+                  message: `server status ${e.status}: ${e.message}`
+                })
+              break
+            case "Connected":
+              stats.connection = "connected"
+              break
+            case "Disconnected":
+              stats.connection = "disconnected"
+              stats.reconnects++
+              if (gapStart === undefined)
+                gapStart = lastBarTs === undefined ? session.openMs : lastBarTs + 1000
+              yield* alerts.raise({
+                kind: "disconnect",
+                source: request.source,
+                message: `connection lost: ${e.reason}; reconnecting`
+              })
+              break
+          }
+        }
+        const late = lateData(bars)
+        for (const r of late.rejected) rejected.push(r)
+        const checked = validate(late.accepted, window)
+        for (const r of checked.rejected) rejected.push(r)
+        stats.rejected += rejected.length
+        const { rows } = dedupe(checked.valid)
+        flushSeq++
+        if (rows.length > 0) {
+          yield* sinks.commit({
+            dataset: StockBars1s,
+            date: session.date,
+            instruments: symbols,
+            rows,
+            mode: "append"
+          })
+          stats.committed += rows.length
+        }
+        yield* commitRejects(rejected)
+        while (pendingGaps.length > 0) {
+          const gap = pendingGaps.shift()!
+          const repaired = yield* repairGap(
+            deps,
+            session,
+            symbols,
+            gap.start,
+            gap.end,
+            `repair-${request.source}-${gap.start}`
+          )
+          continuity.push(repaired)
+          yield* alerts.raise({
+            kind: "gap",
+            source: request.source,
+            message: `gap ${new Date(gap.start).toISOString()}–${new Date(gap.end).toISOString()} ${repaired.status} through REST: ${repaired.rows} rows`
+          })
+        }
+      })
+
+    /**
+     * Events taken from the queue but not yet committed live here, so an interruption between the
+     * take and the commit loses nothing: the commit itself is uninterruptible and `finish` flushes
+     * whatever is pending before draining the queue.
+     */
+    let pending: Array<SocketEvent> = []
+    const flushPending = Effect.uninterruptible(
+      Effect.suspend(() => {
+        if (pending.length === 0) return Effect.void
+        const events = pending
+        pending = []
+        return processBatch(events)
+      })
+    )
+
+    /** One flush: whatever arrives within flush_interval (at most TAKE_MAX events). */
+    const collect = Effect.gen(function* () {
+      const deadline = (yield* Clock.currentTimeMillis) + config.stream.flushIntervalMs
+      while (pending.length < TAKE_MAX) {
+        const remaining = deadline - (yield* Clock.currentTimeMillis)
+        if (remaining <= 0) return
+        // The queue bounds its own wait (a timeout around a take would discard what it removed), and
+        // take + push are one uninterruptible step, so a shutdown lands before or after, never between.
+        // A shutdown waits at most one flush interval for it.
+        const taken = yield* Effect.uninterruptible(
+          Effect.map(queue.takeBatch(TAKE_MAX - pending.length, remaining), (events) => {
+            for (const e of events) pending.push(e)
+            return events.length
+          })
+        )
+        if (taken === 0) return
+      }
+    })
+
+    /** Everything still queued (memory and spill), processed in order. */
+    const drain = Effect.gen(function* () {
+      yield* flushPending
+      for (;;) {
+        const s = queue.stats()
+        if (s.inMemory + s.spilledPending === 0) return
+        yield* Effect.uninterruptible(
+          Effect.map(queue.takeBatch(TAKE_MAX), (events) => {
+            for (const e of events) pending.push(e)
+          })
+        )
+        yield* flushPending
+      }
+    })
+
+    const flushLoop = Effect.gen(function* () {
+      let lastResync = yield* Clock.currentTimeMillis
+      for (;;) {
+        yield* collect
+        yield* flushPending
+        stats.spilled = queue.stats().spilledTotal
+        onTick(stats)
+        const local = yield* Clock.currentTimeMillis
+        if (clock.isReplay() && local - lastResync >= 1000) {
+          yield* clock.resync
+          lastResync = local
+        }
+        if ((yield* clock.now) >= stopAt) return "close" as const
+      }
+    })
+
+    const finish = Effect.gen(function* () {
+      yield* Fiber.interrupt(producer)
+      stats.connection = "closed"
+      yield* drain
+      if (gapStart !== undefined) {
+        continuity.push(
+          yield* repairGap(
+            deps,
+            session,
+            symbols,
+            gapStart,
+            session.closeMs,
+            `repair-${request.source}-${gapStart}`
+          )
+        )
+        gapStart = undefined
+      }
+    })
+
+    const stoppedBy = yield* flushLoop.pipe(
+      Effect.onInterrupt(() =>
+        finish.pipe(
+          Effect.timeout(DRAIN_TIMEOUT),
+          Effect.catchAll((e) => Effect.logError(`could not drain the queue before stopping: ${String(e)}`)),
+          Effect.zipRight(Effect.logInfo("stopped: everything received was flushed"))
+        )
+      )
+    )
+    yield* finish
+
+    // 5. The close: reconcile (or compact), record the ledger and the day's checkpoints.
+    if (request.reconcile) {
+      const streamed = (yield* readPartition(config.dataDir, StockBars1s, session.date)).filter((b) =>
+        symbols.includes(b.symbol)
+      )
+      continuity.push(
+        yield* reconcileSession(deps, session, symbols, streamed, `reconcile-${request.source}`)
+      )
+    } else if (config.parquet.enabled) {
+      yield* compact(
+        {
+          dataDir: config.dataDir,
+          compression: config.parquet.compression,
+          rowGroupSize: config.parquet.rowGroupSize
+        },
+        StockBars1s,
+        session.date
+      )
+    }
+    if (continuity.length > 0)
+      yield* sinks.commit({
+        dataset: Continuity,
+        date: session.date,
+        instruments: [request.source],
+        rows: continuity,
+        mode: "upsert"
+      })
+    const finalRows = (yield* readPartition(config.dataDir, StockBars1s, session.date)).filter((b) =>
+      symbols.includes(b.symbol)
+    )
+    const reconciled = continuity.some((c) => c.kind === "reconcile" && c.status !== "failed")
+    const at = new Date(yield* Clock.currentTimeMillis).toISOString()
+    yield* checkpoints.record(
+      symbols.map(
+        (symbol): DayEntry => ({
+          kind: "day",
+          dataset: StockBars1s.name,
+          symbol,
+          date: session.date,
+          status: reconciled ? "done" : "pending",
+          rows: finalRows.filter((b) => b.symbol === symbol).length,
+          ...(reconciled
+            ? {}
+            : { reason: "streamed; not reconciled through REST (a backfill will fill trade counts)" }),
+          at
+        })
+      )
+    )
+    const report: StreamReport = { session: session.date, stats, continuity, stoppedBy }
+    return report
+  })

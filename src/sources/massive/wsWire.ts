@@ -1,0 +1,214 @@
+/**
+ * Massive WebSocket wire types (spec §11.3–11.4): server frames are JSON arrays of events, each
+ * with `ev`. `StatusEvent` and `AggregateEvent` document the shapes as Schemas (tests check that the
+ * hand-written decoder agrees with them); `decodeFrame` is the hot path: one `JSON.parse` per frame
+ * and plain type checks per event, no Effect and no Schema per event (same reasoning and measurement
+ * style as `decodeBar` in wire.ts; see `test/sources/massive/wsWire.test.ts` "throughput").
+ *
+ * Control messages the client sends (`auth`, `subscribe`) are built by `authMessage` and
+ * `subscribeMessage`.
+ */
+import { Schema } from "effect"
+import type { Rejected } from "../../domain/Dataset.js"
+import type { StockBar } from "../../domain/StockBar.js"
+import type { SocketEvent } from "./MassiveSocket.js"
+
+/** `{ev:"status", status, message}`: connection, auth, subscription and disconnect notices. */
+export const StatusEvent = Schema.Struct({
+  ev: Schema.Literal("status"),
+  status: Schema.String,
+  message: Schema.String
+})
+export type StatusEvent = typeof StatusEvent.Type
+
+/**
+ * Per-second (`A`) or per-minute (`AM`) aggregate, keys exactly as in spec §11.4. Only the keys that
+ * map to `StockBar` are required here; `av`, `op`, `a`, `z`, `e`, `otc` are optional because the
+ * decoder does not read them (a later vendor change there must not quarantine good bars). Indices
+ * aggregates carry no `v`/`vw` and are rejected: they are not stock bars.
+ */
+export const AggregateEvent = Schema.Struct({
+  ev: Schema.Literal("A", "AM"),
+  sym: Schema.String,
+  v: Schema.Number,
+  av: Schema.optional(Schema.Number),
+  op: Schema.optional(Schema.Number),
+  vw: Schema.optional(Schema.NullOr(Schema.Number)),
+  o: Schema.Number,
+  c: Schema.Number,
+  h: Schema.Number,
+  l: Schema.Number,
+  a: Schema.optional(Schema.Number),
+  z: Schema.optional(Schema.Number),
+  s: Schema.Number.pipe(Schema.int()),
+  e: Schema.optional(Schema.Number),
+  otc: Schema.optional(Schema.Boolean)
+})
+export type AggregateEvent = typeof AggregateEvent.Type
+
+/** Status values after which the server drops the connection (spec §11.3): the client reconnects. */
+export const disconnectStatuses: ReadonlySet<string> = new Set([
+  "max_connections",
+  "slow_consumer",
+  "force_disconnect"
+])
+
+/** `{"action":"auth","params":KEY}`. */
+export const authMessage = (apiKey: string): string => JSON.stringify({ action: "auth", params: apiKey })
+
+/** `{"action":"subscribe","params":"A.SPY,A.QQQ"}`: one message, comma-joined, no spaces (spec §11.2). */
+export const subscribeMessage = (channels: ReadonlyArray<string>): string =>
+  JSON.stringify({ action: "subscribe", params: channels.join(",") })
+
+const sampleLength = 300
+
+const excerpt = (text: string): string =>
+  text.length > sampleLength ? text.slice(0, sampleLength) + "…" : text
+
+const describeType = (x: unknown): string => (x === null ? "null" : Array.isArray(x) ? "array" : typeof x)
+
+const rejectedFrame = (frame: string, reason: string, receivedAt: number): ReadonlyArray<SocketEvent> => [
+  { _tag: "Rejected", rejected: [{ record: { frame }, reason }], receivedAt }
+]
+
+/**
+ * Decodes one server frame into events, in frame order:
+ * - consecutive `A`/`AM` events of the same `ev` become one `Bars` event (so a frame mixing `A` and
+ *   `AM` yields separate `Bars` events and minute bars never pass for second bars);
+ * - each status object becomes a `Status` event, at its place in the frame;
+ * - events that do not decode are gathered in one `Rejected` event after those;
+ * - events of a type this client does not read (`T`, `Q`, `V`, …) are counted per `ev` and reported
+ *   as `Unknown` events (count and one sample) last.
+ * A frame that is not JSON, or not an array, is one `Rejected` event carrying the frame text.
+ */
+export const decodeFrame = (frame: string, receivedAt: number): ReadonlyArray<SocketEvent> => {
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(frame)
+  } catch {
+    return rejectedFrame(frame, "frame is not JSON", receivedAt)
+  }
+  if (!Array.isArray(parsed)) return rejectedFrame(frame, "frame is not a JSON array", receivedAt)
+
+  const out: Array<SocketEvent> = []
+  let bars: Array<StockBar> | undefined
+  let barsEv: "A" | "AM" = "A"
+  let rejected: Array<Rejected> | undefined
+  let unknown: Map<string, { count: number; sample: string }> | undefined
+
+  const flushBars = () => {
+    if (bars !== undefined) {
+      out.push({ _tag: "Bars", ev: barsEv, bars, receivedAt })
+      bars = undefined
+    }
+  }
+
+  for (let i = 0; i < parsed.length; i++) {
+    const raw: unknown = parsed[i]
+    if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+      ;(rejected ??= []).push({
+        record: { event: raw as never },
+        reason: `event ${i} is ${describeType(raw)}, expected an object`
+      })
+      continue
+    }
+    // biome-ignore lint/suspicious/noExplicitAny: vendor decoding, each field's type is checked below
+    const e = raw as any
+    const ev = e.ev
+    if (ev === "A" || ev === "AM") {
+      const sym = e.sym
+      const o = e.o
+      const h = e.h
+      const l = e.l
+      const c = e.c
+      const v = e.v
+      const vw = e.vw
+      const s = e.s
+      if (
+        typeof sym === "string" &&
+        typeof o === "number" &&
+        typeof h === "number" &&
+        typeof l === "number" &&
+        typeof c === "number" &&
+        typeof v === "number" &&
+        typeof s === "number" &&
+        Number.isInteger(s) &&
+        (vw === undefined || vw === null || typeof vw === "number")
+      ) {
+        if (bars !== undefined && barsEv !== ev) flushBars()
+        if (bars === undefined) {
+          bars = []
+          barsEv = ev
+        }
+        bars.push({
+          symbol: sym,
+          ts: s,
+          open: o,
+          high: h,
+          low: l,
+          close: c,
+          volume: v,
+          vwap: vw ?? null,
+          trades: null
+        })
+      } else {
+        ;(rejected ??= []).push({ record: raw as Record<string, unknown>, reason: aggregateProblem(e) })
+      }
+    } else if (ev === "status") {
+      if (typeof e.status === "string") {
+        flushBars()
+        out.push({
+          _tag: "Status",
+          status: e.status,
+          message: typeof e.message === "string" ? e.message : "",
+          at: receivedAt
+        })
+      } else {
+        ;(rejected ??= []).push({
+          record: raw as Record<string, unknown>,
+          reason: `status event field status is ${describeType(e.status)}, expected a string`
+        })
+      }
+    } else if (typeof ev === "string") {
+      unknown ??= new Map()
+      const seen = unknown.get(ev)
+      if (seen === undefined) unknown.set(ev, { count: 1, sample: excerpt(JSON.stringify(raw)) })
+      else seen.count++
+    } else {
+      ;(rejected ??= []).push({
+        record: raw as Record<string, unknown>,
+        reason:
+          ev === undefined
+            ? `event ${i} has no ev`
+            : `event ${i} field ev is ${describeType(ev)}, expected a string`
+      })
+    }
+  }
+  flushBars()
+  if (rejected !== undefined) out.push({ _tag: "Rejected", rejected, receivedAt })
+  if (unknown !== undefined) {
+    for (const [ev, { count, sample }] of unknown) out.push({ _tag: "Unknown", ev, count, sample })
+  }
+  return out
+}
+
+/** The first thing wrong with an aggregate event, as a sentence fragment (slow path only). */
+// biome-ignore lint/suspicious/noExplicitAny: vendor decoding
+const aggregateProblem = (e: any): string => {
+  const sym = typeof e.sym === "string" ? ` ${e.sym}` : ""
+  const at = typeof e.s === "number" ? ` (s=${e.s})` : ""
+  const what = `${e.ev} event${sym}${at}`
+  if (e.sym === undefined) return `${what} has no sym`
+  if (typeof e.sym !== "string") return `${what} field sym is ${describeType(e.sym)}, expected a string`
+  for (const k of ["o", "h", "l", "c", "s"] as const) {
+    if (e[k] === undefined) return `${what} has no ${k}`
+    if (typeof e[k] !== "number") return `${what} field ${k} is ${describeType(e[k])}, expected a number`
+  }
+  if (!Number.isInteger(e.s)) return `${what} s=${e.s} is not an integer epoch-ms timestamp`
+  if (e.v === undefined || e.v === null) {
+    return `${what} has no v (volume); indices aggregates carry no volume and do not fit stock bars`
+  }
+  if (typeof e.v !== "number") return `${what} field v is ${describeType(e.v)}, expected a number`
+  if (typeof e.vw !== "number") return `${what} field vw is ${describeType(e.vw)}, expected a number`
+  return `${what} does not decode`
+}

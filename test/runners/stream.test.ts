@@ -1,0 +1,152 @@
+/**
+ * The stream runner driven by TestClock through a whole scripted session of 2024-03-04:
+ * it waits for the open, receives a bar frame per minute, loses the connection 12:00–12:20
+ * (repaired through REST), goes silent 14:00–14:16 while connected (stall alert, repaired),
+ * writes heartbeats, stops by itself at the close and reconciles the day through REST.
+ */
+import * as NodeFs from "node:fs/promises"
+import * as Path from "node:path"
+import { describe, expect, it } from "@effect/vitest"
+import { Clock, Effect, Fiber, Layer, Stream, TestClock } from "effect"
+import * as MarketCalendar from "../../src/calendar/MarketCalendar.js"
+import { AppConfig } from "../../src/config/AppConfig.js"
+import { compareByKey } from "../../src/domain/Dataset.js"
+import { type StockBar, StockBars1s } from "../../src/domain/StockBar.js"
+import { newYorkTimeToEpochMs } from "../../src/domain/time.js"
+import * as Alerts from "../../src/monitor/Alerts.js"
+import * as Checkpoints from "../../src/pipeline/Checkpoints.js"
+import * as StreamRunner from "../../src/runners/stream.js"
+import { readPartition } from "../../src/sinks/ParquetSink.js"
+import * as Quarantine from "../../src/sinks/Quarantine.js"
+import * as SinksLive from "../../src/sinks/SinksLive.js"
+import { secondBars } from "../../src/sim/syntheticMarket.js"
+import * as MassiveRest from "../../src/sources/massive/MassiveRest.js"
+import { MassiveSocket, type SocketEvent } from "../../src/sources/massive/MassiveSocket.js"
+import { tempDir, testConfig } from "../support/fixtures.js"
+
+const DATE = "2024-03-04"
+const ny = (h: number, m: number) => newYorkTimeToEpochMs(DATE, h, m)
+const OPEN = ny(9, 30)
+const CLOSE = ny(16, 0)
+const day = secondBars("SPY", DATE)
+/** What the WebSocket carries: no trade counts. */
+const asStreamed = (b: StockBar): StockBar => ({ ...b, trades: null })
+
+/** A frame per minute, published 2 s after the minute, except while disconnected or silent. */
+const script = (): Array<{ at: number; event: SocketEvent }> => {
+  const out: Array<{ at: number; event: SocketEvent }> = [{ at: OPEN, event: { _tag: "Connected", at: OPEN, attempt: 1 } }]
+  for (let m = OPEN; m < CLOSE; m += 60_000) {
+    const at = m + 60_000 + 2000
+    if (m === ny(12, 0)) out.push({ at: m + 1, event: { _tag: "Disconnected", at: m + 1, reason: "server closed the connection (1006)" } })
+    if (m === ny(12, 20)) out.push({ at: m, event: { _tag: "Connected", at: m, attempt: 2 } })
+    const disconnected = m >= ny(12, 0) && m < ny(12, 20)
+    const silent = m >= ny(14, 0) && m < ny(14, 16)
+    if (disconnected || silent) continue
+    const bars = day.filter((b) => b.ts >= m && b.ts < m + 60_000).map(asStreamed)
+    out.push({ at, event: { _tag: "Bars", bars, receivedAt: at } })
+  }
+  return out
+}
+
+const scriptedSocket = (steps: ReadonlyArray<{ at: number; event: SocketEvent }>) =>
+  Layer.succeed(
+    MassiveSocket,
+    MassiveSocket.of({
+      events: () =>
+        Stream.fromIterable(steps).pipe(
+          Stream.mapEffect(({ at, event }) =>
+            Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.sleep(Math.max(0, at - now))).pipe(Effect.as(event))
+          ),
+          Stream.concat(Stream.never)
+        )
+    })
+  )
+
+/** Lets real file I/O finish between clock steps. */
+const settle = Effect.promise(() => new Promise<void>((r) => setTimeout(r, 3)))
+
+describe("stream runner (TestClock, whole session)", () => {
+  it.scoped(
+    "waits for the open, repairs the disconnect and the stall through REST, beats, alerts once, stops at the close, reconciles",
+    () =>
+      Effect.gen(function* () {
+        const dataDir = yield* tempDir()
+        const base = testConfig(dataDir, "http://127.0.0.1:1")
+        const config = {
+          ...base,
+          stream: { ...base.stream, flushIntervalMs: 1000, heartbeatIntervalMs: 300_000, stallAfterMs: 900_000 }
+        }
+        yield* TestClock.setTime(ny(9, 0))
+        const layer = Layer.mergeAll(
+          scriptedSocket(script()),
+          MassiveRest.Test({ bars: { SPY: day } }),
+          MarketCalendar.Test,
+          Layer.effect(Checkpoints.Checkpoints, Checkpoints.make(dataDir)),
+          Quarantine.Live,
+          SinksLive.fromConfig,
+          Alerts.Test
+        ).pipe(Layer.provideMerge(Layer.succeed(AppConfig, config)))
+        const context = yield* Layer.build(layer)
+        const fiber = yield* StreamRunner.run({ symbols: ["SPY"], source: "massive-stocks", reconcile: true }).pipe(
+          Effect.scoped,
+          Effect.provide(context),
+          Effect.fork
+        )
+        // Drive the clock minute by minute through the day.
+        let stoppedAt: number | undefined
+        for (let t = ny(9, 0); t <= CLOSE + 10 * 60_000; t += 60_000) {
+          yield* TestClock.adjust("1 minute")
+          for (let i = 0; i < 6; i++) yield* settle
+          const done = yield* Fiber.poll(fiber)
+          if (done._tag === "Some") {
+            stoppedAt = yield* Clock.currentTimeMillis
+            break
+          }
+        }
+        const report = yield* Fiber.join(fiber)
+
+        // Stopped by itself at the close.
+        expect(report.stoppedBy).toBe("close")
+        expect(stoppedAt).toBeGreaterThanOrEqual(CLOSE)
+        expect(stoppedAt).toBeLessThan(CLOSE + 5 * 60_000)
+
+        // Gaps: the reconnect and the stall, both repaired through REST; then the reconciliation.
+        const gaps = report.continuity.filter((c) => c.kind === "gap")
+        // A gap starts the second after the last bar received (bars are sparse: a second or two early).
+        expect(gaps.map((g) => g.status)).toEqual(["repaired", "repaired"])
+        expect(gaps[0]!.start).toBeGreaterThan(ny(11, 59))
+        expect(gaps[0]!.start).toBeLessThanOrEqual(ny(12, 0))
+        expect(gaps[0]!.end).toBeGreaterThanOrEqual(ny(12, 20))
+        expect(gaps[1]!.start).toBeGreaterThan(ny(13, 59))
+        expect(gaps[1]!.start).toBeLessThanOrEqual(ny(14, 0))
+        expect(gaps[1]!.end).toBeGreaterThanOrEqual(ny(14, 16))
+        expect(gaps[0]!.rows).toBe(day.filter((b) => b.ts >= ny(12, 0) && b.ts < ny(12, 20)).length)
+        expect(gaps[1]!.rows).toBe(day.filter((b) => b.ts >= ny(14, 0) && b.ts < ny(14, 16)).length)
+        const reconcile = report.continuity.find((c) => c.kind === "reconcile")
+        expect(reconcile).toMatchObject({ status: "verified", rows: 0 })
+
+        // The lake equals the vendor's day, row for row.
+        const lake = yield* readPartition(dataDir, StockBars1s, DATE)
+        expect([...lake].sort(compareByKey(StockBars1s))).toEqual([...day])
+
+        // One stall alert (not one per tick), a recovery, a disconnect alert, gap alerts.
+        const alerts = yield* Alerts.collected
+        const kinds = alerts.map((a) => a.kind)
+        expect(kinds.filter((k) => k === "stall")).toHaveLength(1)
+        expect(kinds).toContain("recovered")
+        expect(kinds.filter((k) => k === "disconnect")).toHaveLength(1)
+
+        // Heartbeats were written during the session.
+        const heartbeat = JSON.parse(
+          yield* Effect.promise(() => NodeFs.readFile(Path.join(dataDir, "state", "heartbeat", "massive-stocks.json"), "utf8"))
+        ) as { messagesTotal: number; reconnects: number }
+        expect(heartbeat.reconnects).toBe(1)
+        expect(heartbeat.messagesTotal).toBeGreaterThan(0)
+
+        // The day is done in the checkpoints.
+        const days = yield* Effect.flatMap(Checkpoints.make(dataDir), (c) => c.days("stock_bars_1s"))
+        expect(days.get(Checkpoints.dayKey("SPY", DATE))).toMatchObject({ status: "done", rows: day.length })
+      }),
+    120_000
+  )
+})
