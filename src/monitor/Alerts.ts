@@ -5,7 +5,7 @@
  *
  * - `Live` appends one JSON line per alert to `<dataDir>/state/alerts.jsonl` (folders created) and
  *   logs it at the alert's level; `read(dataDir)` returns the newest lines for `tapehouse status`.
- * - `Test` keeps alerts in memory; read them through the `Raised` tag.
+ * - `Test` keeps alerts in memory; read them with `collected` (or the `Raised` ref).
  * - Any other layer of `Alerts` replaces both, e.g. to page someone as well as keep the file:
  *
  * ```ts
@@ -189,6 +189,12 @@ export class Raised extends Context.Tag("tapehouse/Alerts/Raised")<
   Raised,
   Ref.Ref<ReadonlyArray<AlertRecord>>
 >() {}
+
+/** The alerts `Test` collected so far, oldest first. */
+export const collected: Effect.Effect<ReadonlyArray<AlertRecord>, never, Raised> = Effect.flatMap(
+  Raised,
+  Ref.get
+)
 
 /** In memory: every raised alert (with its Clock time) goes to the `Raised` ref; nothing is logged. */
 export const Test: Layer.Layer<Alerts | Raised> = Layer.effectContext(

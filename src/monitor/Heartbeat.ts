@@ -66,6 +66,11 @@ export interface HeartbeatOptions {
   readonly stats: StreamStats
   readonly intervalMs: number
   readonly dataDir: string
+  /**
+   * Market time (epoch ms) for `marketState` and `lagMs`, when it is not the Clock (a replay of a
+   * past day). Default: the Clock. `at` and the staleness judgement always use the Clock.
+   */
+  readonly marketTime?: Effect.Effect<number>
 }
 
 export const heartbeatDir = (dataDir: string): string => path.join(dataDir, "state", "heartbeat")
@@ -76,13 +81,17 @@ export const heartbeatFile = (dataDir: string, source: string): string => {
   return path.join(heartbeatDir(dataDir), `${name}.json`)
 }
 
-/** The heartbeat of `stats` at `nowMs`; `messagesBefore` is the message count at the previous beat. */
+/**
+ * The heartbeat of `stats` at `nowMs` (Clock); `messagesBefore` is the message count at the
+ * previous beat; `marketNowMs` (default `nowMs`) is the market time lag is measured against.
+ */
 export const snapshot = (
   stats: StreamStats,
   nowMs: number,
   messagesBefore: number,
   intervalMs: number,
-  marketState: MarketState
+  marketState: MarketState,
+  marketNowMs: number = nowMs
 ): HeartbeatRecord => ({
   source: stats.source,
   at: new Date(nowMs).toISOString(),
@@ -92,7 +101,7 @@ export const snapshot = (
   messagesLastInterval: Math.max(0, stats.messages - messagesBefore),
   messagesTotal: stats.messages,
   lastMessageAt: stats.lastMessageAt === undefined ? null : new Date(stats.lastMessageAt).toISOString(),
-  lagMs: stats.lastEventTime === undefined ? null : nowMs - stats.lastEventTime,
+  lagMs: stats.lastEventTime === undefined ? null : marketNowMs - stats.lastEventTime,
   reconnects: stats.reconnects,
   rejected: stats.rejected,
   unknownEvents: stats.unknownEvents,
@@ -113,15 +122,12 @@ export const run = (options: HeartbeatOptions): Effect.Effect<never, never, Mark
     const file = heartbeatFile(dataDir, stats.source)
     let messagesBefore = stats.messages
     let failing = false
+    const marketTime = options.marketTime ?? Clock.currentTimeMillis
     const beat = Effect.gen(function* () {
       const now = yield* Clock.currentTimeMillis
-      const record = snapshot(
-        stats,
-        now,
-        messagesBefore,
-        intervalMs,
-        marketStateAt(now, sessionAt(calendar, now))
-      )
+      const market = yield* marketTime
+      const state = marketStateAt(market, sessionAt(calendar, market))
+      const record = snapshot(stats, now, messagesBefore, intervalMs, state, market)
       messagesBefore = record.messagesTotal
       yield* makeDir(path.dirname(file))
       yield* writeFileAtomic(file, new TextEncoder().encode(`${JSON.stringify(record, null, 2)}\n`))

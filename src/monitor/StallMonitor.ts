@@ -99,6 +99,12 @@ export const assessFeed = (
   return quiet.length > 0 ? { _tag: "quiet-symbols", silentForMs, quiet } : { _tag: "ok", silentForMs }
 }
 
+/** A session moved by `shiftMs` (from market time onto the Clock). */
+const onClock = (day: DayStatus, shiftMs: number): DayStatus =>
+  day._tag === "closed" || shiftMs === 0
+    ? day
+    : { ...day, openMs: day.openMs + shiftMs, closeMs: day.closeMs + shiftMs }
+
 /** A stall that ended, for gap repair. Times are epoch ms on the Clock. */
 export interface StallGap {
   readonly scope: "feed" | "symbol"
@@ -118,7 +124,13 @@ export interface StallMonitorOptions {
   readonly stats: StreamStats
   readonly stallAfterMs: number
   /** The symbols the stream subscribed to; a function when the subscription changes while running. */
-  readonly subscribedSymbols: ReadonlyArray<string> | (() => ReadonlyArray<string>)
+  readonly symbols: ReadonlyArray<string> | (() => ReadonlyArray<string>)
+  /**
+   * Market time (epoch ms), when it is not the Clock (a replay of a past day): it picks the
+   * session and says whether it is open. Silence is still measured on the Clock, which the
+   * runner stamps `lastMessageAt` with; the session is shifted onto the Clock for that.
+   */
+  readonly marketTime?: Effect.Effect<number>
   /** Called once per ended stall (see `StallGap`); failures and defects are logged, never fatal. */
   readonly onStall?: (gap: StallGap) => Effect.Effect<void>
 }
@@ -143,7 +155,8 @@ export const run = (options: StallMonitorOptions): Effect.Effect<never, never, A
     const calendar = yield* MarketCalendar
     const { stats, stallAfterMs } = options
     const source = stats.source
-    const subscribed = options.subscribedSymbols
+    const subscribed = options.symbols
+    const marketTime = options.marketTime ?? Clock.currentTimeMillis
     const symbols: () => ReadonlyArray<string> =
       typeof subscribed === "function" ? subscribed : () => subscribed
     const watchingSince = yield* Clock.currentTimeMillis
@@ -213,7 +226,8 @@ export const run = (options: StallMonitorOptions): Effect.Effect<never, never, A
 
     const tick = Effect.gen(function* () {
       const now = yield* Clock.currentTimeMillis
-      const session = sessionAt(calendar, now)
+      const market = yield* marketTime
+      const session = onClock(sessionAt(calendar, market), now - market)
       const state = assessFeed(now, stats, session, symbols(), stallAfterMs, watchingSince)
 
       if (state._tag === "market-closed") {

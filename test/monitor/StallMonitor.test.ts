@@ -45,7 +45,7 @@ const startAt = (start: number, gaps?: Array<StallMonitor.StallGap>, stallAfterM
       StallMonitor.run({
         stats,
         stallAfterMs,
-        subscribedSymbols: SYMBOLS,
+        symbols: SYMBOLS,
         ...(gaps ? { onStall: (gap) => Effect.sync(() => gaps.push(gap)) } : {})
       })
     )
@@ -246,7 +246,7 @@ describe("StallMonitor", () => {
       const start = newYorkTimeToEpochMs("2024-03-05", 9, 25)
       yield* TestClock.setTime(start)
       const stats = makeStreamStats("massive-stocks")
-      yield* Effect.forkScoped(StallMonitor.run({ stats, stallAfterMs: STALL, subscribedSymbols: SYMBOLS }))
+      yield* Effect.forkScoped(StallMonitor.run({ stats, stallAfterMs: STALL, symbols: SYMBOLS }))
       yield* TestClock.adjust(0)
       yield* advance(stats, 5 * 60_000 + STALL - TICK)
       expect(yield* raised).toEqual([])
@@ -274,6 +274,32 @@ describe("StallMonitor", () => {
       yield* advance(stats, 5 * STALL, SYMBOLS)
       expect((yield* raised).map((a) => a.kind)).toEqual(["stall"])
       expect(gaps).toHaveLength(1)
+    }).pipe(Effect.provide(TestLayers))
+  )
+})
+
+describe("StallMonitor with a market clock (replay)", () => {
+  it.scoped("judges the session on market time and silence on the Clock", () =>
+    Effect.gen(function* () {
+      // The Clock says Saturday; the replayed market is Tuesday 10:00.
+      const clockStart = newYorkTimeToEpochMs("2024-03-09", 12, 0)
+      const offset = newYorkTimeToEpochMs("2024-03-05", 10, 0) - clockStart
+      yield* TestClock.setTime(clockStart)
+      const stats = makeStreamStats("massive-stocks")
+      yield* deliver(stats, SYMBOLS)
+      yield* Effect.forkScoped(
+        StallMonitor.run({
+          stats,
+          stallAfterMs: STALL,
+          symbols: SYMBOLS,
+          marketTime: Effect.map(Clock.currentTimeMillis, (t) => t + offset)
+        })
+      )
+      yield* TestClock.adjust(0)
+      yield* advance(stats, STALL - TICK, SYMBOLS)
+      expect(yield* raised).toEqual([])
+      yield* advance(stats, STALL + TICK)
+      expect((yield* raised).map((a) => [a.kind, a.details["scope"]])).toEqual([["stall", "feed"]])
     }).pipe(Effect.provide(TestLayers))
   )
 })
