@@ -18,7 +18,9 @@ import { prepareDataDir, resolveConfig } from "./setup.js"
 const dateOption = Options.text("date").pipe(Options.withDescription("The trading day, YYYY-MM-DD."))
 
 const checkDate = (date: string) =>
-  isIsoDate(date) ? Effect.void : Effect.fail(new UsageError({ detail: `--date ${date} is not a date; expected YYYY-MM-DD.` }))
+  isIsoDate(date)
+    ? Effect.void
+    : Effect.fail(new UsageError({ detail: `--date ${date} is not a date; expected YYYY-MM-DD.` }))
 
 /** `60`, `1` … or `max`. */
 export const parseSpeed = (text: string) => {
@@ -26,7 +28,11 @@ export const parseSpeed = (text: string) => {
   const n = Number(text)
   return Number.isFinite(n) && n > 0
     ? Effect.succeed(n)
-    : Effect.fail(new UsageError({ detail: `--speed ${text} is not a speed; expected a positive number (60 = 60× real time) or max.` }))
+    : Effect.fail(
+        new UsageError({
+          detail: `--speed ${text} is not a speed; expected a positive number (60 = 60× real time) or max.`
+        })
+      )
 }
 
 export const simulateCommand = Command.make(
@@ -35,10 +41,15 @@ export const simulateCommand = Command.make(
     dataset: Options.choice("dataset", datasetNames).pipe(Options.withDescription("Dataset to replay.")),
     date: dateOption,
     speed: Options.text("speed").pipe(
-      Options.withDescription("Replay pace: a multiple of real time (1, 60 …) or max (as fast as the client reads)."),
+      Options.withDescription(
+        "Replay pace: a multiple of real time (1, 60 …) or max (as fast as the client reads)."
+      ),
       Options.withDefault("1")
     ),
-    port: Options.integer("port").pipe(Options.withDescription("Port on 127.0.0.1 (default: a free port)."), Options.withDefault(0)),
+    port: Options.integer("port").pipe(
+      Options.withDescription("Port on 127.0.0.1 (default: a free port)."),
+      Options.withDefault(0)
+    ),
     apiKey: Options.text("api-key").pipe(
       Options.withDescription("The only API key accepted. Default: any non-empty key."),
       Options.optional
@@ -56,7 +67,9 @@ export const simulateCommand = Command.make(
         port: opts.port,
         ...(Option.isSome(opts.apiKey) ? { apiKeys: [opts.apiKey.value] } : {})
       })
-      yield* Console.log(`replaying ${opts.dataset} ${opts.date} at ${speed === "max" ? "full speed" : `${speed}x`}`)
+      yield* Console.log(
+        `replaying ${opts.dataset} ${opts.date} at ${speed === "max" ? "full speed" : `${speed}x`}`
+      )
       yield* Console.log(`  REST      ${served.restUrl}`)
       yield* Console.log(`  WebSocket ${served.wsUrl}/stocks`)
       yield* Console.log(
@@ -74,7 +87,10 @@ export const simulateCommand = Command.make(
 export const compactCommand = Command.make(
   "compact",
   {
-    dataset: Options.choice("dataset", datasetNames).pipe(Options.withDescription("Dataset."), Options.withDefault("stock_bars_1s" as const)),
+    dataset: Options.choice("dataset", datasetNames).pipe(
+      Options.withDescription("Dataset."),
+      Options.withDefault("stock_bars_1s" as const)
+    ),
     date: dateOption
   },
   (opts) =>
@@ -83,12 +99,20 @@ export const compactCommand = Command.make(
       const config = yield* resolveConfig(yield* root)
       yield* prepareDataDir(config)
       const result = yield* compact(
-        { dataDir: config.dataDir, compression: config.parquet.compression, rowGroupSize: config.parquet.rowGroupSize },
+        {
+          dataDir: config.dataDir,
+          compression: config.parquet.compression,
+          rowGroupSize: config.parquet.rowGroupSize
+        },
         StockBars1s,
         opts.date
       )
       yield* Console.log(
-        `${opts.dataset} ${opts.date}: ${result.partsMerged} part file(s) merged into ${result.file ?? "nothing (empty)"}; ${formatInt(result.rows)} rows, ${formatInt(result.duplicates)} duplicates removed, ${formatBytes(result.bytes ?? 0)}`
+        `${opts.dataset} ${opts.date}: ${result.partsMerged} part file(s) merged into ${result.file ?? "nothing (empty)"}; ${formatInt(result.rows)} rows, ${formatInt(result.duplicatesRemoved)} duplicates removed, ${formatBytes(result.bytes ?? 0)}`
       )
     })
-).pipe(Command.withDescription("Merge a day's streamed part files into one deduplicated file (last write wins), atomically."))
+).pipe(
+  Command.withDescription(
+    "Merge a day's streamed part files into one deduplicated file (last write wins), atomically."
+  )
+)

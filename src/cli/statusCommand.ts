@@ -122,7 +122,8 @@ export const statusCommand = Command.make(
           )
         )
         const bad = [...verified.entries()].filter(([, v]) => v !== "ok")
-        if (bad.length > 0) return yield* new IntegrityError({ dataset, mismatches: bad.map(([d, v]) => `${d} ${v}`) })
+        if (bad.length > 0)
+          return yield* new IntegrityError({ dataset, mismatches: bad.map(([d, v]) => `${d} ${v}`) })
       }
     })
 ).pipe(

@@ -23,7 +23,9 @@ import { prepareDataDir, resolveConfig } from "./setup.js"
 /** Stream: the socket and REST clients, calendar, sinks, quarantine, checkpoints, alerts. */
 export const streamLayer = (config: AppConfigShape) => {
   const rest = MassiveRest.Live
-  const calendar = (config.massive.calendarFromApi ? MarketCalendar.Live : MarketCalendar.RulesOnly).pipe(Layer.provide(rest))
+  const calendar = (config.massive.calendarFromApi ? MarketCalendar.Live : MarketCalendar.RulesOnly).pipe(
+    Layer.provide(rest)
+  )
   return Layer.mergeAll(
     rest,
     calendar,
@@ -32,7 +34,7 @@ export const streamLayer = (config: AppConfigShape) => {
     Quarantine.Live,
     SinksLive.fromConfig,
     Alerts.Live
-  ).pipe(Layer.provideMerge(Logging.layerFromConfig), Layer.provide(Layer.succeed(AppConfig, config)))
+  ).pipe(Layer.provideMerge(Logging.layerFromConfig), Layer.provideMerge(Layer.succeed(AppConfig, config)))
 }
 
 export const countersLine = (s: StreamStats) =>
@@ -41,7 +43,11 @@ export const countersLine = (s: StreamStats) =>
 export const streamCommand = Command.make(
   "stream",
   {
-    dataset: Options.choice("dataset", datasetNames).pipe(Options.withDescription("Dataset to capture (stock_bars_1s: Massive per-second aggregates, channel A.<symbol>).")),
+    dataset: Options.choice("dataset", datasetNames).pipe(
+      Options.withDescription(
+        "Dataset to capture (stock_bars_1s: Massive per-second aggregates, channel A.<symbol>)."
+      )
+    ),
     symbols: Options.text("symbols").pipe(Options.withDescription("Comma-separated tickers, e.g. SPY,QQQ.")),
     noReconcile: Options.boolean("no-reconcile").pipe(
       Options.withDescription(
@@ -89,16 +95,29 @@ export const streamCommand = Command.make(
 export const stopCommand = Command.make(
   "stop",
   {
-    timeout: Options.integer("timeout").pipe(Options.withDescription("Seconds to wait for the streams to exit."), Options.withDefault(15))
+    timeout: Options.integer("timeout").pipe(
+      Options.withDescription("Seconds to wait for the streams to exit."),
+      Options.withDefault(15)
+    )
   },
   (opts) =>
     Effect.gen(function* () {
       const config = yield* resolveConfig(yield* root)
       const { stopped, stuck } = yield* PidFile.stopAll(config.dataDir, opts.timeout * 1000)
-      if (stopped.length === 0 && stuck.length === 0) yield* Console.log(`no stream is running for ${config.dataDir}`)
-      for (const s of stopped) yield* Console.log(`stopped ${s.source} (pid ${s.pid}, ${s.symbols.join(",")})`)
-      for (const s of stuck) yield* Console.log(`still running after ${opts.timeout} s: ${s.source} (pid ${s.pid})`)
+      if (stopped.length === 0 && stuck.length === 0)
+        yield* Console.log(`no stream is running for ${config.dataDir}`)
+      for (const s of stopped)
+        yield* Console.log(`stopped ${s.source} (pid ${s.pid}, ${s.symbols.join(",")})`)
+      for (const s of stuck)
+        yield* Console.log(`still running after ${opts.timeout} s: ${s.source} (pid ${s.pid})`)
       if (stuck.length > 0)
-        return yield* new StopTimeout({ streams: stuck.map((s) => `${s.source} (pid ${s.pid})`), seconds: opts.timeout })
+        return yield* new StopTimeout({
+          streams: stuck.map((s) => `${s.source} (pid ${s.pid})`),
+          seconds: opts.timeout
+        })
     })
-).pipe(Command.withDescription("Stop the streams running on this data dir (SIGTERM; they flush everything first) and wait for them to exit."))
+).pipe(
+  Command.withDescription(
+    "Stop the streams running on this data dir (SIGTERM; they flush everything first) and wait for them to exit."
+  )
+)

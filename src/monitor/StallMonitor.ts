@@ -228,7 +228,8 @@ export const run = (options: StallMonitorOptions): Effect.Effect<never, never, A
       const now = yield* Clock.currentTimeMillis
       const market = yield* marketTime
       const session = onClock(sessionAt(calendar, market), now - market)
-      const state = assessFeed(now, stats, session, symbols(), stallAfterMs, watchingSince)
+      const subscribedNow = symbols()
+      const state = assessFeed(now, stats, session, subscribedNow, stallAfterMs, watchingSince)
 
       if (state._tag === "market-closed") {
         // A stall still open when the session ends: close it (no `recovered`), repair up to the close.
@@ -268,9 +269,11 @@ export const run = (options: StallMonitorOptions): Effect.Effect<never, never, A
       const quietNow = new Map<string, QuietSymbol>()
       if (state._tag === "quiet-symbols") for (const q of state.quiet) quietNow.set(q.symbol, q)
 
-      // Symbols that have bars again, or were unsubscribed.
+      // Symbols that have bars again (an unsubscribed one is dropped silently).
       for (const [symbol, start] of [...quietSymbols]) {
-        if (!quietNow.has(symbol)) yield* endSymbolStall(symbol, start, now, "data", now)
+        if (quietNow.has(symbol)) continue
+        if (subscribedNow.includes(symbol)) yield* endSymbolStall(symbol, start, now, "data", now)
+        else quietSymbols.delete(symbol)
       }
       for (const q of quietNow.values()) {
         if (quietSymbols.has(q.symbol)) continue

@@ -114,12 +114,15 @@ export interface SpillQueue<A> {
    */
   /**
    * Up to `max` items in order, waiting until at least one is available, or at most `waitAtMost`
-   * (then `[]`). Never wrap it in `Effect.timeout`: a timeout discards what an uninterruptible take
-   * already removed; bound the wait with `waitAtMost` instead.
+   * (then `[]`). With `into`, the items are also appended to it in the same atomic step that takes
+   * them, so a caller interrupted right after the take still has them. Never wrap a take in
+   * `Effect.timeout` or `Effect.uninterruptible`: the first discards what was taken, the second
+   * makes the wait unbounded; use `waitAtMost` and `into`.
    */
   readonly takeBatch: (
     max: number,
-    waitAtMost?: Duration.DurationInput
+    waitAtMost?: Duration.DurationInput,
+    into?: Array<A>
   ) => Effect.Effect<ReadonlyArray<A>, StorageError>
   /** Batches until `end` and drained. */
   readonly stream: (maxBatch: number) => Stream.Stream<A, StorageError>
@@ -590,7 +593,8 @@ export const make = <A>(
     // interrupts the take right then.
     const takeBatch = (
       max: number,
-      waitAtMost?: Duration.DurationInput
+      waitAtMost?: Duration.DurationInput,
+      into?: Array<A>
     ): Effect.Effect<ReadonlyArray<A>, StorageError> =>
       lock.withPermits(1)(
         Effect.uninterruptibleMask((restore) =>
@@ -626,7 +630,10 @@ export const make = <A>(
                   Effect.tryPromise({ try: cleanup, catch: toStorageError(path) })
                 )
               }
-              if (out.length > 0) return out
+              if (out.length > 0) {
+                if (into !== undefined) for (const item of out) into.push(item)
+                return out
+              }
               if (diskPending > 0) {
                 const path = segments.find((s) => !fullyRead(s))?.path ?? dir
                 yield* Effect.uninterruptible(

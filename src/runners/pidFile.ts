@@ -5,7 +5,7 @@
 import * as NodeFs from "node:fs/promises"
 import * as Path from "node:path"
 import { Effect } from "effect"
-import { writeFileAtomic } from "../sinks/atomicFile.js"
+import { makeDir, writeFileAtomic } from "../sinks/atomicFile.js"
 
 export interface RunningStream {
   readonly source: string
@@ -29,8 +29,18 @@ const isAlive = (pid: number): boolean => {
 /** Writes the pid file for the life of the scope. */
 export const register = (dataDir: string, stream: RunningStream) =>
   Effect.acquireRelease(
-    writeFileAtomic(Path.join(streamsDir(dataDir), `${stream.source}.json`), new TextEncoder().encode(JSON.stringify(stream))),
-    () => Effect.promise(() => NodeFs.rm(Path.join(streamsDir(dataDir), `${stream.source}.json`), { force: true }))
+    makeDir(streamsDir(dataDir)).pipe(
+      Effect.zipRight(
+        writeFileAtomic(
+          Path.join(streamsDir(dataDir), `${stream.source}.json`),
+          new TextEncoder().encode(JSON.stringify(stream))
+        )
+      )
+    ),
+    () =>
+      Effect.promise(() =>
+        NodeFs.rm(Path.join(streamsDir(dataDir), `${stream.source}.json`), { force: true })
+      )
   )
 
 /** Streams whose process is alive; stale files (a crashed stream) are reported separately. */

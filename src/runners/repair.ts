@@ -28,26 +28,35 @@ const validate = makeValidator(StockBars1s)
 const dedupe = makeDeduplicator(StockBars1s)
 
 /** Every REST bar of `symbols` with start in [fromMs, toMs), validated against the session. */
-const fetchWindow = (rest: MassiveRestShape, symbols: ReadonlyArray<string>, session: TradingSession, fromMs: number, toMs: number) =>
+const fetchWindow = (
+  rest: MassiveRestShape,
+  symbols: ReadonlyArray<string>,
+  session: TradingSession,
+  fromMs: number,
+  toMs: number
+) =>
   Effect.gen(function* () {
     const records: Array<StockBar> = []
     const rejected: Array<Rejected> = []
     for (const symbol of symbols) {
-      yield* rest.aggregates({ ticker: symbol, multiplier: 1, timespan: "second", from: fromMs, to: toMs - 1 }).pipe(
-        Stream.runForEach((page) =>
-          Effect.sync(() => {
-            for (const b of page.bars) if (b.ts >= fromMs && b.ts < toMs) records.push(b)
-            for (const r of page.rejected) rejected.push(r)
-          })
+      yield* rest
+        .aggregates({ ticker: symbol, multiplier: 1, timespan: "second", from: fromMs, to: toMs - 1 })
+        .pipe(
+          Stream.runForEach((page) =>
+            Effect.sync(() => {
+              for (const b of page.bars) if (b.ts >= fromMs && b.ts < toMs) records.push(b)
+              for (const r of page.rejected) rejected.push(r)
+            })
+          )
         )
-      )
     }
     const checked = validate(records, { date: session.date, startMs: session.openMs, endMs: session.closeMs })
     for (const r of checked.rejected) rejected.push(r)
     return { rows: dedupe(checked.valid).rows, rejected }
   })
 
-const row = (deps: RepairDeps, kind: "gap" | "reconcile", start: number, end: number, symbols: ReadonlyArray<string>) =>
+const row =
+  (deps: RepairDeps, kind: "gap" | "reconcile", start: number, end: number, symbols: ReadonlyArray<string>) =>
   (fields: Pick<ContinuityRow, "rows" | "status" | "detail">): ContinuityRow => ({
     source: deps.source,
     kind,
@@ -74,9 +83,21 @@ export const repairGap = (
   if (end <= start) return Effect.succeed(make({ rows: 0, status: "repaired", detail: "empty window" }))
   return Effect.gen(function* () {
     const { rows, rejected } = yield* fetchWindow(deps.rest, symbols, session, start, end)
-    if (rows.length > 0) yield* deps.sinks.commit({ dataset: StockBars1s, date: session.date, instruments: symbols, rows, mode: "append" })
-    if (rejected.length > 0) yield* deps.quarantine.write(StockBars1s, session.date, quarantineScope, rejected)
-    return make({ rows: rows.length, status: "repaired", detail: rejected.length > 0 ? `${rejected.length} rejected to quarantine` : null })
+    if (rows.length > 0)
+      yield* deps.sinks.commit({
+        dataset: StockBars1s,
+        date: session.date,
+        instruments: symbols,
+        rows,
+        mode: "append"
+      })
+    if (rejected.length > 0)
+      yield* deps.quarantine.write(StockBars1s, session.date, quarantineScope, rejected)
+    return make({
+      rows: rows.length,
+      status: "repaired",
+      detail: rejected.length > 0 ? `${rejected.length} rejected to quarantine` : null
+    })
   }).pipe(
     Effect.catchAll((e) => Effect.succeed(make({ rows: 0, status: "failed", detail: failureText(e) }))),
     Effect.withSpan("stream.repairGap")
@@ -95,7 +116,10 @@ export interface Comparison {
   readonly tradesFilled: number
 }
 
-export const compareSession = (streamed: ReadonlyArray<StockBar>, authoritative: ReadonlyArray<StockBar>): Comparison => {
+export const compareSession = (
+  streamed: ReadonlyArray<StockBar>,
+  authoritative: ReadonlyArray<StockBar>
+): Comparison => {
   const key = keyOf(StockBars1s)
   const byKey = new Map<string, StockBar>()
   for (const b of streamed) byKey.set(key(b), b)
@@ -126,9 +150,21 @@ export const reconcileSession = (
 ) => {
   const make = row(deps, "reconcile", session.openMs, session.closeMs, symbols)
   return Effect.gen(function* () {
-    const { rows, rejected } = yield* fetchWindow(deps.rest, symbols, session, session.openMs, session.closeMs)
+    const { rows, rejected } = yield* fetchWindow(
+      deps.rest,
+      symbols,
+      session,
+      session.openMs,
+      session.closeMs
+    )
     const c = compareSession(streamed, rows)
-    yield* deps.sinks.commit({ dataset: StockBars1s, date: session.date, instruments: symbols, rows, mode: "replace" })
+    yield* deps.sinks.commit({
+      dataset: StockBars1s,
+      date: session.date,
+      instruments: symbols,
+      rows,
+      mode: "replace"
+    })
     yield* deps.quarantine.write(StockBars1s, session.date, quarantineScope, rejected)
     const differed = c.missing + c.extra + c.changed
     return make({

@@ -47,8 +47,10 @@ export interface StreamReport {
   readonly session: string
   readonly stats: StreamStats
   readonly continuity: ReadonlyArray<ContinuityRow>
-  /** Why it stopped: the close, or an interruption (Ctrl-C, SIGTERM, stop). */
-  readonly stoppedBy: "close" | "interrupt"
+  /** Why it stopped: the close (an interruption ends the effect instead, after flushing). */
+  readonly stoppedBy: "close"
+  /** Market time when capture stopped, epoch ms. */
+  readonly stoppedAt: number
 }
 
 /** Bars of the last second are published ~2 s after the close; wait a little longer. */
@@ -162,7 +164,8 @@ export const run = (request: StreamRequest, onTick: (stats: StreamStats) => void
         for (const e of events) {
           switch (e._tag) {
             case "Bars": {
-              if (e.bars.length === 0) break
+              // Only per-second aggregates belong in stock_bars_1s (only A.* is subscribed anyway).
+              if (e.bars.length === 0 || e.ev === "AM") break
               let first = e.bars[0]!.ts
               for (const b of e.bars) {
                 bars.push(b)
@@ -281,16 +284,10 @@ export const run = (request: StreamRequest, onTick: (stats: StreamStats) => void
       while (pending.length < TAKE_MAX) {
         const remaining = deadline - (yield* Clock.currentTimeMillis)
         if (remaining <= 0) return
-        // The queue bounds its own wait (a timeout around a take would discard what it removed), and
-        // take + push are one uninterruptible step, so a shutdown lands before or after, never between.
-        // A shutdown waits at most one flush interval for it.
-        const taken = yield* Effect.uninterruptible(
-          Effect.map(queue.takeBatch(TAKE_MAX - pending.length, remaining), (events) => {
-            for (const e of events) pending.push(e)
-            return events.length
-          })
-        )
-        if (taken === 0) return
+        // The queue bounds its own wait (a timeout around a take would discard what it removed) and
+        // appends to `pending` in the same atomic step as the take: a shutdown lands before or after.
+        const taken = yield* queue.takeBatch(TAKE_MAX - pending.length, remaining, pending)
+        if (taken.length === 0) return
       }
     })
 
@@ -300,17 +297,14 @@ export const run = (request: StreamRequest, onTick: (stats: StreamStats) => void
       for (;;) {
         const s = queue.stats()
         if (s.inMemory + s.spilledPending === 0) return
-        yield* Effect.uninterruptible(
-          Effect.map(queue.takeBatch(TAKE_MAX), (events) => {
-            for (const e of events) pending.push(e)
-          })
-        )
+        yield* queue.takeBatch(TAKE_MAX, undefined, pending)
         yield* flushPending
       }
     })
 
     const flushLoop = Effect.gen(function* () {
       let lastResync = yield* Clock.currentTimeMillis
+      let framesAtLastTick = -1
       for (;;) {
         yield* collect
         yield* flushPending
@@ -321,7 +315,11 @@ export const run = (request: StreamRequest, onTick: (stats: StreamStats) => void
           yield* clock.resync
           lastResync = local
         }
-        if ((yield* clock.now) >= stopAt) return "close" as const
+        // Past the close, stop once the feed has gone quiet: a replay faster than real time (or a
+        // backlog in the queue) is still delivering the session's last bars.
+        const quiet = stats.frames === framesAtLastTick && queue.size() === 0 && pending.length === 0
+        framesAtLastTick = stats.frames
+        if ((yield* clock.now) >= stopAt && quiet) return "close" as const
       }
     })
 
@@ -353,6 +351,7 @@ export const run = (request: StreamRequest, onTick: (stats: StreamStats) => void
         )
       )
     )
+    const stoppedAt = yield* clock.now
     yield* finish
 
     // 5. The close: reconcile (or compact), record the ledger and the day's checkpoints.
@@ -403,6 +402,6 @@ export const run = (request: StreamRequest, onTick: (stats: StreamStats) => void
         })
       )
     )
-    const report: StreamReport = { session: session.date, stats, continuity, stoppedBy }
+    const report: StreamReport = { session: session.date, stats, continuity, stoppedBy, stoppedAt }
     return report
   })

@@ -675,7 +675,8 @@ export const make = (
       )
     })
 
-    const clockAt = (sessionMs: number) => startClock! + (sessionMs - fromMs) / (speed as number)
+    /** The clock time (whole ms, never early) at which the session reaches `sessionMs`. */
+    const clockAt = (sessionMs: number) => startClock! + Math.ceil((sessionMs - fromMs) / (speed as number))
 
     const replay = Effect.gen(function* () {
       yield* Deferred.await(gate)

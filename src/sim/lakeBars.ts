@@ -17,6 +17,7 @@ import { type StockBar, StockBars1s } from "../domain/StockBar.js"
 import { decodeParquet } from "../sinks/parquetCodec.js"
 import * as MassiveSim from "./MassiveSim.js"
 import * as MassiveSocketSim from "./MassiveSocketSim.js"
+import { sessionOf } from "./syntheticMarket.js"
 
 /** The lake has no partition (or no Parquet file in it) for the day asked for. */
 export class StoredDayMissing extends Schema.TaggedError<StoredDayMissing>()("StoredDayMissing", {
@@ -181,8 +182,13 @@ export const serveStoredDay = (
     const day = yield* readLakeDay(options.dataDir, options.date)
     const empty: ReadonlyArray<StockBar> = []
     const bars: MassiveSim.BarProvider = (symbol, date) => (date === day.date ? day.bars(symbol) : empty)
+    // The REST clock (`/v1/marketstatus/now`) follows the replay, so a client such as
+    // `tapehouse stream` lives in the replayed session. Until the socket part exists: the open.
+    const open = sessionOf(day.date)
+    let sessionNow = () => options.fromMs ?? (open._tag === "open" ? open.openMs : Date.now())
     const rest = yield* MassiveSim.make({
       bars,
+      now: () => sessionNow(),
       ...(options.port === undefined ? {} : { port: options.port }),
       ...(options.apiKeys === undefined ? {} : { apiKeys: options.apiKeys })
     })
@@ -194,5 +200,10 @@ export const serveStoredDay = (
       ...(options.start === undefined ? {} : { start: options.start }),
       ...(options.fromMs === undefined ? {} : { fromMs: options.fromMs })
     })
+    // A finished replay means the session is over: report a time after the close, so clients that
+    // follow this clock (a stream waiting for the close) see the market closed.
+    const closedAfter = open._tag === "open" ? open.closeMs + 60_000 : Number.NEGATIVE_INFINITY
+    sessionNow = () =>
+      socket.isFinished() ? Math.max(socket.sessionTimeMs(), closedAfter) : socket.sessionTimeMs()
     return { restUrl: rest.url, wsUrl: socket.url, rest, socket, day }
   })

@@ -112,7 +112,9 @@ const sha256Of = (bytes: Uint8Array): string => createHash("sha256").update(byte
  */
 export const mergeRuns = <A>(dataset: Dataset<A>, runs: ReadonlyArray<ReadonlyArray<A>>): Array<A> => {
   const compare = compareByKey(dataset)
-  const all: Array<A> = runs.length === 1 ? runs[0]!.slice() : ([] as Array<A>).concat(...runs)
+  // A loop, not `concat(...runs)`: a streamed day can have more parts than a call has arguments.
+  const all: Array<A> = []
+  for (const run of runs) for (let i = 0; i < run.length; i++) all.push(run[i]!)
   // Stable: among equal keys, rows keep their write order.
   all.sort(compare)
   const out: Array<A> = []

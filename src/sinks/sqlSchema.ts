@@ -8,9 +8,9 @@ import { SqlClient, type SqlError } from "@effect/sql"
 import type { PgClient } from "@effect/sql-pg/PgClient"
 import * as PgMigrator from "@effect/sql-pg/PgMigrator"
 import { Cause, Effect, Layer, Option } from "effect"
+import { Continuity } from "../domain/Continuity.js"
 import type { ColumnType } from "../domain/Dataset.js"
 import { SinkError } from "../domain/errors.js"
-import { Continuity } from "../domain/Continuity.js"
 import { StockBars1s } from "../domain/StockBar.js"
 
 /** What the SQL side needs of a `Dataset` (every `Dataset<A>` is one). */

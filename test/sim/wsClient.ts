@@ -84,10 +84,14 @@ export const connect = (
         code = c
         notify()
       })
+      let settled = false
       ws.on("error", (e) => {
-        if (ws.readyState === ws.CONNECTING) resume(Effect.fail(e))
+        if (settled) return
+        settled = true
+        resume(Effect.fail(e))
       })
       ws.on("open", () => {
+        settled = true
         onOpen(ws)
         resume(Effect.succeed(client))
       })
