@@ -9,6 +9,7 @@ import { formatBytes, formatInt, table } from "./display.js"
 import { IntegrityError } from "./errors.js"
 import { root } from "./root.js"
 import { resolveConfig } from "./setup.js"
+import { streamStatusLines } from "./streamStatus.js"
 
 const sha256Of = (file: string) =>
   Effect.promise(() =>
@@ -47,9 +48,10 @@ export const statusCommand = Command.make(
   (opts) =>
     Effect.gen(function* () {
       const config = yield* resolveConfig(yield* root)
+      if (!opts.json) for (const line of yield* streamStatusLines(config.dataDir)) yield* Console.log(line)
       const store = yield* Checkpoints.make(config.dataDir)
       const names = (yield* store.datasets).filter(
-        (d) => Option.isNone(opts.dataset) || d === opts.dataset.value
+        (d) => (Option.isNone(opts.dataset) || d === opts.dataset.value) && d !== "continuity"
       )
       if (names.length === 0) {
         yield* Console.log(
@@ -128,6 +130,6 @@ export const statusCommand = Command.make(
     })
 ).pipe(
   Command.withDescription(
-    "Show checkpoint state per dataset, symbol and day (done / failed with reason / pending), row counts and file checksums."
+    "Show running streams with their heartbeat, each streamed day's coverage, recent alerts, and the checkpoint state per dataset, symbol and day (done / failed with reason / pending) with row counts and file checksums."
   )
 )

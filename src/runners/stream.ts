@@ -305,10 +305,22 @@ export const run = (request: StreamRequest, onTick: (stats: StreamStats) => void
     const flushLoop = Effect.gen(function* () {
       let lastResync = yield* Clock.currentTimeMillis
       let framesAtLastTick = -1
+      let spillAlerted = false
       for (;;) {
         yield* collect
         yield* flushPending
-        stats.spilled = queue.stats().spilledTotal
+        const queued = queue.stats()
+        stats.spilled = queued.spilledTotal
+        // One alert per episode: the pipeline fell behind the feed and the overflow goes to disk.
+        if (queued.spilling && !spillAlerted) {
+          spillAlerted = true
+          yield* alerts.raise({
+            kind: "spill",
+            source: request.source,
+            message: `the pipeline is behind the feed: ${queued.spilledTotal} events spilled to ${Path.join("state", "spill", request.source)} (drained in order, nothing dropped)`,
+            details: { ...queued }
+          })
+        } else if (!queued.spilling) spillAlerted = false
         onTick(stats)
         const local = yield* Clock.currentTimeMillis
         if (clock.isReplay() && local - lastResync >= 1000) {

@@ -3,6 +3,8 @@
  * lake equal to the backfill of D, row for row, including after a forced disconnect in the
  * middle (repaired through REST). Real HTTP and WebSocket on loopback, real Parquet.
  */
+import * as NodeFs from "node:fs/promises"
+import * as Path from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer, Logger, LogLevel } from "effect"
 import * as MarketCalendar from "../../src/calendar/MarketCalendar.js"
@@ -15,12 +17,14 @@ import * as StreamRunner from "../../src/runners/stream.js"
 import { serveStoredDay } from "../../src/sim/lakeBars.js"
 import * as MassiveSim from "../../src/sim/MassiveSim.js"
 import { readPartition } from "../../src/sinks/ParquetSink.js"
+import { decodeTable } from "../../src/sinks/parquetCodec.js"
 import * as Quarantine from "../../src/sinks/Quarantine.js"
+import { quarantineColumns } from "../../src/sinks/Quarantine.js"
 import * as SinksLive from "../../src/sinks/SinksLive.js"
 import * as MassiveRest from "../../src/sources/massive/MassiveRest.js"
 import * as MassiveSocket from "../../src/sources/massive/MassiveSocket.js"
 import * as StockBarsSource from "../../src/sources/massive/stockBarsSource.js"
-import { backfillStack, tempDir, testConfig } from "../support/fixtures.js"
+import { backfillStack, filesUnder, tempDir, testConfig } from "../support/fixtures.js"
 
 const DATE = "2024-03-04"
 const SYMBOLS = ["SPY", "QQQ"]
@@ -36,14 +40,14 @@ const backfilledDay = Effect.gen(function* () {
   return dataDir
 })
 
-const streamInto = (restUrl: string, wsUrl: string, reconcile: boolean) =>
+const streamInto = (restUrl: string, wsUrl: string, reconcile: boolean, queueCapacity = 100_000) =>
   Effect.gen(function* () {
     const dataDir = yield* tempDir("tapehouse-rt-b-")
     const base = testConfig(dataDir, restUrl)
     const config = {
       ...base,
       massive: { ...base.massive, wsUrl },
-      stream: { ...base.stream, flushIntervalMs: 200 }
+      stream: { ...base.stream, flushIntervalMs: 200, queueCapacity }
     }
     const layer = Layer.mergeAll(
       MassiveRest.Live,
@@ -55,11 +59,13 @@ const streamInto = (restUrl: string, wsUrl: string, reconcile: boolean) =>
       Alerts.Test,
       Logger.minimumLogLevel(LogLevel.Warning)
     ).pipe(Layer.provideMerge(Layer.succeed(AppConfig, config)))
+    const context = yield* Layer.build(layer)
     const report = yield* StreamRunner.run({ symbols: SYMBOLS, source: "massive-stocks", reconcile }).pipe(
       Effect.scoped,
-      Effect.provide(layer)
+      Effect.provide(context)
     )
-    return { dataDir, report }
+    const alerts = yield* Alerts.collected.pipe(Effect.provide(context))
+    return { dataDir, report, alerts }
   })
 
 describe("round trip: backfill D → simulate D → stream", () => {
@@ -102,6 +108,66 @@ describe("round trip: backfill D → simulate D → stream", () => {
         const reconcile = report.continuity.find((c) => c.kind === "reconcile")
         expect(reconcile?.status).toBe("verified")
         expect(report.continuity.filter((c) => c.kind === "gap").map((g) => g.status)).toEqual(["repaired"])
+      }),
+    180_000
+  )
+
+  it.scopedLive(
+    "a burst far above the sink's speed spills to disk and drains in order: nothing lost",
+    () =>
+      Effect.gen(function* () {
+        const backfillDir = yield* backfilledDay
+        const expected = yield* readPartition(backfillDir, StockBars1s, DATE)
+        const served = yield* serveStoredDay({ dataDir: backfillDir, date: DATE, speed: "max" })
+        // 50 events in memory: everything past that goes through the spill file.
+        const { dataDir, report, alerts } = yield* streamInto(served.restUrl, served.wsUrl, false, 50)
+        expect(report.stats.spilled).toBeGreaterThan(0)
+        expect(alerts.some((a) => a.kind === "spill")).toBe(true)
+        const streamed = yield* readPartition(dataDir, StockBars1s, DATE)
+        expect(streamed.map((b) => ({ ...b, trades: null }))).toEqual(
+          expected.map((b) => ({ ...b, trades: null }))
+        )
+      }),
+    180_000
+  )
+
+  it.scopedLive(
+    "malformed, non-array and unknown-event frames: quarantined or counted, skipped, reported as schema drift",
+    () =>
+      Effect.gen(function* () {
+        const backfillDir = yield* backfilledDay
+        const expected = yield* readPartition(backfillDir, StockBars1s, DATE)
+        const served = yield* serveStoredDay({ dataDir: backfillDir, date: DATE, speed: "max" })
+        served.socket.faults.inject({ kind: "malformed" }, { times: 2 })
+        served.socket.faults.inject({ kind: "non-array" })
+        served.socket.faults.inject({ kind: "unknown-event" }, { times: 3 })
+        const { dataDir, report, alerts } = yield* streamInto(served.restUrl, served.wsUrl, false)
+        expect(report.stats.rejected).toBe(3)
+        expect(report.stats.unknownEvents).toBe(3)
+        expect(alerts.filter((a) => a.kind === "schema-drift")).toHaveLength(1)
+        const quarantined = (yield* filesUnder(Path.join(dataDir, "quarantine"))).filter((f) =>
+          f.endsWith(".parquet")
+        )
+        expect(quarantined.length).toBeGreaterThan(0)
+        const rejects = yield* Effect.promise(async () => {
+          const out: Array<Record<string, unknown>> = []
+          for (const f of quarantined)
+            out.push(
+              ...(await decodeTable(
+                quarantineColumns(StockBars1s),
+                await NodeFs.readFile(Path.join(dataDir, "quarantine", f))
+              ))
+            )
+          return out
+        })
+        expect(rejects.map((r) => String(r.reason)).sort()).toEqual([
+          "frame is not JSON",
+          "frame is not JSON",
+          "frame is not a JSON array"
+        ])
+        // The real frames around the bad ones were all delivered.
+        const streamed = yield* readPartition(dataDir, StockBars1s, DATE)
+        expect(streamed.length).toBe(expected.length)
       }),
     180_000
   )
