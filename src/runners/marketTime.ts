@@ -5,6 +5,7 @@
  * the feed's publish delay. Against the real vendor the shift is zero and this is the Clock.
  */
 import { Clock, Duration, Effect } from "effect"
+import { VendorAuthError } from "../domain/errors.js"
 import type { MassiveRestShape } from "../sources/massive/MassiveRest.js"
 
 /** Per-second bars are published about 2 s after their second closes. */
@@ -17,17 +18,21 @@ export interface MarketTime {
   /** Records the event time of a received bar (the bar's start). Synchronous, hot path. */
   readonly observe: (eventTimeMs: number) => void
   /** Asks the vendor for its clock again (replays only; a no-op against the real vendor). */
-  readonly resync: Effect.Effect<void>
+  readonly resync: Effect.Effect<void, VendorAuthError>
   /** True when the vendor's clock is not ours (a replay). */
   readonly isReplay: () => boolean
 }
 
+/** The vendor's clock, or undefined when it cannot be read; a refused API key fails at once. */
 const vendorClock = (rest: MassiveRestShape) =>
   rest.marketStatusNow.pipe(
     Effect.map((s) => Date.parse(s.serverTime)),
     Effect.timeout(Duration.seconds(5)),
-    Effect.option,
-    Effect.map((o) => (o._tag === "Some" && Number.isFinite(o.value) ? o.value : undefined))
+    Effect.map((t) => (Number.isFinite(t) ? t : undefined)),
+    Effect.catchIf(
+      (e): e is Exclude<typeof e, VendorAuthError> => !(e instanceof VendorAuthError),
+      () => Effect.succeed(undefined)
+    )
   )
 
 export const make = (rest: MassiveRestShape) =>

@@ -359,7 +359,13 @@ export const run = (request: StreamRequest, onTick: (stats: StreamStats) => void
         finish.pipe(
           Effect.timeout(DRAIN_TIMEOUT),
           Effect.catchAll((e) => Effect.logError(`could not drain the queue before stopping: ${String(e)}`)),
-          Effect.zipRight(Effect.logInfo("stopped: everything received was flushed"))
+          Effect.zipRight(
+            Effect.suspend(() =>
+              Effect.logInfo(
+                `stopped: ${stats.messages} bars received, ${stats.committed} committed; everything received was flushed`
+              )
+            )
+          )
         )
       )
     )
