@@ -9,12 +9,15 @@ import { Console, Effect, Option, Redacted } from "effect"
 import { StockBars1s } from "../domain/StockBar.js"
 import * as Checkpoints from "../pipeline/Checkpoints.js"
 import * as Backfill from "../runners/backfill.js"
+import * as StreamRunner from "../runners/stream.js"
+import { serveStoredDay } from "../sim/lakeBars.js"
 import * as MassiveSim from "../sim/MassiveSim.js"
 import * as StockBarsSource from "../sources/massive/stockBarsSource.js"
 import { formatBytes, formatDuration, formatInt, progressLine, rowsPerSecond } from "./display.js"
 import { backfillLayer } from "./layers.js"
 import { root } from "./root.js"
 import { prepareDataDir, resolveConfig } from "./setup.js"
+import { countersLine, streamLayer } from "./streamCommand.js"
 
 export const DEMO = { symbols: ["SPY"], from: "2024-03-04", to: "2024-03-08" } as const
 
@@ -48,6 +51,28 @@ export const demoCommand = Command.make("demo", {}, () =>
       Effect.ensuring(Effect.sync(() => tty && process.stderr.write("\n"))),
       Effect.provide(backfillLayer(config))
     )
+    // The live path: replay the last demo day over the Massive WebSocket protocol at full speed and
+    // capture it with `stream`'s runner (socket → spill queue → pipeline → sinks → reconcile).
+    yield* Console.log(
+      `Streaming a replay of ${DEMO.to} through the live WebSocket path (simulate --speed max → stream)…`
+    )
+    const streamed = yield* Effect.gen(function* () {
+      const served = yield* serveStoredDay({ dataDir: config.dataDir, date: DEMO.to, speed: "max" })
+      const streamConfig = {
+        ...config,
+        massive: { ...config.massive, restUrl: served.restUrl, wsUrl: served.wsUrl }
+      }
+      const started = Date.now()
+      const report = yield* StreamRunner.run(
+        { symbols: [...DEMO.symbols], source: "demo-replay", reconcile: true },
+        (s) => {
+          if (tty) process.stderr.write(`\r\x1b[2K${countersLine(s)}`)
+        }
+      ).pipe(Effect.provide(streamLayer(streamConfig)))
+      return { report, seconds: (Date.now() - started) / 1000 }
+    }).pipe(Effect.scoped, Effect.ensuring(Effect.sync(() => tty && process.stderr.write("\n"))))
+    const reconciled = streamed.report.continuity.find((c) => c.kind === "reconcile")
+
     const store = yield* Checkpoints.make(config.dataDir)
     const days = [...(yield* store.days(StockBars1s.name)).values()].filter((d) => d.status === "done")
     const files = [...(yield* store.files(StockBars1s.name)).values()]
@@ -64,6 +89,7 @@ export const demoCommand = Command.make("demo", {}, () =>
       ...(report.failed.length > 0
         ? [`failed       ${report.failed.map((f) => `${f.date}: ${f.reason}`).join("; ")}`]
         : []),
+      `stream       replay of ${streamed.report.session}: ${formatInt(streamed.report.stats.messages)} bars over WebSocket in ${streamed.seconds.toFixed(1)} s (${formatInt(streamed.report.stats.messages / Math.max(streamed.seconds, 0.001))} msgs/s), ${streamed.report.stats.reconnects} reconnect(s); reconciled through REST: ${reconciled?.status ?? "no"}`,
       `lake         ${days.length} day(s), ${formatInt(lakeRows)} rows, ${files.length} file(s), ${formatBytes(lakeBytes)}`,
       `files        ${lake}/date=YYYY-MM-DD/part-0000.parquet`,
       `sql          table ${StockBars1s.name} in the embedded Postgres at ${Path.join(config.dataDir, "state", "pg")}`,
@@ -78,6 +104,6 @@ export const demoCommand = Command.make("demo", {}, () =>
   }).pipe(Effect.scoped)
 ).pipe(
   Command.withDescription(
-    "Offline demo (npm start): start the built-in Massive simulator, backfill SPY per-second bars for 2024-03-04..2024-03-08 into the lake and the embedded Postgres, and print how to query them. Idempotent."
+    "Offline demo (npm start): start the built-in Massive simulator, backfill SPY per-second bars for 2024-03-04..2024-03-08 into the lake and the embedded Postgres, stream a full-speed replay of the last day through the live WebSocket path, and print how to query them. Idempotent."
   )
 )

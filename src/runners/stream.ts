@@ -9,6 +9,8 @@
  * Interrupting it (Ctrl-C, SIGTERM, `tapehouse stop`) drains what was received and flushes
  * every sink before returning. Every schedule runs on Effect's Clock.
  */
+import { createHash } from "node:crypto"
+import * as NodeFs from "node:fs/promises"
 import * as Path from "node:path"
 import { Chunk, Clock, Effect, Fiber, Stream } from "effect"
 import { MarketCalendar, type TradingSession } from "../calendar/MarketCalendar.js"
@@ -21,13 +23,14 @@ import { Alerts } from "../monitor/Alerts.js"
 import * as Heartbeat from "../monitor/Heartbeat.js"
 import * as StallMonitor from "../monitor/StallMonitor.js"
 import { makeStreamStats, type StreamStats } from "../monitor/StreamStats.js"
-import { Checkpoints, type DayEntry } from "../pipeline/Checkpoints.js"
+import { Checkpoints, type DayEntry, type FileEntry } from "../pipeline/Checkpoints.js"
 import { makeDeduplicator } from "../pipeline/dedupe.js"
 import { makeLateDataFilter } from "../pipeline/lateData.js"
 import * as SpillQueue from "../pipeline/SpillQueue.js"
 import { makeValidator } from "../pipeline/validate.js"
 import { compact } from "../sinks/compact.js"
 import { readPartition } from "../sinks/ParquetSink.js"
+import { decodeParquet } from "../sinks/parquetCodec.js"
 import { Quarantine } from "../sinks/Quarantine.js"
 import { Sinks } from "../sinks/Sink.js"
 import { MassiveRest } from "../sources/massive/MassiveRest.js"
@@ -74,6 +77,17 @@ const describeWait = (ms: number) => {
   const m = Math.round(ms / 60_000)
   return m < 120 ? `${m} min` : `${Math.floor(m / 60)} h ${m % 60} min`
 }
+
+/** The checkpoint entry of a day's base file, when it exists. */
+const partitionFileEntry = (dataDir: string, date: string, at: string) =>
+  Effect.promise(async (): Promise<Array<FileEntry>> => {
+    const file = Path.join("lake", StockBars1s.name, `date=${date}`, "part-0000.parquet")
+    const bytes = await NodeFs.readFile(Path.join(dataDir, file)).catch(() => undefined)
+    if (bytes === undefined) return []
+    const rows = (await decodeParquet(StockBars1s, bytes)).length
+    const sha256 = createHash("sha256").update(bytes).digest("hex")
+    return [{ kind: "file", dataset: StockBars1s.name, date, file, rows, bytes: bytes.length, sha256, at }]
+  })
 
 export const run = (request: StreamRequest, onTick: (stats: StreamStats) => void = () => {}) =>
   Effect.gen(function* () {
@@ -404,8 +418,11 @@ export const run = (request: StreamRequest, onTick: (stats: StreamStats) => void
     )
     const reconciled = continuity.some((c) => c.kind === "reconcile" && c.status !== "failed")
     const at = new Date(yield* Clock.currentTimeMillis).toISOString()
-    yield* checkpoints.record(
-      symbols.map(
+    // The day's file changed (reconciled or compacted): record its checksum for `status --verify`.
+    const fileEntry = yield* partitionFileEntry(config.dataDir, session.date, at)
+    yield* checkpoints.record([
+      ...fileEntry,
+      ...symbols.map(
         (symbol): DayEntry => ({
           kind: "day",
           dataset: StockBars1s.name,
@@ -419,7 +436,7 @@ export const run = (request: StreamRequest, onTick: (stats: StreamStats) => void
           at
         })
       )
-    )
+    ])
     const report: StreamReport = { session: session.date, stats, continuity, stoppedBy, stoppedAt }
     return report
   })
