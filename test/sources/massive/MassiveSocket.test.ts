@@ -377,6 +377,7 @@ describe("MassiveSocket.Live against a loopback ws server", () => {
       expect(server.conns[0]!.received).toEqual([]) // still waiting for `connected`
       yield* TestClock.adjust(1000)
       yield* waitFor(() => seen.some((e) => e._tag === "Connected"), "Connected")
+      yield* waitFor(() => server.conns[0]!.received.length === 2, "the subscribe")
       expect(server.conns[0]!.received).toEqual([AUTH, SUBSCRIBE])
       expect(tags(seen).filter((t) => t === "Disconnected")).toEqual([])
     })
@@ -422,6 +423,8 @@ describe("MassiveSocket.Live against a loopback ws server", () => {
         yield* TestClock.adjust(delay)
         yield* waitFor(() => seen.some((e) => e._tag === "Connected"), "Connected")
         expect(server.conns).toHaveLength(2)
+        // `Connected` is emitted right after the subscribe is sent: wait for the server to read it.
+        yield* waitFor(() => server.conns[1]!.received.length === 2, "subscribe on connection 2")
         expect(server.conns[1]!.received).toEqual([AUTH, SUBSCRIBE])
         expect(seen.find((e) => e._tag === "Connected")).toMatchObject({ attempt: 2 })
       })
