@@ -28,8 +28,10 @@ import {
 } from "../domain/time.js"
 import { type Fault, FaultRequests, type FaultSwitch, makeFaultSwitch } from "./faults.js"
 import {
+  aggregate,
   dayBarsFor,
   isKnownSymbol,
+  merge,
   rangeBars,
   secondBars,
   sessionOf,
@@ -243,46 +245,9 @@ const SYNTHETIC: Market = {
   known: isKnownSymbol
 }
 
-const round4 = (x: number) => Math.round(x * 10_000) / 10_000
-
-/** Merges consecutive ascending bars [from, to) into one bar stamped `ts` (as the synthetic market does). */
-const mergeBars = (
-  symbol: string,
-  ts: number,
-  bars: ReadonlyArray<StockBar>,
-  from: number,
-  to: number
-): StockBar => {
-  const first = bars[from]!
-  let high = first.high
-  let low = first.low
-  let volume = 0
-  let trades = 0
-  let notional = 0
-  for (let i = from; i < to; i++) {
-    const b = bars[i]!
-    if (b.high > high) high = b.high
-    if (b.low < low) low = b.low
-    volume += b.volume
-    trades += b.trades ?? 0
-    notional += (b.vwap ?? (b.high + b.low + b.close) / 3) * b.volume
-  }
-  const vwap = volume > 0 ? Math.min(high, Math.max(low, round4(notional / volume))) : null
-  return { symbol, ts, open: first.open, high, low, close: bars[to - 1]!.close, volume, vwap, trades }
-}
-
-const aggregateBars = (symbol: string, bars: ReadonlyArray<StockBar>, width: number): Array<StockBar> => {
-  const out: Array<StockBar> = []
-  let start = 0
-  while (start < bars.length) {
-    const bucket = bars[start]!.ts - (bars[start]!.ts % width)
-    let end = start + 1
-    while (end < bars.length && bars[end]!.ts - (bars[end]!.ts % width) === bucket) end++
-    out.push(mergeBars(symbol, bucket, bars, start, end))
-    start = end
-  }
-  return out
-}
+/** Fixed-width intraday buckets (minute, hour) over ascending bars, merged as the synthetic market does. */
+const aggregateBars = (symbol: string, bars: ReadonlyArray<StockBar>, width: number): Array<StockBar> =>
+  aggregate(symbol, bars, (ts) => ts - (ts % width))
 
 const DAY_MS = 86_400_000
 const dayIndexOf = (date: string): number => Date.parse(`${date}T00:00:00Z`) / DAY_MS
@@ -329,7 +294,7 @@ const providerMarket = (provider: BarProvider): Market => {
       bar =
         seconds.length === 0
           ? null
-          : mergeBars(symbol, newYorkTimeToEpochMs(date, 0, 0), seconds, 0, seconds.length)
+          : merge(symbol, newYorkTimeToEpochMs(date, 0, 0), seconds, 0, seconds.length)
       if (dayCache.size >= 20_000) dayCache.clear()
       dayCache.set(key, bar)
     }
@@ -370,13 +335,7 @@ const providerMarket = (provider: BarProvider): Market => {
     const flush = (): StockBar | undefined => {
       if (bucket === undefined || pending.length === 0) return undefined
       const chronological = asc ? pending : pending.slice().reverse()
-      const bar = mergeBars(
-        symbol,
-        newYorkTimeToEpochMs(bucket, 0, 0),
-        chronological,
-        0,
-        chronological.length
-      )
+      const bar = merge(symbol, newYorkTimeToEpochMs(bucket, 0, 0), chronological, 0, chronological.length)
       pending = []
       return bar
     }

@@ -307,7 +307,7 @@ export const secondBars = (symbol: string, date: string): ReadonlyArray<StockBar
 const round4 = (x: number) => Math.round(x * 10_000) / 10_000
 
 /** Merges consecutive bars (ascending) into one bar stamped `ts`. */
-const merge = (
+export const merge = (
   symbol: string,
   ts: number,
   bars: ReadonlyArray<StockBar>,
@@ -333,7 +333,11 @@ const merge = (
 }
 
 /** Groups ascending bars by a bucket start and merges each group. */
-const aggregate = (symbol: string, bars: ReadonlyArray<StockBar>, bucketOf: (ts: number) => number) => {
+export const aggregate = (
+  symbol: string,
+  bars: ReadonlyArray<StockBar>,
+  bucketOf: (ts: number) => number
+) => {
   const out: Array<StockBar> = []
   let start = 0
   while (start < bars.length) {
