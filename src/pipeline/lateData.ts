@@ -22,20 +22,29 @@ export const acceptedDates = (currentDate: string, days: number): ReadonlySet<st
 }
 
 export const makeLateDataFilter = <A>(dataset: Dataset<A>, currentDate: string, days: number) => {
-  const accepted = acceptedDates(currentDate, days)
+  // Numeric bounds, built once: a time-zone lookup per record cost more than the rest of the
+  // pipeline together (measured by bench/stream.ts).
+  const ranges = [...acceptedDates(currentDate, days)].map((d) => dataset.partitionRange(d))
+  const futureFrom = dataset.partitionRange(currentDate).startMs
+  const accept = (t: number) => {
+    if (t >= futureFrom) return true
+    for (let i = 0; i < ranges.length; i++) if (t >= ranges[i]!.startMs && t < ranges[i]!.endMs) return true
+    return false
+  }
   const window = days === 0 ? "the current trading day only" : `the current trading day and ${days} before it`
   return (records: ReadonlyArray<A>): { readonly accepted: Array<A>; readonly rejected: Array<Rejected> } => {
     const ok: Array<A> = []
     const rejected: Array<Rejected> = []
     for (let i = 0; i < records.length; i++) {
       const a = records[i]!
-      const date = dataset.partitionDate(a)
-      if (accepted.has(date) || date > currentDate) ok.push(a)
-      else
-        rejected.push({
-          record: a as Readonly<Record<string, unknown>>,
-          reason: `late data: a record of ${date} arrived during the ${currentDate} session (accepted: ${window}; settings.stream.late_data_days)`
-        })
+      if (accept(dataset.eventTime(a))) {
+        ok.push(a)
+        continue
+      }
+      rejected.push({
+        record: a as Readonly<Record<string, unknown>>,
+        reason: `late data: a record of ${dataset.partitionDate(a)} arrived during the ${currentDate} session (accepted: ${window}; settings.stream.late_data_days)`
+      })
     }
     return { accepted: ok, rejected }
   }

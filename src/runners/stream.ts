@@ -59,6 +59,8 @@ export interface StreamReport {
 /** Bars of the last second are published ~2 s after the close; wait a little longer. */
 export const CLOSE_GRACE_MS = 5000
 const TAKE_MAX = 50_000
+/** Bars per flush at most: bounds the time one flush blocks the loop (and so the latency). */
+const FLUSH_MAX_BARS = 50_000
 const DRAIN_TIMEOUT = "8 seconds"
 
 /** The session that is open now, or the next one (searching up to two weeks ahead). */
@@ -295,13 +297,16 @@ export const run = (request: StreamRequest, onTick: (stats: StreamStats) => void
     /** One flush: whatever arrives within flush_interval (at most TAKE_MAX events). */
     const collect = Effect.gen(function* () {
       const deadline = (yield* Clock.currentTimeMillis) + config.stream.flushIntervalMs
-      while (pending.length < TAKE_MAX) {
+      let bars = 0
+      for (const e of pending) if (e._tag === "Bars") bars += e.bars.length
+      while (pending.length < TAKE_MAX && bars < FLUSH_MAX_BARS) {
         const remaining = deadline - (yield* Clock.currentTimeMillis)
         if (remaining <= 0) return
         // The queue bounds its own wait (a timeout around a take would discard what it removed) and
         // appends to `pending` in the same atomic step as the take: a shutdown lands before or after.
         const taken = yield* queue.takeBatch(TAKE_MAX - pending.length, remaining, pending)
         if (taken.length === 0) return
+        for (const e of taken) if (e._tag === "Bars") bars += e.bars.length
       }
     })
 
