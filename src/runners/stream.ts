@@ -60,7 +60,7 @@ export interface StreamReport {
 export const CLOSE_GRACE_MS = 5000
 const TAKE_MAX = 50_000
 /** Bars per flush at most: bounds the time one flush blocks the loop (and so the latency). */
-const FLUSH_MAX_BARS = 50_000
+const FLUSH_MAX_BARS = 200_000
 const DRAIN_TIMEOUT = "8 seconds"
 
 /** The session that is open now, or the next one (searching up to two weeks ahead). */
@@ -294,7 +294,8 @@ export const run = (request: StreamRequest, onTick: (stats: StreamStats) => void
       })
     )
 
-    /** One flush: whatever arrives within flush_interval (at most TAKE_MAX events). */
+    let barsPerEvent = 1
+    /** One flush: whatever arrives within flush_interval (at most TAKE_MAX events, about FLUSH_MAX_BARS bars). */
     const collect = Effect.gen(function* () {
       const deadline = (yield* Clock.currentTimeMillis) + config.stream.flushIntervalMs
       let bars = 0
@@ -304,9 +305,19 @@ export const run = (request: StreamRequest, onTick: (stats: StreamStats) => void
         if (remaining <= 0) return
         // The queue bounds its own wait (a timeout around a take would discard what it removed) and
         // appends to `pending` in the same atomic step as the take: a shutdown lands before or after.
-        const taken = yield* queue.takeBatch(TAKE_MAX - pending.length, remaining, pending)
+        // Events may carry one bar or thousands (a frame per second of many symbols): size each take
+        // from the bars per event seen so far, so a flush stays near FLUSH_MAX_BARS.
+        const room = Math.ceil((FLUSH_MAX_BARS - bars) / barsPerEvent)
+        const taken = yield* queue.takeBatch(
+          Math.max(1, Math.min(TAKE_MAX - pending.length, room)),
+          remaining,
+          pending
+        )
         if (taken.length === 0) return
-        for (const e of taken) if (e._tag === "Bars") bars += e.bars.length
+        let takenBars = 0
+        for (const e of taken) if (e._tag === "Bars") takenBars += e.bars.length
+        bars += takenBars
+        barsPerEvent = Math.max(1, takenBars / taken.length)
       }
     })
 
