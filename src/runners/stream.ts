@@ -322,13 +322,21 @@ export const run = (request: StreamRequest, onTick: (stats: StreamStats) => void
     })
 
     /** Everything still queued (memory and spill), processed in order. */
+    /**
+     * Each round (take + commit) is atomic; an interruption (the shutdown's time limit) lands
+     * between rounds, and whatever is still queued stays in the spill queue, which writes it to a
+     * segment file when its scope closes and delivers it first at the next start.
+     */
     const drain = Effect.gen(function* () {
       yield* flushPending
       for (;;) {
-        const s = queue.stats()
-        if (s.inMemory + s.spilledPending === 0) return
-        yield* queue.takeBatch(TAKE_MAX, undefined, pending)
-        yield* flushPending
+        if (queue.size() === 0) return
+        yield* Effect.uninterruptible(
+          Effect.zipRight(
+            queue.takeBatch(Math.max(1, Math.ceil(FLUSH_MAX_BARS / barsPerEvent)), "100 millis", pending),
+            flushPending
+          )
+        )
       }
     })
 
