@@ -12,7 +12,7 @@
 import { createHash } from "node:crypto"
 import * as NodeFs from "node:fs/promises"
 import * as Path from "node:path"
-import { Chunk, Clock, Effect, Fiber, Stream } from "effect"
+import { Chunk, Clock, Effect, Exit, Fiber, Stream } from "effect"
 import { MarketCalendar, type TradingSession } from "../calendar/MarketCalendar.js"
 import { AppConfig } from "../config/AppConfig.js"
 import { Continuity, type ContinuityRow } from "../domain/Continuity.js"
@@ -347,6 +347,13 @@ export const run = (request: StreamRequest, onTick: (stats: StreamStats) => void
       for (;;) {
         yield* collect
         yield* flushPending
+        // The socket side failed for good (auth_failed, or the spill file could not be written):
+        // everything taken is committed; stop with its error instead of idling until the close.
+        const producerExit = yield* Fiber.poll(producer)
+        if (producerExit._tag === "Some" && Exit.isFailure(producerExit.value)) {
+          yield* drain
+          return yield* Effect.failCause(producerExit.value.cause)
+        }
         const queued = queue.stats()
         stats.spilled = queued.spilledTotal
         // One alert per episode: the pipeline fell behind the feed and the overflow goes to disk.

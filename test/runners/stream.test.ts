@@ -11,6 +11,7 @@ import { Clock, Effect, Fiber, Layer, Stream, TestClock } from "effect"
 import * as MarketCalendar from "../../src/calendar/MarketCalendar.js"
 import { AppConfig } from "../../src/config/AppConfig.js"
 import { compareByKey } from "../../src/domain/Dataset.js"
+import { VendorAuthError } from "../../src/domain/errors.js"
 import { type StockBar, StockBars1s } from "../../src/domain/StockBar.js"
 import { newYorkTimeToEpochMs } from "../../src/domain/time.js"
 import * as Alerts from "../../src/monitor/Alerts.js"
@@ -163,5 +164,56 @@ describe("stream runner (TestClock, whole session)", () => {
         expect(days.get(Checkpoints.dayKey("SPY", DATE))).toMatchObject({ status: "done", rows: day.length })
       }),
     120_000
+  )
+
+  it.scoped(
+    "a socket that fails for good (auth_failed) stops the stream with its error; what arrived is committed",
+    () =>
+      Effect.gen(function* () {
+        const dataDir = yield* tempDir()
+        const config = testConfig(dataDir, "http://127.0.0.1:1")
+        yield* TestClock.setTime(ny(9, 31))
+        const first = day.filter((b) => b.ts >= OPEN && b.ts < OPEN + 60_000).map(asStreamed)
+        const failing = Layer.succeed(
+          MassiveSocket,
+          MassiveSocket.of({
+            events: () =>
+              Stream.make<Array<SocketEvent>>(
+                { _tag: "Connected", at: OPEN, attempt: 1 },
+                { _tag: "Bars", bars: first, receivedAt: ny(9, 31) }
+              ).pipe(
+                Stream.concat(
+                  Stream.fail(
+                    new VendorAuthError({ vendor: "Massive", status: 401, detail: "authentication failed" })
+                  )
+                )
+              )
+          })
+        )
+        const layer = Layer.mergeAll(
+          failing,
+          MassiveRest.Test({ bars: { SPY: day } }),
+          MarketCalendar.Test,
+          Layer.effect(Checkpoints.Checkpoints, Checkpoints.make(dataDir)),
+          Quarantine.Live,
+          SinksLive.fromConfig,
+          Alerts.Test
+        ).pipe(Layer.provideMerge(Layer.succeed(AppConfig, config)))
+        const fiber = yield* StreamRunner.run({
+          symbols: ["SPY"],
+          source: "massive-stocks",
+          reconcile: true
+        }).pipe(Effect.scoped, Effect.provide(layer), Effect.fork)
+        for (let step = 0; step < 200; step++) {
+          yield* TestClock.adjust("1 second")
+          for (let i = 0; i < 3; i++) yield* settle
+          if ((yield* Fiber.poll(fiber))._tag === "Some") break
+        }
+        const error = yield* Effect.flip(Fiber.join(fiber))
+        expect(error._tag).toBe("VendorAuthError")
+        const lake = yield* readPartition(dataDir, StockBars1s, DATE)
+        expect(lake).toEqual(first)
+      }),
+    60_000
   )
 })
