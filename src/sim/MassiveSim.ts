@@ -10,17 +10,10 @@
 import * as http from "node:http"
 import type { Socket } from "node:net"
 import { Context, Effect, Either, Layer, ParseResult, Schema, type Scope } from "effect"
-import {
-  earlyClosesOf,
-  holidaysOf,
-  nyseDay,
-  RULES_FIRST_YEAR,
-  RULES_LAST_YEAR
-} from "../calendar/nyseRules.js"
+import { earlyClosesOf, holidaysOf, nyseDay } from "../calendar/nyseRules.js"
 import type { StockBar } from "../domain/StockBar.js"
 import {
   addDays,
-  dayOfWeek,
   isIsoDate,
   newYorkDate,
   newYorkOffsetMinutes,
@@ -28,11 +21,11 @@ import {
 } from "../domain/time.js"
 import { type Fault, FaultRequests, type FaultSwitch, makeFaultSwitch } from "./faults.js"
 import {
-  aggregate,
   dayBarsFor,
   isKnownSymbol,
   merge,
   rangeBars,
+  rangeFrom,
   secondBars,
   sessionOf,
   TIMESPANS,
@@ -245,44 +238,6 @@ const SYNTHETIC: Market = {
   known: isKnownSymbol
 }
 
-/** Fixed-width intraday buckets (minute, hour) over ascending bars, merged as the synthetic market does. */
-const aggregateBars = (symbol: string, bars: ReadonlyArray<StockBar>, width: number): Array<StockBar> =>
-  aggregate(symbol, bars, (ts) => ts - (ts % width))
-
-const DAY_MS = 86_400_000
-const dayIndexOf = (date: string): number => Date.parse(`${date}T00:00:00Z`) / DAY_MS
-const dateOfIndex = (k: number): string => new Date(k * DAY_MS).toISOString().slice(0, 10)
-
-/** The first date of the bucket a date falls in, for day-or-longer timespans (as the synthetic market). */
-const bucketStartDate = (date: string, multiplier: number, timespan: Timespan): string => {
-  switch (timespan) {
-    case "day": {
-      const k = dayIndexOf(date)
-      return dateOfIndex(k - (((k % multiplier) + multiplier) % multiplier))
-    }
-    case "week": {
-      const sunday = dayIndexOf(date) - dayOfWeek(date)
-      const w = Math.floor((sunday + 4) / 7)
-      return dateOfIndex(sunday - 7 * (w % multiplier))
-    }
-    default: {
-      const months =
-        timespan === "month" ? multiplier : timespan === "quarter" ? 3 * multiplier : 12 * multiplier
-      const y = Number(date.slice(0, 4))
-      const m = Number(date.slice(5, 7))
-      const index = y * 12 + (m - 1)
-      const start = index - (index % months)
-      return `${Math.floor(start / 12)}-${String((start % 12) + 1).padStart(2, "0")}-01`
-    }
-  }
-}
-
-const clampDate = (date: string): string => {
-  const lo = `${RULES_FIRST_YEAR}-01-01`
-  const hi = `${RULES_LAST_YEAR}-12-31`
-  return date < lo ? lo : date > hi ? hi : date
-}
-
 /** A market serving `provider`'s per-second bars, merged into coarser bars the way the synthetic market does. */
 const providerMarket = (provider: BarProvider): Market => {
   const dayCache = new Map<string, StockBar | null>()
@@ -301,58 +256,12 @@ const providerMarket = (provider: BarProvider): Market => {
     return bar ?? undefined
   }
 
-  function* range(
-    symbol: string,
-    multiplier: number,
-    timespan: Timespan,
-    fromMs: number,
-    toMs: number,
-    sort: "asc" | "desc"
-  ): Generator<StockBar, void, undefined> {
-    if (fromMs > toMs || multiplier < 1) return
-    const fromDate = clampDate(newYorkDate(fromMs))
-    const toDate = clampDate(newYorkDate(toMs))
-    if (fromDate > toDate) return
-    const asc = sort === "asc"
-    const step = asc ? 1 : -1
-    const inRange = (d: string) => d >= fromDate && d <= toDate
-    if (timespan === "second" || timespan === "minute" || timespan === "hour") {
-      for (let d = asc ? fromDate : toDate; inRange(d); d = addDays(d, step)) {
-        const seconds = provider(symbol, d)
-        const bars =
-          timespan === "second" && multiplier === 1
-            ? seconds
-            : aggregateBars(symbol, seconds, UNIT_MS[timespan] * multiplier)
-        for (let j = 0; j < bars.length; j++) {
-          const b = bars[asc ? j : bars.length - 1 - j]!
-          if (b.ts >= fromMs && b.ts <= toMs) yield b
-        }
-      }
-      return
-    }
-    let bucket: string | undefined
-    let pending: Array<StockBar> = []
-    const flush = (): StockBar | undefined => {
-      if (bucket === undefined || pending.length === 0) return undefined
-      const chronological = asc ? pending : pending.slice().reverse()
-      const bar = merge(symbol, newYorkTimeToEpochMs(bucket, 0, 0), chronological, 0, chronological.length)
-      pending = []
-      return bar
-    }
-    for (let d = asc ? fromDate : toDate; inRange(d); d = addDays(d, step)) {
-      const b = dayBar(symbol, d)
-      if (b === undefined) continue
-      const start = bucketStartDate(d, multiplier, timespan)
-      if (start !== bucket) {
-        const done = flush()
-        if (done) yield done
-        bucket = start
-      }
-      pending.push(b)
-    }
-    const last = flush()
-    if (last) yield last
+  const source = {
+    secondBars: provider,
+    dailyBar: (symbol: string, date: string) => dayBar(symbol, date) ?? null
   }
+  const range: Market["range"] = (symbol, multiplier, timespan, fromMs, toMs, sort) =>
+    rangeFrom(source, symbol, multiplier, timespan, fromMs, toMs, sort)
 
   return { range, dayBar, known: () => true }
 }

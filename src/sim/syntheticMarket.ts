@@ -419,12 +419,21 @@ const clampDate = (date: string): string => {
   return date < lo ? lo : date > hi ? hi : date
 }
 
+/** What ranges are built from: a day's per-second bars and its merged daily bar (null: none). */
+export interface BarSource {
+  readonly secondBars: (symbol: string, date: string) => ReadonlyArray<StockBar>
+  readonly dailyBar: (symbol: string, date: string) => StockBar | null
+}
+
+const SYNTHETIC_SOURCE: BarSource = { secondBars, dailyBar }
+
 /**
- * Every bar of `symbol` at `multiplier` × `timespan` with timestamp in [fromMs, toMs] (for
- * day-or-longer timespans: every bucket holding a trading date in that range), in `sort` order.
- * Lazy: a caller that stops early generates only the days it reached.
+ * Every bar of `symbol` at `multiplier` × `timespan` built from `source`, with timestamp in
+ * [fromMs, toMs] (for day-or-longer timespans: every bucket holding a trading date in that range),
+ * in `sort` order. Lazy: a caller that stops early generates only the days it reached.
  */
-export function* rangeBars(
+export function* rangeFrom(
+  source: BarSource,
   symbol: string,
   multiplier: number,
   timespan: Timespan,
@@ -432,7 +441,7 @@ export function* rangeBars(
   toMs: number,
   sort: "asc" | "desc"
 ): Generator<StockBar, void, undefined> {
-  if (!isKnownSymbol(symbol) || fromMs > toMs || multiplier < 1) return
+  if (fromMs > toMs || multiplier < 1) return
   const fromDate = clampDate(newYorkDate(fromMs))
   const toDate = clampDate(newYorkDate(toMs))
   if (fromDate > toDate) return
@@ -442,8 +451,10 @@ export function* rangeBars(
   const inRange = (d: string) => d >= fromDate && d <= toDate
 
   if (timespan === "second" || timespan === "minute" || timespan === "hour") {
+    const width = UNIT_MS[timespan] * multiplier
     for (let d = first; inRange(d); d = addDays(d, step)) {
-      const bars = dayBarsFor(symbol, d, multiplier, timespan)
+      const seconds = source.secondBars(symbol, d)
+      const bars = width === 1000 ? seconds : aggregate(symbol, seconds, (ts) => ts - (ts % width))
       if (asc) {
         for (const b of bars) if (b.ts >= fromMs && b.ts <= toMs) yield b
       } else {
@@ -468,7 +479,7 @@ export function* rangeBars(
   }
   for (let d = first; inRange(d); d = addDays(d, step)) {
     if (sessionOf(d)._tag === "closed") continue
-    const b = dailyBar(symbol, d)
+    const b = source.dailyBar(symbol, d)
     if (b === null) continue
     const start = timespan === "day" && multiplier === 1 ? d : bucketStartDate(d, multiplier, timespan)
     if (start !== bucket) {
@@ -480,4 +491,17 @@ export function* rangeBars(
   }
   const last = flush()
   if (last) yield last
+}
+
+/** `rangeFrom` over the synthetic market; unknown symbols have no bars. */
+export function* rangeBars(
+  symbol: string,
+  multiplier: number,
+  timespan: Timespan,
+  fromMs: number,
+  toMs: number,
+  sort: "asc" | "desc"
+): Generator<StockBar, void, undefined> {
+  if (!isKnownSymbol(symbol)) return
+  yield* rangeFrom(SYNTHETIC_SOURCE, symbol, multiplier, timespan, fromMs, toMs, sort)
 }
