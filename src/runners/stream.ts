@@ -30,7 +30,6 @@ import * as SpillQueue from "../pipeline/SpillQueue.js"
 import { makeValidator } from "../pipeline/validate.js"
 import { compact } from "../sinks/compact.js"
 import { readPartition } from "../sinks/ParquetSink.js"
-import { decodeParquet } from "../sinks/parquetCodec.js"
 import { Quarantine } from "../sinks/Quarantine.js"
 import { Sinks } from "../sinks/Sink.js"
 import { MassiveRest } from "../sources/massive/MassiveRest.js"
@@ -80,13 +79,15 @@ const describeWait = (ms: number) => {
   return m < 120 ? `${m} min` : `${Math.floor(m / 60)} h ${m % 60} min`
 }
 
-/** The checkpoint entry of a day's base file, when it exists. */
-const partitionFileEntry = (dataDir: string, date: string, at: string) =>
+/**
+ * The checkpoint entry of a day's base file, when it exists. Called after reconciliation or
+ * compaction, when the base file is the whole partition: `rows` is what it holds.
+ */
+const partitionFileEntry = (dataDir: string, date: string, rows: number, at: string) =>
   Effect.promise(async (): Promise<Array<FileEntry>> => {
     const file = Path.join("lake", StockBars1s.name, `date=${date}`, "part-0000.parquet")
     const bytes = await NodeFs.readFile(Path.join(dataDir, file)).catch(() => undefined)
     if (bytes === undefined) return []
-    const rows = (await decodeParquet(StockBars1s, bytes)).length
     const sha256 = createHash("sha256").update(bytes).digest("hex")
     return [{ kind: "file", dataset: StockBars1s.name, date, file, rows, bytes: bytes.length, sha256, at }]
   })
@@ -444,13 +445,12 @@ export const run = (request: StreamRequest, onTick: (stats: StreamStats) => void
         rows: continuity,
         mode: "upsert"
       })
-    const finalRows = (yield* readPartition(config.dataDir, StockBars1s, session.date)).filter((b) =>
-      symbols.includes(b.symbol)
-    )
+    const dayRows = yield* readPartition(config.dataDir, StockBars1s, session.date)
+    const finalRows = dayRows.filter((b) => symbols.includes(b.symbol))
     const reconciled = continuity.some((c) => c.kind === "reconcile" && c.status !== "failed")
     const at = new Date(yield* Clock.currentTimeMillis).toISOString()
     // The day's file changed (reconciled or compacted): record its checksum for `status --verify`.
-    const fileEntry = yield* partitionFileEntry(config.dataDir, session.date, at)
+    const fileEntry = yield* partitionFileEntry(config.dataDir, session.date, dayRows.length, at)
     yield* checkpoints.record([
       ...fileEntry,
       ...symbols.map(

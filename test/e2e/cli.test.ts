@@ -9,7 +9,7 @@ import { Effect } from "effect"
 import { StockBars1s } from "../../src/domain/StockBar.js"
 import * as MassiveSim from "../../src/sim/MassiveSim.js"
 import { secondBars } from "../../src/sim/syntheticMarket.js"
-import { collect, makeConfigDir, runCli, start } from "../support/cli.js"
+import { backfillArgs, collect, makeConfigDir, runCli, start } from "../support/cli.js"
 import { filesUnder, lakeSnapshot, readLake, tempDir } from "../support/fixtures.js"
 
 const KEY = "sk-test-SECRET-7f3a9c2e"
@@ -64,19 +64,7 @@ describe("tapehouse CLI", () => {
         const dir = yield* tempDir()
         const configDir = yield* makeConfigDir(dir, { sql: false })
         const dataDir = Path.join(dir, "data")
-        const args = [
-          "--config-dir",
-          configDir,
-          "backfill",
-          "--dataset",
-          "stock_bars_1s",
-          "--symbols",
-          "SPY,QQQ",
-          "--from",
-          "2024-03-04",
-          "--to",
-          "2024-03-06"
-        ]
+        const args = backfillArgs(configDir, "SPY,QQQ", "2024-03-04", "2024-03-06")
         const first = yield* runCli(args, { env: env(sim, dataDir) })
         expect(first.code, first.stderr).toBe(0)
         const summary = first.stdout.trim().split("\n")
@@ -146,42 +134,12 @@ describe("tapehouse CLI", () => {
       const [config, dates, reversed, dataDirError, unknownDataset] = yield* Effect.all(
         [
           runCli(["--config-dir", badConfig, ...backfill], { env: { TAPEHOUSE_DATA_DIR: dataDir } }),
-          runCli(
-            [
-              "--config-dir",
-              good,
-              "backfill",
-              "--dataset",
-              "stock_bars_1s",
-              "--symbols",
-              "SPY",
-              "--from",
-              "2024-13-01",
-              "--to",
-              "2024-03-04"
-            ],
-            {
-              env: { TAPEHOUSE_DATA_DIR: dataDir, TAPEHOUSE_MASSIVE_URL: "http://127.0.0.1:9" }
-            }
-          ),
-          runCli(
-            [
-              "--config-dir",
-              good,
-              "backfill",
-              "--dataset",
-              "stock_bars_1s",
-              "--symbols",
-              "SPY",
-              "--from",
-              "2024-03-08",
-              "--to",
-              "2024-03-04"
-            ],
-            {
-              env: { TAPEHOUSE_DATA_DIR: dataDir, TAPEHOUSE_MASSIVE_URL: "http://127.0.0.1:9" }
-            }
-          ),
+          runCli(backfillArgs(good, "SPY", "2024-13-01", "2024-03-04"), {
+            env: { TAPEHOUSE_DATA_DIR: dataDir, TAPEHOUSE_MASSIVE_URL: "http://127.0.0.1:9" }
+          }),
+          runCli(backfillArgs(good, "SPY", "2024-03-08", "2024-03-04"), {
+            env: { TAPEHOUSE_DATA_DIR: dataDir, TAPEHOUSE_MASSIVE_URL: "http://127.0.0.1:9" }
+          }),
           runCli(["--config-dir", good, "--data-dir", notADir, ...backfill], {}),
           runCli(
             [
@@ -224,22 +182,9 @@ describe("tapehouse CLI", () => {
         const dir = yield* tempDir()
         const configDir = yield* makeConfigDir(dir, { sql: false })
         const dataDir = Path.join(dir, "data")
-        const result = yield* runCli(
-          [
-            "--config-dir",
-            configDir,
-            "backfill",
-            "--dataset",
-            "stock_bars_1s",
-            "--symbols",
-            "SPY",
-            "--from",
-            "2024-03-04",
-            "--to",
-            "2024-03-05"
-          ],
-          { env: env(sim, dataDir, { TAPEHOUSE_LOG_LEVEL: "debug" }) }
-        )
+        const result = yield* runCli(backfillArgs(configDir, "SPY", "2024-03-04", "2024-03-05"), {
+          env: env(sim, dataDir, { TAPEHOUSE_LOG_LEVEL: "debug" })
+        })
         expect(result.code).toBe(1)
         expect(result.stderr).toContain("rejected the API key")
         expect(result.stderr).toContain("MASSIVE_API_KEY")
@@ -264,22 +209,9 @@ describe("tapehouse CLI", () => {
       const dir = yield* tempDir()
       const configDir = yield* makeConfigDir(dir, { sql: false })
       const dataDir = Path.join(dir, "data")
-      const result = yield* runCli(
-        [
-          "--config-dir",
-          configDir,
-          "backfill",
-          "--dataset",
-          "stock_bars_1s",
-          "--symbols",
-          "SPY",
-          "--from",
-          "2024-03-04",
-          "--to",
-          "2024-03-06"
-        ],
-        { env: env(sim, dataDir) }
-      )
+      const result = yield* runCli(backfillArgs(configDir, "SPY", "2024-03-04", "2024-03-06"), {
+        env: env(sim, dataDir)
+      })
       expect(result.code).toBe(1)
       expect(result.stderr).toContain("1 day(s) failed after retries")
       expect(result.stderr).toMatch(/SPY 2024-03-05: .*502/)
@@ -300,19 +232,7 @@ describe("tapehouse CLI", () => {
         const dir = yield* tempDir()
         const configDir = yield* makeConfigDir(dir, { sql: true })
         const dataDir = Path.join(dir, "data")
-        const args = [
-          "--config-dir",
-          configDir,
-          "backfill",
-          "--dataset",
-          "stock_bars_1s",
-          "--symbols",
-          "SPY,QQQ",
-          "--from",
-          "2024-03-04",
-          "--to",
-          "2024-03-08"
-        ]
+        const args = backfillArgs(configDir, "SPY,QQQ", "2024-03-04", "2024-03-08")
         // Slow pages so that the kill lands while days are in flight.
         sim.faults.inject({ kind: "slow", delayMs: 400 }, { times: 1000 })
         const child = start(args, { env: env(sim, dataDir) })

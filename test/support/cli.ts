@@ -93,3 +93,18 @@ export const makeConfigDir = (
     }
     return target
   })
+
+/** `--config-dir DIR backfill --dataset stock_bars_1s --symbols S --from F --to T`. */
+export const backfillArgs = (configDir: string, symbols: string, from: string, to: string): Array<string> => [
+  "--config-dir",
+  configDir,
+  "backfill",
+  "--dataset",
+  "stock_bars_1s",
+  "--symbols",
+  symbols,
+  "--from",
+  from,
+  "--to",
+  to
+]
