@@ -75,7 +75,7 @@ export const SettingsFile = section("settings", {
   stream: opt(
     section("settings.stream", {
       flush_interval_ms: opt(int("a whole number of milliseconds ≥ 10", 10)),
-      queue_capacity: opt(int("a whole number of events ≥ 1", 1)),
+      queue_capacity: opt(int("a whole number of messages (bars) ≥ 1", 1)),
       late_data_days: opt(int("a whole number of trading days ≥ 0", 0)),
       heartbeat_interval_ms: opt(int("a whole number of milliseconds ≥ 1000", 1000)),
       stall_after_ms: opt(int("a whole number of milliseconds ≥ 1000", 1000))
@@ -161,7 +161,7 @@ export const defaults = {
   backfill: { concurrency: 2 },
   stream: {
     flushIntervalMs: 1000,
-    queueCapacity: 100_000,
+    queueCapacity: 500_000,
     lateDataDays: 0,
     heartbeatIntervalMs: 300_000,
     stallAfterMs: 900_000

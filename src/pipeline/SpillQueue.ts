@@ -60,15 +60,20 @@ export const openNodeSpillFile: OpenSpillFile = async (path) => {
 export interface SpillQueueOptions<A> {
   /** Folder of the segment files, e.g. `<dataDir>/state/spill/<source>`; created if missing. */
   readonly dir: string
-  /** Items held in memory before overflow spills. */
+  /** Items held in memory before overflow spills, counted by `weight`. */
   readonly capacity: number
+  /**
+   * What one item counts for against `capacity` and `maxStaged`; default 1. A frame of a thousand
+   * bars can count as a thousand, so the memory bound holds whatever the frame size.
+   */
+  readonly weight?: (a: A) => number
   /** One line, without a newline. */
   readonly encode: (a: A) => string
   /** The inverse of `encode`; it must accept every line `encode` produced. */
   readonly decode: (line: string) => A
   /** A segment is closed and a new one started past this size. Default 64 MiB. */
   readonly segmentBytes?: number
-  /** Items staged for the writer above which `offerUnsafe` reports the disk as too slow. Default max(capacity, 65536). */
+  /** Weight staged for the writer above which `offerUnsafe` reports the disk as too slow. Default max(capacity, 65536). */
   readonly maxStaged?: number
   /** Bytes read from a segment at a time. Default 1 MiB. */
   readonly readBytes?: number
@@ -85,7 +90,7 @@ export interface SpillQueueStats {
   readonly staged: number
   /** Items in segment files not read yet. */
   readonly spilledPending: number
-  /** Items that overflowed the memory bound since the queue was opened. */
+  /** Items that overflowed the memory bound since the queue was opened, counted by `weight`. */
   readonly spilledTotal: number
   /** Items found in segments at start. */
   readonly recovered: number
@@ -148,12 +153,25 @@ class Fifo<A> {
   private head = 0
   private offset = 0
   length = 0
+  /** Sum of `weigh` over the items held (their count without `weigh`). */
+  weight = 0
+
+  constructor(private readonly weigh?: (a: A) => number) {}
+
+  private weightOf(items: ReadonlyArray<A>, from: number, to: number): number {
+    const weigh = this.weigh
+    if (weigh === undefined) return to - from
+    let w = 0
+    for (let i = from; i < to; i++) w += weigh(items[i]!)
+    return w
+  }
 
   /** Appends a copy of `items[from, to)`. */
   push(items: ReadonlyArray<A>, from: number, to: number = items.length): void {
     if (from >= to) return
     this.chunks.push(items.slice(from, to))
     this.length += to - from
+    this.weight += this.weightOf(items, from, to)
   }
 
   takeInto(out: Array<A>, max: number): void {
@@ -162,6 +180,7 @@ class Fifo<A> {
       const end = Math.min(chunk.length, this.offset + (max - out.length))
       for (let i = this.offset; i < end; i++) out.push(chunk[i]!)
       this.length -= end - this.offset
+      this.weight -= this.weightOf(chunk, this.offset, end)
       if (end === chunk.length) {
         this.chunks[this.head] = undefined
         this.head++
@@ -173,6 +192,7 @@ class Fifo<A> {
     if (this.head === this.chunks.length) {
       this.chunks = []
       this.head = 0
+      this.weight = 0
     } else if (this.head > 1024 && this.head * 2 > this.chunks.length) {
       this.chunks = this.chunks.slice(this.head)
       this.head = 0
@@ -190,6 +210,7 @@ class Fifo<A> {
     this.head = 0
     this.offset = 0
     this.length = 0
+    this.weight = 0
     return out
   }
 
@@ -335,12 +356,14 @@ export const make = <A>(
       catch: toStorageError(dir)
     })
 
-    const mem = new Fifo<A>()
+    const weigh = options.weight
+    const mem = new Fifo<A>(weigh)
     const ahead = new Fifo<A>()
-    const staged = new Fifo<A>()
+    const staged = new Fifo<A>(weigh)
     const dataSignal = new Signal()
     const writerSignal = new Signal()
     let inFlight = 0
+    let inFlightWeight = 0
     let diskPending = recovered
     let spilling = segments.length > 0
     let spilledTotal = 0
@@ -398,6 +421,7 @@ export const make = <A>(
 
     /** One write of everything staged. Uninterruptible so a close never cuts a write in half. */
     const writeOnce = Effect.suspend(() => {
+      inFlightWeight = staged.weight
       const parts = staged.takeAll()
       let count = 0
       for (const part of parts) count += part.length
@@ -411,11 +435,13 @@ export const make = <A>(
           onFailure: (cause) => {
             staged.restore(parts)
             inFlight = 0
+            inFlightWeight = 0
             failure = heldError(describeFsError(cause))
             settle(ticket, failure)
           },
           onSuccess: () => {
             inFlight = 0
+            inFlightWeight = 0
             failure = undefined
             settle(ticket, undefined)
           }
@@ -458,20 +484,30 @@ export const make = <A>(
       if (n === 0) return false
       let from = 0
       if (!spilling) {
-        const room = capacity - mem.length
-        if (n <= room) {
+        // How many of the items fit under the bound (one always does when memory is empty, so an
+        // item heavier than the whole capacity does not spill on an idle queue).
+        let fit = 0
+        let w = mem.weight
+        while (fit < n) {
+          const next = weigh === undefined ? 1 : weigh(items[fit]!)
+          if (w + next > capacity && !(fit === 0 && mem.length === 0)) break
+          w += next
+          fit++
+        }
+        if (fit === n) {
           mem.push(items, 0)
           dataSignal.notify()
           return false
         }
-        if (room > 0) {
-          mem.push(items, 0, room)
-          from = room
+        if (fit > 0) {
+          mem.push(items, 0, fit)
+          from = fit
         }
         spilling = true
       }
+      const before = staged.weight
       staged.push(items, from)
-      spilledTotal += n - from
+      spilledTotal += staged.weight - before
       dataSignal.notify()
       if (failure === undefined) writerSignal.notify()
       return true
@@ -480,10 +516,10 @@ export const make = <A>(
     const offerUnsafe = (items: ReadonlyArray<A>): SpillError | undefined => {
       if (!accept(items)) return undefined
       if (failure !== undefined) return heldError(failure.detail)
-      const waiting = staged.length + inFlight
+      const waiting = staged.weight + inFlightWeight
       if (waiting > maxStaged) {
         return heldError(
-          `the disk is slower than the feed: ${waiting} items wait to be written, over the limit of ${maxStaged}`
+          `the disk is slower than the feed: ${waiting} ${weigh === undefined ? "items" : "units"} wait to be written, over the limit of ${maxStaged}`
         )
       }
       return undefined

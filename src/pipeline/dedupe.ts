@@ -8,19 +8,56 @@ export interface Deduplicated<A> {
 }
 
 /**
- * Vendor pages arrive sorted, so the common case is one pass to confirm the order and one to
- * drop equal neighbours: no hashing, no string keys. Otherwise a stable sort (arrival order kept
- * among equal keys, so "last" is still the last received) does the same.
+ * Three paths, cheapest first, all giving the same result:
+ * - sorted input (vendor pages): one pass to confirm the order, one to drop equal neighbours;
+ * - time-ordered input across instruments (a live feed: every frame holds one second of many
+ *   symbols), for keys `[instrument, time]`: rows are bucketed by instrument in arrival order; when
+ *   every bucket's times strictly increase there is no duplicate, and the buckets in instrument
+ *   order are the sorted output. No comparison sort, no string keys;
+ * - otherwise a stable sort (arrival order kept among equal keys, so "last" is still the last
+ *   received), then the same neighbour pass.
  */
 export const makeDeduplicator = <A>(dataset: Dataset<A>) => {
   const compare = compareByKey(dataset)
+  const instrument = dataset.instrument
+  const time = dataset.key[1]
+  const bucketable = dataset.key.length === 2 && dataset.key[0] === instrument && time !== undefined
+
+  const isSorted = (records: ReadonlyArray<A>): boolean => {
+    for (let i = 1; i < records.length; i++) if (compare(records[i - 1]!, records[i]!) > 0) return false
+    return true
+  }
+
+  /** The sorted output when each instrument's times strictly increase in arrival order, else undefined. */
+  const byInstrument = (records: ReadonlyArray<A>): Array<A> | undefined => {
+    const buckets = new Map<unknown, Array<A>>()
+    for (let i = 0; i < records.length; i++) {
+      const a = records[i]!
+      const id = a[instrument]
+      const bucket = buckets.get(id)
+      if (bucket === undefined) buckets.set(id, [a])
+      else {
+        const before = bucket[bucket.length - 1]![time!] as unknown
+        const at = a[time!] as unknown
+        if (typeof before !== "number" || typeof at !== "number" || !(at > before)) return undefined
+        bucket.push(a)
+      }
+    }
+    const ids = [...buckets.keys()]
+    for (const id of ids) if (typeof id !== "string") return undefined
+    ;(ids as Array<string>).sort((x, y) => (x < y ? -1 : x > y ? 1 : 0))
+    const rows: Array<A> = new Array(records.length)
+    let k = 0
+    for (const id of ids) for (const a of buckets.get(id)!) rows[k++] = a
+    return rows
+  }
+
   return (records: ReadonlyArray<A>): Deduplicated<A> => {
     let sorted = records
-    for (let i = 1; i < records.length; i++) {
-      if (compare(records[i - 1]!, records[i]!) > 0) {
-        sorted = [...records].sort(compare)
-        break
-      }
+    if (!isSorted(records)) {
+      const fast = bucketable ? byInstrument(records) : undefined
+      if (fast !== undefined) return { rows: fast, duplicates: 0 }
+      sorted = [...records].sort(compare)
     }
     const rows: Array<A> = []
     for (let i = 0; i < sorted.length; i++) {

@@ -43,6 +43,8 @@ export interface StreamRequest {
   readonly source: string
   /** Fetch the session through REST at the close and replace the day with it (default true). */
   readonly reconcile: boolean
+  /** Opens the spill queue's segment files; default the real file system (tests inject a full disk). */
+  readonly openSpillFile?: SpillQueue.OpenSpillFile
 }
 
 export interface StreamReport {
@@ -143,6 +145,9 @@ export const run = (request: StreamRequest, onTick: (stats: StreamStats) => void
     const queue = yield* SpillQueue.make<SocketEvent>({
       dir: Path.join(config.dataDir, "state", "spill", request.source),
       capacity: config.stream.queueCapacity,
+      // The bound is in bars: a frame of a thousand symbols weighs a thousand.
+      weight: (e) => (e._tag === "Bars" ? Math.max(1, e.bars.length) : 1),
+      ...(request.openSpillFile === undefined ? {} : { openFile: request.openSpillFile }),
       encode: (e) => JSON.stringify(e),
       decode: (line) => JSON.parse(line) as SocketEvent
     })
@@ -176,6 +181,7 @@ export const run = (request: StreamRequest, onTick: (stats: StreamStats) => void
 
     const processBatch = (events: ReadonlyArray<SocketEvent>) =>
       Effect.gen(function* () {
+        const startedAt = yield* Clock.currentTimeMillis
         const bars: Array<StockBar> = []
         const rejected: Array<Rejected> = []
         for (const e of events) {
@@ -261,6 +267,8 @@ export const run = (request: StreamRequest, onTick: (stats: StreamStats) => void
           stats.committed += rows.length
         }
         yield* commitRejects(rejected)
+        // Gap repairs below go to REST and are not part of what a flush costs per bar.
+        learnFlush(bars.length, (yield* Clock.currentTimeMillis) - startedAt)
         while (pendingGaps.length > 0) {
           const gap = pendingGaps.shift()!
           const repaired = yield* repairGap(
@@ -296,14 +304,47 @@ export const run = (request: StreamRequest, onTick: (stats: StreamStats) => void
     )
 
     let barsPerEvent = 1
-    /** One flush: whatever arrives within flush_interval (at most TAKE_MAX events, about FLUSH_MAX_BARS bars). */
+    /**
+     * Milliseconds one bar costs from the end of a collect to the end of its commit (late data,
+     * validate, dedupe, every sink), learnt from the flushes so far as an exponential average.
+     * Unknown (0) until the first flush: under TestClock commits take no time, so it stays 0.
+     */
+    let flushMsPerBar = 0
+    /** How long before the oldest message's deadline a flush of `bars` must start: its cost, with room for jitter. */
+    const flushEstimateMs = (bars: number) =>
+      flushMsPerBar === 0 ? 0 : Math.min(0.8 * config.stream.flushIntervalMs, 1.5 * flushMsPerBar * bars + 20)
+    const learnFlush = (bars: number, ms: number) => {
+      if (bars < 1000) return
+      const sample = ms / bars
+      flushMsPerBar = flushMsPerBar === 0 ? sample : 0.8 * flushMsPerBar + 0.2 * sample
+    }
+    const countBars = (events: ReadonlyArray<SocketEvent>) => {
+      let n = 0
+      for (const e of events) if (e._tag === "Bars") n += e.bars.length
+      return n
+    }
+
+    /**
+     * One flush's worth of events. `flush_interval_ms` bounds how long a message waits to be durable:
+     * the collect ends early enough that the commit, at the cost per bar measured so far, completes
+     * within the interval of the oldest message's arrival. When that moment has already passed (a
+     * backlog in the queue or its spill) it takes what is ready without waiting, so a backlog drains
+     * in full-size flushes. At most TAKE_MAX events and about FLUSH_MAX_BARS bars.
+     */
     const collect = Effect.gen(function* () {
-      const deadline = (yield* Clock.currentTimeMillis) + config.stream.flushIntervalMs
-      let bars = 0
-      for (const e of pending) if (e._tag === "Bars") bars += e.bars.length
+      const started = yield* Clock.currentTimeMillis
+      let oldest: number | undefined
+      const noteArrivals = (events: ReadonlyArray<SocketEvent>) => {
+        for (const e of events)
+          if ((e._tag === "Bars" || e._tag === "Rejected") && (oldest === undefined || e.receivedAt < oldest))
+            oldest = e.receivedAt
+      }
+      noteArrivals(pending)
+      let bars = countBars(pending)
       while (pending.length < TAKE_MAX && bars < FLUSH_MAX_BARS) {
-        const remaining = deadline - (yield* Clock.currentTimeMillis)
-        if (remaining <= 0) return
+        const now = yield* Clock.currentTimeMillis
+        const deadline = (oldest ?? started) + config.stream.flushIntervalMs - flushEstimateMs(bars)
+        const remaining = deadline - now
         // The queue bounds its own wait (a timeout around a take would discard what it removed) and
         // appends to `pending` in the same atomic step as the take: a shutdown lands before or after.
         // Events may carry one bar or thousands (a frame per second of many symbols): size each take
@@ -311,14 +352,15 @@ export const run = (request: StreamRequest, onTick: (stats: StreamStats) => void
         const room = Math.ceil((FLUSH_MAX_BARS - bars) / barsPerEvent)
         const taken = yield* queue.takeBatch(
           Math.max(1, Math.min(TAKE_MAX - pending.length, room)),
-          remaining,
+          Math.max(0, remaining),
           pending
         )
+        // Nothing within the wait, or nothing ready once the moment has passed: flush now.
         if (taken.length === 0) return
-        let takenBars = 0
-        for (const e of taken) if (e._tag === "Bars") takenBars += e.bars.length
+        const takenBars = countBars(taken)
         bars += takenBars
         barsPerEvent = Math.max(1, takenBars / taken.length)
+        noteArrivals(taken)
       }
     })
 
@@ -345,6 +387,7 @@ export const run = (request: StreamRequest, onTick: (stats: StreamStats) => void
       let lastResync = yield* Clock.currentTimeMillis
       let framesAtLastTick = -1
       let spillAlerted = false
+      let spilledAtLastTick = 0
       for (;;) {
         yield* collect
         yield* flushPending
@@ -357,16 +400,19 @@ export const run = (request: StreamRequest, onTick: (stats: StreamStats) => void
         }
         const queued = queue.stats()
         stats.spilled = queued.spilledTotal
-        // One alert per episode: the pipeline fell behind the feed and the overflow goes to disk.
-        if (queued.spilling && !spillAlerted) {
+        // One alert per episode: the pipeline fell behind the feed and the overflow went to disk
+        // (an episode may begin and end between two ticks: the spill count tells).
+        const spilledNow = queued.spilledTotal > spilledAtLastTick
+        spilledAtLastTick = queued.spilledTotal
+        if ((queued.spilling || spilledNow) && !spillAlerted) {
           spillAlerted = true
           yield* alerts.raise({
             kind: "spill",
             source: request.source,
-            message: `the pipeline is behind the feed: ${queued.spilledTotal} events spilled to ${Path.join("state", "spill", request.source)} (drained in order, nothing dropped)`,
+            message: `the pipeline is behind the feed: ${queued.spilledTotal} messages spilled to ${Path.join("state", "spill", request.source)} (drained in order, nothing dropped)`,
             details: { ...queued }
           })
-        } else if (!queued.spilling) spillAlerted = false
+        } else if (!queued.spilling && !spilledNow) spillAlerted = false
         onTick(stats)
         const local = yield* Clock.currentTimeMillis
         if (clock.isReplay() && local - lastResync >= 1000) {

@@ -55,6 +55,32 @@ describe("SpillQueue", () => {
     }).pipe(Effect.scoped)
   )
 
+  it.live("capacity counts weight: heavy items (frames of many bars) spill once the bound is reached", () =>
+    Effect.gen(function* () {
+      const dir = tempDir()
+      // Each item weighs n % 10 + 1 (1…10); the bound is 25.
+      const queue = yield* SpillQueue.make({
+        dir,
+        capacity: 25,
+        weight: (a: Item) => (a.n % 10) + 1,
+        ...codec
+      })
+      // 0..5 weigh 1+2+3+4+5+6 = 21; item 6 (weight 7) would make 28 > 25, so it and later ones spill.
+      yield* queue.offer(items(0, 10))
+      expect(queue.stats()).toMatchObject({ inMemory: 6, spilling: true, spilledTotal: 7 + 8 + 9 + 10 })
+      // An item heavier than the whole bound still goes to memory when memory is empty.
+      const idle = yield* SpillQueue.make({ dir: tempDir(), capacity: 3, weight: () => 1000, ...codec })
+      yield* idle.offer(items(0, 1))
+      expect(idle.stats()).toMatchObject({ inMemory: 1, spilling: false, spilledTotal: 0 })
+      yield* idle.offer(items(1, 1))
+      expect(idle.stats()).toMatchObject({ inMemory: 1, spilling: true, spilledTotal: 1000 })
+      // Everything comes out once, in order, and the drained segments are deleted.
+      yield* queue.end
+      expect(yield* drain(queue, 3)).toEqual(range(10))
+      expect(segmentFiles(dir)).toEqual([])
+    }).pipe(Effect.scoped)
+  )
+
   it.live(
     "a burst far above capacity spills, comes out exactly once in order, and its segments are deleted",
     () =>

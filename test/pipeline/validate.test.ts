@@ -67,3 +67,41 @@ describe("deduplicator", () => {
     expect(result.rows).toEqual([qqq, bar(), corrected])
   })
 })
+
+describe("deduplicator on a live feed's batches (time-ordered across symbols)", () => {
+  const dedupe = makeDeduplicator(StockBars1s)
+  const symbols = ["SPY", "AAPL", "QQQ", "IWM"]
+  const frames = (seconds: number) =>
+    Array.from({ length: seconds }, (_, s) =>
+      symbols.map((symbol) => bar({ symbol, ts: open + s * 1000, close: 510 + s }))
+    ).flat()
+  const bySort = (rows: ReadonlyArray<ReturnType<typeof bar>>) =>
+    [...rows].sort((x, y) => (x.symbol < y.symbol ? -1 : x.symbol > y.symbol ? 1 : x.ts - y.ts))
+
+  it("sorts by (symbol, ts) without losing or adding a row", () => {
+    const input = frames(30)
+    const result = dedupe(input)
+    expect(result.duplicates).toBe(0)
+    expect(result.rows).toEqual(bySort(input))
+  })
+
+  it("a correction later in the batch replaces the earlier bar (the fast path gives way)", () => {
+    const input = frames(5)
+    const correction = bar({ symbol: "QQQ", ts: open + 2000, close: 999 })
+    const result = dedupe([...input, correction])
+    expect(result.duplicates).toBe(1)
+    expect(result.rows).toHaveLength(input.length)
+    expect(result.rows.find((b) => b.symbol === "QQQ" && b.ts === open + 2000)).toBe(correction)
+    expect(result.rows).toEqual(
+      bySort([...input.filter((b) => !(b.symbol === "QQQ" && b.ts === open + 2000)), correction])
+    )
+  })
+
+  it("a symbol's bars out of time order are still sorted and kept", () => {
+    const input = frames(3)
+    const swapped = [...input.slice(4), ...input.slice(0, 4)]
+    const result = dedupe(swapped)
+    expect(result.duplicates).toBe(0)
+    expect(result.rows).toEqual(bySort(input))
+  })
+})

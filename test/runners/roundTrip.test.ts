@@ -6,12 +6,13 @@
 import * as NodeFs from "node:fs/promises"
 import * as Path from "node:path"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Layer, Logger, LogLevel } from "effect"
+import { Cause, Effect, Exit, Layer, Logger, LogLevel } from "effect"
 import * as MarketCalendar from "../../src/calendar/MarketCalendar.js"
 import { AppConfig } from "../../src/config/AppConfig.js"
 import { StockBars1s } from "../../src/domain/StockBar.js"
 import * as Alerts from "../../src/monitor/Alerts.js"
 import * as Checkpoints from "../../src/pipeline/Checkpoints.js"
+import type { OpenSpillFile } from "../../src/pipeline/SpillQueue.js"
 import * as Backfill from "../../src/runners/backfill.js"
 import * as StreamRunner from "../../src/runners/stream.js"
 import { serveStoredDay } from "../../src/sim/lakeBars.js"
@@ -40,9 +41,16 @@ const backfilledDay = Effect.gen(function* () {
   return dataDir
 })
 
-const streamInto = (restUrl: string, wsUrl: string, reconcile: boolean, queueCapacity = 100_000) =>
+const streamInto = (
+  restUrl: string,
+  wsUrl: string,
+  reconcile: boolean,
+  queueCapacity = 100_000,
+  openSpillFile?: OpenSpillFile,
+  into?: string
+) =>
   Effect.gen(function* () {
-    const dataDir = yield* tempDir("tapehouse-rt-b-")
+    const dataDir = into ?? (yield* tempDir("tapehouse-rt-b-"))
     const base = testConfig(dataDir, restUrl)
     const config = {
       ...base,
@@ -60,10 +68,12 @@ const streamInto = (restUrl: string, wsUrl: string, reconcile: boolean, queueCap
       Logger.minimumLogLevel(LogLevel.Warning)
     ).pipe(Layer.provideMerge(Layer.succeed(AppConfig, config)))
     const context = yield* Layer.build(layer)
-    const report = yield* StreamRunner.run({ symbols: SYMBOLS, source: "massive-stocks", reconcile }).pipe(
-      Effect.scoped,
-      Effect.provide(context)
-    )
+    const report = yield* StreamRunner.run({
+      symbols: SYMBOLS,
+      source: "massive-stocks",
+      reconcile,
+      ...(openSpillFile === undefined ? {} : { openSpillFile })
+    }).pipe(Effect.scoped, Effect.provide(context))
     const alerts = yield* Alerts.collected.pipe(Effect.provide(context))
     return { dataDir, report, alerts }
   })
@@ -119,14 +129,51 @@ describe("round trip: backfill D → simulate D → stream", () => {
         const backfillDir = yield* backfilledDay
         const expected = yield* readPartition(backfillDir, StockBars1s, DATE)
         const served = yield* serveStoredDay({ dataDir: backfillDir, date: DATE, speed: "max" })
-        // 50 events in memory: everything past that goes through the spill file.
-        const { dataDir, report, alerts } = yield* streamInto(served.restUrl, served.wsUrl, false, 50)
+        // One bar in memory: every frame offered while another waits goes through the spill file.
+        const { dataDir, report, alerts } = yield* streamInto(served.restUrl, served.wsUrl, false, 1)
         expect(report.stats.spilled).toBeGreaterThan(0)
         expect(alerts.some((a) => a.kind === "spill")).toBe(true)
         const streamed = yield* readPartition(dataDir, StockBars1s, DATE)
         expect(streamed.map((b) => ({ ...b, trades: null }))).toEqual(
           expected.map((b) => ({ ...b, trades: null }))
         )
+      }),
+    180_000
+  )
+
+  it.scopedLive(
+    "disk full while spilling: the stream stops with a clear error, and every row it committed is intact",
+    () =>
+      Effect.gen(function* () {
+        const backfillDir = yield* backfilledDay
+        const expected = yield* readPartition(backfillDir, StockBars1s, DATE)
+        const served = yield* serveStoredDay({ dataDir: backfillDir, date: DATE, speed: "max" })
+        // A disk with no space left: segment files open, but no byte can be written to them.
+        const fullDisk: OpenSpillFile = async () => ({
+          write: async () => {
+            throw Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" })
+          },
+          truncate: async () => {},
+          close: async () => {}
+        })
+        const dataDir = yield* tempDir("tapehouse-rt-b-")
+        const exit = yield* Effect.exit(streamInto(served.restUrl, served.wsUrl, false, 1, fullDisk, dataDir))
+        expect(Exit.isFailure(exit)).toBe(true)
+        const error = Exit.isFailure(exit) ? Cause.squash(exit.cause) : undefined
+        expect(error).toMatchObject({ _tag: "SpillError" })
+        const message = String((error as Error).message)
+        expect(message).toContain("disk full (ENOSPC)")
+        expect(message).toContain("nothing was dropped")
+        expect(message).toContain(Path.join("state", "spill", "massive-stocks"))
+        // What was committed before the stop is readable and equal to the vendor's bars, with no
+        // duplicate and no half-written file.
+        const streamed = yield* readPartition(dataDir, StockBars1s, DATE)
+        expect(streamed.length).toBeGreaterThan(0)
+        const byKey = new Map(expected.map((b) => [`${b.symbol}|${b.ts}`, { ...b, trades: null }]))
+        expect(new Set(streamed.map((b) => `${b.symbol}|${b.ts}`)).size).toBe(streamed.length)
+        for (const b of streamed) expect(b).toEqual(byKey.get(`${b.symbol}|${b.ts}`))
+        const lakeFiles = yield* filesUnder(Path.join(dataDir, "lake"))
+        expect(lakeFiles.filter((f) => !f.endsWith(".parquet"))).toEqual([])
       }),
     180_000
   )

@@ -26,6 +26,7 @@ import { AppConfig } from "../../config/AppConfig.js"
 import type { Rejected } from "../../domain/Dataset.js"
 import { VendorAuthError } from "../../domain/errors.js"
 import type { StockBar } from "../../domain/StockBar.js"
+import * as FrameDecoder from "./FrameDecoder.js"
 import * as Wire from "./wsWire.js"
 
 export type Cluster = "stocks" | "options" | "indices"
@@ -449,19 +450,23 @@ export const makeWith = (
         /** Frames after the handshake, decoded per pulled chunk, until the connection ends. */
         const data = (conn: Connection, clock: Clock.Clock): Stream.Stream<SocketEvent> =>
           Mailbox.toStream(conn.mailbox).pipe(
-            Stream.mapChunks((frames) => {
+            Stream.mapChunksEffect((frames) => {
               taken(conn, frames.length, t.highWaterMark)
               const at = clock.unsafeCurrentTimeMillis()
-              const out: Array<SocketEvent> = []
-              for (const frame of frames) {
-                const decoded = Wire.decodeFrame(frame, at)
-                for (let i = 0; i < decoded.length; i++) {
-                  const e = decoded[i]!
-                  out.push(e)
+              const decoded = FrameDecoder.decode(Chunk.toReadonlyArray(frames), at)
+              const done = (events: ReadonlyArray<SocketEvent>) => {
+                for (let i = 0; i < events.length; i++) {
+                  const e = events[i]!
                   if (e._tag === "Status" && isDisconnectStatus(e)) noteStop(conn, e)
                 }
+                return Chunk.unsafeFromArray(events as Array<SocketEvent>)
               }
-              return Chunk.unsafeFromArray(out)
+              // Large frames are parsed on a worker thread (FrameDecoder); the answer always comes
+              // (from the worker, or from this thread if the worker died), so waiting for it
+              // uninterruptibly never loses frames that were taken off the socket.
+              return decoded instanceof Promise
+                ? Effect.uninterruptible(Effect.promise(() => decoded)).pipe(Effect.map(done))
+                : Effect.succeed(done(decoded))
             }),
             Stream.catchAll((e) => {
               conn.error = describeError(e, t)

@@ -1,0 +1,143 @@
+/**
+ * Decodes WebSocket frames, the large ones on a worker thread.
+ *
+ * Why: at a quarter of a million bars a second, `JSON.parse` of the frames alone takes most of the
+ * event loop, the same loop that runs validation, the sinks and the flush schedule (measured in
+ * bench/stream.ts). A frame of many bars is parsed on a worker and comes back as columns; building
+ * the `StockBar`s from them here costs a small fraction of the parse.
+ *
+ * - Frames shorter than `WORKER_MIN_CHARS` (handshake, status, a few symbols) are decoded here: a
+ *   round trip to the worker would cost more than it saves. The events are the same either way.
+ * - Order: `decode` resolves with the events of its frames in frame order, and the caller awaits
+ *   one batch before sending the next.
+ * - One worker per process, started on first use; it holds the process open only while a batch is
+ *   in flight. If it cannot start or dies, its batches (kept here until answered) are decoded in
+ *   this thread, and so is everything after: nothing is lost because of the worker.
+ */
+import { Worker } from "node:worker_threads"
+import type { StockBar } from "../../domain/StockBar.js"
+import { BAR_WIDTH, type DecodeRequest, type DecodeResponse, type WorkerEvent } from "./frameDecodeWorker.js"
+import type { SocketEvent } from "./MassiveSocket.js"
+import { decodeFrame } from "./wsWire.js"
+
+/** Frames at least this long (about 50 aggregates) go to the worker. */
+export const WORKER_MIN_CHARS = 10_000
+
+interface Batch {
+  readonly frames: ReadonlyArray<string>
+  readonly receivedAt: number
+  readonly resolve: (events: ReadonlyArray<SocketEvent>) => void
+}
+
+let worker: Worker | undefined
+let unavailable = false
+let nextId = 1
+const inFlight = new Map<number, Batch>()
+/** Batches answered by the worker, and batches of large frames decoded here because it was gone. */
+const counts = { onWorker: 0, fellBack: 0 }
+
+/** How many batches of large frames the worker decoded, and how many fell back to this thread. */
+export const stats = (): { readonly onWorker: number; readonly fellBack: number } => ({ ...counts })
+
+const decodeHere = (frames: ReadonlyArray<string>, receivedAt: number): Array<SocketEvent> => {
+  const out: Array<SocketEvent> = []
+  for (const frame of frames) for (const e of decodeFrame(frame, receivedAt)) out.push(e)
+  return out
+}
+
+/** The worker's events as `SocketEvent`s: columns back into bars. */
+export const fromWorkerEvents = (events: ReadonlyArray<WorkerEvent>): Array<SocketEvent> =>
+  events.map((e): SocketEvent => {
+    if (e._tag !== "BarColumns") return e
+    const { symbols, values } = e
+    const n = symbols.length
+    const bars: Array<StockBar> = new Array(n)
+    for (let i = 0; i < n; i++) {
+      const k = i * BAR_WIDTH
+      const vwap = values[k + 6]!
+      bars[i] = {
+        symbol: symbols[i]!,
+        ts: values[k]!,
+        open: values[k + 1]!,
+        high: values[k + 2]!,
+        low: values[k + 3]!,
+        close: values[k + 4]!,
+        volume: values[k + 5]!,
+        vwap: Number.isNaN(vwap) ? null : vwap,
+        trades: null
+      }
+    }
+    return { _tag: "Bars", ev: e.ev, bars, receivedAt: e.receivedAt }
+  })
+
+/** The worker is gone: what it held is decoded here, and everything after. */
+const abandon = (w: Worker): void => {
+  if (worker !== w) return
+  worker = undefined
+  unavailable = true
+  const batches = [...inFlight.values()]
+  inFlight.clear()
+  counts.fellBack += batches.length
+  for (const b of batches) b.resolve(decodeHere(b.frames, b.receivedAt))
+}
+
+const start = (): Worker | undefined => {
+  if (unavailable) return undefined
+  if (worker !== undefined) return worker
+  try {
+    const w = new Worker(new URL("./frameDecodeWorker.mjs", import.meta.url))
+    w.on("message", (response: DecodeResponse) => {
+      const batch = inFlight.get(response.id)
+      if (batch === undefined) return
+      inFlight.delete(response.id)
+      if (inFlight.size === 0) w.unref()
+      counts.onWorker++
+      batch.resolve(fromWorkerEvents(response.events))
+    })
+    w.on("error", () => abandon(w))
+    w.on("exit", () => abandon(w))
+    w.unref()
+    worker = w
+    return w
+  } catch {
+    unavailable = true
+    return undefined
+  }
+}
+
+/**
+ * The events of `frames`, in order, as `decodeFrame` gives them. Synchronous (an array) when every
+ * frame is small; otherwise a promise of the worker's answer.
+ */
+export const decode = (
+  frames: ReadonlyArray<string>,
+  receivedAt: number
+): ReadonlyArray<SocketEvent> | Promise<ReadonlyArray<SocketEvent>> => {
+  let large = false
+  for (const f of frames) if (f.length >= WORKER_MIN_CHARS) large = true
+  if (!large) return decodeHere(frames, receivedAt)
+  const w = start()
+  if (w === undefined) {
+    counts.fellBack++
+    return decodeHere(frames, receivedAt)
+  }
+  return new Promise((resolve) => {
+    const id = nextId++
+    inFlight.set(id, { frames, receivedAt, resolve })
+    w.ref()
+    const request: DecodeRequest = { id, frames, receivedAt }
+    w.postMessage(request)
+  })
+}
+
+/** Stops the worker; batches in flight are decoded in this thread. The next large batch starts a new one. */
+export const shutdown = async (): Promise<void> => {
+  const w = worker
+  if (w === undefined) return
+  worker = undefined
+  const batches = [...inFlight.values()]
+  inFlight.clear()
+  await w.terminate()
+  counts.fellBack += batches.length
+  for (const b of batches) b.resolve(decodeHere(b.frames, b.receivedAt))
+}
