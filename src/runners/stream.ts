@@ -36,6 +36,7 @@ import { MassiveRest } from "../sources/massive/MassiveRest.js"
 import { MassiveSocket, type SocketEvent } from "../sources/massive/MassiveSocket.js"
 import * as MarketTime from "./marketTime.js"
 import { reconcileSession, repairGap } from "./repair.js"
+import * as SpillCodec from "./spillCodec.js"
 
 export interface StreamRequest {
   readonly symbols: ReadonlyArray<string>
@@ -63,6 +64,8 @@ const TAKE_MAX = 50_000
 /** Bars per flush at most: bounds the time one flush blocks the loop (and so the latency). */
 const FLUSH_MAX_BARS = 200_000
 const DRAIN_TIMEOUT = "8 seconds"
+/** Spill alerts are raised at most this often (the spill count keeps growing in the heartbeat). */
+const SPILL_ALERT_EVERY_MS = 60_000
 
 /** The session that is open now, or the next one (searching up to two weeks ahead). */
 export const currentOrNextSession = (calendar: MarketCalendar["Type"], nowMs: number) => {
@@ -148,8 +151,9 @@ export const run = (request: StreamRequest, onTick: (stats: StreamStats) => void
       // The bound is in bars: a frame of a thousand symbols weighs a thousand.
       weight: (e) => (e._tag === "Bars" ? Math.max(1, e.bars.length) : 1),
       ...(request.openSpillFile === undefined ? {} : { openFile: request.openSpillFile }),
-      encode: (e) => JSON.stringify(e),
-      decode: (line) => JSON.parse(line) as SocketEvent
+      encode: SpillCodec.encode,
+      decode: SpillCodec.decode,
+      decodeLines: SpillCodec.decodeLines
     })
     stats.connection = "connecting"
     const producer = yield* socket
@@ -305,18 +309,20 @@ export const run = (request: StreamRequest, onTick: (stats: StreamStats) => void
 
     let barsPerEvent = 1
     /**
-     * Milliseconds one bar costs from the end of a collect to the end of its commit (late data,
-     * validate, dedupe, every sink), learnt from the flushes so far as an exponential average.
-     * Unknown (0) until the first flush: under TestClock commits take no time, so it stays 0.
+     * How long a flush takes from the end of its collect to the end of its commit (late data,
+     * validate, dedupe, every sink), learnt from the flushes so far as an exponential average. The
+     * whole duration, not a cost per bar: a longer flush makes the next one start earlier and carry
+     * fewer bars, so the size settles (a per-bar cost would count each commit's fixed overhead
+     * against every bar, overestimate large flushes and shrink them without end). 0 until a flush
+     * of 1,000 bars or more was measured; under TestClock commits take no time, so it stays 0.
      */
-    let flushMsPerBar = 0
-    /** How long before the oldest message's deadline a flush of `bars` must start: its cost, with room for jitter. */
-    const flushEstimateMs = (bars: number) =>
-      flushMsPerBar === 0 ? 0 : Math.min(0.8 * config.stream.flushIntervalMs, 1.5 * flushMsPerBar * bars + 20)
+    let flushMs = 0
+    /** How long before the oldest message's deadline a flush must start: its usual duration, with room for jitter. */
+    const flushLeadMs = () =>
+      flushMs === 0 ? 0 : Math.min(0.8 * config.stream.flushIntervalMs, 1.5 * flushMs + 20)
     const learnFlush = (bars: number, ms: number) => {
       if (bars < 1000) return
-      const sample = ms / bars
-      flushMsPerBar = flushMsPerBar === 0 ? sample : 0.8 * flushMsPerBar + 0.2 * sample
+      flushMs = flushMs === 0 ? ms : 0.8 * flushMs + 0.2 * ms
     }
     const countBars = (events: ReadonlyArray<SocketEvent>) => {
       let n = 0
@@ -326,8 +332,8 @@ export const run = (request: StreamRequest, onTick: (stats: StreamStats) => void
 
     /**
      * One flush's worth of events. `flush_interval_ms` bounds how long a message waits to be durable:
-     * the collect ends early enough that the commit, at the cost per bar measured so far, completes
-     * within the interval of the oldest message's arrival. When that moment has already passed (a
+     * the collect ends early enough that the commit, taking as long as flushes have lately taken,
+     * completes within the interval of the oldest message's arrival. When that moment has already passed (a
      * backlog in the queue or its spill) it takes what is ready without waiting, so a backlog drains
      * in full-size flushes. At most TAKE_MAX events and about FLUSH_MAX_BARS bars.
      */
@@ -343,7 +349,7 @@ export const run = (request: StreamRequest, onTick: (stats: StreamStats) => void
       let bars = countBars(pending)
       while (pending.length < TAKE_MAX && bars < FLUSH_MAX_BARS) {
         const now = yield* Clock.currentTimeMillis
-        const deadline = (oldest ?? started) + config.stream.flushIntervalMs - flushEstimateMs(bars)
+        const deadline = (oldest ?? started) + config.stream.flushIntervalMs - flushLeadMs()
         const remaining = deadline - now
         // The queue bounds its own wait (a timeout around a take would discard what it removed) and
         // appends to `pending` in the same atomic step as the take: a shutdown lands before or after.
@@ -388,6 +394,7 @@ export const run = (request: StreamRequest, onTick: (stats: StreamStats) => void
       let framesAtLastTick = -1
       let spillAlerted = false
       let spilledAtLastTick = 0
+      let lastSpillAlertAt = Number.NEGATIVE_INFINITY
       for (;;) {
         yield* collect
         yield* flushPending
@@ -400,16 +407,23 @@ export const run = (request: StreamRequest, onTick: (stats: StreamStats) => void
         }
         const queued = queue.stats()
         stats.spilled = queued.spilledTotal
-        // One alert per episode: the pipeline fell behind the feed and the overflow went to disk
-        // (an episode may begin and end between two ticks: the spill count tells).
+        // One alert per episode (the pipeline fell behind the feed and the overflow went to disk; an
+        // episode may begin and end between two ticks: the spill count tells), and at most one a
+        // minute: a pipeline at the edge of its speed spills in short bursts.
         const spilledNow = queued.spilledTotal > spilledAtLastTick
         spilledAtLastTick = queued.spilledTotal
-        if ((queued.spilling || spilledNow) && !spillAlerted) {
+        const nowMs = yield* Clock.currentTimeMillis
+        if (
+          (queued.spilling || spilledNow) &&
+          !spillAlerted &&
+          nowMs - lastSpillAlertAt >= SPILL_ALERT_EVERY_MS
+        ) {
           spillAlerted = true
+          lastSpillAlertAt = nowMs
           yield* alerts.raise({
             kind: "spill",
             source: request.source,
-            message: `the pipeline is behind the feed: ${queued.spilledTotal} messages spilled to ${Path.join("state", "spill", request.source)} (drained in order, nothing dropped)`,
+            message: `the pipeline is behind the feed: ${queued.spilledTotal} messages spilled so far to ${Path.join("state", "spill", request.source)} (drained in order, nothing dropped)`,
             details: { ...queued }
           })
         } else if (!queued.spilling && !spilledNow) spillAlerted = false

@@ -1,7 +1,9 @@
 /**
  * The embedded SQL target: PGlite (Postgres compiled to WASM) with its data under
  * `<dataDir>/state/pg`, served on a loopback socket so the one `@effect/sql-pg` code path
- * serves both it and a real Postgres server.
+ * serves both it and a real Postgres server. PGlite and the socket server run on a worker
+ * thread (`embeddedPgWorker.mjs`): the database's CPU work then runs beside the event loop that
+ * streams and writes Parquet, not on it (measured in bench/stream.ts and bench/backfill.ts).
  *
  * pglite-socket 0.2 does accept several connections (`maxConnections`, default 1) and queues
  * their protocol messages onto the single backend; while one connection has a transaction open
@@ -14,8 +16,7 @@
  */
 import * as Fs from "node:fs/promises"
 import * as Path from "node:path"
-import { PGlite } from "@electric-sql/pglite"
-import { PGLiteSocketServer } from "@electric-sql/pglite-socket"
+import { Worker } from "node:worker_threads"
 import { Effect, type Scope } from "effect"
 import { StorageError } from "../domain/errors.js"
 
@@ -25,6 +26,11 @@ export interface EmbeddedPgServer {
   /** The folder holding the database files. */
   readonly path: string
 }
+
+type WorkerMessage =
+  | { readonly type: "ready"; readonly port: number }
+  | { readonly type: "failed"; readonly stage: "open" | "serve"; readonly message: string }
+  | { readonly type: "stopped" }
 
 /** Connections a client pool should open to the embedded server. */
 export const clientMaxConnections = 1
@@ -104,35 +110,40 @@ export const start = (dataDir: string): Effect.Effect<EmbeddedPgServer, StorageE
     })
     yield* acquireLock(Path.join(stateDir, "pg.lock"), dbPath)
 
-    const db = yield* Effect.acquireRelease(
-      Effect.tryPromise({
-        try: () => PGlite.create(dbPath),
-        catch: (cause) =>
-          new StorageError({
-            path: dbPath,
-            detail: `the embedded database did not start (${describe(cause)}); the folder may be damaged or written by another PGlite version: move it away to start afresh`
-          })
+    // PGlite and its socket server live on their own thread (embeddedPgWorker.mjs).
+    const port = yield* Effect.acquireRelease(
+      Effect.async<{ readonly worker: Worker; readonly port: number }, StorageError>((resume) => {
+        const worker = new Worker(new URL("./embeddedPgWorker.mjs", import.meta.url), {
+          workerData: { dbPath, host, maxConnections: serverMaxConnections }
+        })
+        const fail = (detail: string) => resume(Effect.fail(new StorageError({ path: dbPath, detail })))
+        worker.once("message", (m: WorkerMessage) => {
+          if (m.type === "ready") resume(Effect.succeed({ worker, port: m.port }))
+          else if (m.type === "failed")
+            fail(
+              m.stage === "open"
+                ? `the embedded database did not start (${m.message}); the folder may be damaged or written by another PGlite version: move it away to start afresh`
+                : `cannot serve the embedded database on ${host} (${m.message})`
+            )
+        })
+        worker.once("error", (cause) => fail(`the embedded database thread failed (${describe(cause)})`))
+        worker.once("exit", (code) =>
+          fail(`the embedded database thread exited (code ${code}) before serving`)
+        )
       }),
-      (db) => Effect.promise(() => (db.closed ? Promise.resolve() : db.close()).catch(() => undefined))
-    )
-
-    const server = new PGLiteSocketServer({ db, host, port: 0, maxConnections: serverMaxConnections })
-    yield* Effect.acquireRelease(
-      Effect.tryPromise({
-        try: () => server.start(),
-        catch: (cause) =>
-          new StorageError({
-            path: dbPath,
-            detail: `cannot serve the embedded database on ${host} (${describe(cause)})`
-          })
-      }),
-      () => Effect.promise(() => server.stop().catch(() => undefined))
-    )
-
-    // `getServerConn()` is "host:port" once listening, with the port the OS picked.
-    const port = Number(server.getServerConn().split(":").pop())
+      // Stop serving and close the database (its files complete), then the thread ends.
+      ({ worker }) =>
+        Effect.async<void>((resume) => {
+          const done = () => resume(Effect.void)
+          worker.once("exit", done)
+          worker.postMessage("stop")
+          // A thread that does not stop within 10 s is ended (nothing is in flight by then).
+          const timer = setTimeout(() => void worker.terminate(), 10_000)
+          timer.unref()
+        })
+    ).pipe(Effect.map(({ port }) => port))
     if (!Number.isSafeInteger(port) || port <= 0) {
-      return yield* Effect.dieMessage(`pglite-socket reported no port: ${server.getServerConn()}`)
+      return yield* Effect.dieMessage(`the embedded database reported no port: ${port}`)
     }
     yield* Effect.annotateCurrentSpan({ "tapehouse.embedded_pg.port": port })
     return { host, port, path: dbPath }

@@ -7,7 +7,7 @@
 import * as NodeFs from "node:fs/promises"
 import * as Path from "node:path"
 import { describe, expect, it } from "@effect/vitest"
-import { Clock, Effect, Fiber, Layer, Stream, TestClock } from "effect"
+import { Clock, Deferred, Effect, Fiber, Layer, Stream, TestClock } from "effect"
 import * as MarketCalendar from "../../src/calendar/MarketCalendar.js"
 import { AppConfig } from "../../src/config/AppConfig.js"
 import { compareByKey } from "../../src/domain/Dataset.js"
@@ -20,6 +20,7 @@ import * as StreamRunner from "../../src/runners/stream.js"
 import { secondBars } from "../../src/sim/syntheticMarket.js"
 import { readPartition } from "../../src/sinks/ParquetSink.js"
 import * as Quarantine from "../../src/sinks/Quarantine.js"
+import { Sinks } from "../../src/sinks/Sink.js"
 import * as SinksLive from "../../src/sinks/SinksLive.js"
 import * as MassiveRest from "../../src/sources/massive/MassiveRest.js"
 import { MassiveSocket, type SocketEvent } from "../../src/sources/massive/MassiveSocket.js"
@@ -213,6 +214,82 @@ describe("stream runner (TestClock, whole session)", () => {
         expect(error._tag).toBe("VendorAuthError")
         const lake = yield* readPartition(dataDir, StockBars1s, DATE)
         expect(lake).toEqual(first)
+      }),
+    60_000
+  )
+
+  it.scoped(
+    "interrupted during a flush (SIGTERM): the flush in progress completes, what is still queued is flushed, nothing is lost",
+    () =>
+      Effect.gen(function* () {
+        const dataDir = yield* tempDir()
+        const config = testConfig(dataDir, "http://127.0.0.1:1")
+        yield* TestClock.setTime(ny(9, 31))
+        const minute = (k: number) =>
+          day.filter((b) => b.ts >= OPEN + k * 60_000 && b.ts < OPEN + (k + 1) * 60_000).map(asStreamed)
+        // Minute 0 arrives at once; minutes 1 and 2 while the first flush is held in its commit.
+        const steps = [
+          { at: ny(9, 31), event: { _tag: "Connected", at: ny(9, 31), attempt: 1 } as SocketEvent },
+          { at: ny(9, 31), event: { _tag: "Bars", bars: minute(0), receivedAt: ny(9, 31) } as SocketEvent },
+          {
+            at: ny(9, 31) + 2000,
+            event: { _tag: "Bars", bars: minute(1), receivedAt: ny(9, 31) + 2000 } as SocketEvent
+          },
+          {
+            at: ny(9, 31) + 3000,
+            event: { _tag: "Bars", bars: minute(2), receivedAt: ny(9, 31) + 3000 } as SocketEvent
+          }
+        ]
+        const inCommit = yield* Deferred.make<void>()
+        const release = yield* Deferred.make<void>()
+        // The first append commit stops half-way until released: the interruption lands inside it.
+        let appends = 0
+        const holdingSinks = Layer.effect(
+          Sinks,
+          Effect.map(Sinks, (inner) =>
+            Sinks.of({
+              sinks: inner.sinks,
+              commit: (write) =>
+                write.mode === "append" && appends++ === 0
+                  ? Deferred.succeed(inCommit, undefined).pipe(
+                      Effect.zipRight(Deferred.await(release)),
+                      Effect.zipRight(inner.commit(write))
+                    )
+                  : inner.commit(write)
+            })
+          )
+        ).pipe(Layer.provide(SinksLive.fromConfig))
+        const layer = Layer.mergeAll(
+          scriptedSocket(steps),
+          MassiveRest.Test({ bars: { SPY: day } }),
+          MarketCalendar.Test,
+          Layer.effect(Checkpoints.Checkpoints, Checkpoints.make(dataDir)),
+          Quarantine.Live,
+          holdingSinks,
+          Alerts.Test
+        ).pipe(Layer.provideMerge(Layer.succeed(AppConfig, config)))
+        const runner = yield* StreamRunner.run({
+          symbols: ["SPY"],
+          source: "massive-stocks",
+          reconcile: false
+        }).pipe(Effect.scoped, Effect.provide(layer), Effect.fork)
+        for (let step = 0; step < 50 && !(yield* Deferred.isDone(inCommit)); step++) {
+          yield* TestClock.adjust("500 millis")
+          for (let i = 0; i < 3; i++) yield* settle
+        }
+        expect(yield* Deferred.isDone(inCommit)).toBe(true)
+        // Minutes 1 and 2 arrive while the commit is held.
+        yield* TestClock.adjust("5 seconds")
+        for (let i = 0; i < 3; i++) yield* settle
+        // SIGTERM: the CLI interrupts the runner. The interruption waits for the commit in progress.
+        const stopping = yield* Fiber.interrupt(runner).pipe(Effect.fork)
+        for (let i = 0; i < 3; i++) yield* settle
+        expect(stopping.unsafePoll()).toBeNull()
+        yield* Deferred.succeed(release, undefined)
+        yield* Fiber.join(stopping)
+        const lake = yield* readPartition(dataDir, StockBars1s, DATE)
+        expect(lake).toEqual([...minute(0), ...minute(1), ...minute(2)])
+        expect(appends).toBeGreaterThanOrEqual(2)
       }),
     60_000
   )

@@ -8,6 +8,8 @@
  *
  * - Frames shorter than `WORKER_MIN_CHARS` (handshake, status, a few symbols) are decoded here: a
  *   round trip to the worker would cost more than it saves. The events are the same either way.
+ * - A large frame that decodes to bars and nothing else keeps its text on the `Bars` event (`raw`),
+ *   so a queue that spills writes the frame as it came rather than re-encoding every bar.
  * - Order: `decode` resolves with the events of its frames in frame order, and the caller awaits
  *   one batch before sending the next.
  * - One worker per process, started on first use; it holds the process open only while a batch is
@@ -23,10 +25,13 @@ import { decodeFrame } from "./wsWire.js"
 /** Frames at least this long (about 50 aggregates) go to the worker. */
 export const WORKER_MIN_CHARS = 10_000
 
+/** The events of each frame, in frame order. */
+export type PerFrame = ReadonlyArray<ReadonlyArray<SocketEvent>>
+
 interface Batch {
   readonly frames: ReadonlyArray<string>
-  readonly receivedAt: number
-  readonly resolve: (events: ReadonlyArray<SocketEvent>) => void
+  readonly receivedAt: ReadonlyArray<number>
+  readonly resolve: (events: PerFrame) => void
 }
 
 let worker: Worker | undefined
@@ -39,11 +44,14 @@ const counts = { onWorker: 0, fellBack: 0 }
 /** How many batches of large frames the worker decoded, and how many fell back to this thread. */
 export const stats = (): { readonly onWorker: number; readonly fellBack: number } => ({ ...counts })
 
-const decodeHere = (frames: ReadonlyArray<string>, receivedAt: number): Array<SocketEvent> => {
-  const out: Array<SocketEvent> = []
-  for (const frame of frames) for (const e of decodeFrame(frame, receivedAt)) out.push(e)
-  return out
+/** A large frame that was nothing but bars keeps its text. */
+const withRaw = (frame: string, events: ReadonlyArray<SocketEvent>): ReadonlyArray<SocketEvent> => {
+  const only = events.length === 1 ? events[0]! : undefined
+  return only?._tag === "Bars" && frame.length >= WORKER_MIN_CHARS ? [{ ...only, raw: frame }] : events
 }
+
+const decodeHere = (frames: ReadonlyArray<string>, receivedAt: ReadonlyArray<number>): PerFrame =>
+  frames.map((frame, i) => withRaw(frame, decodeFrame(frame, receivedAt[i]!)))
 
 /** The worker's events as `SocketEvent`s: columns back into bars. */
 export const fromWorkerEvents = (events: ReadonlyArray<WorkerEvent>): Array<SocketEvent> =>
@@ -92,7 +100,7 @@ const start = (): Worker | undefined => {
       inFlight.delete(response.id)
       if (inFlight.size === 0) w.unref()
       counts.onWorker++
-      batch.resolve(fromWorkerEvents(response.events))
+      batch.resolve(response.events.map((events, i) => withRaw(batch.frames[i]!, fromWorkerEvents(events))))
     })
     w.on("error", () => abandon(w))
     w.on("exit", () => abandon(w))
@@ -106,28 +114,41 @@ const start = (): Worker | undefined => {
 }
 
 /**
- * The events of `frames`, in order, as `decodeFrame` gives them. Synchronous (an array) when every
- * frame is small; otherwise a promise of the worker's answer.
+ * The events of each frame, as `decodeFrame` gives them (`receivedAt`: one time for all frames, or
+ * one per frame). Synchronous (an array) when every frame is small; otherwise a promise of the
+ * worker's answer.
  */
-export const decode = (
+export const decodeEach = (
   frames: ReadonlyArray<string>,
-  receivedAt: number
-): ReadonlyArray<SocketEvent> | Promise<ReadonlyArray<SocketEvent>> => {
+  receivedAt: number | ReadonlyArray<number>
+): PerFrame | Promise<PerFrame> => {
+  const times = typeof receivedAt === "number" ? frames.map(() => receivedAt) : receivedAt
   let large = false
   for (const f of frames) if (f.length >= WORKER_MIN_CHARS) large = true
-  if (!large) return decodeHere(frames, receivedAt)
+  if (!large) return decodeHere(frames, times)
   const w = start()
   if (w === undefined) {
     counts.fellBack++
-    return decodeHere(frames, receivedAt)
+    return decodeHere(frames, times)
   }
   return new Promise((resolve) => {
     const id = nextId++
-    inFlight.set(id, { frames, receivedAt, resolve })
+    inFlight.set(id, { frames, receivedAt: times, resolve })
     w.ref()
-    const request: DecodeRequest = { id, frames, receivedAt }
+    const request: DecodeRequest = { id, frames, receivedAt: times }
     w.postMessage(request)
   })
+}
+
+const flat = (perFrame: PerFrame): ReadonlyArray<SocketEvent> => perFrame.flat()
+
+/** The events of `frames`, in frame order (see `decodeEach`). */
+export const decode = (
+  frames: ReadonlyArray<string>,
+  receivedAt: number | ReadonlyArray<number>
+): ReadonlyArray<SocketEvent> | Promise<ReadonlyArray<SocketEvent>> => {
+  const perFrame = decodeEach(frames, receivedAt)
+  return perFrame instanceof Promise ? perFrame.then(flat) : flat(perFrame)
 }
 
 /** Stops the worker; batches in flight are decoded in this thread. The next large batch starts a new one. */

@@ -46,6 +46,11 @@ export type SocketEvent =
       readonly ev?: "A" | "AM"
       readonly bars: ReadonlyArray<StockBar>
       readonly receivedAt: number
+      /**
+       * The frame's text, when these bars are all the frame held: a queue that spills can write it
+       * as it came instead of re-encoding every bar (FrameDecoder sets it for large frames).
+       */
+      readonly raw?: string
     }
   /** Frames or events that could not be decoded (non-JSON, not an array, bad fields): quarantine. */
   | { readonly _tag: "Rejected"; readonly rejected: ReadonlyArray<Rejected>; readonly receivedAt: number }

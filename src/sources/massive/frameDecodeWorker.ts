@@ -14,7 +14,8 @@ export const BAR_WIDTH = 7
 export interface DecodeRequest {
   readonly id: number
   readonly frames: ReadonlyArray<string>
-  readonly receivedAt: number
+  /** When each frame was received. */
+  readonly receivedAt: ReadonlyArray<number>
 }
 
 /** A `Bars` event as columns. */
@@ -30,7 +31,8 @@ export type WorkerEvent = Exclude<SocketEvent, { readonly _tag: "Bars" }> | BarC
 
 export interface DecodeResponse {
   readonly id: number
-  readonly events: ReadonlyArray<WorkerEvent>
+  /** The events of each frame, in frame order. */
+  readonly events: ReadonlyArray<ReadonlyArray<WorkerEvent>>
 }
 
 /** The `Bars` events of `decodeFrame` as columns; the others unchanged. */
@@ -61,9 +63,9 @@ const port = parentPort
 if (port !== null) {
   port.on("message", (request: DecodeRequest) => {
     const transfer: Array<ArrayBuffer> = []
-    const events: Array<WorkerEvent> = []
-    for (const frame of request.frames)
-      for (const e of toWorkerEvents(decodeFrame(frame, request.receivedAt), transfer)) events.push(e)
+    const events = request.frames.map((frame, i) =>
+      toWorkerEvents(decodeFrame(frame, request.receivedAt[i]!), transfer)
+    )
     const response: DecodeResponse = { id: request.id, events }
     port.postMessage(response, transfer)
   })

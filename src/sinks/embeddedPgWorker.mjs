@@ -1,0 +1,51 @@
+// The embedded database's thread (see EmbeddedPg.ts): PGlite and its loopback socket server run
+// here, so the WASM backend's work (parsing, planning, inserting) does not take the event loop of
+// the thread that streams and writes Parquet. Plain JavaScript: it needs no TypeScript loader.
+//
+// workerData: { dbPath, host, maxConnections }. Messages to the parent:
+//   { type: "ready", port } | { type: "failed", stage: "open" | "serve", message } | { type: "stopped" }
+// From the parent: "stop" (stop serving, close the database, then exit).
+import { parentPort, workerData } from "node:worker_threads"
+import { PGlite } from "@electric-sql/pglite"
+import { PGLiteSocketServer } from "@electric-sql/pglite-socket"
+
+const { dbPath, host, maxConnections } = workerData
+const describe = (cause) => {
+  if (cause instanceof Error)
+    return cause.code === undefined ? cause.message : `${cause.code}: ${cause.message}`
+  return String(cause)
+}
+
+/** Posts why the database could not be served; closing the port (not process.exit) lets the message reach the parent before the thread ends. */
+const failed = (stage, cause) => {
+  parentPort.postMessage({ type: "failed", stage, message: describe(cause) })
+  parentPort.close()
+}
+
+const serve = async () => {
+  let db
+  try {
+    db = await PGlite.create(dbPath)
+  } catch (cause) {
+    return failed("open", cause)
+  }
+  let server
+  try {
+    server = new PGLiteSocketServer({ db, host, port: 0, maxConnections })
+    await server.start()
+  } catch (cause) {
+    await db.close().catch(() => undefined)
+    return failed("serve", cause)
+  }
+  parentPort.on("message", async (message) => {
+    if (message !== "stop") return
+    await server.stop().catch(() => undefined)
+    if (!db.closed) await db.close().catch(() => undefined)
+    parentPort.postMessage({ type: "stopped" })
+    process.exit(0)
+  })
+  // `getServerConn()` is "host:port" once listening, with the port the OS picked.
+  parentPort.postMessage({ type: "ready", port: Number(server.getServerConn().split(":").pop()) })
+}
+
+await serve()
