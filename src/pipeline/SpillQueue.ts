@@ -71,11 +71,6 @@ export interface SpillQueueOptions<A> {
   readonly encode: (a: A) => string
   /** The inverse of `encode`; it must accept every line `encode` produced. */
   readonly decode: (line: string) => A
-  /**
-   * Decodes the lines read at once (in order, one item per line), when that is cheaper than line by
-   * line or asynchronous (a worker thread). Default: `decode` on each line.
-   */
-  readonly decodeLines?: (lines: ReadonlyArray<string>) => ReadonlyArray<A> | Promise<ReadonlyArray<A>>
   /** A segment is closed and a new one started past this size. Default 64 MiB. */
   readonly segmentBytes?: number
   /** Weight staged for the writer above which `offerUnsafe` reports the disk as too slow. Default max(capacity, 65536). */
@@ -574,16 +569,8 @@ export const make = <A>(
           continue
         }
         const lines = buffer.toString("utf8", 0, last).split("\n")
-        let items: ReadonlyArray<A>
-        if (options.decodeLines !== undefined) {
-          items = await options.decodeLines(lines)
-          if (items.length !== lines.length)
-            throw new Error(`SpillQueue decodeLines gave ${items.length} items for ${lines.length} lines`)
-        } else {
-          const decoded: Array<A> = new Array(lines.length)
-          for (let i = 0; i < lines.length; i++) decoded[i] = decode(lines[i]!)
-          items = decoded
-        }
+        const items: Array<A> = new Array(lines.length)
+        for (let i = 0; i < lines.length; i++) items[i] = decode(lines[i]!)
         ahead.push(items, 0)
         seg.readPos += last + 1
         diskPending -= lines.length

@@ -32,6 +32,7 @@ import { compact } from "../sinks/compact.js"
 import { readPartition } from "../sinks/ParquetSink.js"
 import { Quarantine } from "../sinks/Quarantine.js"
 import { Sinks } from "../sinks/Sink.js"
+import * as FrameDecoder from "../sources/massive/FrameDecoder.js"
 import { MassiveRest } from "../sources/massive/MassiveRest.js"
 import { MassiveSocket, type SocketEvent } from "../sources/massive/MassiveSocket.js"
 import * as MarketTime from "./marketTime.js"
@@ -63,7 +64,8 @@ export const CLOSE_GRACE_MS = 5000
 const TAKE_MAX = 50_000
 /** Bars per flush at most: bounds the time one flush blocks the loop (and so the latency). */
 const FLUSH_MAX_BARS = 200_000
-const DRAIN_TIMEOUT = "8 seconds"
+/** How long a shutdown drains the queue before leaving the rest in the spill (it must exit within 10 s). */
+const DRAIN_TIME_MS = 8000
 /** Spill alerts are raised at most this often (the spill count keeps growing in the heartbeat). */
 const SPILL_ALERT_EVERY_MS = 60_000
 
@@ -145,23 +147,76 @@ export const run = (request: StreamRequest, onTick: (stats: StreamStats) => void
     }).pipe(Effect.forkScoped)
 
     // 3. Socket → bounded queue that spills to disk. The producer never waits for the pipeline.
+    /** What a queued event weighs against the queue's bound: its bars (a frame's events before decoding). */
+    const barsIn = (e: SocketEvent): number =>
+      e._tag === "Bars" ? Math.max(1, e.bars.length) : e._tag === "Frame" ? Math.max(1, e.count) : 1
+    /** Decodes started for undecoded frames still in memory, by event. */
+    const decoding = new WeakMap<
+      SocketEvent,
+      Promise<ReadonlyArray<SocketEvent>> | ReadonlyArray<SocketEvent>
+    >()
+    const predecode = (events: ReadonlyArray<SocketEvent>) => {
+      const frames = events.filter((e): e is Extract<SocketEvent, { _tag: "Frame" }> => e._tag === "Frame")
+      if (frames.length === 0) return
+      const perFrame = FrameDecoder.decodeEach(
+        frames.map((f) => f.raw),
+        frames.map((f) => f.receivedAt)
+      )
+      frames.forEach((f, i) =>
+        decoding.set(f, perFrame instanceof Promise ? perFrame.then((all) => all[i]!) : perFrame[i]!)
+      )
+    }
+    /** The events with every `Frame` replaced by what it decodes to, in order (the worker answers or, if it is gone, this thread). */
+    const expandFrames = (events: ReadonlyArray<SocketEvent>): Effect.Effect<ReadonlyArray<SocketEvent>> => {
+      if (!events.some((e) => e._tag === "Frame")) return Effect.succeed(events)
+      const fresh = events.filter((e) => e._tag === "Frame" && !decoding.has(e))
+      if (fresh.length > 0) predecode(fresh)
+      return Effect.promise(async () => {
+        const out: Array<SocketEvent> = []
+        for (const e of events) {
+          if (e._tag !== "Frame") {
+            out.push(e)
+            continue
+          }
+          const decoded = await decoding.get(e)!
+          decoding.delete(e)
+          for (const d of decoded) out.push(d)
+        }
+        return out
+      })
+    }
+
     const queue = yield* SpillQueue.make<SocketEvent>({
       dir: Path.join(config.dataDir, "state", "spill", request.source),
       capacity: config.stream.queueCapacity,
       // The bound is in bars: a frame of a thousand symbols weighs a thousand.
-      weight: (e) => (e._tag === "Bars" ? Math.max(1, e.bars.length) : 1),
+      weight: barsIn,
       ...(request.openSpillFile === undefined ? {} : { openFile: request.openSpillFile }),
       encode: SpillCodec.encode,
-      decode: SpillCodec.decode,
-      decodeLines: SpillCodec.decodeLines
+      // Frames read back from the spill start decoding on the worker at once, while the queue
+      // reads on and the pipeline processes what came before; reads are large for that reason.
+      decode: (line) => {
+        const e = SpillCodec.decode(line)
+        if (e._tag === "Frame") predecode([e])
+        return e
+      },
+      readBytes: 16 * 1024 * 1024
     })
+    // Start the decode worker now, not when the first large frame arrives with the feed behind it.
+    FrameDecoder.warmUp()
     stats.connection = "connecting"
     const producer = yield* socket
       .events({ cluster: "stocks", subscriptions: symbols.map((s) => `A.${s}`) })
       .pipe(
         Stream.runForEachChunk((chunk) => {
-          stats.frames += chunk.length
-          return queue.offer(Chunk.toReadonlyArray(chunk))
+          const events = Chunk.toReadonlyArray(chunk)
+          stats.frames += events.length
+          // Large frames are decoded now, on the worker, and queued as bars; waiting for that holds
+          // the socket back (TCP does the queueing) rather than filling the queue. While the queue
+          // spills they go to the spill undecoded, and are decoded once, when they come back.
+          if (queue.stats().spilling || !events.some((e) => e._tag === "Frame")) return queue.offer(events)
+          // Uninterruptible: frames taken off the socket are queued, not lost, when the stream stops.
+          return Effect.uninterruptible(Effect.flatMap(expandFrames(events), queue.offer))
         }),
         Effect.forkScoped
       )
@@ -183,9 +238,9 @@ export const run = (request: StreamRequest, onTick: (stats: StreamStats) => void
         ? Effect.void
         : quarantine.write(StockBars1s, session.date, `stream-${request.source}-${flushSeq}`, rejected)
 
-    const processBatch = (events: ReadonlyArray<SocketEvent>) =>
+    /** Decoded events (no `Frame`) of one flush; `startedAt`: when the flush began, for its duration. */
+    const processBatch = (events: ReadonlyArray<SocketEvent>, startedAt: number) =>
       Effect.gen(function* () {
-        const startedAt = yield* Clock.currentTimeMillis
         const bars: Array<StockBar> = []
         const rejected: Array<Rejected> = []
         for (const e of events) {
@@ -303,7 +358,9 @@ export const run = (request: StreamRequest, onTick: (stats: StreamStats) => void
         if (pending.length === 0) return Effect.void
         const events = pending
         pending = []
-        return processBatch(events)
+        return Effect.flatMap(Clock.currentTimeMillis, (startedAt) =>
+          Effect.flatMap(expandFrames(events), (decoded) => processBatch(decoded, startedAt))
+        )
       })
     )
 
@@ -326,7 +383,7 @@ export const run = (request: StreamRequest, onTick: (stats: StreamStats) => void
     }
     const countBars = (events: ReadonlyArray<SocketEvent>) => {
       let n = 0
-      for (const e of events) if (e._tag === "Bars") n += e.bars.length
+      for (const e of events) if (e._tag === "Bars" || e._tag === "Frame") n += barsIn(e)
       return n
     }
 
@@ -370,24 +427,27 @@ export const run = (request: StreamRequest, onTick: (stats: StreamStats) => void
       }
     })
 
-    /** Everything still queued (memory and spill), processed in order. */
     /**
-     * Each round (take + commit) is atomic; an interruption (the shutdown's time limit) lands
-     * between rounds, and whatever is still queued stays in the spill queue, which writes it to a
-     * segment file when its scope closes and delivers it first at the next start.
+     * Everything still queued (memory and spill), processed in order, in atomic rounds (take +
+     * commit). With `untilMs` it stops between rounds once that time has passed: what is still
+     * queued stays in the spill queue, which writes it to a segment file when its scope closes and
+     * delivers it first at the next start. (A deadline checked here, not a timeout around the
+     * drain: a shutdown runs it as a finalizer, where a timeout cannot interrupt it.)
      */
-    const drain = Effect.gen(function* () {
-      yield* flushPending
-      for (;;) {
-        if (queue.size() === 0) return
-        yield* Effect.uninterruptible(
-          Effect.zipRight(
-            queue.takeBatch(Math.max(1, Math.ceil(FLUSH_MAX_BARS / barsPerEvent)), "100 millis", pending),
-            flushPending
+    const drain = (untilMs?: number) =>
+      Effect.gen(function* () {
+        yield* flushPending
+        for (;;) {
+          if (queue.size() === 0) return
+          if (untilMs !== undefined && (yield* Clock.currentTimeMillis) >= untilMs) return
+          yield* Effect.uninterruptible(
+            Effect.zipRight(
+              queue.takeBatch(Math.max(1, Math.ceil(FLUSH_MAX_BARS / barsPerEvent)), "100 millis", pending),
+              flushPending
+            )
           )
-        )
-      }
-    })
+        }
+      })
 
     const flushLoop = Effect.gen(function* () {
       let lastResync = yield* Clock.currentTimeMillis
@@ -402,7 +462,7 @@ export const run = (request: StreamRequest, onTick: (stats: StreamStats) => void
         // everything taken is committed; stop with its error instead of idling until the close.
         const producerExit = yield* Fiber.poll(producer)
         if (producerExit._tag === "Some" && Exit.isFailure(producerExit.value)) {
-          yield* drain
+          yield* drain()
           return yield* Effect.failCause(producerExit.value.cause)
         }
         const queued = queue.stats()
@@ -441,42 +501,46 @@ export const run = (request: StreamRequest, onTick: (stats: StreamStats) => void
       }
     })
 
-    const finish = Effect.gen(function* () {
-      yield* Fiber.interrupt(producer)
-      stats.connection = "closed"
-      yield* drain
-      if (gapStart !== undefined) {
-        continuity.push(
-          yield* repairGap(
-            deps,
-            session,
-            symbols,
-            gapStart,
-            session.closeMs,
-            `repair-${request.source}-${gapStart}`
+    const finish = (untilMs?: number) =>
+      Effect.gen(function* () {
+        yield* Fiber.interrupt(producer)
+        stats.connection = "closed"
+        yield* drain(untilMs)
+        if (gapStart !== undefined) {
+          continuity.push(
+            yield* repairGap(
+              deps,
+              session,
+              symbols,
+              gapStart,
+              session.closeMs,
+              `repair-${request.source}-${gapStart}`
+            )
           )
-        )
-        gapStart = undefined
-      }
-    })
+          gapStart = undefined
+        }
+      })
 
     const stoppedBy = yield* flushLoop.pipe(
       Effect.onInterrupt(() =>
-        finish.pipe(
-          Effect.timeout(DRAIN_TIMEOUT),
+        Effect.flatMap(Clock.currentTimeMillis, (now) => finish(now + DRAIN_TIME_MS)).pipe(
           Effect.catchAll((e) => Effect.logError(`could not drain the queue before stopping: ${String(e)}`)),
           Effect.zipRight(
-            Effect.suspend(() =>
-              Effect.logInfo(
-                `stopped: ${stats.messages} bars received, ${stats.committed} committed; everything received was flushed`
+            Effect.suspend(() => {
+              const left = queue.size()
+              return Effect.logInfo(
+                `stopped: ${stats.messages} bars received, ${stats.committed} committed; everything received was flushed` +
+                  (left === 0
+                    ? ""
+                    : `, except ${left} queued events kept in ${Path.join("state", "spill", request.source)} for the next start`)
               )
-            )
+            })
           )
         )
       )
     )
     const stoppedAt = yield* clock.now
-    yield* finish
+    yield* finish()
 
     // 5. The close: reconcile (or compact), record the ledger and the day's checkpoints.
     if (request.reconcile) {

@@ -8,8 +8,6 @@
  *
  * - Frames shorter than `WORKER_MIN_CHARS` (handshake, status, a few symbols) are decoded here: a
  *   round trip to the worker would cost more than it saves. The events are the same either way.
- * - A large frame that decodes to bars and nothing else keeps its text on the `Bars` event (`raw`),
- *   so a queue that spills writes the frame as it came rather than re-encoding every bar.
  * - Order: `decode` resolves with the events of its frames in frame order, and the caller awaits
  *   one batch before sending the next.
  * - One worker per process, started on first use; it holds the process open only while a batch is
@@ -44,14 +42,22 @@ const counts = { onWorker: 0, fellBack: 0 }
 /** How many batches of large frames the worker decoded, and how many fell back to this thread. */
 export const stats = (): { readonly onWorker: number; readonly fellBack: number } => ({ ...counts })
 
-/** A large frame that was nothing but bars keeps its text. */
-const withRaw = (frame: string, events: ReadonlyArray<SocketEvent>): ReadonlyArray<SocketEvent> => {
-  const only = events.length === 1 ? events[0]! : undefined
-  return only?._tag === "Bars" && frame.length >= WORKER_MIN_CHARS ? [{ ...only, raw: frame }] : events
+/** Whether a frame is large enough to be worth decoding on the worker. */
+export const isLarge = (frame: string): boolean => frame.length >= WORKER_MIN_CHARS
+
+/**
+ * The number of events a frame of flat events holds (each is an object: its `{`). Exact for the
+ * vendor's frames; an event with nested objects counts more. Cheap (native `indexOf`), so a queue
+ * can bound its memory in bars before the frame is decoded.
+ */
+export const eventCount = (frame: string): number => {
+  let n = 0
+  for (let i = frame.indexOf("{"); i >= 0; i = frame.indexOf("{", i + 1)) n++
+  return n
 }
 
 const decodeHere = (frames: ReadonlyArray<string>, receivedAt: ReadonlyArray<number>): PerFrame =>
-  frames.map((frame, i) => withRaw(frame, decodeFrame(frame, receivedAt[i]!)))
+  frames.map((frame, i) => decodeFrame(frame, receivedAt[i]!))
 
 /** The worker's events as `SocketEvent`s: columns back into bars. */
 export const fromWorkerEvents = (events: ReadonlyArray<WorkerEvent>): Array<SocketEvent> =>
@@ -100,7 +106,7 @@ const start = (): Worker | undefined => {
       inFlight.delete(response.id)
       if (inFlight.size === 0) w.unref()
       counts.onWorker++
-      batch.resolve(response.events.map((events, i) => withRaw(batch.frames[i]!, fromWorkerEvents(events))))
+      batch.resolve(response.events.map(fromWorkerEvents))
     })
     w.on("error", () => abandon(w))
     w.on("exit", () => abandon(w))
@@ -124,7 +130,7 @@ export const decodeEach = (
 ): PerFrame | Promise<PerFrame> => {
   const times = typeof receivedAt === "number" ? frames.map(() => receivedAt) : receivedAt
   let large = false
-  for (const f of frames) if (f.length >= WORKER_MIN_CHARS) large = true
+  for (const f of frames) if (isLarge(f)) large = true
   if (!large) return decodeHere(frames, times)
   const w = start()
   if (w === undefined) {
@@ -149,6 +155,11 @@ export const decode = (
 ): ReadonlyArray<SocketEvent> | Promise<ReadonlyArray<SocketEvent>> => {
   const perFrame = decodeEach(frames, receivedAt)
   return perFrame instanceof Promise ? perFrame.then(flat) : flat(perFrame)
+}
+
+/** Starts the worker (if it is not running) without waiting for it: its start-up then overlaps other work. */
+export const warmUp = (): void => {
+  start()
 }
 
 /** Stops the worker; batches in flight are decoded in this thread. The next large batch starts a new one. */

@@ -46,11 +46,18 @@ export type SocketEvent =
       readonly ev?: "A" | "AM"
       readonly bars: ReadonlyArray<StockBar>
       readonly receivedAt: number
-      /**
-       * The frame's text, when these bars are all the frame held: a queue that spills can write it
-       * as it came instead of re-encoding every bar (FrameDecoder sets it for large frames).
-       */
-      readonly raw?: string
+    }
+  /**
+   * A large frame of aggregates, not decoded yet (`FrameDecoder.decodeEach` gives its events, as
+   * `decodeFrame` would). Decoding it is most of what a frame costs, so it is left to the consumer:
+   * once, on a worker thread, and not at all before a queue writes it to its spill as it came.
+   */
+  | {
+      readonly _tag: "Frame"
+      readonly raw: string
+      readonly receivedAt: number
+      /** How many events it holds (`FrameDecoder.eventCount`), for a queue that bounds its memory in bars. */
+      readonly count: number
     }
   /** Frames or events that could not be decoded (non-JSON, not an array, bad fields): quarantine. */
   | { readonly _tag: "Rejected"; readonly rejected: ReadonlyArray<Rejected>; readonly receivedAt: number }
@@ -455,23 +462,25 @@ export const makeWith = (
         /** Frames after the handshake, decoded per pulled chunk, until the connection ends. */
         const data = (conn: Connection, clock: Clock.Clock): Stream.Stream<SocketEvent> =>
           Mailbox.toStream(conn.mailbox).pipe(
-            Stream.mapChunksEffect((frames) => {
+            Stream.mapChunks((frames) => {
               taken(conn, frames.length, t.highWaterMark)
               const at = clock.unsafeCurrentTimeMillis()
-              const decoded = FrameDecoder.decode(Chunk.toReadonlyArray(frames), at)
-              const done = (events: ReadonlyArray<SocketEvent>) => {
-                for (let i = 0; i < events.length; i++) {
-                  const e = events[i]!
+              const out: Array<SocketEvent> = []
+              for (const frame of frames) {
+                // Large frames of aggregates go on undecoded (see the `Frame` event); one that may
+                // hold a status is decoded here, so a disconnect notice is never missed.
+                if (FrameDecoder.isLarge(frame) && !frame.includes('"status"')) {
+                  out.push({ _tag: "Frame", raw: frame, receivedAt: at, count: FrameDecoder.eventCount(frame) })
+                  continue
+                }
+                const decoded = Wire.decodeFrame(frame, at)
+                for (let i = 0; i < decoded.length; i++) {
+                  const e = decoded[i]!
+                  out.push(e)
                   if (e._tag === "Status" && isDisconnectStatus(e)) noteStop(conn, e)
                 }
-                return Chunk.unsafeFromArray(events as Array<SocketEvent>)
               }
-              // Large frames are parsed on a worker thread (FrameDecoder); the answer always comes
-              // (from the worker, or from this thread if the worker died), so waiting for it
-              // uninterruptibly never loses frames that were taken off the socket.
-              return decoded instanceof Promise
-                ? Effect.uninterruptible(Effect.promise(() => decoded)).pipe(Effect.map(done))
-                : Effect.succeed(done(decoded))
+              return Chunk.unsafeFromArray(out)
             }),
             Stream.catchAll((e) => {
               conn.error = describeError(e, t)

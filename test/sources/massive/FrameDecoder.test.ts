@@ -28,17 +28,22 @@ const aggregates = (symbols: number, s: number, vw: (i: number) => number | null
 const expected = (frames: ReadonlyArray<string>): Array<SocketEvent> =>
   frames.flatMap((f) => [...decodeFrame(f, AT)])
 
-/** The events without the frame text that large bar-only frames carry. */
-const withoutRaw = (events: ReadonlyArray<SocketEvent>) =>
-  events.map((e) => {
-    if (e._tag !== "Bars" || e.raw === undefined) return e
-    const { raw: _, ...rest } = e
-    return rest
-  })
-
 afterAll(() => FrameDecoder.shutdown())
 
 describe("FrameDecoder", () => {
+  it("counts a frame's events without decoding it", () => {
+    expect(FrameDecoder.eventCount(aggregates(1000, AT, () => 1))).toBe(1000)
+    expect(FrameDecoder.eventCount("[]")).toBe(0)
+    expect(FrameDecoder.isLarge(aggregates(1000, AT, () => 1))).toBe(true)
+    expect(FrameDecoder.isLarge(aggregates(2, AT, () => 1))).toBe(false)
+  })
+
+  it("decodeEach keeps each frame's events apart, each with its own arrival time", async () => {
+    const frames = [aggregates(300, AT, () => 1), "not json", aggregates(400, AT + 1000, () => 2)]
+    const perFrame = await FrameDecoder.decodeEach(frames, [AT + 1, AT + 2, AT + 3])
+    expect(perFrame).toEqual(frames.map((f, i) => decodeFrame(f, AT + 1 + i)))
+  })
+
   it("small frames are decoded in this thread, synchronously", () => {
     const frames = [aggregates(3, AT, () => 10)]
     const out = FrameDecoder.decode(frames, AT)
@@ -61,10 +66,7 @@ describe("FrameDecoder", () => {
     const out = FrameDecoder.decode(frames, AT)
     expect(out).toBeInstanceOf(Promise)
     const events = await out
-    expect(withoutRaw(events)).toEqual(expected(frames))
-    // The first frame is bars only and large: it keeps its text; the mixed one does not.
-    expect(events[0]).toMatchObject({ _tag: "Bars", raw: big })
-    expect(events.filter((e) => e._tag === "Bars" && e.raw !== undefined)).toHaveLength(1)
+    expect(events).toEqual(expected(frames))
     // It really went through the worker (a failed start would have fallen back to this thread).
     expect(FrameDecoder.stats()).toEqual({ onWorker: before.onWorker + 1, fellBack: before.fellBack })
     const bars = events.flatMap((e) => (e._tag === "Bars" ? e.bars : []))
@@ -78,9 +80,9 @@ describe("FrameDecoder", () => {
     const frames = Array.from({ length: 6 }, (_, k) => aggregates(500, AT + k * 1000, () => k))
     const pending = frames.map((f) => FrameDecoder.decode([f], AT))
     const results = await Promise.all(pending)
-    expect(withoutRaw(results.flat())).toEqual(expected(frames))
+    expect(results.flat()).toEqual(expected(frames))
     await FrameDecoder.shutdown()
-    expect(withoutRaw(await FrameDecoder.decode([frames[0]!], AT))).toEqual(expected([frames[0]!]))
+    expect(await FrameDecoder.decode([frames[0]!], AT)).toEqual(expected([frames[0]!]))
   })
 
   it("batches in flight when the worker stops are decoded in this thread: nothing is lost", async () => {
@@ -88,7 +90,7 @@ describe("FrameDecoder", () => {
     const before = FrameDecoder.stats()
     const pending = frames.map((f) => FrameDecoder.decode([f], AT))
     await FrameDecoder.shutdown()
-    expect(withoutRaw((await Promise.all(pending)).flat())).toEqual(expected(frames))
+    expect((await Promise.all(pending)).flat()).toEqual(expected(frames))
     const after = FrameDecoder.stats()
     expect(after.onWorker - before.onWorker + after.fellBack - before.fellBack).toBe(4)
   })
