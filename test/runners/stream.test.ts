@@ -16,6 +16,7 @@ import { type StockBar, StockBars1s } from "../../src/domain/StockBar.js"
 import { newYorkTimeToEpochMs } from "../../src/domain/time.js"
 import * as Alerts from "../../src/monitor/Alerts.js"
 import * as Checkpoints from "../../src/pipeline/Checkpoints.js"
+import { type OpenSpillFile, openNodeSpillFile } from "../../src/pipeline/SpillQueue.js"
 import * as StreamRunner from "../../src/runners/stream.js"
 import { secondBars } from "../../src/sim/syntheticMarket.js"
 import { readPartition } from "../../src/sinks/ParquetSink.js"
@@ -290,6 +291,135 @@ describe("stream runner (TestClock, whole session)", () => {
         const lake = yield* readPartition(dataDir, StockBars1s, DATE)
         expect(lake).toEqual([...minute(0), ...minute(1), ...minute(2)])
         expect(appends).toBeGreaterThanOrEqual(2)
+      }),
+    60_000
+  )
+
+  it.scoped(
+    "large frames: decoded on the worker, spilled as their text while the pipeline is held up, each bar committed once",
+    () =>
+      Effect.gen(function* () {
+        const dataDir = yield* tempDir()
+        const base = testConfig(dataDir, "http://127.0.0.1:1")
+        // A bound of one bar: anything offered while a frame waits in memory spills.
+        const config = { ...base, stream: { ...base.stream, queueCapacity: 1 } }
+        yield* TestClock.setTime(ny(9, 31))
+        const symbols = Array.from({ length: 200 }, (_, i) => `S${String(i).padStart(3, "0")}`)
+        const second = (k: number) =>
+          symbols.map((sym, i) => ({
+            ev: "A",
+            sym,
+            v: 100 + i,
+            vw: 10.5,
+            o: 10,
+            c: 11,
+            h: 12,
+            l: 9,
+            s: OPEN + k * 1000
+          }))
+        const frameEvent = (k: number, at: number): SocketEvent => ({
+          _tag: "Frame",
+          raw: JSON.stringify(second(k)),
+          receivedAt: at,
+          count: symbols.length
+        })
+        const small = day.filter((b) => b.ts < OPEN + 2000).map(asStreamed)
+        const steps = [
+          { at: ny(9, 31), event: { _tag: "Connected", at: ny(9, 31), attempt: 1 } as SocketEvent },
+          { at: ny(9, 31), event: { _tag: "Bars", bars: small, receivedAt: ny(9, 31) } as SocketEvent },
+          // These arrive while the first flush is held in its commit.
+          ...Array.from({ length: 20 }, (_, k) => ({
+            at: ny(9, 31) + 1500 + k,
+            event: frameEvent(k + 10, ny(9, 31) + 1500 + k)
+          }))
+        ]
+        const inCommit = yield* Deferred.make<void>()
+        const release = yield* Deferred.make<void>()
+        let appends = 0
+        const holdingSinks = Layer.effect(
+          Sinks,
+          Effect.map(Sinks, (inner) =>
+            Sinks.of({
+              sinks: inner.sinks,
+              commit: (write) =>
+                write.mode === "append" && appends++ === 0
+                  ? Deferred.succeed(inCommit, undefined).pipe(
+                      Effect.zipRight(Deferred.await(release)),
+                      Effect.zipRight(inner.commit(write))
+                    )
+                  : inner.commit(write)
+            })
+          )
+        ).pipe(Layer.provide(SinksLive.fromConfig))
+        // The real disk, recording what was spilled.
+        const spilled: Array<string> = []
+        const recordingDisk: OpenSpillFile = async (path) => {
+          const file = await openNodeSpillFile(path)
+          return {
+            ...file,
+            write: (bytes, position) => {
+              spilled.push(Buffer.from(bytes).toString("utf8"))
+              return file.write(bytes, position)
+            }
+          }
+        }
+        const layer = Layer.mergeAll(
+          scriptedSocket(steps),
+          MassiveRest.Test({ bars: { SPY: day } }),
+          MarketCalendar.Test,
+          Layer.effect(Checkpoints.Checkpoints, Checkpoints.make(dataDir)),
+          Quarantine.Live,
+          holdingSinks,
+          Alerts.Test
+        ).pipe(Layer.provideMerge(Layer.succeed(AppConfig, config)))
+        const runner = yield* StreamRunner.run({
+          symbols: ["SPY", ...symbols],
+          source: "massive-stocks",
+          reconcile: false,
+          openSpillFile: recordingDisk
+        }).pipe(Effect.scoped, Effect.provide(layer), Effect.fork)
+        for (let step = 0; step < 50 && !(yield* Deferred.isDone(inCommit)); step++) {
+          yield* TestClock.adjust("200 millis")
+          for (let i = 0; i < 3; i++) yield* settle
+        }
+        expect(yield* Deferred.isDone(inCommit)).toBe(true)
+        // The frames arrive (the first is decoded into memory; the rest spill, most as their text).
+        const spilledLines = () =>
+          spilled
+            .join("")
+            .split("\n")
+            .filter((l) => l !== "")
+        yield* TestClock.adjust("2 seconds")
+        // Real I/O (the spill writes) runs between clock steps: wait for it, within bounds.
+        for (let i = 0; i < 2000 && spilledLines().length < 19; i++) yield* settle
+        yield* Deferred.succeed(release, undefined)
+        const expectedRows = small.length + 20 * symbols.length
+        for (let step = 0; step < 200; step++) {
+          yield* TestClock.adjust("500 millis")
+          for (let i = 0; i < 5; i++) yield* settle
+          if ((yield* readPartition(dataDir, StockBars1s, DATE)).length >= expectedRows) break
+        }
+        yield* Fiber.interrupt(runner)
+        // The first frame waited in memory; the second was decoded before the queue spilled; the
+        // other 18 went to the spill as their text.
+        expect(spilledLines().filter((l) => l.startsWith("R"))).toHaveLength(18)
+        const lake = yield* readPartition(dataDir, StockBars1s, DATE)
+        const framed = Array.from({ length: 20 }, (_, k) => second(k + 10)).flat()
+        expect(lake).toHaveLength(small.length + framed.length)
+        expect(new Set(lake.map((b) => `${b.symbol}|${b.ts}`)).size).toBe(lake.length)
+        const s007 = lake.find((b) => b.symbol === "S007" && b.ts === OPEN + 15_000)
+        expect(s007).toEqual({
+          symbol: "S007",
+          ts: OPEN + 15_000,
+          open: 10,
+          high: 12,
+          low: 9,
+          close: 11,
+          volume: 107,
+          vwap: 10.5,
+          trades: null
+        })
+        expect(lake.filter((b) => b.symbol === "SPY")).toEqual(small)
       }),
     60_000
   )

@@ -470,7 +470,12 @@ export const makeWith = (
                 // Large frames of aggregates go on undecoded (see the `Frame` event); one that may
                 // hold a status is decoded here, so a disconnect notice is never missed.
                 if (FrameDecoder.isLarge(frame) && !frame.includes('"status"')) {
-                  out.push({ _tag: "Frame", raw: frame, receivedAt: at, count: FrameDecoder.eventCount(frame) })
+                  out.push({
+                    _tag: "Frame",
+                    raw: frame,
+                    receivedAt: at,
+                    count: FrameDecoder.eventCount(frame)
+                  })
                   continue
                 }
                 const decoded = Wire.decodeFrame(frame, at)
