@@ -80,7 +80,7 @@ const FLUSH_INTERVAL_MS = 1000
 /** The first seconds of a run (JIT warm-up, the decode worker starting) are reported apart. */
 const WARMUP_MS = 10_000
 /** The default `stream.queue_capacity`, in bars. */
-const QUEUE_CAPACITY = 500_000
+const QUEUE_CAPACITY = 1_000_000
 const MAX_IN_FLIGHT = 4
 /** Paced mode: the server sends the frames due every PACE_TICK_MS. */
 const PACE_TICK_MS = 10

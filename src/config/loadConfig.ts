@@ -161,7 +161,7 @@ export const defaults = {
   backfill: { concurrency: 2 },
   stream: {
     flushIntervalMs: 1000,
-    queueCapacity: 500_000,
+    queueCapacity: 1_000_000,
     lateDataDays: 0,
     heartbeatIntervalMs: 300_000,
     stallAfterMs: 900_000

@@ -399,7 +399,10 @@ export const run = (request: StreamRequest, onTick: (stats: StreamStats) => void
       let oldest: number | undefined
       const noteArrivals = (events: ReadonlyArray<SocketEvent>) => {
         for (const e of events)
-          if ((e._tag === "Bars" || e._tag === "Rejected") && (oldest === undefined || e.receivedAt < oldest))
+          if (
+            (e._tag === "Bars" || e._tag === "Frame" || e._tag === "Rejected") &&
+            (oldest === undefined || e.receivedAt < oldest)
+          )
             oldest = e.receivedAt
       }
       noteArrivals(pending)
@@ -529,10 +532,10 @@ export const run = (request: StreamRequest, onTick: (stats: StreamStats) => void
             Effect.suspend(() => {
               const left = queue.size()
               return Effect.logInfo(
-                `stopped: ${stats.messages} bars received, ${stats.committed} committed; everything received was flushed` +
+                `stopped: ${stats.messages} bars received, ${stats.committed} committed; ` +
                   (left === 0
-                    ? ""
-                    : `, except ${left} queued events kept in ${Path.join("state", "spill", request.source)} for the next start`)
+                    ? "everything received was flushed"
+                    : `the ${left} events still queued are kept in ${Path.join("state", "spill", request.source)} and come first at the next start`)
               )
             })
           )

@@ -55,7 +55,7 @@ describe("loadConfig", () => {
         backfill: { concurrency: 2 },
         stream: {
           flushIntervalMs: 1000,
-          queueCapacity: 500000,
+          queueCapacity: 1000000,
           lateDataDays: 0,
           heartbeatIntervalMs: 300000,
           stallAfterMs: 900000
