@@ -162,9 +162,10 @@ export const run = (request: StreamRequest, onTick: (stats: StreamStats) => void
         frames.map((f) => f.raw),
         frames.map((f) => f.receivedAt)
       )
-      frames.forEach((f, i) =>
+      for (let i = 0; i < frames.length; i++) {
+        const f = frames[i]!
         decoding.set(f, perFrame instanceof Promise ? perFrame.then((all) => all[i]!) : perFrame[i]!)
-      )
+      }
     }
     /** The events with every `Frame` replaced by what it decodes to, in order (the worker answers or, if it is gone, this thread). */
     const expandFrames = (events: ReadonlyArray<SocketEvent>): Effect.Effect<ReadonlyArray<SocketEvent>> => {

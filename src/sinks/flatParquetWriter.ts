@@ -177,8 +177,9 @@ const fastFill = (columns: ReadonlyArray<FlatColumn>): FastFill => {
 }
 
 /**
- * Builds the columns of `rows`, column by column (each loop reads one property name, so its
- * property access stays monomorphic). Throws `FlatValueError` for the first wrong value in row
+ * Builds the columns of `rows`: one generated pass over the rows (`fastFill`) while the values are
+ * plain, then, from the first row it could not take, a loop per column that handles bigints and
+ * finds what is wrong. Throws `FlatValueError` for the first wrong value in row
  * order: nulls in a required column, a non-string, a non-number, or a number that is not a safe
  * integer (or a bigint outside int64) in an integer column.
  */
