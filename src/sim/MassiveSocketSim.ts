@@ -726,10 +726,10 @@ export const make = (
       } catch {
         return send(c, statusFrame("error", "invalid message: not JSON"))
       }
-      // biome-ignore lint/suspicious/noExplicitAny: client JSON
-      const action = (msg as any)?.action
-      // biome-ignore lint/suspicious/noExplicitAny: client JSON
-      const params = (msg as any)?.params
+      const fields: Readonly<Record<string, unknown>> =
+        typeof msg === "object" && msg !== null ? (msg as Record<string, unknown>) : {}
+      const action = fields.action
+      const params = fields.params
       if (action === "auth") {
         const fault = faults.take((f) => f.kind === "no-auth-reply" || f.kind === "auth-failed")
         if (fault !== undefined) c.faults.push(fault.kind)

@@ -78,7 +78,8 @@ export const toStorageError =
     })
   }
 
-const fsyncDir = async (dir: string): Promise<void> => {
+/** Makes a folder's entries (a rename, a delete) durable; a no-op where the file system cannot. */
+export const fsyncDir = async (dir: string): Promise<void> => {
   let handle: fs.FileHandle | undefined
   try {
     handle = await fs.open(dir, "r")

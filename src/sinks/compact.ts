@@ -34,6 +34,7 @@ import { compareByKey, type Dataset } from "../domain/Dataset.js"
 import { SinkError, StorageError } from "../domain/errors.js"
 import {
   errorCode,
+  fsyncDir,
   makeDir,
   readFileIfExists,
   removeFileAndEmptyDir,
@@ -232,19 +233,6 @@ export const listPartition = (dir: string): Effect.Effect<Listing, StorageError>
     },
     catch: toStorageError(dir)
   })
-
-const fsyncDir = async (dir: string): Promise<void> => {
-  let handle: fs.FileHandle | undefined
-  try {
-    handle = await fs.open(dir, "r")
-    await handle.sync()
-  } catch (cause) {
-    const code = errorCode(cause)
-    if (code !== "EISDIR" && code !== "EINVAL" && code !== "ENOTSUP" && code !== "EPERM") throw cause
-  } finally {
-    await handle?.close()
-  }
-}
 
 /** Deletes `names` in `dir` (missing ones are fine), then fsyncs the folder once. */
 const deleteFiles = (dir: string, names: ReadonlyArray<string>): Effect.Effect<void, StorageError> =>

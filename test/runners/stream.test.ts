@@ -7,11 +7,11 @@
 import * as NodeFs from "node:fs/promises"
 import * as Path from "node:path"
 import { describe, expect, it } from "@effect/vitest"
-import { Clock, Deferred, Effect, Fiber, Layer, Stream, TestClock } from "effect"
+import { Clock, Deferred, type Duration, Effect, Fiber, Layer, Stream, TestClock } from "effect"
 import * as MarketCalendar from "../../src/calendar/MarketCalendar.js"
-import { AppConfig } from "../../src/config/AppConfig.js"
+import { AppConfig, type AppConfigShape } from "../../src/config/AppConfig.js"
 import { compareByKey } from "../../src/domain/Dataset.js"
-import { VendorAuthError } from "../../src/domain/errors.js"
+import { type SinkError, type StorageError, VendorAuthError } from "../../src/domain/errors.js"
 import { type StockBar, StockBars1s } from "../../src/domain/StockBar.js"
 import { newYorkTimeToEpochMs } from "../../src/domain/time.js"
 import * as Alerts from "../../src/monitor/Alerts.js"
@@ -76,6 +76,55 @@ const scriptedSocket = (steps: ReadonlyArray<{ at: number; event: SocketEvent }>
 /** Lets real file I/O finish between clock steps. */
 const settle = Effect.promise(() => new Promise<void>((r) => setTimeout(r, 3)))
 
+/** The runner's services: `socket`, the vendor's day of SPY through REST, the lake under `config.dataDir`. */
+const runnerLayer = (
+  config: AppConfigShape,
+  socket: Layer.Layer<MassiveSocket>,
+  sinks: Layer.Layer<Sinks, SinkError | StorageError, AppConfig> = SinksLive.fromConfig
+) =>
+  Layer.mergeAll(
+    socket,
+    MassiveRest.Test({ bars: { SPY: day } }),
+    MarketCalendar.Test,
+    Layer.effect(Checkpoints.Checkpoints, Checkpoints.make(config.dataDir)),
+    Quarantine.Live,
+    sinks,
+    Alerts.Test
+  ).pipe(Layer.provideMerge(Layer.succeed(AppConfig, config)))
+
+/**
+ * The configured sinks, except that the first append commit signals `inCommit` and then waits for
+ * `release` before it writes: a flush held half-way. `appends()` counts append commits.
+ */
+const holdingFirstAppend = (inCommit: Deferred.Deferred<void>, release: Deferred.Deferred<void>) => {
+  let appends = 0
+  const layer = Layer.effect(
+    Sinks,
+    Effect.map(Sinks, (inner) =>
+      Sinks.of({
+        sinks: inner.sinks,
+        commit: (write) =>
+          write.mode === "append" && appends++ === 0
+            ? Deferred.succeed(inCommit, undefined).pipe(
+                Effect.zipRight(Deferred.await(release)),
+                Effect.zipRight(inner.commit(write))
+              )
+            : inner.commit(write)
+      })
+    )
+  ).pipe(Layer.provide(SinksLive.fromConfig))
+  return { layer, appends: () => appends }
+}
+
+/** Advances the TestClock by `step` (letting real I/O run) until `done`, at most `maxSteps` times. */
+const stepUntil = (step: Duration.DurationInput, maxSteps: number, done: Effect.Effect<boolean>) =>
+  Effect.gen(function* () {
+    for (let i = 0; i < maxSteps && !(yield* done); i++) {
+      yield* TestClock.adjust(step)
+      for (let k = 0; k < 3; k++) yield* settle
+    }
+  })
+
 describe("stream runner (TestClock, whole session)", () => {
   it.scoped(
     "waits for the open, repairs the disconnect and the stall through REST, beats, alerts once, stops at the close, reconciles",
@@ -93,16 +142,7 @@ describe("stream runner (TestClock, whole session)", () => {
           }
         }
         yield* TestClock.setTime(ny(9, 0))
-        const layer = Layer.mergeAll(
-          scriptedSocket(script()),
-          MassiveRest.Test({ bars: { SPY: day } }),
-          MarketCalendar.Test,
-          Layer.effect(Checkpoints.Checkpoints, Checkpoints.make(dataDir)),
-          Quarantine.Live,
-          SinksLive.fromConfig,
-          Alerts.Test
-        ).pipe(Layer.provideMerge(Layer.succeed(AppConfig, config)))
-        const context = yield* Layer.build(layer)
+        const context = yield* Layer.build(runnerLayer(config, scriptedSocket(script())))
         const fiber = yield* StreamRunner.run({
           symbols: ["SPY"],
           source: "massive-stocks",
@@ -192,15 +232,7 @@ describe("stream runner (TestClock, whole session)", () => {
               )
           })
         )
-        const layer = Layer.mergeAll(
-          failing,
-          MassiveRest.Test({ bars: { SPY: day } }),
-          MarketCalendar.Test,
-          Layer.effect(Checkpoints.Checkpoints, Checkpoints.make(dataDir)),
-          Quarantine.Live,
-          SinksLive.fromConfig,
-          Alerts.Test
-        ).pipe(Layer.provideMerge(Layer.succeed(AppConfig, config)))
+        const layer = runnerLayer(config, failing)
         const fiber = yield* StreamRunner.run({
           symbols: ["SPY"],
           source: "massive-stocks",
@@ -244,40 +276,17 @@ describe("stream runner (TestClock, whole session)", () => {
         const inCommit = yield* Deferred.make<void>()
         const release = yield* Deferred.make<void>()
         // The first append commit stops half-way until released: the interruption lands inside it.
-        let appends = 0
-        const holdingSinks = Layer.effect(
-          Sinks,
-          Effect.map(Sinks, (inner) =>
-            Sinks.of({
-              sinks: inner.sinks,
-              commit: (write) =>
-                write.mode === "append" && appends++ === 0
-                  ? Deferred.succeed(inCommit, undefined).pipe(
-                      Effect.zipRight(Deferred.await(release)),
-                      Effect.zipRight(inner.commit(write))
-                    )
-                  : inner.commit(write)
-            })
-          )
-        ).pipe(Layer.provide(SinksLive.fromConfig))
-        const layer = Layer.mergeAll(
-          scriptedSocket(steps),
-          MassiveRest.Test({ bars: { SPY: day } }),
-          MarketCalendar.Test,
-          Layer.effect(Checkpoints.Checkpoints, Checkpoints.make(dataDir)),
-          Quarantine.Live,
-          holdingSinks,
-          Alerts.Test
-        ).pipe(Layer.provideMerge(Layer.succeed(AppConfig, config)))
+        const holding = holdingFirstAppend(inCommit, release)
         const runner = yield* StreamRunner.run({
           symbols: ["SPY"],
           source: "massive-stocks",
           reconcile: false
-        }).pipe(Effect.scoped, Effect.provide(layer), Effect.fork)
-        for (let step = 0; step < 50 && !(yield* Deferred.isDone(inCommit)); step++) {
-          yield* TestClock.adjust("500 millis")
-          for (let i = 0; i < 3; i++) yield* settle
-        }
+        }).pipe(
+          Effect.scoped,
+          Effect.provide(runnerLayer(config, scriptedSocket(steps), holding.layer)),
+          Effect.fork
+        )
+        yield* stepUntil("500 millis", 50, Deferred.isDone(inCommit))
         expect(yield* Deferred.isDone(inCommit)).toBe(true)
         // Minutes 1 and 2 arrive while the commit is held.
         yield* TestClock.adjust("5 seconds")
@@ -290,7 +299,7 @@ describe("stream runner (TestClock, whole session)", () => {
         yield* Fiber.join(stopping)
         const lake = yield* readPartition(dataDir, StockBars1s, DATE)
         expect(lake).toEqual([...minute(0), ...minute(1), ...minute(2)])
-        expect(appends).toBeGreaterThanOrEqual(2)
+        expect(holding.appends()).toBeGreaterThanOrEqual(2)
       }),
     60_000
   )
@@ -335,22 +344,7 @@ describe("stream runner (TestClock, whole session)", () => {
         ]
         const inCommit = yield* Deferred.make<void>()
         const release = yield* Deferred.make<void>()
-        let appends = 0
-        const holdingSinks = Layer.effect(
-          Sinks,
-          Effect.map(Sinks, (inner) =>
-            Sinks.of({
-              sinks: inner.sinks,
-              commit: (write) =>
-                write.mode === "append" && appends++ === 0
-                  ? Deferred.succeed(inCommit, undefined).pipe(
-                      Effect.zipRight(Deferred.await(release)),
-                      Effect.zipRight(inner.commit(write))
-                    )
-                  : inner.commit(write)
-            })
-          )
-        ).pipe(Layer.provide(SinksLive.fromConfig))
+        const holding = holdingFirstAppend(inCommit, release)
         // The real disk, recording what was spilled.
         const spilled: Array<string> = []
         const recordingDisk: OpenSpillFile = async (path) => {
@@ -363,25 +357,17 @@ describe("stream runner (TestClock, whole session)", () => {
             }
           }
         }
-        const layer = Layer.mergeAll(
-          scriptedSocket(steps),
-          MassiveRest.Test({ bars: { SPY: day } }),
-          MarketCalendar.Test,
-          Layer.effect(Checkpoints.Checkpoints, Checkpoints.make(dataDir)),
-          Quarantine.Live,
-          holdingSinks,
-          Alerts.Test
-        ).pipe(Layer.provideMerge(Layer.succeed(AppConfig, config)))
         const runner = yield* StreamRunner.run({
           symbols: ["SPY", ...symbols],
           source: "massive-stocks",
           reconcile: false,
           openSpillFile: recordingDisk
-        }).pipe(Effect.scoped, Effect.provide(layer), Effect.fork)
-        for (let step = 0; step < 50 && !(yield* Deferred.isDone(inCommit)); step++) {
-          yield* TestClock.adjust("200 millis")
-          for (let i = 0; i < 3; i++) yield* settle
-        }
+        }).pipe(
+          Effect.scoped,
+          Effect.provide(runnerLayer(config, scriptedSocket(steps), holding.layer)),
+          Effect.fork
+        )
+        yield* stepUntil("200 millis", 50, Deferred.isDone(inCommit))
         expect(yield* Deferred.isDone(inCommit)).toBe(true)
         // The frames arrive (the first is decoded into memory; the rest spill, most as their text).
         const spilledLines = () =>

@@ -8,15 +8,13 @@
  *
  * - Frames shorter than `WORKER_MIN_CHARS` (handshake, status, a few symbols) are decoded here: a
  *   round trip to the worker would cost more than it saves. The events are the same either way.
- * - Order: `decode` resolves with the events of its frames in frame order, and the caller awaits
- *   one batch before sending the next.
+ * - Order: `decodeEach` answers with each frame's events, in frame order.
  * - One worker per process, started on first use; it holds the process open only while a batch is
  *   in flight. If it cannot start or dies, its batches (kept here until answered) are decoded in
  *   this thread, and so is everything after: nothing is lost because of the worker.
  */
 import { Worker } from "node:worker_threads"
-import type { StockBar } from "../../domain/StockBar.js"
-import { BAR_WIDTH, type DecodeRequest, type DecodeResponse, type WorkerEvent } from "./frameDecodeWorker.js"
+import { type DecodeRequest, type DecodeResponse, fromWorkerEvents } from "./barColumns.js"
 import type { SocketEvent } from "./MassiveSocket.js"
 import { decodeFrame } from "./wsWire.js"
 
@@ -59,31 +57,6 @@ export const eventCount = (frame: string): number => {
 const decodeHere = (frames: ReadonlyArray<string>, receivedAt: ReadonlyArray<number>): PerFrame =>
   frames.map((frame, i) => decodeFrame(frame, receivedAt[i]!))
 
-/** The worker's events as `SocketEvent`s: columns back into bars. */
-export const fromWorkerEvents = (events: ReadonlyArray<WorkerEvent>): Array<SocketEvent> =>
-  events.map((e): SocketEvent => {
-    if (e._tag !== "BarColumns") return e
-    const { symbols, values } = e
-    const n = symbols.length
-    const bars: Array<StockBar> = new Array(n)
-    for (let i = 0; i < n; i++) {
-      const k = i * BAR_WIDTH
-      const vwap = values[k + 6]!
-      bars[i] = {
-        symbol: symbols[i]!,
-        ts: values[k]!,
-        open: values[k + 1]!,
-        high: values[k + 2]!,
-        low: values[k + 3]!,
-        close: values[k + 4]!,
-        volume: values[k + 5]!,
-        vwap: Number.isNaN(vwap) ? null : vwap,
-        trades: null
-      }
-    }
-    return { _tag: "Bars", ev: e.ev, bars, receivedAt: e.receivedAt }
-  })
-
 /** The worker is gone: what it held is decoded here, and everything after. */
 const abandon = (w: Worker): void => {
   if (worker !== w) return
@@ -120,15 +93,13 @@ const start = (): Worker | undefined => {
 }
 
 /**
- * The events of each frame, as `decodeFrame` gives them (`receivedAt`: one time for all frames, or
- * one per frame). Synchronous (an array) when every frame is small; otherwise a promise of the
- * worker's answer.
+ * The events of each frame, as `decodeFrame` gives them (`receivedAt`: when each frame arrived).
+ * Synchronous (an array) when every frame is small; otherwise a promise of the worker's answer.
  */
 export const decodeEach = (
   frames: ReadonlyArray<string>,
-  receivedAt: number | ReadonlyArray<number>
+  times: ReadonlyArray<number>
 ): PerFrame | Promise<PerFrame> => {
-  const times = typeof receivedAt === "number" ? frames.map(() => receivedAt) : receivedAt
   let large = false
   for (const f of frames) if (isLarge(f)) large = true
   if (!large) return decodeHere(frames, times)
@@ -144,17 +115,6 @@ export const decodeEach = (
     const request: DecodeRequest = { id, frames, receivedAt: times }
     w.postMessage(request)
   })
-}
-
-const flat = (perFrame: PerFrame): ReadonlyArray<SocketEvent> => perFrame.flat()
-
-/** The events of `frames`, in frame order (see `decodeEach`). */
-export const decode = (
-  frames: ReadonlyArray<string>,
-  receivedAt: number | ReadonlyArray<number>
-): ReadonlyArray<SocketEvent> | Promise<ReadonlyArray<SocketEvent>> => {
-  const perFrame = decodeEach(frames, receivedAt)
-  return perFrame instanceof Promise ? perFrame.then(flat) : flat(perFrame)
 }
 
 /** Starts the worker (if it is not running) without waiting for it: its start-up then overlaps other work. */

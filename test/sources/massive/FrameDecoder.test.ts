@@ -28,6 +28,15 @@ const aggregates = (symbols: number, s: number, vw: (i: number) => number | null
 const expected = (frames: ReadonlyArray<string>): Array<SocketEvent> =>
   frames.flatMap((f) => [...decodeFrame(f, AT)])
 
+/** Every frame received at `at`, their events in one list. */
+const decodeAll = (frames: ReadonlyArray<string>, at: number) => {
+  const perFrame = FrameDecoder.decodeEach(
+    frames,
+    frames.map(() => at)
+  )
+  return perFrame instanceof Promise ? perFrame.then((all) => all.flat()) : perFrame.flat()
+}
+
 afterAll(() => FrameDecoder.shutdown())
 
 describe("FrameDecoder", () => {
@@ -46,7 +55,7 @@ describe("FrameDecoder", () => {
 
   it("small frames are decoded in this thread, synchronously", () => {
     const frames = [aggregates(3, AT, () => 10)]
-    const out = FrameDecoder.decode(frames, AT)
+    const out = decodeAll(frames, AT)
     expect(out).not.toBeInstanceOf(Promise)
     expect(out).toEqual(expected(frames))
   })
@@ -63,7 +72,7 @@ describe("FrameDecoder", () => {
     ])
     const frames = [big, "not json", mixed, aggregates(2, AT + 3000, () => 1)]
     const before = FrameDecoder.stats()
-    const out = FrameDecoder.decode(frames, AT)
+    const out = decodeAll(frames, AT)
     expect(out).toBeInstanceOf(Promise)
     const events = await out
     expect(events).toEqual(expected(frames))
@@ -78,17 +87,17 @@ describe("FrameDecoder", () => {
 
   it("batches sent back to back resolve in order, and after a shutdown a new worker takes over", async () => {
     const frames = Array.from({ length: 6 }, (_, k) => aggregates(500, AT + k * 1000, () => k))
-    const pending = frames.map((f) => FrameDecoder.decode([f], AT))
+    const pending = frames.map((f) => decodeAll([f], AT))
     const results = await Promise.all(pending)
     expect(results.flat()).toEqual(expected(frames))
     await FrameDecoder.shutdown()
-    expect(await FrameDecoder.decode([frames[0]!], AT)).toEqual(expected([frames[0]!]))
+    expect(await decodeAll([frames[0]!], AT)).toEqual(expected([frames[0]!]))
   })
 
   it("batches in flight when the worker stops are decoded in this thread: nothing is lost", async () => {
     const frames = Array.from({ length: 4 }, (_, k) => aggregates(800, AT + k * 1000, () => 2))
     const before = FrameDecoder.stats()
-    const pending = frames.map((f) => FrameDecoder.decode([f], AT))
+    const pending = frames.map((f) => decodeAll([f], AT))
     await FrameDecoder.shutdown()
     expect((await Promise.all(pending)).flat()).toEqual(expected(frames))
     const after = FrameDecoder.stats()
