@@ -35,6 +35,7 @@ import { Sinks } from "../sinks/Sink.js"
 import * as FrameDecoder from "../sources/massive/FrameDecoder.js"
 import { MassiveRest } from "../sources/massive/MassiveRest.js"
 import { MassiveSocket, type SocketEvent } from "../sources/massive/MassiveSocket.js"
+import * as FlushPlanner from "./flushPlanner.js"
 import * as MarketTime from "./marketTime.js"
 import { reconcileSession, repairGap } from "./repair.js"
 import * as SpillCodec from "./spillCodec.js"
@@ -111,6 +112,8 @@ export const run = (request: StreamRequest, onTick: (stats: StreamStats) => void
     const checkpoints = yield* Checkpoints
     const stats = makeStreamStats(request.source)
     const symbols = request.symbols
+    // The frame decode worker starts now (it takes about a second), while the session is looked up.
+    const decoderReady = FrameDecoder.warmUp()
     const deps = { rest, sinks, quarantine, source: request.source }
 
     // 1. The session.
@@ -203,8 +206,9 @@ export const run = (request: StreamRequest, onTick: (stats: StreamStats) => void
       },
       readBytes: 16 * 1024 * 1024
     })
-    // Start the decode worker now, not when the first large frame arrives with the feed behind it.
-    FrameDecoder.warmUp()
+    // Subscribe once the decode worker is up, not with the feed's first frames waiting behind its
+    // start (bounded: without it, frames are decoded on this thread).
+    yield* Effect.promise(() => decoderReady).pipe(Effect.timeoutOption("10 seconds"))
     stats.connection = "connecting"
     const producer = yield* socket
       .events({ cluster: "stocks", subscriptions: symbols.map((s) => `A.${s}`) })
@@ -239,8 +243,8 @@ export const run = (request: StreamRequest, onTick: (stats: StreamStats) => void
         ? Effect.void
         : quarantine.write(StockBars1s, session.date, `stream-${request.source}-${flushSeq}`, rejected)
 
-    /** Decoded events (no `Frame`) of one flush; `startedAt`: when the flush began, for its duration. */
-    const processBatch = (events: ReadonlyArray<SocketEvent>, startedAt: number) =>
+    /** Decoded events (no `Frame`) of one flush; `dueAt`: when the flush was due, for the planner. */
+    const processBatch = (events: ReadonlyArray<SocketEvent>, dueAt: number) =>
       Effect.gen(function* () {
         const bars: Array<StockBar> = []
         const rejected: Array<Rejected> = []
@@ -327,8 +331,8 @@ export const run = (request: StreamRequest, onTick: (stats: StreamStats) => void
           stats.committed += rows.length
         }
         yield* commitRejects(rejected)
-        // Gap repairs below go to REST and are not part of what a flush costs per bar.
-        learnFlush(bars.length, (yield* Clock.currentTimeMillis) - startedAt)
+        // Gap repairs below go to REST and are not part of what a flush costs.
+        if (bars.length > 0) planner.record(dueAt, yield* Clock.currentTimeMillis)
         while (pendingGaps.length > 0) {
           const gap = pendingGaps.shift()!
           const repaired = yield* repairGap(
@@ -354,34 +358,27 @@ export const run = (request: StreamRequest, onTick: (stats: StreamStats) => void
      * whatever is pending before draining the queue.
      */
     let pending: Array<SocketEvent> = []
-    const flushPending = Effect.uninterruptible(
-      Effect.suspend(() => {
-        if (pending.length === 0) return Effect.void
-        const events = pending
-        pending = []
-        return Effect.flatMap(Clock.currentTimeMillis, (startedAt) =>
-          Effect.flatMap(expandFrames(events), (decoded) => processBatch(decoded, startedAt))
-        )
-      })
-    )
+    /** Commits what is pending; `dueAt`: when the collect planned the flush (default now). */
+    const flushPending = (dueAt?: number) =>
+      Effect.uninterruptible(
+        Effect.suspend(() => {
+          if (pending.length === 0) return Effect.void
+          const events = pending
+          pending = []
+          return Effect.flatMap(Clock.currentTimeMillis, (now) =>
+            Effect.flatMap(expandFrames(events), (decoded) => processBatch(decoded, dueAt ?? now))
+          )
+        })
+      )
 
     let barsPerEvent = 1
     /**
-     * How long a flush takes from the end of its collect to the end of its commit (late data,
-     * validate, dedupe, every sink), learnt from the flushes so far as an exponential average. The
-     * whole duration, not a cost per bar: a longer flush makes the next one start earlier and carry
-     * fewer bars, so the size settles (a per-bar cost would count each commit's fixed overhead
-     * against every bar, overestimate large flushes and shrink them without end). 0 until a flush
-     * of 1,000 bars or more was measured; under TestClock commits take no time, so it stays 0.
+     * When each flush must start, learnt from how long the recent ones took (the whole duration, not
+     * a cost per bar: a longer flush makes the next one start earlier and carry fewer bars, so the
+     * size settles; a per-bar cost would count each commit's fixed overhead against every bar and
+     * shrink flushes without end). Under TestClock commits take no time.
      */
-    let flushMs = 0
-    /** How long before the oldest message's deadline a flush must start: its usual duration, with room for jitter. */
-    const flushLeadMs = () =>
-      flushMs === 0 ? 0 : Math.min(0.8 * config.stream.flushIntervalMs, 1.5 * flushMs + 20)
-    const learnFlush = (bars: number, ms: number) => {
-      if (bars < 1000) return
-      flushMs = flushMs === 0 ? ms : 0.8 * flushMs + 0.2 * ms
-    }
+    const planner = FlushPlanner.make(config.stream.flushIntervalMs)
     const countBars = (events: ReadonlyArray<SocketEvent>) => {
       let n = 0
       for (const e of events) if (e._tag === "Bars" || e._tag === "Frame") n += barsIn(e)
@@ -393,7 +390,9 @@ export const run = (request: StreamRequest, onTick: (stats: StreamStats) => void
      * the collect ends early enough that the commit, taking as long as flushes have lately taken,
      * completes within the interval of the oldest message's arrival. When that moment has already passed (a
      * backlog in the queue or its spill) it takes what is ready without waiting, so a backlog drains
-     * in full-size flushes. At most TAKE_MAX events and about FLUSH_MAX_BARS bars.
+     * in full-size flushes. At most TAKE_MAX events and about FLUSH_MAX_BARS bars. Returns when the
+     * flush was due: the planned moment, or when the collect ended if that was earlier (full) or it
+     * began after it (a backlog).
      */
     const collect = Effect.gen(function* () {
       const started = yield* Clock.currentTimeMillis
@@ -408,9 +407,13 @@ export const run = (request: StreamRequest, onTick: (stats: StreamStats) => void
       }
       noteArrivals(pending)
       let bars = countBars(pending)
+      // With nothing to flush yet, the loop wakes up once an interval (its monitoring and the close).
+      const deadlineOf = () =>
+        oldest === undefined ? started + config.stream.flushIntervalMs : planner.dueAt(oldest)
+      let deadline = deadlineOf()
       while (pending.length < TAKE_MAX && bars < FLUSH_MAX_BARS) {
         const now = yield* Clock.currentTimeMillis
-        const deadline = (oldest ?? started) + config.stream.flushIntervalMs - flushLeadMs()
+        deadline = deadlineOf()
         const remaining = deadline - now
         // The queue bounds its own wait (a timeout around a take would discard what it removed) and
         // appends to `pending` in the same atomic step as the take: a shutdown lands before or after.
@@ -423,12 +426,13 @@ export const run = (request: StreamRequest, onTick: (stats: StreamStats) => void
           pending
         )
         // Nothing within the wait, or nothing ready once the moment has passed: flush now.
-        if (taken.length === 0) return
+        if (taken.length === 0) break
         const takenBars = countBars(taken)
         bars += takenBars
         barsPerEvent = Math.max(1, takenBars / taken.length)
         noteArrivals(taken)
       }
+      return Math.min(yield* Clock.currentTimeMillis, Math.max(deadline, started))
     })
 
     /**
@@ -440,14 +444,14 @@ export const run = (request: StreamRequest, onTick: (stats: StreamStats) => void
      */
     const drain = (untilMs?: number) =>
       Effect.gen(function* () {
-        yield* flushPending
+        yield* flushPending()
         for (;;) {
           if (queue.size() === 0) return
           if (untilMs !== undefined && (yield* Clock.currentTimeMillis) >= untilMs) return
           yield* Effect.uninterruptible(
             Effect.zipRight(
               queue.takeBatch(Math.max(1, Math.ceil(FLUSH_MAX_BARS / barsPerEvent)), "100 millis", pending),
-              flushPending
+              flushPending()
             )
           )
         }
@@ -460,8 +464,8 @@ export const run = (request: StreamRequest, onTick: (stats: StreamStats) => void
       let spilledAtLastTick = 0
       let lastSpillAlertAt = Number.NEGATIVE_INFINITY
       for (;;) {
-        yield* collect
-        yield* flushPending
+        const dueAt = yield* collect
+        yield* flushPending(dueAt)
         // The socket side failed for good (auth_failed, or the spill file could not be written):
         // everything taken is committed; stop with its error instead of idling until the close.
         const producerExit = yield* Fiber.poll(producer)

@@ -6,7 +6,7 @@
  */
 import * as NodeFs from "node:fs/promises"
 import * as Path from "node:path"
-import { describe, expect, it } from "@effect/vitest"
+import { beforeAll, describe, expect, it } from "@effect/vitest"
 import { Clock, Deferred, type Duration, Effect, Fiber, Layer, Stream, TestClock } from "effect"
 import * as MarketCalendar from "../../src/calendar/MarketCalendar.js"
 import { AppConfig, type AppConfigShape } from "../../src/config/AppConfig.js"
@@ -23,6 +23,7 @@ import { readPartition } from "../../src/sinks/ParquetSink.js"
 import * as Quarantine from "../../src/sinks/Quarantine.js"
 import { Sinks } from "../../src/sinks/Sink.js"
 import * as SinksLive from "../../src/sinks/SinksLive.js"
+import * as FrameDecoder from "../../src/sources/massive/FrameDecoder.js"
 import * as MassiveRest from "../../src/sources/massive/MassiveRest.js"
 import { MassiveSocket, type SocketEvent } from "../../src/sources/massive/MassiveSocket.js"
 import { tempDir, testConfig } from "../support/fixtures.js"
@@ -92,6 +93,18 @@ const runnerLayer = (
     Alerts.Test
   ).pipe(Layer.provideMerge(Layer.succeed(AppConfig, config)))
 
+/** The runner on SPY alone, fed by `steps`, without reconciliation at the close: forked. */
+const forkSpyRunner = (
+  config: AppConfigShape,
+  steps: ReadonlyArray<{ at: number; event: SocketEvent }>,
+  sinks?: Layer.Layer<Sinks, SinkError | StorageError, AppConfig>
+) =>
+  StreamRunner.run({ symbols: ["SPY"], source: "massive-stocks", reconcile: false }).pipe(
+    Effect.scoped,
+    Effect.provide(runnerLayer(config, scriptedSocket(steps), sinks)),
+    Effect.fork
+  )
+
 /**
  * The configured sinks, except that the first append commit signals `inCommit` and then waits for
  * `release` before it writes: a flush held half-way. `appends()` counts append commits.
@@ -124,6 +137,10 @@ const stepUntil = (step: Duration.DurationInput, maxSteps: number, done: Effect.
       for (let k = 0; k < 3; k++) yield* settle
     }
   })
+
+// The runner subscribes once the frame decode worker is up: a wait in real time, which under
+// TestClock would let the scripted clock run ahead of the feed. Start it before the clock matters.
+beforeAll(() => FrameDecoder.warmUp(), 30_000)
 
 describe("stream runner (TestClock, whole session)", () => {
   it.scoped(
@@ -208,6 +225,54 @@ describe("stream runner (TestClock, whole session)", () => {
     120_000
   )
 
+  it.scoped("flushes as the feed goes: every bar is durable within flush_interval of its arrival", () =>
+    Effect.gen(function* () {
+      const dataDir = yield* tempDir()
+      const config = testConfig(dataDir, "http://127.0.0.1:1")
+      const interval = config.stream.flushIntervalMs
+      const start = ny(9, 31)
+      yield* TestClock.setTime(start)
+      // Every 250 ms a frame with the next 15 seconds of SPY, for 6 seconds.
+      const steps: Array<{ at: number; event: SocketEvent }> = [
+        { at: start, event: { _tag: "Connected", at: start, attempt: 1 } }
+      ]
+      const arrival = new Map<number, number>()
+      for (let k = 0; k < 24; k++) {
+        const at = start + 100 + k * 250
+        const bars = day.filter((b) => b.ts >= OPEN + k * 15_000 && b.ts < OPEN + (k + 1) * 15_000)
+        for (const b of bars) arrival.set(b.ts, at)
+        steps.push({ at, event: { _tag: "Bars", bars: bars.map(asStreamed), receivedAt: at } })
+      }
+      // Sinks that take no time: commit times are the flush schedule's alone.
+      const commits: Array<{ readonly at: number; readonly ts: ReadonlyArray<number> }> = []
+      const recording = Layer.succeed(
+        Sinks,
+        Sinks.of({
+          sinks: [],
+          commit: (write) =>
+            Effect.map(Clock.currentTimeMillis, (at) => {
+              if (write.dataset.name === StockBars1s.name)
+                commits.push({ at, ts: (write.rows as ReadonlyArray<StockBar>).map((b) => b.ts) })
+              return []
+            })
+        })
+      )
+      const runner = yield* forkSpyRunner(config, steps, recording)
+      // 10 ms steps: a timer fires at most a step late, within the planner's smallest lead (20 ms).
+      for (let i = 0; i < 800 && commits.reduce((n, c) => n + c.ts.length, 0) < arrival.size; i++) {
+        yield* TestClock.adjust("10 millis")
+        yield* settle
+      }
+      yield* Fiber.interrupt(runner)
+
+      const committed = commits.flatMap((c) => c.ts.map((ts) => c.at - arrival.get(ts)!))
+      expect(committed).toHaveLength(arrival.size)
+      expect(Math.max(...committed)).toBeLessThanOrEqual(interval)
+      // Flushed as the feed went, not all at the end: about one flush a second of feed.
+      expect(commits.length).toBeGreaterThanOrEqual(5)
+    })
+  )
+
   it.scoped(
     "a socket that fails for good (auth_failed) stops the stream with its error; what arrived is committed",
     () =>
@@ -277,15 +342,7 @@ describe("stream runner (TestClock, whole session)", () => {
         const release = yield* Deferred.make<void>()
         // The first append commit stops half-way until released: the interruption lands inside it.
         const holding = holdingFirstAppend(inCommit, release)
-        const runner = yield* StreamRunner.run({
-          symbols: ["SPY"],
-          source: "massive-stocks",
-          reconcile: false
-        }).pipe(
-          Effect.scoped,
-          Effect.provide(runnerLayer(config, scriptedSocket(steps), holding.layer)),
-          Effect.fork
-        )
+        const runner = yield* forkSpyRunner(config, steps, holding.layer)
         yield* stepUntil("500 millis", 50, Deferred.isDone(inCommit))
         expect(yield* Deferred.isDone(inCommit)).toBe(true)
         // Minutes 1 and 2 arrive while the commit is held.

@@ -14,7 +14,7 @@
  *   this thread, and so is everything after: nothing is lost because of the worker.
  */
 import { Worker } from "node:worker_threads"
-import { type DecodeRequest, type DecodeResponse, fromWorkerEvents } from "./barColumns.js"
+import { type DecodeRequest, type DecodeResponse, fromWorkerEvents, WORKER_READY } from "./barColumns.js"
 import type { SocketEvent } from "./MassiveSocket.js"
 import { decodeFrame } from "./wsWire.js"
 
@@ -31,6 +31,9 @@ interface Batch {
 }
 
 let worker: Worker | undefined
+/** Settles when the current worker has loaded its code, or is gone. */
+let loaded: Promise<void> = Promise.resolve()
+let markLoaded: () => void = () => {}
 let unavailable = false
 let nextId = 1
 const inFlight = new Map<number, Batch>()
@@ -60,6 +63,7 @@ const decodeHere = (frames: ReadonlyArray<string>, receivedAt: ReadonlyArray<num
 /** The worker is gone: what it held is decoded here, and everything after. */
 const abandon = (w: Worker): void => {
   if (worker !== w) return
+  markLoaded()
   worker = undefined
   unavailable = true
   const batches = [...inFlight.values()]
@@ -72,8 +76,12 @@ const start = (): Worker | undefined => {
   if (unavailable) return undefined
   if (worker !== undefined) return worker
   try {
+    loaded = new Promise((resolve) => {
+      markLoaded = resolve
+    })
     const w = new Worker(new URL("./frameDecodeWorker.mjs", import.meta.url))
-    w.on("message", (response: DecodeResponse) => {
+    w.on("message", (response: DecodeResponse | typeof WORKER_READY) => {
+      if (response === WORKER_READY) return markLoaded()
       const batch = inFlight.get(response.id)
       if (batch === undefined) return
       inFlight.delete(response.id)
@@ -87,6 +95,7 @@ const start = (): Worker | undefined => {
     worker = w
     return w
   } catch {
+    markLoaded()
     unavailable = true
     return undefined
   }
@@ -117,15 +126,21 @@ export const decodeEach = (
   })
 }
 
-/** Starts the worker (if it is not running) without waiting for it: its start-up then overlaps other work. */
-export const warmUp = (): void => {
+/**
+ * Starts the worker (if it is not running). The promise settles once it has loaded its code (about
+ * a second: it compiles the decoder through tsx) or could not start; it never rejects. A stream
+ * waits for it before subscribing, so the feed's first frames are not held up behind the start.
+ */
+export const warmUp = (): Promise<void> => {
   start()
+  return loaded
 }
 
 /** Stops the worker; batches in flight are decoded in this thread. The next large batch starts a new one. */
 export const shutdown = async (): Promise<void> => {
   const w = worker
   if (w === undefined) return
+  markLoaded()
   worker = undefined
   const batches = [...inFlight.values()]
   inFlight.clear()

@@ -95,10 +95,11 @@ export class MassiveSocket extends Context.Tag("tapehouse/MassiveSocket")<
 //
 // Order and back-pressure. `socket.runRaw`'s handler is called synchronously from the socket's
 // `message` listener, in arrival order; it offers the frame text synchronously (`unsafeOffer`) to a
-// per-connection `Mailbox` and returns nothing (a handler that returned an Effect would be forked,
-// losing order). The mailbox has no capacity of its own (a full bounded mailbox would drop on
-// `unsafeOffer`); instead the client stops reading the TCP socket (`ws.pause()`) once `highWaterMark`
-// frames are waiting, and resumes when the consumer has taken them. Frames already read from the
+// per-connection `Mailbox`, stamped with the time it came off the socket (its `receivedAt`, however
+// long it then waits for the consumer), and returns nothing (a handler that returned an Effect would
+// be forked, losing order). The mailbox has no capacity of its own (a full bounded mailbox would
+// drop on `unsafeOffer`); instead the client stops reading the TCP socket (`ws.pause()`) once
+// `highWaterMark` frames are waiting, and resumes when the consumer has taken them. Frames already read from the
 // socket when it pauses are still delivered, so the memory held is bounded by `highWaterMark` frames
 // plus one socket read, and nothing is ever dropped; while paused the kernel and then the server
 // buffer, and a server that gives up sends `slow_consumer` (handled as a disconnect). The stream
@@ -173,8 +174,14 @@ class ConnectionDead extends Data.TaggedError("ConnectionDead")<{ readonly idleM
 type StatusEvent = Extract<SocketEvent, { readonly _tag: "Status" }>
 type ReadError = Socket.SocketError | ConnectionDead
 
+/** A frame's text and when it came off the socket (epoch ms): its `receivedAt`, whenever it is decoded. */
+interface Arrived {
+  readonly text: string
+  readonly at: number
+}
+
 interface Connection {
-  readonly mailbox: Mailbox.Mailbox<string, ReadError>
+  readonly mailbox: Mailbox.Mailbox<Arrived, ReadError>
   /** Done when the socket is open, or failed when it could not open. */
   readonly opened: Deferred.Deferred<void, Socket.SocketError>
   write: (text: string) => Effect.Effect<void, Socket.SocketError>
@@ -248,8 +255,9 @@ export const makeWith = (
     /** Opens one connection in the current scope. Never fails: open errors surface through `opened`. */
     const open = (url: string) =>
       Effect.gen(function* () {
+        const clock = yield* Effect.clock
         const conn: Connection = {
-          mailbox: yield* Mailbox.make<string, ReadError>(),
+          mailbox: yield* Mailbox.make<Arrived, ReadError>(),
           opened: yield* Deferred.make<void, Socket.SocketError>(),
           write: () => Effect.void,
           ws: undefined,
@@ -282,7 +290,10 @@ export const makeWith = (
         )
         // In order, synchronously, never dropped (see the header): no Effect is returned.
         const onFrame = (data: string | Uint8Array): void => {
-          conn.mailbox.unsafeOffer(typeof data === "string" ? data : decoder.decode(data))
+          conn.mailbox.unsafeOffer({
+            text: typeof data === "string" ? data : decoder.decode(data),
+            at: clock.unsafeCurrentTimeMillis()
+          })
           conn.activity = true
           if (++conn.pending >= t.highWaterMark && !conn.paused && conn.ws !== undefined) {
             conn.paused = true
@@ -410,7 +421,7 @@ export const makeWith = (
                 continue
               }
               taken(conn, 1, t.highWaterMark)
-              const frame = Wire.decodeFrame(next.value, clock.unsafeCurrentTimeMillis())
+              const frame = Wire.decodeFrame(next.value.text, next.value.at)
               for (let i = 0; i < frame.length; i++) {
                 const event = frame[i]!
                 if (event._tag !== "Status") {
@@ -460,13 +471,12 @@ export const makeWith = (
           )
 
         /** Frames after the handshake, decoded per pulled chunk, until the connection ends. */
-        const data = (conn: Connection, clock: Clock.Clock): Stream.Stream<SocketEvent> =>
+        const data = (conn: Connection): Stream.Stream<SocketEvent> =>
           Mailbox.toStream(conn.mailbox).pipe(
             Stream.mapChunks((frames) => {
               taken(conn, frames.length, t.highWaterMark)
-              const at = clock.unsafeCurrentTimeMillis()
               const out: Array<SocketEvent> = []
-              for (const frame of frames) {
+              for (const { text: frame, at } of frames) {
                 // Large frames of aggregates go on undecoded (see the `Frame` event); one that may
                 // hold a status is decoded here, so a disconnect notice is never missed.
                 if (FrameDecoder.isLarge(frame) && !frame.includes('"status"')) {
@@ -531,7 +541,7 @@ export const makeWith = (
             for (const e of after) if (isDisconnectStatus(e)) noteStop(conn, e)
             const connected: SocketEvent = { _tag: "Connected", at: connectedAt, attempt }
             return Stream.fromIterable([...before, connected, ...after]).pipe(
-              Stream.concat(data(conn, clock)),
+              Stream.concat(data(conn)),
               Stream.concat(
                 Stream.fromEffect(
                   Effect.suspend(() =>

@@ -33,6 +33,9 @@ export interface DecodeResponse {
   readonly events: ReadonlyArray<ReadonlyArray<WorkerEvent>>
 }
 
+/** What the worker posts once its code is loaded, before any response. */
+export const WORKER_READY = "ready"
+
 /** The `Bars` events of `decodeFrame` as columns; the others unchanged. */
 export const toWorkerEvents = (events: ReadonlyArray<SocketEvent>, transfer: Array<ArrayBuffer>) =>
   events.map((e): WorkerEvent => {

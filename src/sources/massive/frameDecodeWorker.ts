@@ -5,7 +5,7 @@
  * back as they are (they are rare and small). Started through `frameDecodeWorker.mjs`.
  */
 import { parentPort } from "node:worker_threads"
-import { type DecodeRequest, type DecodeResponse, toWorkerEvents } from "./barColumns.js"
+import { type DecodeRequest, type DecodeResponse, toWorkerEvents, WORKER_READY } from "./barColumns.js"
 import { decodeFrame } from "./wsWire.js"
 
 const port = parentPort
@@ -18,4 +18,5 @@ if (port !== null) {
     const response: DecodeResponse = { id: request.id, events }
     port.postMessage(response, transfer)
   })
+  port.postMessage(WORKER_READY)
 }

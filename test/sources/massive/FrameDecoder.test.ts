@@ -94,6 +94,24 @@ describe("FrameDecoder", () => {
     expect(await decodeAll([frames[0]!], AT)).toEqual(expected([frames[0]!]))
   })
 
+  it("warmUp settles once a new worker has loaded its code; the next batch goes to that worker", async () => {
+    await FrameDecoder.shutdown()
+    let settled = false
+    const ready = FrameDecoder.warmUp().then(() => {
+      settled = true
+    })
+    await Promise.resolve()
+    // Loading takes the worker about a second (tsx compiles the decoder): not settled at once.
+    expect(settled).toBe(false)
+    await ready
+    const before = FrameDecoder.stats()
+    const frames = [aggregates(500, AT, () => 1)]
+    expect(await decodeAll(frames, AT)).toEqual(expected(frames))
+    expect(FrameDecoder.stats()).toEqual({ onWorker: before.onWorker + 1, fellBack: before.fellBack })
+    // Already up: settles without starting another.
+    await FrameDecoder.warmUp()
+  })
+
   it("batches in flight when the worker stops are decoded in this thread: nothing is lost", async () => {
     const frames = Array.from({ length: 4 }, (_, k) => aggregates(800, AT + k * 1000, () => 2))
     const before = FrameDecoder.stats()

@@ -7,6 +7,7 @@ import { describe, expect, it } from "@effect/vitest"
 import {
   Cause,
   Chunk,
+  Deferred,
   Effect,
   Exit,
   Fiber,
@@ -306,6 +307,46 @@ describe("MassiveSocket.Live against a loopback ws server", () => {
       expect(logs.some((l) => l.startsWith("INFO") && l.includes("connected (attempt 1)"))).toBe(true)
       expect(logs.join("\n")).not.toContain(KEY)
     })
+  )
+
+  it.scoped(
+    "receivedAt is when a frame came off the socket, not when a busy consumer got to it (Clock)",
+    () =>
+      Effect.gen(function* () {
+        const server = yield* startServer(streaming(() => [JSON.stringify([agg("SPY", 0)])]))
+        const socket = yield* MassiveSocket.MassiveSocket.pipe(
+          Effect.provide(
+            MassiveSocket.layer(OPTIONS).pipe(Layer.provide(Layer.succeed(AppConfig, makeConfig(server.url))))
+          )
+        )
+        const seen: Array<SocketEvent> = []
+        const busy = yield* Deferred.make<void>()
+        // The consumer stops pulling after the first bars (a pipeline held up by a flush).
+        yield* socket.events({ cluster: "stocks", subscriptions: ["A.SPY"] }).pipe(
+          Stream.runForEach((e) =>
+            Effect.sync(() => seen.push(e)).pipe(
+              Effect.zipRight(
+                e._tag === "Bars" && barTs(seen).length === 1 ? Deferred.await(busy) : Effect.void
+              )
+            )
+          ),
+          Effect.provide(Logger.minimumLogLevel(LogLevel.None)),
+          Effect.forkScoped
+        )
+        yield* waitFor(() => barTs(seen).length === 1, "the first bars")
+        // Two more frames come off the socket, at 5 s and 6 s (the stream reads one chunk ahead of
+        // its consumer, so the second waits in the client); the consumer gets to them at 9 s.
+        yield* TestClock.setTime(5000)
+        send(server.conns[0]!, [agg("SPY", 1000)])
+        yield* settle()
+        yield* TestClock.setTime(6000)
+        send(server.conns[0]!, [agg("SPY", 2000)])
+        yield* settle()
+        yield* TestClock.setTime(9000)
+        yield* Deferred.succeed(busy, undefined)
+        yield* waitFor(() => barTs(seen).length === 3, "the later bars")
+        expect(seen.filter((e) => e._tag === "Bars").map((e) => e.receivedAt)).toEqual([0, 5000, 6000])
+      })
   )
 
   it.scoped(
