@@ -7,12 +7,9 @@
  *   node bin/run-ts.mjs bench/backfill.ts [parquet|parquet+pglite|all] [days]
  *   taskset -c 0 node bin/run-ts.mjs bench/backfill.ts     # pinned to one core
  */
-import * as NodeFs from "node:fs/promises"
-import * as Os from "node:os"
-import * as Path from "node:path"
-import { Effect, Layer, Logger, LogLevel, Option, Redacted } from "effect"
+import { Effect, Layer, Logger, LogLevel } from "effect"
 import * as MarketCalendar from "../src/calendar/MarketCalendar.js"
-import { AppConfig, type AppConfigShape } from "../src/config/AppConfig.js"
+import { AppConfig } from "../src/config/AppConfig.js"
 import * as Checkpoints from "../src/pipeline/Checkpoints.js"
 import * as Backfill from "../src/runners/backfill.js"
 import * as MassiveSim from "../src/sim/MassiveSim.js"
@@ -20,6 +17,7 @@ import * as Quarantine from "../src/sinks/Quarantine.js"
 import * as SinksLive from "../src/sinks/SinksLive.js"
 import * as MassiveRest from "../src/sources/massive/MassiveRest.js"
 import * as StockBarsSource from "../src/sources/massive/stockBarsSource.js"
+import { benchConfig, scratchDir } from "./benchConfig.js"
 
 const mode = process.argv[2] ?? "all"
 const days = Number(process.argv[3] ?? 20)
@@ -42,44 +40,8 @@ const mib = (bytes: number) => Math.round(bytes / 1024 / 1024)
 const runOnce = (sinks: "parquet" | "parquet+pglite") =>
   Effect.gen(function* () {
     const sim = yield* MassiveSim.make({ port: 0 })
-    const dataDir = yield* Effect.acquireRelease(
-      Effect.promise(() => NodeFs.mkdtemp(Path.join(Os.tmpdir(), "tapehouse-bench-"))),
-      (dir) => Effect.promise(() => NodeFs.rm(dir, { recursive: true, force: true }))
-    )
-    const config: AppConfigShape = {
-      dataDir,
-      configDir: "config",
-      log: { level: "warning", console: "off" },
-      backfill: { concurrency: 2 },
-      stream: {
-        flushIntervalMs: 1000,
-        queueCapacity: 100_000,
-        lateDataDays: 0,
-        heartbeatIntervalMs: 300_000,
-        stallAfterMs: 900_000
-      },
-      massive: {
-        restUrl: sim.url,
-        wsUrl: sim.url.replace(/^http/, "ws"),
-        feed: "realtime",
-        apiKey: Option.some(Redacted.make("bench-key")),
-        adjusted: true,
-        rateLimitPerMinute: 0,
-        pageLimit: 50000,
-        requestTimeoutMs: 30000,
-        calendarFromApi: false
-      },
-      parquet: { enabled: true, compression: "snappy", rowGroupSize: 100000 },
-      sql: { enabled: sinks === "parquet+pglite", url: Option.none(), batchSize: 10000 },
-      retry: {
-        attempts: 3,
-        baseDelayMs: 100,
-        maxDelayMs: 1000,
-        maxRetryAfterMs: 5000,
-        reconnectBaseDelayMs: 100,
-        reconnectMaxDelayMs: 1000
-      }
-    }
+    const dataDir = yield* scratchDir("tapehouse-bench-")
+    const config = benchConfig({ dataDir, restUrl: sim.url, parquet: true, sql: sinks === "parquet+pglite" })
     const stack = Layer.mergeAll(
       MassiveRest.Live,
       MarketCalendar.Test,

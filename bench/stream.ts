@@ -27,8 +27,9 @@
  *
  * Method.
  * - Arrival: a layer wrapping `MassiveSocket.Live` appends `(receivedAt, bars)` of every frame of
- *   bars (a `Frame` event, undecoded, for large frames; `receivedAt` is stamped by the client when
- *   it takes the frame off the socket) to a FIFO.
+ *   bars (a `Frame` event, undecoded, for large frames) to a FIFO. `receivedAt` is stamped in the
+ *   socket's message handler, when `ws` hands the frame over: time the frame then waits in the
+ *   client (behind a decode, or a busy event loop) counts.
  * - Durable: a layer wrapping the real `Sinks` (fan-out: resolves once EVERY sink committed) takes,
  *   at the end of each `stock_bars_1s` append commit of n rows, frames off the FIFO until they hold n
  *   bars (the runner commits frames in arrival order; rejected or duplicate rows would break the
@@ -42,15 +43,19 @@
  *   (it drains what is queued, at most 8 s, and flushes; reported as "drain").
  * - RSS of this process (the client): peak sampled every 20 ms, and a sample every 10 s.
  * - Spills: `stats.spilled` (queued events that went to the spill file).
+ * - Where a slow flush's time went: GC pauses (`perf_hooks` "gc" entries), event-loop delay
+ *   (`monitorEventLoopDelay`), and event-loop stalls (a 5 ms timer that fired over 50 ms late).
+ *   The flushes after warm-up whose oldest event missed the target are listed, slowest first, with
+ *   the wait before their commit, the commit, and the GC and stalls in their window.
  */
 import { type ChildProcess, fork } from "node:child_process"
-import * as NodeFs from "node:fs/promises"
 import * as Os from "node:os"
 import * as Path from "node:path"
-import { Effect, Exit, Fiber, Layer, Logger, LogLevel, Option, Redacted, Stream } from "effect"
+import { monitorEventLoopDelay, PerformanceObserver } from "node:perf_hooks"
+import { Effect, Exit, Fiber, Layer, Logger, LogLevel, Stream } from "effect"
 import { type RawData, type WebSocket, WebSocketServer } from "ws"
 import * as MarketCalendar from "../src/calendar/MarketCalendar.js"
-import { AppConfig, type AppConfigShape } from "../src/config/AppConfig.js"
+import { AppConfig } from "../src/config/AppConfig.js"
 import { StockBars1s } from "../src/domain/StockBar.js"
 import { newYorkTimeToEpochMs } from "../src/domain/time.js"
 import * as Alerts from "../src/monitor/Alerts.js"
@@ -69,6 +74,7 @@ import { fromWorkerEvents, toWorkerEvents } from "../src/sources/massive/barColu
 import * as MassiveRest from "../src/sources/massive/MassiveRest.js"
 import * as MassiveSocket from "../src/sources/massive/MassiveSocket.js"
 import { decodeFrame } from "../src/sources/massive/wsWire.js"
+import { benchConfig, scratchDir } from "./benchConfig.js"
 
 const SERVER_FLAG = "--flood-server"
 /** A Monday, a full session: 09:30–16:00 New York. */
@@ -469,6 +475,23 @@ const weightedPercentile = (samples: ReadonlyArray<readonly [number, number]>, p
   return sorted[sorted.length - 1]![0]
 }
 
+/** `PerformanceEntry.detail.kind` of a mark-compact collection (perf_hooks' NODE_PERFORMANCE_GC_MAJOR). */
+const GC_MAJOR = 4
+
+const gcSummary = (
+  pauses: ReadonlyArray<{ readonly at: number; readonly ms: number; readonly kind: number }>,
+  from: number,
+  to: number
+) => {
+  const inRun = pauses.filter((g) => g.at >= from && g.at < to)
+  const major = inRun.filter((g) => g.kind === GC_MAJOR)
+  return {
+    gcMajor: major.length,
+    gcMajorMaxMs: Math.round(Math.max(0, ...major.map((g) => g.ms))),
+    gcTotalMs: Math.round(inRun.reduce((t, g) => t + g.ms, 0))
+  }
+}
+
 const mib = (bytes: number) => Math.round(bytes / 1024 / 1024)
 
 type Mode = "parquet" | "parquet+pglite"
@@ -506,6 +529,33 @@ interface Result {
   readonly serverRssMiB: number
   /** Most bytes the server had sent that the client had not read yet (paced mode). */
   readonly serverBufferedMiB: number
+  /** Event-loop delay over the run (10 ms resolution): p99 and max, ms. */
+  readonly loopDelayP99: number
+  readonly loopDelayMax: number
+  /** GC pauses over the run: major (mark-compact) count and longest, all kinds' total, ms. */
+  readonly gcMajor: number
+  readonly gcMajorMaxMs: number
+  readonly gcTotalMs: number
+  /** The flushes after warm-up that missed the latency target, slowest first (at most 10). */
+  readonly slowFlushes: ReadonlyArray<{
+    /** From the earliest arrival in it to the start of its commit, ms. */
+    readonly waitMs: number
+    readonly commitMs: number
+    readonly rows: number
+    /** GC pauses between its earliest arrival and its end, ms (major ones apart). */
+    readonly gcMs: number
+    readonly gcMajorMs: number
+    /** Event-loop stalls over 50 ms in that window, ms. */
+    readonly stallMs: number
+  }>
+  /** Flushes after warm-up that missed the latency target, and all flushes after warm-up. */
+  readonly lateFlushes: number
+  readonly steadyFlushes: number
+  /** After warm-up: commit duration p99 / max, and wait before the commit p99 / max, ms. */
+  readonly commitP99: number
+  readonly commitMax: number
+  readonly waitP99: number
+  readonly waitMax: number
 }
 
 const runOnce = (mode: Mode, seconds: number, symbolCount: number, rate: number) =>
@@ -514,44 +564,15 @@ const runOnce = (mode: Mode, seconds: number, symbolCount: number, rate: number)
     const serverState = server.state
     // The vendor clock follows the replay (as `serveStoredDay` wires it).
     const rest = yield* MassiveSim.make({ port: 0, bars: () => [], now: () => serverState.sessionMs })
-    const dataDir = yield* Effect.acquireRelease(
-      Effect.promise(() => NodeFs.mkdtemp(Path.join(Os.tmpdir(), "tapehouse-bench-stream-"))),
-      (dir) => Effect.promise(() => NodeFs.rm(dir, { recursive: true, force: true }))
-    )
-    const config: AppConfigShape = {
+    const dataDir = yield* scratchDir("tapehouse-bench-stream-")
+    const config = benchConfig({
       dataDir,
-      configDir: Path.join(dataDir, "config"),
-      log: { level: "warning", console: "off" },
-      backfill: { concurrency: 2 },
-      stream: {
-        flushIntervalMs: FLUSH_INTERVAL_MS,
-        queueCapacity: QUEUE_CAPACITY,
-        lateDataDays: 0,
-        heartbeatIntervalMs: 300_000,
-        stallAfterMs: 900_000
-      },
-      massive: {
-        restUrl: rest.url,
-        wsUrl: `ws://127.0.0.1:${serverState.port}`,
-        feed: "realtime",
-        apiKey: Option.some(Redacted.make("bench-key")),
-        adjusted: true,
-        rateLimitPerMinute: 0,
-        pageLimit: 50000,
-        requestTimeoutMs: 30000,
-        calendarFromApi: false
-      },
-      parquet: { enabled: true, compression: "snappy", rowGroupSize: 100000 },
-      sql: { enabled: mode === "parquet+pglite", url: Option.none(), batchSize: 10000 },
-      retry: {
-        attempts: 3,
-        baseDelayMs: 100,
-        maxDelayMs: 1000,
-        maxRetryAfterMs: 5000,
-        reconnectBaseDelayMs: 100,
-        reconnectMaxDelayMs: 1000
-      }
-    }
+      restUrl: rest.url,
+      wsUrl: `ws://127.0.0.1:${serverState.port}`,
+      parquet: true,
+      sql: mode === "parquet+pglite",
+      queueCapacity: QUEUE_CAPACITY
+    })
     const probe = makeProbe()
     const layer = Layer.mergeAll(
       MassiveRest.Live,
@@ -571,6 +592,26 @@ const runOnce = (mode: Mode, seconds: number, symbolCount: number, rate: number)
     }, 20)
     const rssEvery10s: Array<number> = []
     let rssSampler: NodeJS.Timeout | undefined
+    // Where a slow flush's time went: GC pauses (epoch ms start, duration, kind) and event-loop delay.
+    const gcPauses: Array<{ readonly at: number; readonly ms: number; readonly kind: number }> = []
+    const gcObserver = new PerformanceObserver((list) => {
+      for (const e of list.getEntries())
+        gcPauses.push({
+          at: performance.timeOrigin + e.startTime,
+          ms: e.duration,
+          kind: (e as { readonly detail?: { readonly kind?: number } }).detail?.kind ?? 0
+        })
+    })
+    gcObserver.observe({ entryTypes: ["gc"] })
+    const loopDelay = monitorEventLoopDelay({ resolution: 10 })
+    // Event-loop stalls: a 5 ms timer that fired more than 50 ms late (epoch ms of the end, length).
+    const stalls: Array<{ readonly at: number; readonly ms: number }> = []
+    let lastBeat = Date.now()
+    const stallSampler = setInterval(() => {
+      const now = Date.now()
+      if (now - lastBeat > 55) stalls.push({ at: now, ms: now - lastBeat - 5 })
+      lastBeat = now
+    }, 5)
 
     const outcome = yield* Effect.gen(function* () {
       const runner = yield* StreamRunner.run({ symbols, source: "bench", reconcile: false }, (s) => {
@@ -584,6 +625,7 @@ const runOnce = (mode: Mode, seconds: number, symbolCount: number, rate: number)
         yield* Effect.sleep("50 millis")
       }
       const t0 = probe.firstArrival!
+      loopDelay.enable()
       // A sample every 10 s (every 60 s in runs over two minutes).
       rssSampler = setInterval(
         () => rssEvery10s.push(process.memoryUsage().rss),
@@ -592,6 +634,7 @@ const runOnce = (mode: Mode, seconds: number, symbolCount: number, rate: number)
       const serverEventsAtStart = serverState.events
       yield* Effect.sleep(Math.max(0, t0 + seconds * 1000 - Date.now()))
       const deadline = Date.now()
+      loopDelay.disable()
       clearInterval(rssSampler)
       const serverEvents = serverState.events - serverEventsAtStart
       const receivedAtStop = probe.received
@@ -614,6 +657,8 @@ const runOnce = (mode: Mode, seconds: number, symbolCount: number, rate: number)
         Effect.sync(() => {
           clearInterval(peakSampler)
           if (rssSampler !== undefined) clearInterval(rssSampler)
+          gcObserver.disconnect()
+          clearInterval(stallSampler)
         })
       )
     )
@@ -625,6 +670,7 @@ const runOnce = (mode: Mode, seconds: number, symbolCount: number, rate: number)
     const steadyFrom = inRun.findIndex((f) => f.start >= outcome.t0 + WARMUP_MS)
     const steadyLatencies =
       steadyFrom < 0 ? [] : frameLatencies.slice(inRun.slice(0, steadyFrom).reduce((n, f) => n + f.frames, 0))
+    const steadyFlushes = steadyFrom < 0 ? [] : inRun.slice(steadyFrom)
     const first = inRun[0]
     const lastFlush = inRun[inRun.length - 1]
     const steadyRows = inRun.slice(1).reduce((s, f) => s + f.rows, 0)
@@ -667,7 +713,40 @@ const runOnce = (mode: Mode, seconds: number, symbolCount: number, rate: number)
       mismatches: probe.mismatches,
       passes: serverState.passes,
       serverRssMiB: mib(serverState.rss),
-      serverBufferedMiB: Math.round((serverState.maxBuffered / 1024 / 1024) * 10) / 10
+      serverBufferedMiB: Math.round((serverState.maxBuffered / 1024 / 1024) * 10) / 10,
+      loopDelayP99: Math.round(loopDelay.percentile(99) / 1e6),
+      loopDelayMax: Math.round(loopDelay.max / 1e6),
+      ...gcSummary(gcPauses, outcome.t0, outcome.deadline),
+      slowFlushes: steadyFlushes
+        .filter((f) => f.latencyMs > FLUSH_INTERVAL_MS + 50)
+        .sort((a, b) => b.latencyMs - a.latencyMs)
+        .slice(0, 10)
+        .map((f) => {
+          const earliest = f.end - f.latencyMs
+          const within = gcPauses.filter((g) => g.at + g.ms > earliest && g.at < f.end)
+          return {
+            waitMs: f.start - earliest,
+            commitMs: f.end - f.start,
+            rows: f.rows,
+            gcMs: Math.round(within.reduce((t, g) => t + g.ms, 0)),
+            gcMajorMs: Math.round(within.filter((g) => g.kind === GC_MAJOR).reduce((t, g) => t + g.ms, 0)),
+            stallMs: stalls
+              .filter((x) => x.at > earliest && x.at - x.ms < f.end)
+              .reduce((t, x) => t + x.ms, 0)
+          }
+        }),
+      lateFlushes: steadyFlushes.filter((f) => f.latencyMs > FLUSH_INTERVAL_MS + 50).length,
+      steadyFlushes: steadyFlushes.length,
+      commitP99: weightedPercentile(
+        steadyFlushes.map((f) => [f.end - f.start, 1] as const),
+        0.99
+      ),
+      commitMax: Math.max(0, ...steadyFlushes.map((f) => f.end - f.start)),
+      waitP99: weightedPercentile(
+        steadyFlushes.map((f) => [f.start - (f.end - f.latencyMs), 1] as const),
+        0.99
+      ),
+      waitMax: Math.max(0, ...steadyFlushes.map((f) => f.start - (f.end - f.latencyMs)))
     }
     return result
   }).pipe(Effect.scoped)
@@ -781,6 +860,15 @@ const main = Effect.gen(function* () {
   for (const r of results)
     console.log(
       `| ${r.mode} | ${r.flushes} | ${fmt(r.rowsPerFlush)} | ${r.commitMsP50} | ${(r.commitShare * 100).toFixed(0)} % | ${fmt(r.committed)} | ${fmt(r.received)} | ${fmt(r.serverSentPerSecond)} | ${r.passes} | ${r.rejected} | ${r.mismatches} | ${r.reconnects} | ${r.serverRssMiB} | ${r.serverBufferedMiB} |`
+    )
+  console.log("")
+  console.log(
+    "| sinks | event-loop delay p99 / max ms | major GCs (longest ms) | GC pauses in all ms | flushes after warm-up over the target | commit ms p99 / max | wait before commit ms p99 / max | slowest (wait + commit ms, rows, GC ms (major), loop stalls ms) |"
+  )
+  console.log("|---|---|---|---|---|---|---|---|")
+  for (const r of results)
+    console.log(
+      `| ${r.mode} | ${r.loopDelayP99} / ${r.loopDelayMax} | ${r.gcMajor} (${r.gcMajorMaxMs}) | ${fmt(r.gcTotalMs)} | ${r.lateFlushes} of ${r.steadyFlushes} | ${r.commitP99} / ${r.commitMax} | ${r.waitP99} / ${r.waitMax} | ${r.slowFlushes.map((f) => `${f.waitMs} + ${f.commitMs}, ${fmt(f.rows)}, GC ${f.gcMs} (${f.gcMajorMs}), stalls ${f.stallMs}`).join("; ") || "none"} |`
     )
   const target = (r: Result) =>
     `${r.mode}: ≥ 250k msgs/s ${r.sustained >= 250_000 ? "met" : "NOT met"}; p99 ≤ ${FLUSH_INTERVAL_MS + 50} ms ${r.p99 <= FLUSH_INTERVAL_MS + 50 ? "met" : "NOT met"} over the whole run, ${r.steadyP99 <= FLUSH_INTERVAL_MS + 50 ? "met" : "NOT met"} after the first 10 s`
