@@ -1,11 +1,13 @@
 /**
  * `tapehouse demo` (what `npm start` runs): the whole offline path end to end. Starts the Massive
  * simulator on a free loopback port, backfills SPY per-second bars for five trading days through
- * the real REST client into the Parquet lake and the embedded Postgres, and prints where to look.
+ * the real REST client into the Parquet lake and the embedded Postgres, streams a full-speed replay
+ * of the last day through the live WebSocket path (reconciled at its close), and prints where to look.
  */
 import * as Path from "node:path"
 import { Command } from "@effect/cli"
 import { Console, Effect, Option, Redacted } from "effect"
+import type { AppConfigShape } from "../config/AppConfig.js"
 import { StockBars1s } from "../domain/StockBar.js"
 import * as Checkpoints from "../pipeline/Checkpoints.js"
 import * as Backfill from "../runners/backfill.js"
@@ -14,28 +16,21 @@ import { serveStoredDay } from "../sim/lakeBars.js"
 import * as MassiveSim from "../sim/MassiveSim.js"
 import * as StockBarsSource from "../sources/massive/stockBarsSource.js"
 import { formatBytes, formatDuration, formatInt, progressLine, rowsPerSecond } from "./display.js"
-import { backfillLayer } from "./layers.js"
+import { backfillServices, loggingLayer } from "./layers.js"
 import { root } from "./root.js"
 import { prepareDataDir, resolveConfig } from "./setup.js"
-import { countersLine, streamLayer } from "./streamCommand.js"
+import { countersLine, streamServices } from "./streamCommand.js"
 
 export const DEMO = { symbols: ["SPY"], from: "2024-03-04", to: "2024-03-08" } as const
 
-export const demoCommand = Command.make("demo", {}, () =>
+/**
+ * Backfill, then the replay streamed through the live path, then the summary. One logger for all of
+ * it: the two parts take their services without one of their own (a logger per part outlived the
+ * first part and every line of the second was written twice).
+ */
+const showcase = (config: AppConfigShape, simUrl: string) =>
   Effect.gen(function* () {
-    const loaded = yield* resolveConfig(yield* root)
-    const sim = yield* MassiveSim.make({ port: 0 })
-    const config = {
-      ...loaded,
-      massive: {
-        ...loaded.massive,
-        restUrl: sim.url,
-        apiKey: Option.some(Redacted.make("demo-key")),
-        rateLimitPerMinute: 0
-      }
-    }
-    yield* prepareDataDir(config)
-    yield* Console.log(`Massive simulator listening on ${sim.url} (offline demo: no vendor is contacted).`)
+    yield* Console.log(`Massive simulator listening on ${simUrl} (offline demo: no vendor is contacted).`)
     yield* Console.log(
       `Backfilling ${StockBars1s.name} ${DEMO.symbols.join(",")} ${DEMO.from}..${DEMO.to} through the REST client…`
     )
@@ -49,7 +44,7 @@ export const demoCommand = Command.make("demo", {}, () =>
       )
     }).pipe(
       Effect.ensuring(Effect.sync(() => tty && process.stderr.write("\n"))),
-      Effect.provide(backfillLayer(config))
+      Effect.provide(backfillServices(config))
     )
     // The live path: replay the last demo day over the Massive WebSocket protocol at full speed and
     // capture it with `stream`'s runner (socket → spill queue → pipeline → sinks → reconcile).
@@ -68,7 +63,7 @@ export const demoCommand = Command.make("demo", {}, () =>
         (s) => {
           if (tty) process.stderr.write(`\r\x1b[2K${countersLine(s)}`)
         }
-      ).pipe(Effect.provide(streamLayer(streamConfig)))
+      ).pipe(Effect.provide(streamServices(streamConfig)))
       return { report, seconds: (Date.now() - started) / 1000 }
     }).pipe(Effect.scoped, Effect.ensuring(Effect.sync(() => tty && process.stderr.write("\n"))))
     const reconciled = streamed.report.continuity.find((c) => c.kind === "reconcile")
@@ -101,6 +96,23 @@ export const demoCommand = Command.make("demo", {}, () =>
       "State of every day: npx tapehouse status"
     ]
     for (const line of lines) yield* Console.log(line)
+  }).pipe(Effect.provide(loggingLayer(config)))
+
+export const demoCommand = Command.make("demo", {}, () =>
+  Effect.gen(function* () {
+    const loaded = yield* resolveConfig(yield* root)
+    const sim = yield* MassiveSim.make({ port: 0 })
+    const config = {
+      ...loaded,
+      massive: {
+        ...loaded.massive,
+        restUrl: sim.url,
+        apiKey: Option.some(Redacted.make("demo-key")),
+        rateLimitPerMinute: 0
+      }
+    }
+    yield* prepareDataDir(config)
+    yield* showcase(config, sim.url)
   }).pipe(Effect.scoped)
 ).pipe(
   Command.withDescription(

@@ -8,18 +8,21 @@ import * as Quarantine from "../sinks/Quarantine.js"
 import * as SinksLive from "../sinks/SinksLive.js"
 import * as MassiveRest from "../sources/massive/MassiveRest.js"
 
-/** Backfill: Massive REST → pipeline → configured sinks, checkpoints under the data dir. */
-export const backfillLayer = (config: AppConfigShape) => {
+/** The console and the data dir's JSON log file (every command; alone for sim serve and sql). */
+export const loggingLayer = (config: AppConfigShape) =>
+  Logging.layerFromConfig.pipe(Layer.provide(Layer.succeed(AppConfig, config)))
+
+/** Backfill's services: Massive REST → pipeline → configured sinks, checkpoints under the data dir. */
+export const backfillServices = (config: AppConfigShape) => {
   const calendar = (config.massive.calendarFromApi ? MarketCalendar.Live : MarketCalendar.RulesOnly).pipe(
     Layer.provideMerge(MassiveRest.Live)
   )
   const checkpoints = Layer.effect(Checkpoints.Checkpoints, Checkpoints.make(config.dataDir))
   return Layer.mergeAll(calendar, checkpoints, Quarantine.Live, SinksLive.fromConfig).pipe(
-    Layer.provideMerge(Logging.layerFromConfig),
     Layer.provide(Layer.succeed(AppConfig, config))
   )
 }
 
-/** Commands that only log (sim serve, sql). */
-export const loggingLayer = (config: AppConfigShape) =>
-  Logging.layerFromConfig.pipe(Layer.provide(Layer.succeed(AppConfig, config)))
+/** Backfill: its services, built and run with the logger. */
+export const backfillLayer = (config: AppConfigShape) =>
+  backfillServices(config).pipe(Layer.provideMerge(loggingLayer(config)))

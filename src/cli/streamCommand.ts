@@ -5,7 +5,6 @@ import * as MarketCalendar from "../calendar/MarketCalendar.js"
 import { AppConfig, type AppConfigShape } from "../config/AppConfig.js"
 import { datasetNames } from "../domain/datasets.js"
 import * as Alerts from "../monitor/Alerts.js"
-import * as Logging from "../monitor/logging.js"
 import type { StreamStats } from "../monitor/StreamStats.js"
 import * as Checkpoints from "../pipeline/Checkpoints.js"
 import * as PidFile from "../runners/pidFile.js"
@@ -17,11 +16,12 @@ import * as MassiveSocket from "../sources/massive/MassiveSocket.js"
 import { parseSymbols } from "./backfillCommand.js"
 import { formatInt } from "./display.js"
 import { StopTimeout } from "./errors.js"
+import { loggingLayer } from "./layers.js"
 import { root } from "./root.js"
 import { prepareDataDir, resolveConfig } from "./setup.js"
 
 /** Stream: the socket and REST clients, calendar, sinks, quarantine, checkpoints, alerts. */
-export const streamLayer = (config: AppConfigShape) => {
+export const streamServices = (config: AppConfigShape) => {
   const rest = MassiveRest.Live
   const calendar = (config.massive.calendarFromApi ? MarketCalendar.Live : MarketCalendar.RulesOnly).pipe(
     Layer.provide(rest)
@@ -34,8 +34,12 @@ export const streamLayer = (config: AppConfigShape) => {
     Quarantine.Live,
     SinksLive.fromConfig,
     Alerts.Live
-  ).pipe(Layer.provideMerge(Logging.layerFromConfig), Layer.provideMerge(Layer.succeed(AppConfig, config)))
+  ).pipe(Layer.provideMerge(Layer.succeed(AppConfig, config)))
 }
+
+/** Stream: its services, built and run with the logger. */
+export const streamLayer = (config: AppConfigShape) =>
+  streamServices(config).pipe(Layer.provideMerge(loggingLayer(config)))
 
 export const countersLine = (s: StreamStats) =>
   `stream ${s.source}  ${s.connection}  ${formatInt(s.messages)} bars  ${formatInt(s.committed)} committed  ${s.reconnects} reconnects  ${s.rejected} rejected  ${s.spilled} spilled`
