@@ -26,11 +26,16 @@ import type { SocketEvent } from "../../../src/sources/massive/MassiveSocket.js"
 import * as MassiveSocket from "../../../src/sources/massive/MassiveSocket.js"
 
 const KEY = "ws-test-key-SECRET-7f3a"
+// Every backoff delay lies in [BASE_MS, MAX_MS]; the client's other timers (the connected grace
+// below it, keep-alive checks and the auth timeout above it) never do. TestClock keeps the sleeps
+// of interrupted fibers (a handshake's grace that ended early) in its list, so a timer in that
+// range could pass for the backoff the tests look for.
 const BASE_MS = 1000
-const MAX_MS = 8000
+const MAX_MS = 4000
+const GRACE_MS = 500
 const OPTIONS: MassiveSocket.Options = {
   openTimeoutMs: 5000,
-  connectedGraceMs: 1000,
+  connectedGraceMs: GRACE_MS,
   authTimeoutMs: 5000,
   pingIntervalMs: 25_000,
   deadAfterMs: 60_000,
@@ -412,11 +417,11 @@ describe("MassiveSocket.Live against a loopback ws server", () => {
       })
       const { seen } = yield* run(server.url)
       yield* waitFor(() => server.conns.length === 1, "a connection")
-      const grace = yield* awaitSleep(1000, 1000, "the connected grace period")
-      expect(grace).toBe(1000)
+      const grace = yield* awaitSleep(GRACE_MS, GRACE_MS, "the connected grace period")
+      expect(grace).toBe(GRACE_MS)
       yield* settle()
       expect(server.conns[0]!.received).toEqual([]) // still waiting for `connected`
-      yield* TestClock.adjust(1000)
+      yield* TestClock.adjust(GRACE_MS)
       yield* waitFor(() => seen.some((e) => e._tag === "Connected"), "Connected")
       yield* waitFor(() => server.conns[0]!.received.length === 2, "the subscribe")
       expect(server.conns[0]!.received).toEqual([AUTH, SUBSCRIBE])
