@@ -170,6 +170,22 @@ export const run = (request: StreamRequest, onTick: (stats: StreamStats) => void
         decoding.set(f, perFrame instanceof Promise ? perFrame.then((all) => all[i]!) : perFrame[i]!)
       }
     }
+    /**
+     * When each symbol's bars arrived (their frame's `receivedAt`), for telling a quiet symbol from a
+     * stalled feed. Noted as bars are decoded: on arrival, or for a frame that waited in the spill
+     * undecoded, when it is read back (never moving a symbol back in time).
+     */
+    const noteSymbols = (events: ReadonlyArray<SocketEvent>) => {
+      const bySymbol = stats.lastMessageAtBySymbol
+      for (const e of events) {
+        if (e._tag !== "Bars" || e.ev === "AM") continue
+        const at = e.receivedAt
+        for (const b of e.bars) {
+          const before = bySymbol.get(b.symbol)
+          if (before === undefined || before < at) bySymbol.set(b.symbol, at)
+        }
+      }
+    }
     /** The events with every `Frame` replaced by what it decodes to, in order (the worker answers or, if it is gone, this thread). */
     const expandFrames = (events: ReadonlyArray<SocketEvent>): Effect.Effect<ReadonlyArray<SocketEvent>> => {
       if (!events.some((e) => e._tag === "Frame")) return Effect.succeed(events)
@@ -184,10 +200,36 @@ export const run = (request: StreamRequest, onTick: (stats: StreamStats) => void
           }
           const decoded = await decoding.get(e)!
           decoding.delete(e)
+          noteSymbols(decoded)
           for (const d of decoded) out.push(d)
         }
         return out
       })
+    }
+
+    /**
+     * What the monitors read about the feed itself, noted as events come off the socket, before the
+     * queue: a pipeline that is behind (held up by a sink, or a backlog in the spill) is not a
+     * silent or lost feed.
+     */
+    const noteArrivals = (events: ReadonlyArray<SocketEvent>) => {
+      stats.frames += events.length
+      for (const e of events)
+        switch (e._tag) {
+          case "Bars":
+            if (e.bars.length > 0 && e.ev !== "AM") stats.lastMessageAt = e.receivedAt
+            break
+          case "Frame":
+            stats.lastMessageAt = e.receivedAt
+            break
+          case "Connected":
+            stats.connection = "connected"
+            break
+          case "Disconnected":
+            stats.connection = "disconnected"
+            stats.reconnects++
+            break
+        }
     }
 
     const queue = yield* SpillQueue.make<SocketEvent>({
@@ -215,7 +257,8 @@ export const run = (request: StreamRequest, onTick: (stats: StreamStats) => void
       .pipe(
         Stream.runForEachChunk((chunk) => {
           const events = Chunk.toReadonlyArray(chunk)
-          stats.frames += events.length
+          noteArrivals(events)
+          noteSymbols(events)
           // Large frames are decoded now, on the worker, and queued as bars; waiting for that holds
           // the socket back (TCP does the queueing) rather than filling the queue. While the queue
           // spills they go to the spill undecoded, and are decoded once, when they come back.
@@ -257,13 +300,11 @@ export const run = (request: StreamRequest, onTick: (stats: StreamStats) => void
               for (const b of e.bars) {
                 bars.push(b)
                 clock.observe(b.ts)
-                stats.lastMessageAtBySymbol.set(b.symbol, e.receivedAt)
                 if (b.ts < first) first = b.ts
                 if (stats.lastEventTime === undefined || b.ts > stats.lastEventTime)
                   stats.lastEventTime = b.ts
               }
               stats.messages += e.bars.length
-              stats.lastMessageAt = e.receivedAt
               // A reconnect closes its gap at the first bar after it; a long silence is a stall gap.
               if (gapStart !== undefined) {
                 pendingGaps.push({ start: gapStart, end: first })
@@ -297,12 +338,7 @@ export const run = (request: StreamRequest, onTick: (stats: StreamStats) => void
                   message: `server status ${e.status}: ${e.message}`
                 })
               break
-            case "Connected":
-              stats.connection = "connected"
-              break
             case "Disconnected":
-              stats.connection = "disconnected"
-              stats.reconnects++
               if (gapStart === undefined)
                 gapStart = lastBarTs === undefined ? session.openMs : lastBarTs + 1000
               yield* alerts.raise({

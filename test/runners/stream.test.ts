@@ -274,6 +274,59 @@ describe("stream runner (TestClock, whole session)", () => {
   )
 
   it.scoped(
+    "a pipeline held up for 20 minutes is not a stalled feed: no stall alert while bars keep arriving; all committed after",
+    () =>
+      Effect.gen(function* () {
+        const dataDir = yield* tempDir()
+        const config = testConfig(dataDir, "http://127.0.0.1:1")
+        const start = ny(9, 31)
+        yield* TestClock.setTime(start)
+        const minute = (k: number) =>
+          day.filter((b) => b.ts >= OPEN + k * 60_000 && b.ts < OPEN + (k + 1) * 60_000).map(asStreamed)
+        // A minute of bars every minute for 21 minutes: the feed is never silent.
+        const steps: Array<{ at: number; event: SocketEvent }> = [
+          { at: start, event: { _tag: "Connected", at: start, attempt: 1 } }
+        ]
+        for (let k = 0; k <= 20; k++) {
+          const at = start + k * 60_000
+          steps.push({ at, event: { _tag: "Bars", bars: minute(k), receivedAt: at } })
+        }
+        const inCommit = yield* Deferred.make<void>()
+        const release = yield* Deferred.make<void>()
+        // The first commit is held: everything after waits in the queue.
+        const holding = holdingFirstAppend(inCommit, release)
+        const context = yield* Layer.build(runnerLayer(config, scriptedSocket(steps), holding.layer))
+        const runner = yield* StreamRunner.run({
+          symbols: ["SPY"],
+          source: "massive-stocks",
+          reconcile: false
+        }).pipe(Effect.scoped, Effect.provide(context), Effect.fork)
+        yield* stepUntil("500 millis", 50, Deferred.isDone(inCommit))
+        expect(yield* Deferred.isDone(inCommit)).toBe(true)
+        for (let k = 0; k < 21; k++) {
+          yield* TestClock.adjust("1 minute")
+          for (let i = 0; i < 3; i++) yield* settle
+        }
+        const alerts = yield* Alerts.collected.pipe(Effect.provide(context))
+        // Released before asserting: a failed assertion must not leave the commit held.
+        yield* Deferred.succeed(release, undefined)
+        expect(alerts.filter((a) => a.kind === "stall")).toEqual([])
+        const expected = Array.from({ length: 21 }, (_, k) => minute(k)).flat()
+        yield* stepUntil(
+          "500 millis",
+          200,
+          Effect.map(
+            readPartition(dataDir, StockBars1s, DATE).pipe(Effect.orDie),
+            (lake) => lake.length >= expected.length
+          )
+        )
+        yield* Fiber.interrupt(runner)
+        expect(yield* readPartition(dataDir, StockBars1s, DATE)).toEqual(expected)
+      }),
+    60_000
+  )
+
+  it.scoped(
     "a socket that fails for good (auth_failed) stops the stream with its error; what arrived is committed",
     () =>
       Effect.gen(function* () {
