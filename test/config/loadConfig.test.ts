@@ -1,16 +1,18 @@
 import * as fs from "node:fs"
-import * as os from "node:os"
 import * as path from "node:path"
-import { describe, expect, it } from "@effect/vitest"
+import { afterAll, describe, expect, it } from "@effect/vitest"
 import { Effect, Either, Option, Redacted } from "effect"
 import { AppConfig } from "../../src/config/AppConfig.js"
 import { defaults, layer, loadConfig, parseDotEnv } from "../../src/config/loadConfig.js"
 import type { ConfigError } from "../../src/domain/errors.js"
+import { makeTempDir, removeTempDirs } from "../support/tempDirs.js"
 
 const SHIPPED = path.resolve(import.meta.dirname, "../../config")
 const API_KEY = "sk_live_9f8e7d6c5b4a3210ZYXW"
 
-const tempDir = (): string => fs.mkdtempSync(path.join(os.tmpdir(), "tapehouse-config-"))
+const tempDir = (): string => makeTempDir("tapehouse-config-")
+
+afterAll(removeTempDirs)
 
 /** A cwd with a `config/` folder holding the given YAML files, and optionally a `.env`. */
 const workspace = (files: Record<string, string>, dotEnv?: string): { cwd: string; configDir: string } => {
@@ -45,7 +47,7 @@ describe("loadConfig", () => {
     Effect.gen(function* () {
       const cwd = tempDir()
       const shipped = yield* loadConfig({ configDir: SHIPPED, cwd, env: {} })
-      const empty = fs.mkdtempSync(path.join(os.tmpdir(), "tapehouse-empty-"))
+      const empty = makeTempDir("tapehouse-empty-")
       const builtIn = yield* loadConfig({ configDir: empty, cwd, env: {} })
       expect({ ...shipped, configDir: "" }).toEqual({ ...builtIn, configDir: "" })
       expect(shipped).toEqual({

@@ -1,15 +1,17 @@
 import * as fs from "node:fs"
-import * as os from "node:os"
 import * as path from "node:path"
-import { afterEach, describe, expect, it, vi } from "@effect/vitest"
+import { afterAll, afterEach, describe, expect, it, vi } from "@effect/vitest"
 import { Data, Effect, Layer, Option, Redacted } from "effect"
 import { AppConfig, type AppConfigShape } from "../../src/config/AppConfig.js"
 import { makeRedactor } from "../../src/config/redact.js"
 import * as Logging from "../../src/monitor/logging.js"
+import { makeTempDir, removeTempDirs } from "../support/tempDirs.js"
 
 const KEY = "sk_live_9f8e7d6c5b4a3210ZYXW"
 
-const tempDir = (): string => fs.mkdtempSync(path.join(os.tmpdir(), "tapehouse-logging-"))
+const tempDir = (): string => makeTempDir("tapehouse-logging-")
+
+afterAll(removeTempDirs)
 
 const logFile = (dataDir: string): string => {
   const dir = path.join(dataDir, "logs")

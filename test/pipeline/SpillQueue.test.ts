@@ -2,11 +2,14 @@
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
-import { describe, expect, it } from "@effect/vitest"
+import { afterAll, describe, expect, it } from "@effect/vitest"
 import { Chunk, Effect, Exit, Fiber, Scope, Stream } from "effect"
 import * as SpillQueue from "../../src/pipeline/SpillQueue.js"
+import { makeTempDir, removeTempDirs } from "../support/tempDirs.js"
 
-const tempDir = () => Path.join(Fs.mkdtempSync(Path.join(Os.tmpdir(), "tapehouse-spill-")), "spill", "SPY")
+const tempDir = () => Path.join(makeTempDir("tapehouse-spill-"), "spill", "SPY")
+
+afterAll(removeTempDirs)
 
 interface Item {
   readonly n: number
@@ -270,7 +273,7 @@ describe("SpillQueue", () => {
 
   it.live("a spill folder under a regular file fails at start with a StorageError", () =>
     Effect.gen(function* () {
-      const parent = Fs.mkdtempSync(Path.join(Os.tmpdir(), "tapehouse-spill-"))
+      const parent = makeTempDir("tapehouse-spill-")
       Fs.writeFileSync(Path.join(parent, "state"), "a file")
       const error = yield* Effect.flip(
         Effect.scoped(SpillQueue.make({ dir: Path.join(parent, "state", "spill"), capacity: 5, ...codec }))

@@ -1,15 +1,17 @@
 /** The embedded database's lifecycle: it serves on loopback, refuses a second opener, and closes cleanly. */
 import * as Fs from "node:fs"
 import * as Net from "node:net"
-import * as Os from "node:os"
 import * as Path from "node:path"
 import { SqlClient } from "@effect/sql"
-import { describe, expect, it } from "@effect/vitest"
+import { afterAll, describe, expect, it } from "@effect/vitest"
 import { Context, Effect, Exit, Layer, Option, Scope } from "effect"
 import * as EmbeddedPg from "../../src/sinks/EmbeddedPg.js"
 import * as SqlClientLive from "../../src/sinks/SqlClientLive.js"
+import { makeTempDir, removeTempDirs } from "../support/tempDirs.js"
 
-const tempDir = () => Fs.mkdtempSync(Path.join(Os.tmpdir(), "tapehouse-pg-"))
+const tempDir = () => makeTempDir("tapehouse-pg-")
+
+afterAll(removeTempDirs)
 
 /** Whether something accepts TCP connections on 127.0.0.1:port. */
 const accepts = (port: number) =>

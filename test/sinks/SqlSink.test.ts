@@ -3,11 +3,8 @@
  * dir, and (b) a real PostgreSQL when TAPEHOUSE_TEST_PG_URL is set
  * (`eval "$(bash .ci/start-postgres.sh)"`), each run in a fresh schema dropped afterwards.
  */
-import * as Fs from "node:fs"
-import * as Os from "node:os"
-import * as Path from "node:path"
 import { SqlClient } from "@effect/sql"
-import { describe, expect, it, layer } from "@effect/vitest"
+import { afterAll, describe, expect, it, layer } from "@effect/vitest"
 import { Effect, Layer, Option, Redacted } from "effect"
 import type { Dataset } from "../../src/domain/Dataset.js"
 import type { StockBar } from "../../src/domain/StockBar.js"
@@ -16,6 +13,7 @@ import type { PartitionWrite, WriteMode } from "../../src/sinks/Sink.js"
 import * as SqlClientLive from "../../src/sinks/SqlClientLive.js"
 import * as SqlSink from "../../src/sinks/SqlSink.js"
 import { migrationsLayer } from "../../src/sinks/sqlSchema.js"
+import { makeTempDir, removeTempDirs } from "../support/tempDirs.js"
 
 const DAY = "2024-03-05"
 const NEXT_DAY = "2024-03-06"
@@ -221,7 +219,9 @@ const sinkSuite = (sqlLayer: Layer.Layer<SqlClient.SqlClient, unknown>) =>
     )
   })
 
-const tempDir = () => Fs.mkdtempSync(Path.join(Os.tmpdir(), "tapehouse-sql-"))
+const tempDir = () => makeTempDir("tapehouse-sql-")
+
+afterAll(removeTempDirs)
 
 describe("SqlSink on embedded PGlite (loopback socket)", () => {
   const client = SqlClientLive.layerFrom({ dataDir: tempDir(), url: Option.none() })
