@@ -47,6 +47,9 @@
  *   (`monitorEventLoopDelay`), and event-loop stalls (a 5 ms timer that fired over 50 ms late).
  *   The flushes after warm-up whose oldest event missed the target are listed, slowest first, with
  *   the wait before their commit, the commit, and the GC and stalls in their window.
+ * - Page faults: the client's minor page faults a second over the run, and, after the stage costs,
+ *   what one costs on this host (`pageFaultCost`). A frame of 1,000 bars is a 250 KiB string: each
+ *   one is faulted in afresh, so where faults are dear (a VM) they are a large share of the work.
  */
 import { type ChildProcess, fork } from "node:child_process"
 import * as Os from "node:os"
@@ -532,6 +535,8 @@ interface Result {
   /** Event-loop delay over the run (10 ms resolution): p99 and max, ms. */
   readonly loopDelayP99: number
   readonly loopDelayMax: number
+  /** Minor page faults of this process (all its threads) a second over the run. */
+  readonly faultsPerSecond: number
   /** GC pauses over the run: major (mark-compact) count and longest, all kinds' total, ms. */
   readonly gcMajor: number
   readonly gcMajorMaxMs: number
@@ -632,8 +637,10 @@ const runOnce = (mode: Mode, seconds: number, symbolCount: number, rate: number)
         seconds > 120 ? 60_000 : 10_000
       )
       const serverEventsAtStart = serverState.events
+      const faultsAtStart = process.resourceUsage().minorPageFault
       yield* Effect.sleep(Math.max(0, t0 + seconds * 1000 - Date.now()))
       const deadline = Date.now()
+      const faults = process.resourceUsage().minorPageFault - faultsAtStart
       loopDelay.disable()
       clearInterval(rssSampler)
       const serverEvents = serverState.events - serverEventsAtStart
@@ -645,6 +652,7 @@ const runOnce = (mode: Mode, seconds: number, symbolCount: number, rate: number)
       return {
         t0,
         deadline,
+        faults,
         serverEvents,
         receivedAtStop,
         backlog: receivedAtStop - committedAtStop,
@@ -716,6 +724,7 @@ const runOnce = (mode: Mode, seconds: number, symbolCount: number, rate: number)
       serverBufferedMiB: Math.round((serverState.maxBuffered / 1024 / 1024) * 10) / 10,
       loopDelayP99: Math.round(loopDelay.percentile(99) / 1e6),
       loopDelayMax: Math.round(loopDelay.max / 1e6),
+      faultsPerSecond: Math.round(outcome.faults / wall),
       ...gcSummary(gcPauses, outcome.t0, outcome.deadline),
       slowFlushes: steadyFlushes
         .filter((f) => f.latencyMs > FLUSH_INTERVAL_MS + 50)
@@ -806,6 +815,37 @@ const stageCosts = (symbolCount: number) =>
     ].map(([stage, ms]) => ({ stage: stage as string, usPerEvent: ((ms as number) * 1000) / n, events: n }))
   })
 
+/**
+ * What a page fault costs on this host. A string over V8's regular object size (a 256 KiB frame)
+ * gets pages of its own, mapped fresh and faulted in each time; four 64 KiB strings of the same
+ * bytes reuse the young generation's pages. The difference, per fault, is the price of the faults.
+ */
+const pageFaultCost = () => {
+  const bytes = Buffer.alloc(256 * 1024, 0x41)
+  const quarter = bytes.subarray(0, 64 * 1024)
+  const timed = (make: () => string, n: number) => {
+    let best = Number.POSITIVE_INFINITY
+    let faults = 0
+    for (let round = 0; round < 3; round++) {
+      const f0 = process.resourceUsage().minorPageFault
+      const t = performance.now()
+      let length = 0
+      for (let i = 0; i < n; i++) length += make().length
+      const us = ((performance.now() - t) * 1000) / n
+      if (length !== n * make().length) throw new Error("page-fault probe: lengths are off")
+      if (us < best) {
+        best = us
+        faults = (process.resourceUsage().minorPageFault - f0) / n
+      }
+    }
+    return { us: best, faults }
+  }
+  const large = timed(() => bytes.toString("latin1"), 400)
+  const small = timed(() => quarter.toString("latin1"), 1600)
+  const perFault = large.faults >= 1 ? (large.us - 4 * small.us) / large.faults : Number.NaN
+  return { largeUs: large.us, largeFaults: large.faults, fourSmallUs: 4 * small.us, perFault }
+}
+
 const fmt = (n: number) => n.toLocaleString("en-US")
 const load = () =>
   Os.loadavg()
@@ -863,12 +903,12 @@ const main = Effect.gen(function* () {
     )
   console.log("")
   console.log(
-    "| sinks | event-loop delay p99 / max ms | major GCs (longest ms) | GC pauses in all ms | flushes after warm-up over the target | commit ms p99 / max | wait before commit ms p99 / max | slowest (wait + commit ms, rows, GC ms (major), loop stalls ms) |"
+    "| sinks | event-loop delay p99 / max ms | major GCs (longest ms) | GC pauses in all ms | client page faults/s | flushes after warm-up over the target | commit ms p99 / max | wait before commit ms p99 / max | slowest (wait + commit ms, rows, GC ms (major), loop stalls ms) |"
   )
-  console.log("|---|---|---|---|---|---|---|---|")
+  console.log("|---|---|---|---|---|---|---|---|---|")
   for (const r of results)
     console.log(
-      `| ${r.mode} | ${r.loopDelayP99} / ${r.loopDelayMax} | ${r.gcMajor} (${r.gcMajorMaxMs}) | ${fmt(r.gcTotalMs)} | ${r.lateFlushes} of ${r.steadyFlushes} | ${r.commitP99} / ${r.commitMax} | ${r.waitP99} / ${r.waitMax} | ${r.slowFlushes.map((f) => `${f.waitMs} + ${f.commitMs}, ${fmt(f.rows)}, GC ${f.gcMs} (${f.gcMajorMs}), stalls ${f.stallMs}`).join("; ") || "none"} |`
+      `| ${r.mode} | ${r.loopDelayP99} / ${r.loopDelayMax} | ${r.gcMajor} (${r.gcMajorMaxMs}) | ${fmt(r.gcTotalMs)} | ${fmt(r.faultsPerSecond)} | ${r.lateFlushes} of ${r.steadyFlushes} | ${r.commitP99} / ${r.commitMax} | ${r.waitP99} / ${r.waitMax} | ${r.slowFlushes.map((f) => `${f.waitMs} + ${f.commitMs}, ${fmt(f.rows)}, GC ${f.gcMs} (${f.gcMajorMs}), stalls ${f.stallMs}`).join("; ") || "none"} |`
     )
   const target = (r: Result) =>
     `${r.mode}: ≥ 250k msgs/s ${r.sustained >= 250_000 ? "met" : "NOT met"}; p99 ≤ ${FLUSH_INTERVAL_MS + 50} ms ${r.p99 <= FLUSH_INTERVAL_MS + 50 ? "met" : "NOT met"} over the whole run, ${r.steadyP99 <= FLUSH_INTERVAL_MS + 50 ? "met" : "NOT met"} after the first 10 s`
@@ -892,6 +932,11 @@ const main = Effect.gen(function* () {
   )
   console.log(
     `| on the event loop now (all but the worker's parse) | ${main.toFixed(2)} | | ${fmt(Math.round(1e6 / main))} |`
+  )
+  const faults = pageFaultCost()
+  console.log("")
+  console.log(
+    `Page faults on this host: a fresh 256 KiB string takes ${faults.largeUs.toFixed(0)} µs to make (${faults.largeFaults.toFixed(0)} minor faults), four 64 KiB strings of the same bytes ${faults.fourSmallUs.toFixed(0)} µs: about ${faults.perFault.toFixed(1)} µs a fault.`
   )
 })
 
