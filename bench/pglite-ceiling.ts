@@ -27,7 +27,7 @@ import { type StockBar, StockBars1s } from "../src/domain/StockBar.js"
 import { newYorkTimeToEpochMs } from "../src/domain/time.js"
 import { SqlReady } from "../src/sinks/SinksLive.js"
 import * as SqlSink from "../src/sinks/SqlSink.js"
-import { createTableSql, quoteIdent, sqlType } from "../src/sinks/sqlSchema.js"
+import { createTableSql, quoteIdent } from "../src/sinks/sqlSchema.js"
 import { benchConfig, scratchDir } from "./benchConfig.js"
 
 const seconds = Number(process.argv[2] ?? 200)
@@ -53,38 +53,15 @@ for (let s = 0; s < seconds; s++)
     })
   }
 
-const table = quoteIdent(StockBars1s.name)
-const columns = StockBars1s.columns.map((c) => ({ name: c.name as string, type: c.type }))
-const names = columns.map((c) => quoteIdent(c.name)).join(", ")
-const onConflict = ` ON CONFLICT (${StockBars1s.key.map(quoteIdent).join(", ")}) DO UPDATE SET ${columns
-  .filter((c) => !(StockBars1s.key as ReadonlyArray<string>).includes(c.name))
-  .map((c) => `${quoteIdent(c.name)} = EXCLUDED.${quoteIdent(c.name)}`)
-  .join(", ")}`
-const unnestInsert = `INSERT INTO ${table} (${names}) SELECT * FROM unnest(${columns
-  .map((c, i) => `$${i + 1}::${sqlType(c.type)}[]`)
-  .join(", ")})${onConflict}`
-
-const cell = (type: string, value: unknown) =>
-  value === null ? null : type === "timestamp_ms" ? new Date(value as number).toISOString() : value
-const columnArrays = (from: number, to: number) =>
-  columns.map((c) => {
-    const out = new Array<unknown>(to - from)
-    for (let r = from; r < to; r++) out[r - from] = cell(c.type, (rows[r] as Record<string, unknown>)[c.name])
-    return out
-  })
-const csv = () =>
-  new Blob([
-    rows
-      .map((r) =>
-        columns
-          .map((c) => {
-            const v = cell(c.type, (r as Record<string, unknown>)[c.name])
-            return v === null ? "" : String(v)
-          })
-          .join(",")
-      )
-      .join("\n")
-  ])
+// The statements and parameters the SQL sink itself sends.
+const plan = SqlSink.planOf(StockBars1s)
+const table = plan.table
+const names = plan.columns.map((c) => quoteIdent(c.name)).join(", ")
+const csv = () => {
+  const columns = SqlSink.columnArrays(plan, rows, 0, rows.length)
+  const lines = rows.map((_, r) => columns.map((values) => String(values[r] ?? "")).join(","))
+  return new Blob([lines.join("\n")])
+}
 
 const withDatabase = async (f: (db: PGlite) => Promise<void>): Promise<number> => {
   const dir = await NodeFs.mkdtemp(Path.join(Os.tmpdir(), "tapehouse-bench-pglite-"))
@@ -107,7 +84,10 @@ const unnestUpsert = () =>
   withDatabase((db) =>
     db.transaction(async (tx) => {
       for (let from = 0; from < rows.length; from += BATCH)
-        await tx.query(unnestInsert, columnArrays(from, Math.min(rows.length, from + BATCH)))
+        await tx.query(
+          plan.unnestInsert,
+          SqlSink.columnArrays(plan, rows, from, Math.min(rows.length, from + BATCH))
+        )
     })
   )
 
@@ -121,7 +101,7 @@ const copyThenUpsert = () =>
     db.transaction(async (tx) => {
       await tx.exec(`CREATE TEMP TABLE stage (LIKE ${table}) ON COMMIT DROP`)
       await tx.query(`COPY stage (${names}) FROM '/dev/blob' WITH (FORMAT csv)`, [], { blob: csv() })
-      await tx.exec(`INSERT INTO ${table} (${names}) SELECT ${names} FROM stage${onConflict}`)
+      await tx.exec(`INSERT INTO ${table} (${names}) SELECT ${names} FROM stage${plan.onConflict}`)
     })
   )
 

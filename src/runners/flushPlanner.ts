@@ -34,6 +34,7 @@ export interface FlushPlanner {
 export const make = (intervalMs: number): FlushPlanner => {
   const recent = new Float64Array(WINDOW)
   let recorded = 0
+  /** The longest flush in the window (recomputed per flush: 32 numbers). */
   let longest = 0
   const maxLead = MAX_LEAD_SHARE * intervalMs
 
@@ -44,17 +45,9 @@ export const make = (intervalMs: number): FlushPlanner => {
     leadMs,
     dueAt: (oldestArrival) => oldestArrival + intervalMs - leadMs(),
     record: (dueAt, durableAt) => {
-      const ms = Math.max(0, durableAt - dueAt)
-      const slot = recorded % WINDOW
-      const evicted = recent[slot]!
-      recent[slot] = ms
+      recent[recorded % WINDOW] = Math.max(0, durableAt - dueAt)
       recorded++
-      if (ms >= longest) longest = ms
-      else if (evicted >= longest) {
-        // The longest left the window: the next longest (32 numbers, once in a while).
-        longest = 0
-        for (let i = 0; i < Math.min(recorded, WINDOW); i++) if (recent[i]! > longest) longest = recent[i]!
-      }
+      longest = Math.max(...recent)
     }
   }
 }

@@ -433,7 +433,7 @@ export const run = (request: StreamRequest, onTick: (stats: StreamStats) => void
     const collect = Effect.gen(function* () {
       const started = yield* Clock.currentTimeMillis
       let oldest: number | undefined
-      const noteArrivals = (events: ReadonlyArray<SocketEvent>) => {
+      const noteOldest = (events: ReadonlyArray<SocketEvent>) => {
         for (const e of events)
           if (
             (e._tag === "Bars" || e._tag === "Frame" || e._tag === "Rejected") &&
@@ -441,7 +441,7 @@ export const run = (request: StreamRequest, onTick: (stats: StreamStats) => void
           )
             oldest = e.receivedAt
       }
-      noteArrivals(pending)
+      noteOldest(pending)
       let bars = countBars(pending)
       // With nothing to flush yet, the loop wakes up once an interval (its monitoring and the close).
       const deadlineOf = () =>
@@ -466,7 +466,7 @@ export const run = (request: StreamRequest, onTick: (stats: StreamStats) => void
         const takenBars = countBars(taken)
         bars += takenBars
         barsPerEvent = Math.max(1, takenBars / taken.length)
-        noteArrivals(taken)
+        noteOldest(taken)
       }
       return Math.min(yield* Clock.currentTimeMillis, Math.max(deadline, started))
     })

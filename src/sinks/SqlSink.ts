@@ -39,8 +39,8 @@ export interface Options {
 export const defaultBatchSize = 5_000
 const maxParameters = 65_535
 
-/** Statement texts for one dataset, built once. */
-interface Plan {
+/** Statement texts for one dataset, built once (bench/pglite-ceiling.ts loads with them too). */
+export interface Plan {
   readonly table: string
   readonly columns: ReadonlyArray<{ readonly name: string; readonly type: ColumnType }>
   readonly unnestInsert: string
@@ -51,7 +51,7 @@ interface Plan {
 
 const plans = new WeakMap<object, Plan>()
 
-const planOf = <A>(dataset: Dataset<A>): Plan => {
+export const planOf = <A>(dataset: Dataset<A>): Plan => {
   const cached = plans.get(dataset)
   if (cached !== undefined) return cached
   const table = quoteIdent(dataset.name)
@@ -101,8 +101,8 @@ const cell = (type: ColumnType, value: unknown): Primitive =>
       ? toIso(value as number)
       : (value as Primitive)
 
-/** Column arrays of rows [from, to), in one pass. */
-const columnArrays = <A>(
+/** Column arrays of rows [from, to), in one pass: the parameters of `unnestInsert`. */
+export const columnArrays = <A>(
   plan: Plan,
   rows: ReadonlyArray<A>,
   from: number,
