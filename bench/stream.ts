@@ -439,6 +439,7 @@ const recordingSinks = (probe: Probe) =>
     Effect.map(Sinks, (inner) =>
       Sinks.of({
         sinks: inner.sinks,
+        recover: inner.recover,
         commit: (write) => {
           if (write.dataset.name !== StockBars1s.name || write.mode !== "append") return inner.commit(write)
           const start = Date.now()

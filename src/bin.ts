@@ -2,8 +2,9 @@
 /** Entry point: runs the command tree, prints domain errors as sentences, maps them to exit codes. */
 import { ValidationError } from "@effect/cli"
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
-import { Cause, Console, Effect, Exit, Option } from "effect"
+import { Cause, Console, Effect, Option } from "effect"
 import { run } from "./cli/Cli.js"
+import { exitCodeOf, watchSignals } from "./cli/exitCode.js"
 import { makeRedactor } from "./config/redact.js"
 
 // Errors printed here may quote URLs or causes: mask any secret the environment holds.
@@ -11,19 +12,7 @@ const redact = makeRedactor(
   [process.env.MASSIVE_API_KEY, process.env.TAPEHOUSE_PG_URL].filter((s): s is string => !!s)
 )
 
-/** 2: bad usage or config; 1: a failure (days failed, vendor or storage error); 0: success or a clean stop. */
-export const exitCodeOf = (exit: Exit.Exit<unknown, unknown>): number => {
-  if (Exit.isSuccess(exit)) return 0
-  if (Cause.isInterruptedOnly(exit.cause)) return 0
-  const failure = Cause.failureOption(exit.cause)
-  if (Option.isSome(failure)) {
-    const error = failure.value
-    if (ValidationError.isValidationError(error)) return error._tag === "HelpRequested" ? 0 : 2
-    const tag = (error as { readonly _tag?: string })._tag
-    if (tag === "ConfigError" || tag === "UsageError") return 2
-  }
-  return 1
-}
+watchSignals()
 
 const main = run(process.argv).pipe(
   Effect.tapErrorCause((cause) => {

@@ -1,31 +1,34 @@
 /** `tapehouse backfill`: fill history for a dataset, symbols and dates from the vendor's REST API. */
 import { Command, Options } from "@effect/cli"
-import { Console, Effect, Option } from "effect"
-import { datasetNames } from "../domain/datasets.js"
+import { Clock, Console, Effect, Option } from "effect"
+import { MarketCalendar } from "../calendar/MarketCalendar.js"
+import { datasetNames, datasets } from "../domain/datasets.js"
 import { BackfillIncomplete, UsageError } from "../domain/errors.js"
+import { isTicker, normalizeTicker } from "../domain/tickers.js"
+import { StatusLine } from "../monitor/StatusLine.js"
 import * as Backfill from "../runners/backfill.js"
+import { ESTIMATE_AFTER_DAYS, estimateBackfill } from "../runners/estimate.js"
 import * as StockBarsSource from "../sources/massive/stockBarsSource.js"
-import { progressLine, summaryLine } from "./display.js"
+import { emptyWarnings, estimateLine, interruptedLines, progressLine, summaryLine } from "./display.js"
+import { receivedSignal } from "./exitCode.js"
 import { backfillLayer } from "./layers.js"
 import { root } from "./root.js"
 import { prepareDataDir, resolveConfig } from "./setup.js"
 
-const SYMBOL_RE = /^[A-Za-z0-9.:_-]{1,32}$/
-
-/** Parses `SPY,QQQ` into distinct tickers, keeping the order given. */
+/** Parses `spy,QQQ` into distinct normalised tickers (`SPY`, `QQQ`), keeping the order given. */
 export const parseSymbols = (text: string) =>
   Effect.gen(function* () {
     const symbols = [
       ...new Set(
         text
           .split(",")
-          .map((s) => s.trim())
+          .map(normalizeTicker)
           .filter((s) => s.length > 0)
       )
     ]
     if (symbols.length === 0)
       return yield* new UsageError({ detail: "--symbols is empty; expected a comma list such as SPY,QQQ." })
-    const bad = symbols.find((s) => !SYMBOL_RE.test(s))
+    const bad = symbols.find((s) => !isTicker(s))
     if (bad !== undefined)
       return yield* new UsageError({
         detail: `--symbols has ${JSON.stringify(bad)}, which is not a ticker; expected letters, digits, '.', ':', '_' or '-'.`
@@ -38,14 +41,17 @@ export const options = {
     Options.withDescription("Dataset to fill (folder and SQL table name).")
   ),
   symbols: Options.text("symbols").pipe(
-    Options.withDescription(
-      "Comma-separated tickers, e.g. SPY,QQQ (case-sensitive, as the vendor spells them)."
-    )
+    Options.withDescription("Comma-separated tickers, e.g. SPY,QQQ or I:VIX (upper-cased: spy means SPY).")
   ),
   from: Options.text("from").pipe(
     Options.withDescription("First day, YYYY-MM-DD (inclusive). Non-trading days are skipped.")
   ),
   to: Options.text("to").pipe(Options.withDescription("Last day, YYYY-MM-DD (inclusive).")),
+  acceptEmpty: Options.boolean("accept-empty").pipe(
+    Options.withDescription(
+      "Accept instrument-days the vendor returned no rows for (recorded empty) as they are: do not retry them. Without it they are retried on every run."
+    )
+  ),
   overwrite: Options.boolean("overwrite").pipe(
     Options.withDescription(
       "Refetch days already done and rewrite their partitions (history correction). Without it, done days are skipped."
@@ -58,6 +64,13 @@ export const options = {
     Options.optional
   )
 }
+
+/** The command line as typed, for "run it again to resume": `npx tapehouse backfill …`. */
+const commandLine = (): string =>
+  [
+    "npx tapehouse",
+    ...process.argv.slice(2).map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, "'\\''")}'`))
+  ].join(" ")
 
 export const backfillCommand = Command.make("backfill", options, (opts) =>
   Effect.gen(function* () {
@@ -72,13 +85,36 @@ export const backfillCommand = Command.make("backfill", options, (opts) =>
       ? { ...loaded, massive: { ...loaded.massive, rateLimitPerMinute: opts.rateLimit.value } }
       : loaded
     yield* prepareDataDir(config)
+    const dataset = datasets[opts.dataset]
 
-    const tty = process.stderr.isTTY === true
-    const onProgress = (p: Backfill.BackfillProgress) => {
-      if (tty) process.stderr.write(`\r\x1b[2K${progressLine(opts.dataset, p)}`)
-    }
+    let lastProgress: Backfill.BackfillProgress | undefined
     const report = yield* Effect.gen(function* () {
+      const calendar = yield* MarketCalendar
+      // Only closed sessions have a history to fetch; refusing the rest keeps them from passing for done.
+      const unclosed = Backfill.firstUnclosedDay(calendar, opts.from, opts.to, yield* Clock.currentTimeMillis)
+      if (unclosed !== undefined)
+        return yield* new UsageError({
+          detail: `${unclosed.date === opts.to ? "--to" : "the range"} ${opts.from}..${opts.to} includes ${unclosed.date}, and ${unclosed.why}. Backfill takes closed sessions only; stream the live one (tapehouse stream).`
+        })
+      const line = yield* StatusLine
       const source = yield* StockBarsSource.make
+      const onPlan = (plan: Backfill.BackfillPlan) =>
+        plan.tradingDays > ESTIMATE_AFTER_DAYS && dataset.sizing !== undefined
+          ? Console.log(
+              estimateLine(
+                dataset.name,
+                estimateBackfill({
+                  sizing: dataset.sizing,
+                  tradingDays: plan.workDays,
+                  instruments: plan.workDays === 0 ? 0 : plan.instrumentDays / plan.workDays,
+                  pageLimit: config.massive.pageLimit,
+                  rateLimitPerMinute: config.massive.rateLimitPerMinute,
+                  parquet: config.parquet.enabled,
+                  sql: !config.sql.enabled ? "none" : Option.isSome(config.sql.url) ? "server" : "embedded"
+                })
+              )
+            )
+          : Effect.void
       return yield* Backfill.run(
         source,
         {
@@ -86,12 +122,24 @@ export const backfillCommand = Command.make("backfill", options, (opts) =>
           from: opts.from,
           to: opts.to,
           overwrite: opts.overwrite,
+          acceptEmpty: opts.acceptEmpty,
           concurrency: config.backfill.concurrency
         },
-        onProgress
+        (p) => {
+          lastProgress = p
+          line.show(progressLine(opts.dataset, p))
+        },
+        onPlan
       )
     }).pipe(
-      Effect.ensuring(Effect.sync(() => tty && process.stderr.write("\n"))),
+      // Ctrl-C or SIGTERM: say what is kept and how to go on (the exit code says it was interrupted).
+      Effect.onInterrupt(() =>
+        Effect.forEach(
+          interruptedLines(opts.dataset, receivedSignal(), lastProgress, commandLine()),
+          (l) => Console.error(l),
+          { discard: true }
+        )
+      ),
       Effect.provide(backfillLayer(config))
     )
     for (const closed of report.closedDays)
@@ -101,13 +149,14 @@ export const backfillCommand = Command.make("backfill", options, (opts) =>
       yield* Console.log(`no trading days between ${opts.from} and ${opts.to}; nothing to do.`)
     else if (report.committed.length === 0 && report.failed.length === 0)
       yield* Console.log(
-        `all ${report.alreadyDone.length} instrument-day(s) already done; nothing fetched (use --overwrite to refetch).`
+        `all ${report.alreadyDone.length + report.acceptedEmpty.length} instrument-day(s) already done; nothing fetched (use --overwrite to refetch).`
       )
     yield* Console.log(summaryLine(report))
+    for (const warning of emptyWarnings(report)) yield* Console.log(warning)
     if (report.failed.length > 0) return yield* new BackfillIncomplete({ failed: report.failed })
   })
 ).pipe(
   Command.withDescription(
-    "Backfill history through the vendor's REST API into the lake and SQL. Days already done are skipped; a crash and rerun gives the same lake."
+    "Backfill history through the vendor's REST API into the lake and SQL. Days already done are skipped; a crash and rerun gives the same lake; Ctrl-C or SIGTERM keeps what is committed, says how to resume and exits 130 or 143."
   )
 )

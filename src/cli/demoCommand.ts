@@ -9,6 +9,7 @@ import { Command } from "@effect/cli"
 import { Console, Effect, Option, Redacted } from "effect"
 import type { AppConfigShape } from "../config/AppConfig.js"
 import { StockBars1s } from "../domain/StockBar.js"
+import { StatusLine } from "../monitor/StatusLine.js"
 import * as Checkpoints from "../pipeline/Checkpoints.js"
 import * as Backfill from "../runners/backfill.js"
 import * as StreamRunner from "../runners/stream.js"
@@ -34,18 +35,15 @@ const showcase = (config: AppConfigShape, simUrl: string) =>
     yield* Console.log(
       `Backfilling ${StockBars1s.name} ${DEMO.symbols.join(",")} ${DEMO.from}..${DEMO.to} through the REST client…`
     )
-    const tty = process.stderr.isTTY === true
+    const line = yield* StatusLine
     const report = yield* Effect.gen(function* () {
       const source = yield* StockBarsSource.make
       return yield* Backfill.run(
         source,
         { ...DEMO, overwrite: false, concurrency: config.backfill.concurrency },
-        (p) => tty && process.stderr.write(`\r\x1b[2K${progressLine(StockBars1s.name, p)}`)
+        (p) => line.show(progressLine(StockBars1s.name, p))
       )
-    }).pipe(
-      Effect.ensuring(Effect.sync(() => tty && process.stderr.write("\n"))),
-      Effect.provide(backfillServices(config))
-    )
+    }).pipe(Effect.ensuring(Effect.sync(() => line.clear())), Effect.provide(backfillServices(config)))
     // The live path: replay the last demo day over the Massive WebSocket protocol at full speed and
     // capture it with `stream`'s runner (socket → spill queue → pipeline → sinks → reconcile).
     yield* Console.log(
@@ -60,12 +58,10 @@ const showcase = (config: AppConfigShape, simUrl: string) =>
       const started = Date.now()
       const report = yield* StreamRunner.run(
         { symbols: [...DEMO.symbols], source: "demo-replay", reconcile: true },
-        (s) => {
-          if (tty) process.stderr.write(`\r\x1b[2K${countersLine(s)}`)
-        }
+        (s) => line.show(countersLine(s))
       ).pipe(Effect.provide(streamServices(streamConfig)))
       return { report, seconds: (Date.now() - started) / 1000 }
-    }).pipe(Effect.scoped, Effect.ensuring(Effect.sync(() => tty && process.stderr.write("\n"))))
+    }).pipe(Effect.scoped, Effect.ensuring(Effect.sync(() => line.clear())))
     const reconciled = streamed.report.continuity.find((c) => c.kind === "reconcile")
 
     const store = yield* Checkpoints.make(config.dataDir)

@@ -3,6 +3,7 @@ import { Layer } from "effect"
 import * as MarketCalendar from "../calendar/MarketCalendar.js"
 import { AppConfig, type AppConfigShape } from "../config/AppConfig.js"
 import * as Logging from "../monitor/logging.js"
+import * as StatusLine from "../monitor/StatusLine.js"
 import * as Checkpoints from "../pipeline/Checkpoints.js"
 import * as Quarantine from "../sinks/Quarantine.js"
 import * as SinksLive from "../sinks/SinksLive.js"
@@ -10,7 +11,11 @@ import * as MassiveRest from "../sources/massive/MassiveRest.js"
 
 /** The console and the data dir's JSON log file (every command; alone for sim serve and sql). */
 export const loggingLayer = (config: AppConfigShape) =>
-  Logging.layerFromConfig.pipe(Layer.provide(Layer.succeed(AppConfig, config)))
+  Logging.layerFromConfig.pipe(
+    Layer.provide(Layer.succeed(AppConfig, config)),
+    // The console logger clears and redraws a command's live line (progress, counters).
+    Layer.provideMerge(StatusLine.Live)
+  )
 
 /** Backfill's services: Massive REST → pipeline → configured sinks, checkpoints under the data dir. */
 export const backfillServices = (config: AppConfigShape) => {

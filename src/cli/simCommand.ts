@@ -2,6 +2,7 @@
 import { Command, Options } from "@effect/cli"
 import { Console, Effect, Option } from "effect"
 import * as MassiveSim from "../sim/MassiveSim.js"
+import { interruptIsNormalEnd } from "./exitCode.js"
 
 const serve = Command.make(
   "serve",
@@ -31,6 +32,8 @@ const serve = Command.make(
   },
   (opts) =>
     Effect.gen(function* () {
+      // A foreground server: Ctrl-C or SIGTERM is how it ends (exit 0).
+      yield* interruptIsNormalEnd
       if (opts.port < 0 || opts.port > 65535)
         return yield* Effect.die(new Error("unreachable: port validated"))
       const sim = yield* MassiveSim.make({

@@ -12,6 +12,7 @@ import { isIsoDate } from "../domain/time.js"
 import { serveStoredDay } from "../sim/lakeBars.js"
 import { compact } from "../sinks/compact.js"
 import { formatBytes, formatInt } from "./display.js"
+import { interruptIsNormalEnd } from "./exitCode.js"
 import { root } from "./root.js"
 import { prepareDataDir, resolveConfig } from "./setup.js"
 
@@ -57,6 +58,8 @@ export const simulateCommand = Command.make(
   },
   (opts) =>
     Effect.gen(function* () {
+      // A foreground server: Ctrl-C or SIGTERM is how it ends (exit 0).
+      yield* interruptIsNormalEnd
       yield* checkDate(opts.date)
       const speed = yield* parseSpeed(opts.speed)
       const config = yield* resolveConfig(yield* root)

@@ -5,6 +5,7 @@ import * as MarketCalendar from "../calendar/MarketCalendar.js"
 import { AppConfig, type AppConfigShape } from "../config/AppConfig.js"
 import { datasetNames } from "../domain/datasets.js"
 import * as Alerts from "../monitor/Alerts.js"
+import { StatusLine } from "../monitor/StatusLine.js"
 import type { StreamStats } from "../monitor/StreamStats.js"
 import * as Checkpoints from "../pipeline/Checkpoints.js"
 import * as PidFile from "../runners/pidFile.js"
@@ -16,6 +17,7 @@ import * as MassiveSocket from "../sources/massive/MassiveSocket.js"
 import { parseSymbols } from "./backfillCommand.js"
 import { formatInt } from "./display.js"
 import { StopTimeout } from "./errors.js"
+import { interruptIsNormalEnd } from "./exitCode.js"
 import { loggingLayer } from "./layers.js"
 import { root } from "./root.js"
 import { prepareDataDir, resolveConfig } from "./setup.js"
@@ -61,12 +63,14 @@ export const streamCommand = Command.make(
   },
   (opts) =>
     Effect.gen(function* () {
+      // Its way to end before the close is a signal (Ctrl-C, SIGTERM, `tapehouse stop`): exit 0.
+      yield* interruptIsNormalEnd
       const symbols = yield* parseSymbols(opts.symbols)
       const config = yield* resolveConfig(yield* root)
       yield* prepareDataDir(config)
       const source = "massive-stocks"
-      const tty = process.stderr.isTTY === true
       const report = yield* Effect.gen(function* () {
+        const line = yield* StatusLine
         yield* PidFile.register(config.dataDir, {
           source,
           pid: process.pid,
@@ -74,14 +78,10 @@ export const streamCommand = Command.make(
           symbols,
           dataset: opts.dataset
         })
-        return yield* Stream.run({ symbols, source, reconcile: !opts.noReconcile }, (s) => {
-          if (tty) process.stderr.write(`\r\x1b[2K${countersLine(s)}`)
-        })
-      }).pipe(
-        Effect.ensuring(Effect.sync(() => tty && process.stderr.write("\n"))),
-        Effect.scoped,
-        Effect.provide(streamLayer(config))
-      )
+        return yield* Stream.run({ symbols, source, reconcile: !opts.noReconcile }, (s) =>
+          line.show(countersLine(s))
+        )
+      }).pipe(Effect.scoped, Effect.provide(streamLayer(config)))
       yield* Console.log(
         `${opts.dataset} ${symbols.join(",")} session ${report.session}: ${formatInt(report.stats.messages)} bars received, ${formatInt(report.stats.committed)} committed, ${report.stats.reconnects} reconnect(s), ${report.stats.rejected} rejected, ${report.stats.spilled} spilled`
       )

@@ -51,6 +51,18 @@ export interface Dataset<A> {
    * Each returns the reason a record is invalid, or undefined when it passes.
    */
   readonly rules: ReadonlyArray<(a: A) => string | undefined>
+  /** What a typical instrument-day weighs, for the estimate a long backfill prints before it starts. */
+  readonly sizing?: DatasetSizing
+}
+
+/** Measured figures of a typical instrument-day (bench/RESULTS.md says where they come from). */
+export interface DatasetSizing {
+  /** Rows of a liquid instrument on a full trading day. */
+  readonly rowsPerInstrumentDay: number
+  /** Parquet bytes per row, compressed as configured by default (snappy). */
+  readonly parquetBytesPerRow: number
+  /** Postgres bytes per row: heap and primary-key index. */
+  readonly sqlBytesPerRow: number
 }
 
 /** A record that failed validation or decoding, on its way to quarantine. */

@@ -12,6 +12,7 @@ import type { LogLevelName } from "../config/AppConfig.js"
 import { AppConfig } from "../config/AppConfig.js"
 import { makeRedactor } from "../config/redact.js"
 import { StorageError } from "../domain/errors.js"
+import { StatusLine } from "./StatusLine.js"
 
 export interface LoggingOptions {
   readonly dataDir: string
@@ -238,12 +239,18 @@ export const layer = (options: LoggingOptions): Layer.Layer<never, StorageError>
       (s) => s.close
     )
     const color = options.console === "pretty" && useColor()
+    // A command's live line (progress, counters) is cleared and redrawn around each console line.
+    const statusLine = yield* Effect.serviceOption(StatusLine)
+    const print = Option.match(statusLine, {
+      onNone: () => (line: string) => void process.stderr.write(`${line}\n`),
+      onSome: (live) => live.print
+    })
     return Logger.make<unknown, void>((entry) => {
       const record = toLogRecord(entry, redact)
       const json = JSON.stringify(record)
       sink.append(record.timestamp.slice(0, 10), `${json}\n`)
-      if (options.console === "json") process.stderr.write(`${json}\n`)
-      else if (options.console === "pretty") process.stderr.write(`${formatPretty(record, color)}\n`)
+      if (options.console === "json") print(json)
+      else if (options.console === "pretty") print(formatPretty(record, color))
     })
   })
   return Layer.merge(

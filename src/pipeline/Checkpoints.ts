@@ -9,7 +9,26 @@ import * as Path from "node:path"
 import { Context, Effect, Layer, Ref } from "effect"
 import { StorageError } from "../domain/errors.js"
 
-export type DayStatusName = "pending" | "done" | "failed"
+/**
+ * - `pending`: a backfill planned the day and has not committed it;
+ * - `done`: every sink committed the day (backfilled, or streamed and reconciled through REST);
+ * - `failed`: it failed after retries (`reason`);
+ * - `empty`: a trading day for which the vendor returned no rows for the instrument (an unknown
+ *   ticker, a symbol not yet listed); retried by the next backfill unless `--accept-empty`;
+ * - `streaming`: a stream is capturing the day, or was stopped before the close (part files);
+ * - `streamed`: a stream captured the session to its close and compacted it, without the REST
+ *   reconciliation (`--no-reconcile`), so trade counts are missing.
+ */
+export type DayStatusName = "pending" | "done" | "failed" | "empty" | "streaming" | "streamed"
+
+export const DAY_STATUSES: ReadonlyArray<DayStatusName> = [
+  "done",
+  "empty",
+  "streamed",
+  "streaming",
+  "pending",
+  "failed"
+]
 
 /** The state of one instrument-day. */
 export interface DayEntry {
@@ -39,6 +58,11 @@ export interface FileEntry {
   readonly rows: number
   readonly bytes: number
   readonly sha256: string
+  /**
+   * Appended part files the new file replaced (a staged rewrite): a crash before they were deleted
+   * is completed from this list. 0 `bytes` records a partition that became empty (no file).
+   */
+  readonly retired?: ReadonlyArray<string>
   readonly at: string
 }
 

@@ -1,15 +1,20 @@
 /**
  * The backfill runner: for each (instrument, trading day) not yet done, fetch the vendor's pages,
- * validate, deduplicate, commit the day's partition to every sink, quarantine the rejects, and only
- * then mark the instrument-days done. A crash at any point followed by a rerun gives the same lake:
- * partition writes replace the instruments' rows of that day, and unfinished days are redone.
+ * validate, deduplicate, commit the day's partition to every sink (staged), quarantine the rejects,
+ * mark the instrument-days done, and only then make the day's file visible (stagedCommit.ts). A
+ * crash at any point followed by a rerun gives the same lake: partition writes replace the
+ * instruments' rows of that day, unfinished days are redone, and a day recorded but not yet
+ * published is published first. An instrument-day for which the vendor returned nothing is
+ * recorded `empty`, not done, and is retried by the next run unless `acceptEmpty`.
  */
 import { Clock, Effect, Stream } from "effect"
 import { MarketCalendar, type TradingSession } from "../calendar/MarketCalendar.js"
 import type { Rejected } from "../domain/Dataset.js"
 import { VendorAuthError } from "../domain/errors.js"
+import { addDays, newYorkDate } from "../domain/time.js"
 import { Checkpoints, type DayEntry, dayKey } from "../pipeline/Checkpoints.js"
 import { makeDeduplicator } from "../pipeline/dedupe.js"
+import { commitStaged, fileEntryOf, recoverStaged } from "../pipeline/stagedCommit.js"
 import { makeValidator } from "../pipeline/validate.js"
 import { Quarantine } from "../sinks/Quarantine.js"
 import { Sinks } from "../sinks/Sink.js"
@@ -21,15 +26,22 @@ export interface BackfillRequest {
   readonly to: string
   /** Refetch and rewrite days already done (history correction). */
   readonly overwrite: boolean
+  /** Treat instrument-days recorded `empty` (the vendor had nothing) as done: do not retry them. */
+  readonly acceptEmpty?: boolean
   /** Trading days processed at once. */
   readonly concurrency: number
 }
+
+/** Where a planned trading day stands in this run. */
+export type DayProgress = "queued" | "running" | "committed" | "failed"
 
 export interface BackfillProgress {
   readonly daysDone: number
   readonly daysTotal: number
   readonly rows: number
   readonly elapsedMs: number
+  /** Every trading day this run has to do, in date order, and where it stands (a live view). */
+  readonly days: ReadonlyMap<string, DayProgress>
 }
 
 export interface CommittedDay {
@@ -53,6 +65,10 @@ export interface BackfillReport {
   readonly alreadyDone: ReadonlyArray<{ readonly symbol: string; readonly date: string }>
   readonly committed: ReadonlyArray<CommittedDay>
   readonly failed: ReadonlyArray<{ readonly symbol: string; readonly date: string; readonly reason: string }>
+  /** Instrument-days the vendor returned no rows for (recorded `empty`), by this run. */
+  readonly empty: ReadonlyArray<{ readonly symbol: string; readonly date: string }>
+  /** Instrument-days recorded `empty` before and skipped because of `acceptEmpty`. */
+  readonly acceptedEmpty: ReadonlyArray<{ readonly symbol: string; readonly date: string }>
   readonly rows: number
   readonly rejected: number
   readonly duplicates: number
@@ -61,6 +77,32 @@ export interface BackfillReport {
 }
 
 const messageOf = (e: { readonly message: string }) => e.message
+
+/**
+ * The first day of [from, to] that is not over at `nowMs`: later than today in New York, or today
+ * while its session is still open or to come. History can only be backfilled for closed sessions
+ * (the live one is `stream`'s); undefined when every day is over.
+ */
+export const firstUnclosedDay = (
+  calendar: MarketCalendar["Type"],
+  from: string,
+  to: string,
+  nowMs: number
+): { readonly date: string; readonly why: string } | undefined => {
+  const today = newYorkDate(nowMs)
+  if (to < today) return undefined
+  const first = from > today ? from : today
+  if (first > today) return { date: first, why: `it is in the future (today is ${today} in New York)` }
+  const day = calendar.day(today)
+  if (day._tag === "open" && nowMs < day.closeMs)
+    return {
+      date: today,
+      why: `its session has not closed yet (it closes at ${new Date(day.closeMs).toISOString()})`
+    }
+  if (to > today)
+    return { date: addDays(today, 1), why: `it is in the future (today is ${today} in New York)` }
+  return undefined
+}
 
 const countBy = <A>(rows: ReadonlyArray<A>, f: (a: A) => string): Map<string, number> => {
   const counts = new Map<string, number>()
@@ -71,10 +113,21 @@ const countBy = <A>(rows: ReadonlyArray<A>, f: (a: A) => string): Map<string, nu
   return counts
 }
 
+/** What a run will do, known before it fetches anything. */
+export interface BackfillPlan {
+  readonly tradingDays: number
+  /** Trading days with something to fetch. */
+  readonly workDays: number
+  /** Instrument-days to fetch. */
+  readonly instrumentDays: number
+  readonly alreadyDone: number
+}
+
 export const run = <A>(
   source: BackfillSource<A>,
   request: BackfillRequest,
-  onProgress: (p: BackfillProgress) => void = () => {}
+  onProgress: (p: BackfillProgress) => void = () => {},
+  onPlan: (plan: BackfillPlan) => Effect.Effect<void> = () => Effect.void
 ) =>
   Effect.gen(function* () {
     const dataset = source.dataset
@@ -96,17 +149,31 @@ export const run = <A>(
         yield* Effect.logInfo(`skipping ${closed.date}: market closed (${closed.reason})`)
     }
 
+    // A day a previous run recorded but did not publish (it stopped in between) is published now.
+    yield* recoverStaged(sinks, checkpoints, dataset)
     const done = yield* checkpoints.days(dataset.name)
     const alreadyDone: Array<{ symbol: string; date: string }> = []
+    const acceptedEmpty: Array<{ symbol: string; date: string }> = []
     const work: Array<{ session: TradingSession; symbols: ReadonlyArray<string> }> = []
     for (const session of sessions) {
       const todo = request.symbols.filter((symbol) => {
-        const isDone = done.get(dayKey(symbol, session.date))?.status === "done"
-        if (isDone && !request.overwrite) alreadyDone.push({ symbol, date: session.date })
-        return request.overwrite || !isDone
+        if (request.overwrite) return true
+        const status = done.get(dayKey(symbol, session.date))?.status
+        if (status === "done") alreadyDone.push({ symbol, date: session.date })
+        else if (status === "empty" && request.acceptEmpty === true)
+          acceptedEmpty.push({ symbol, date: session.date })
+        else return true
+        return false
       })
       if (todo.length > 0) work.push({ session, symbols: todo })
     }
+    const dayStates = new Map<string, DayProgress>(work.map((w) => [w.session.date, "queued"]))
+    yield* onPlan({
+      tradingDays: sessions.length,
+      workDays: work.length,
+      instrumentDays: work.reduce((n, w) => n + w.symbols.length, 0),
+      alreadyDone: alreadyDone.length
+    })
     if (alreadyDone.length > 0)
       yield* Effect.logInfo(`${alreadyDone.length} instrument-day(s) already done; not fetched again`)
 
@@ -128,6 +195,7 @@ export const run = <A>(
 
     const committed: Array<CommittedDay> = []
     const failed: Array<{ symbol: string; date: string; reason: string }> = []
+    const empty: Array<{ symbol: string; date: string }> = []
     let rowsTotal = 0
     let daysDone = 0
 
@@ -163,51 +231,44 @@ export const run = <A>(
           for (const r of checked.rejected) rejects.push(r)
         })
         const { rows, duplicates } = dedupe(all)
-        const results = yield* sinks.commit({
-          dataset,
-          date: session.date,
-          instruments: symbols,
-          rows,
-          mode: "replace"
-        })
         let rejectedCount = 0
+        // Rejects first: a day is done only once its rejects are kept too.
         for (const [symbol, rejects] of rejectedBySymbol) {
           rejectedCount += rejects.length
           yield* quarantine.write(dataset, session.date, symbol, rejects)
         }
-        const fileResult = results.find((r) => r.file !== undefined && r.sha256 !== undefined)
         const rowsBySymbol = countBy(rows, instrumentOf)
         const receivedBySymbol = countBy(all, instrumentOf)
-        const at = yield* now
-        yield* checkpoints.record([
-          ...(fileResult?.file !== undefined
-            ? [
-                {
-                  kind: "file" as const,
+        // Nothing at all came back for the instrument (not even rejects): the vendor has no data.
+        const isEmpty = (symbol: string) =>
+          (receivedBySymbol.get(symbol) ?? 0) === 0 && (rejectedBySymbol.get(symbol)?.length ?? 0) === 0
+        const results = yield* commitStaged(
+          sinks,
+          checkpoints,
+          { dataset, date: session.date, instruments: symbols, rows, mode: "replace" },
+          (results) =>
+            Effect.map(now, (at) => [
+              ...fileEntryOf(dataset.name, session.date, results, at),
+              ...symbols.map(
+                (symbol): DayEntry => ({
+                  kind: "day",
                   dataset: dataset.name,
+                  symbol,
                   date: session.date,
-                  file: fileResult.file,
-                  rows: fileResult.rows,
-                  bytes: fileResult.bytes ?? 0,
-                  sha256: fileResult.sha256 ?? "",
+                  status: isEmpty(symbol) ? "empty" : "done",
+                  rows: rowsBySymbol.get(symbol) ?? 0,
+                  rejected: rejectedBySymbol.get(symbol)?.length ?? 0,
+                  duplicates: (receivedBySymbol.get(symbol) ?? 0) - (rowsBySymbol.get(symbol) ?? 0),
+                  ...(isEmpty(symbol) ? { reason: `${source.vendor} returned no rows` } : {}),
                   at
-                }
-              ]
-            : []),
-          ...symbols.map(
-            (symbol): DayEntry => ({
-              kind: "day",
-              dataset: dataset.name,
-              symbol,
-              date: session.date,
-              status: "done",
-              rows: rowsBySymbol.get(symbol) ?? 0,
-              rejected: rejectedBySymbol.get(symbol)?.length ?? 0,
-              duplicates: (receivedBySymbol.get(symbol) ?? 0) - (rowsBySymbol.get(symbol) ?? 0),
-              at
-            })
-          )
-        ])
+                })
+              )
+            ])
+        )
+        for (const symbol of symbols) if (isEmpty(symbol)) empty.push({ symbol, date: session.date })
+        const fileResult = results.find(
+          (r) => r.file !== undefined && r.sha256 !== undefined && (r.bytes ?? 0) > 0
+        )
         yield* Effect.logInfo(
           `${dataset.name} ${session.date} committed: ${rows.length} rows, ${rejectedCount} rejected, ${duplicates} duplicates, ${pages} pages`
         ).pipe(Effect.annotateLogs({ symbols: symbols.join(",") }))
@@ -223,12 +284,22 @@ export const run = <A>(
         return day
       }).pipe(Effect.withSpan("backfill.day", { attributes: { date: session.date } }))
 
+    const progress = (elapsedMs: number): BackfillProgress => ({
+      daysDone,
+      daysTotal: work.length,
+      rows: rowsTotal,
+      elapsedMs,
+      days: dayStates
+    })
+
     const runDay = ({ session, symbols }: { session: TradingSession; symbols: ReadonlyArray<string> }) =>
-      processDay(session, symbols).pipe(
+      Effect.sync(() => dayStates.set(session.date, "running")).pipe(
+        Effect.zipRight(processDay(session, symbols)),
         Effect.tap((day) =>
           Effect.sync(() => {
             committed.push(day)
             rowsTotal += day.rows
+            dayStates.set(session.date, "committed")
           })
         ),
         // Auth failures stop the whole run; a day's other failures are recorded and the run goes on.
@@ -237,6 +308,7 @@ export const run = <A>(
           (error) =>
             Effect.gen(function* () {
               const reason = messageOf(error)
+              dayStates.set(session.date, "failed")
               yield* Effect.logError(`${dataset.name} ${session.date} failed: ${reason}`)
               for (const symbol of symbols) failed.push({ symbol, date: session.date, reason })
               const at = yield* now
@@ -259,17 +331,22 @@ export const run = <A>(
           Effect.gen(function* () {
             daysDone++
             const t = yield* Clock.currentTimeMillis
-            onProgress({ daysDone, daysTotal: work.length, rows: rowsTotal, elapsedMs: t - startedAt })
+            onProgress(progress(t - startedAt))
           })
         )
       )
 
-    onProgress({ daysDone: 0, daysTotal: work.length, rows: 0, elapsedMs: 0 })
+    onProgress(progress(0))
     yield* Effect.forEach(work, runDay, { concurrency: Math.max(1, request.concurrency), discard: true })
 
     const finishedAt = yield* Clock.currentTimeMillis
     committed.sort((a, b) => (a.date < b.date ? -1 : a.date > b.date ? 1 : 0))
-    failed.sort((a, b) => (a.date < b.date ? -1 : a.date > b.date ? 1 : a.symbol < b.symbol ? -1 : 1))
+    const byDateThenSymbol = (
+      a: { readonly date: string; readonly symbol: string },
+      b: { readonly date: string; readonly symbol: string }
+    ) => (a.date < b.date ? -1 : a.date > b.date ? 1 : a.symbol < b.symbol ? -1 : 1)
+    failed.sort(byDateThenSymbol)
+    empty.sort(byDateThenSymbol)
     const report: BackfillReport = {
       dataset: dataset.name,
       symbols: request.symbols,
@@ -280,6 +357,8 @@ export const run = <A>(
       alreadyDone,
       committed,
       failed,
+      empty,
+      acceptedEmpty,
       rows: committed.reduce((n, d) => n + d.rows, 0),
       rejected: committed.reduce((n, d) => n + d.rejected, 0),
       duplicates: committed.reduce((n, d) => n + d.duplicates, 0),

@@ -38,6 +38,9 @@ import {
  */
 export type BarProvider = (symbol: string, date: string) => ReadonlyArray<StockBar>
 
+/** Publish delay after a bar's start: the second closes at s + 1000, the bar goes out 2 s later. */
+export const PUBLISH_DELAY_MS = 3000
+
 export interface MassiveSimOptions {
   /** 0 (default) = a free port. */
   readonly port?: number
@@ -48,6 +51,11 @@ export interface MassiveSimOptions {
   readonly pageSize?: number
   /** Clock for `/v1/marketstatus/*`, epoch ms; default `Date.now`. */
   readonly now?: () => number
+  /**
+   * Whether bars and daily bars after the clock are held back, as the real API does (a future date
+   * answers without results); default true. A stored-day replay serves its whole day.
+   */
+  readonly holdBackFuture?: boolean
   /** Requests per minute before answering 429 with the vendor's body; default unlimited. */
   readonly rateLimitPerMinute?: number
   /**
@@ -406,6 +414,7 @@ const start = (options: MassiveSimOptions): Effect.Effect<Running, SimStartError
   Effect.async<Running, SimStartError>((resume) => {
     const host = options.host ?? "127.0.0.1"
     const now = options.now ?? Date.now
+    const holdBackFuture = options.holdBackFuture ?? true
     const faults = makeFaultSwitch(
       options.rateLimitPerMinute === undefined ? {} : { rateLimitPerMinute: options.rateLimitPerMinute }
     )
@@ -499,7 +508,10 @@ const start = (options: MassiveSimOptions): Effect.Effect<Running, SimStartError
         return errorBody(400, requestId, `Limit ${limit} is above the maximum of ${MAX_LIMIT}.`)
       const perPage = Math.min(limit, options.pageSize ?? limit)
 
-      const all = take(market.range(ticker, multiplier, timespan, fromMs, toMs, sort), perPage + 1)
+      // Like the real API: nothing after the clock (a future date answers OK without results), and
+      // a bar only once its second is over and published.
+      const publishedTo = holdBackFuture ? Math.min(toMs, now() - PUBLISH_DELAY_MS) : toMs
+      const all = take(market.range(ticker, multiplier, timespan, fromMs, publishedTo, sort), perPage + 1)
       const next = all.length > perPage ? all[perPage] : undefined
       const page = next === undefined ? all : all.slice(0, perPage)
 
@@ -548,7 +560,10 @@ const start = (options: MassiveSimOptions): Effect.Effect<Running, SimStartError
       const date = m[2]!
       if (!isIsoDate(date)) return errorBody(400, requestId, `Invalid date '${date}': use YYYY-MM-DD.`)
       const day = market.dayBar(ticker, date)
-      if (day === undefined) return notFound(requestId, "Data not found.")
+      // A day not over yet has no daily open/close, as for an unknown ticker.
+      const session = nyseDay(date)
+      const over = session._tag === "open" ? session.closeMs : newYorkTimeToEpochMs(date, 0, 0)
+      if (day === undefined || (holdBackFuture && now() < over)) return notFound(requestId, "Data not found.")
       // No extended-hours simulation: pre-market and after-hours prints sit next to the open and close.
       const offset = ((date.charCodeAt(9) % 7) - 3.5) / 1000
       return json(200, {

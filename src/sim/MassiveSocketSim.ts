@@ -44,7 +44,7 @@ import {
 import { type RawData, type WebSocket, WebSocketServer } from "ws"
 import type { StockBar } from "../domain/StockBar.js"
 import { newYorkTimeToEpochMs } from "../domain/time.js"
-import { type BarProvider, MassiveSim, type MassiveSimServer } from "./MassiveSim.js"
+import { type BarProvider, MassiveSim, type MassiveSimServer, PUBLISH_DELAY_MS } from "./MassiveSim.js"
 import { SYMBOLS, sessionOf } from "./syntheticMarket.js"
 
 // ---------------------------------------------------------------------------------------------
@@ -236,8 +236,7 @@ export class MassiveSocketSim extends Context.Tag("tapehouse/MassiveSocketSim")<
 // ---------------------------------------------------------------------------------------------
 // Wire
 
-/** Publish delay after a bar's start: the second closes at s + 1000, the bar goes out 2 s later. */
-export const PUBLISH_DELAY_MS = 3000
+export { PUBLISH_DELAY_MS }
 
 const CLUSTERS: Readonly<Record<string, Cluster>> = {
   "/stocks": "stocks",

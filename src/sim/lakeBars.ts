@@ -189,6 +189,8 @@ export const serveStoredDay = (
     const rest = yield* MassiveSim.make({
       bars,
       now: () => sessionNow(),
+      // The REST side serves the stored day whole, whatever the replay's clock says.
+      holdBackFuture: false,
       ...(options.port === undefined ? {} : { port: options.port }),
       ...(options.apiKeys === undefined ? {} : { apiKeys: options.apiKeys })
     })

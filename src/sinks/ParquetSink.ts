@@ -19,8 +19,11 @@ import {
   mergeRuns,
   partitionOf,
   prepare,
+  publishStaged,
   readMerged,
+  recoverStaged,
   SINK_NAME,
+  stageBase,
   withPartitionLock,
   writeBase
 } from "./compact.js"
@@ -106,6 +109,24 @@ export const make = (options: ParquetSinkOptions): Effect.Effect<Sink, StorageEr
           const existing = (yield* readMerged(partition, listing)).rows
           const base = write.mode === "replace" ? keptByReplace(write, existing) : existing
           const rows = mergeRows(write.dataset, base, write.rows)
+          const file = path.join(partition.relativeDir, BASE_FILE)
+          if (write.staged === true) {
+            // Nothing to stage: the partition was empty and stays empty.
+            if (rows.length === 0 && !listing.base && listing.parts.length === 0) {
+              const nothing: CommitResult = { sink: SINK_NAME, rows: 0 }
+              return nothing
+            }
+            const staged = yield* stageBase(partition, encodeOptions, rows)
+            const result: CommitResult = {
+              sink: SINK_NAME,
+              rows: rows.length,
+              file,
+              ...staged,
+              retired: listing.parts,
+              publish: publishStaged(partition, staged, listing.parts)
+            }
+            return result
+          }
           const written = yield* writeBase(partition, encodeOptions, rows, listing.parts)
           const result: CommitResult =
             written === undefined
@@ -113,7 +134,7 @@ export const make = (options: ParquetSinkOptions): Effect.Effect<Sink, StorageEr
               : {
                   sink: SINK_NAME,
                   rows: rows.length,
-                  file: path.join(partition.relativeDir, BASE_FILE),
+                  file,
                   ...written
                 }
           return result
@@ -121,6 +142,13 @@ export const make = (options: ParquetSinkOptions): Effect.Effect<Sink, StorageEr
       )
     })
 
-    const sink: Sink = { name: SINK_NAME, commit }
+    const sink: Sink = {
+      name: SINK_NAME,
+      commit,
+      recover: (dataset, committed) =>
+        Effect.map(recoverStaged(dataDir, dataset, committed), (found) =>
+          found.map((r) => ({ sink: SINK_NAME, ...r }))
+        )
+    }
     return sink
   })

@@ -1,6 +1,11 @@
 /**
  * The Sink port. A sink commits one partition write atomically: either every row of it is
  * visible afterwards or none is. Checkpoints advance only after every sink committed.
+ *
+ * A `staged` write is committed in two steps so that a reader never sees a day the checkpoints do
+ * not hold as done: `commit` makes the rows durable under a name readers do not see, the caller
+ * records the checkpoint, then runs each result's `publish`. A crash between the two leaves a
+ * staged partition that `recover` publishes (the checkpoint names it) or discards (it does not).
  */
 import { Context, Effect } from "effect"
 import type { Dataset } from "../domain/Dataset.js"
@@ -29,6 +34,12 @@ export interface PartitionWrite<A> {
   /** Valid, deduplicated rows, sorted by key. May be empty (e.g. an unknown symbol). */
   readonly rows: ReadonlyArray<A>
   readonly mode: WriteMode
+  /**
+   * `replace`/`upsert` only: stage the new partition (durable, invisible to readers) and make it
+   * visible when the caller runs the result's `publish`, after recording the checkpoint. Sinks whose
+   * commit is its own visibility (SQL: a transaction) ignore it.
+   */
+  readonly staged?: boolean
 }
 
 export interface CommitResult {
@@ -41,11 +52,37 @@ export interface CommitResult {
   readonly file?: string
   readonly bytes?: number
   readonly sha256?: string
+  /** Staged writes: the files `publish` retires (appended part files the new partition holds). */
+  readonly retired?: ReadonlyArray<string>
+  /** Staged writes: makes the staged partition the visible one. Run it after the checkpoint. */
+  readonly publish?: Effect.Effect<void, SinkError>
+}
+
+/** What the checkpoints say was committed for a partition: the file's hash and what it retired. */
+export interface CommittedPartition {
+  readonly sha256: string
+  readonly retired?: ReadonlyArray<string>
+}
+
+/** What `recover` did with a staged partition left by a crash. */
+export interface RecoveredPartition {
+  readonly sink: string
+  readonly date: string
+  /** `published`: the checkpoints held it, it is visible now; `discarded`: they did not, it is gone. */
+  readonly action: "published" | "discarded"
 }
 
 export interface Sink {
   readonly name: string
   readonly commit: <A>(write: PartitionWrite<A>) => Effect.Effect<CommitResult, SinkError>
+  /**
+   * Resolves staged partitions of `dataset` left by a crash: publishes those `committed` names
+   * (same hash), discards the others. Sinks without a staging step leave it out.
+   */
+  readonly recover?: <A>(
+    dataset: Dataset<A>,
+    committed: (date: string) => CommittedPartition | undefined
+  ) => Effect.Effect<ReadonlyArray<RecoveredPartition>, SinkError>
 }
 
 /** Fan-out over every configured sink. A custom layer can add its own `Sink` to the list. */
@@ -54,6 +91,11 @@ export class Sinks extends Context.Tag("tapehouse/Sinks")<
   {
     readonly sinks: ReadonlyArray<Sink>
     readonly commit: <A>(write: PartitionWrite<A>) => Effect.Effect<ReadonlyArray<CommitResult>, SinkError>
+    /** `recover` of every sink that stages. */
+    readonly recover: <A>(
+      dataset: Dataset<A>,
+      committed: (date: string) => CommittedPartition | undefined
+    ) => Effect.Effect<ReadonlyArray<RecoveredPartition>, SinkError>
   }
 >() {}
 
@@ -64,5 +106,16 @@ export const fanOut = (sinks: ReadonlyArray<Sink>): Sinks["Type"] =>
     commit: (write) =>
       Effect.forEach(sinks, (sink) => sink.commit(write), { concurrency: "unbounded" }).pipe(
         Effect.withSpan("Sinks.commit", { attributes: { dataset: write.dataset.name, date: write.date } })
+      ),
+    recover: (dataset, committed) =>
+      Effect.map(
+        Effect.forEach(sinks, (sink) =>
+          sink.recover === undefined ? Effect.succeed([]) : sink.recover(dataset, committed)
+        ),
+        (all) => all.flat()
       )
   })
+
+/** Publishes every staged result of a commit (after its checkpoint was recorded). */
+export const publishAll = (results: ReadonlyArray<CommitResult>): Effect.Effect<void, SinkError> =>
+  Effect.forEach(results, (r) => r.publish ?? Effect.void, { discard: true })

@@ -431,6 +431,159 @@ export const writeBase = <A>(
     return bytes === undefined || sha256 === null ? undefined : { bytes: bytes.byteLength, sha256 }
   })
 
+// --- staged rewrites ---------------------------------------------------------------------
+
+/**
+ * A staged base: `part-0000.parquet.staged`, the partition's next base written in full (atomic,
+ * fsynced) but invisible to readers (not `*.parquet`) and to `listPartition`. An empty file stands
+ * for "the partition becomes empty". `publishStaged` makes it the base; `recoverStaged` resolves
+ * one left by a crash, from what the checkpoints recorded.
+ */
+export const STAGED_FILE = `${BASE_FILE}.staged`
+
+/** sha256 of the empty staged file, the "partition becomes empty" marker. */
+export const EMPTY_SHA256 = sha256Of(new Uint8Array(0))
+
+/** Writes `rows` as the staged base of the partition; returns its size and hash (empty rows: the marker). */
+export const stageBase = <A>(
+  partition: Partition<A>,
+  options: EncodeOptions,
+  rows: ReadonlyArray<A>
+): Effect.Effect<Written, SinkError> =>
+  Effect.gen(function* () {
+    const bytes =
+      rows.length === 0
+        ? new Uint8Array(0)
+        : yield* Effect.try({
+            try: () => encodeParquet(partition.dataset, rows, options),
+            catch: (cause) =>
+              partition.fail(
+                `cannot encode rows: ${cause instanceof ParquetCodecError ? cause.detail : String(cause)}`
+              )
+          })
+    yield* makeDir(partition.dir).pipe(
+      Effect.zipRight(writeFileAtomic(path.join(partition.dir, STAGED_FILE), bytes)),
+      Effect.mapError(partition.storage)
+    )
+    return { bytes: bytes.byteLength, sha256: sha256Of(bytes) }
+  })
+
+/**
+ * Makes the staged base the partition's base and deletes the `retired` parts it holds, under the
+ * partition lock. With parts to retire the compaction intent keeps it crash safe (module header);
+ * an empty staged file removes the base instead.
+ */
+export const publishStaged = <A>(
+  partition: Partition<A>,
+  written: Written,
+  retired: ReadonlyArray<string>
+): Effect.Effect<void, SinkError> =>
+  withPartitionLock(
+    partition.dir,
+    Effect.gen(function* () {
+      const staged = path.join(partition.dir, STAGED_FILE)
+      const baseFile = path.join(partition.dir, BASE_FILE)
+      const empty = written.bytes === 0
+      // The staged file becomes the base; the empty marker removes the base (and a folder left empty).
+      const swap = empty
+        ? Effect.tryPromise({
+            try: () => fs.rm(staged, { force: true }),
+            catch: toStorageError(staged)
+          }).pipe(Effect.zipRight(removeFileAndEmptyDir(baseFile)))
+        : Effect.tryPromise({
+            try: async () => {
+              await fs.rename(staged, baseFile)
+              await fsyncDir(partition.dir)
+            },
+            catch: toStorageError(staged)
+          })
+      const steps = Effect.gen(function* () {
+        if (retired.length === 0) {
+          yield* swap
+          return
+        }
+        const intentFile = path.join(partition.dir, INTENT_FILE)
+        const intent: Intent = {
+          version: 1,
+          base: BASE_FILE,
+          sha256: empty ? null : written.sha256,
+          parts: retired
+        }
+        yield* writeFileAtomic(intentFile, new TextEncoder().encode(JSON.stringify(intent)))
+        yield* swap
+        yield* deleteFiles(partition.dir, retired)
+        yield* removeFileAndEmptyDir(intentFile)
+      })
+      yield* steps.pipe(Effect.mapError(partition.storage))
+    })
+  )
+
+/** What `recoverStaged` found for one partition. */
+export interface StagedRecovery {
+  readonly date: string
+  readonly action: "published" | "discarded"
+}
+
+/**
+ * Every staged base of `dataset` left by a crash: published when `committed(date)` names its hash
+ * (the checkpoint was recorded, the rename did not happen), deleted otherwise (the checkpoint
+ * never was). Runs before a writer touches the dataset.
+ */
+export const recoverStaged = <A>(
+  dataDir: string,
+  dataset: Dataset<A>,
+  committed: (
+    date: string
+  ) => { readonly sha256: string; readonly retired?: ReadonlyArray<string> } | undefined
+): Effect.Effect<ReadonlyArray<StagedRecovery>, SinkError> =>
+  Effect.gen(function* () {
+    const root = path.join(path.resolve(dataDir), "lake", dataset.name)
+    const dates = yield* Effect.tryPromise({
+      try: async () => {
+        const names = await fs.readdir(root).catch((cause: unknown) => {
+          if (errorCode(cause) === "ENOENT") return [] as Array<string>
+          throw cause
+        })
+        const found: Array<string> = []
+        for (const name of names.sort()) {
+          if (!name.startsWith("date=")) continue
+          const has = await fs.access(path.join(root, name, STAGED_FILE)).then(
+            () => true,
+            () => false
+          )
+          if (has) found.push(name.slice("date=".length))
+        }
+        return found
+      },
+      catch: (cause) =>
+        new SinkError({
+          sink: SINK_NAME,
+          dataset: dataset.name,
+          partition: "*",
+          detail: `cannot list ${root}: ${String(cause)}`
+        })
+    })
+    const out: Array<StagedRecovery> = []
+    for (const date of dates) {
+      const partition = yield* partitionOf(dataDir, dataset, date)
+      const staged = path.join(partition.dir, STAGED_FILE)
+      const bytes = yield* readFileIfExists(staged).pipe(Effect.mapError(partition.storage))
+      if (bytes === undefined) continue
+      const entry = committed(date)
+      const sha256 = sha256Of(bytes)
+      if (entry !== undefined && entry.sha256 === sha256) {
+        yield* publishStaged(partition, { bytes: bytes.byteLength, sha256 }, entry.retired ?? [])
+        out.push({ date, action: "published" })
+      } else {
+        yield* withPartitionLock(partition.dir, removeFileAndEmptyDir(staged)).pipe(
+          Effect.mapError(partition.storage)
+        )
+        out.push({ date, action: "discarded" })
+      }
+    }
+    return out
+  })
+
 const compactLocked = <A>(
   partition: Partition<A>,
   options: EncodeOptions

@@ -6,7 +6,8 @@ import * as NodeFs from "node:fs/promises"
 import * as Path from "node:path"
 import { SqlClient } from "@effect/sql"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Layer } from "effect"
+import { Effect, Layer, Logger, LogLevel } from "effect"
+import * as MarketCalendar from "../../src/calendar/MarketCalendar.js"
 import { AppConfig } from "../../src/config/AppConfig.js"
 import { compareByKey } from "../../src/domain/Dataset.js"
 import { type StockBar, StockBars1s } from "../../src/domain/StockBar.js"
@@ -15,8 +16,12 @@ import * as Backfill from "../../src/runners/backfill.js"
 import * as MassiveSim from "../../src/sim/MassiveSim.js"
 import { secondBars } from "../../src/sim/syntheticMarket.js"
 import { decodeTable } from "../../src/sinks/parquetCodec.js"
+import * as Quarantine from "../../src/sinks/Quarantine.js"
 import { quarantineColumns } from "../../src/sinks/Quarantine.js"
+import { Sinks } from "../../src/sinks/Sink.js"
+import * as SinksLive from "../../src/sinks/SinksLive.js"
 import { SqlReady } from "../../src/sinks/SinksLive.js"
+import * as MassiveRest from "../../src/sources/massive/MassiveRest.js"
 import * as StockBarsSource from "../../src/sources/massive/stockBarsSource.js"
 import {
   backfillStack,
@@ -221,14 +226,50 @@ describe("backfill over the Massive simulator", () => {
     })
   )
 
-  it.scopedLive("an unknown symbol is an empty day: done with 0 rows, no file", () =>
+  it.scopedLive(
+    "an unknown symbol is an empty day: recorded empty (not done), no file, retried by the next run unless accepted",
+    () =>
+      Effect.gen(function* () {
+        const { sim, dataDir, backfill } = yield* setup()
+        const report = yield* backfill(request(["SPY", "ZZZZ"], "2024-03-04", "2024-03-04"))
+        expect(report.empty).toEqual([{ symbol: "ZZZZ", date: "2024-03-04" }])
+        expect(yield* filesUnder(Path.join(dataDir, "lake"))).toEqual([
+          "stock_bars_1s/date=2024-03-04/part-0000.parquet"
+        ])
+        const days = yield* Effect.flatMap(Checkpoints.make(dataDir), (c) => c.days("stock_bars_1s"))
+        expect(days.get(Checkpoints.dayKey("ZZZZ", "2024-03-04"))).toMatchObject({ status: "empty", rows: 0 })
+        expect(days.get(Checkpoints.dayKey("SPY", "2024-03-04"))).toMatchObject({ status: "done" })
+
+        // The next run asks again for the empty one only.
+        sim.clearRequests()
+        const again = yield* backfill(request(["SPY", "ZZZZ"], "2024-03-04", "2024-03-04"))
+        expect(again.alreadyDone).toEqual([{ symbol: "SPY", date: "2024-03-04" }])
+        expect(again.empty).toEqual([{ symbol: "ZZZZ", date: "2024-03-04" }])
+        expect(aggregateRequests(sim).map((r) => r.path)).toEqual([
+          expect.stringMatching(dayPath("ZZZZ", "2024-03-04"))
+        ])
+
+        // With acceptEmpty it is taken as it is: nothing fetched.
+        sim.clearRequests()
+        const accepted = yield* backfill({
+          ...request(["ZZZZ"], "2024-03-04", "2024-03-04"),
+          acceptEmpty: true
+        })
+        expect(accepted.acceptedEmpty).toEqual([{ symbol: "ZZZZ", date: "2024-03-04" }])
+        expect(accepted.empty).toEqual([])
+        expect(aggregateRequests(sim)).toEqual([])
+      })
+  )
+
+  it.scopedLive("a day that is all rejects is done, not empty: the vendor did answer", () =>
     Effect.gen(function* () {
-      const { dataDir, backfill } = yield* setup()
-      const report = yield* backfill(request(["ZZZZ"], "2024-03-04", "2024-03-04"))
-      expect(report.committed).toEqual([expect.objectContaining({ date: "2024-03-04", rows: 0 })])
-      expect(yield* filesUnder(Path.join(dataDir, "lake"))).toEqual([])
+      const { sim, dataDir, backfill } = yield* setup()
+      sim.faults.inject({ kind: "ohlc-violation", count: 100_000 }, { path: dayPath("SPY", "2024-03-04") })
+      const report = yield* backfill(request(["SPY"], "2024-03-04", "2024-03-04"))
+      expect(report.empty).toEqual([])
       const days = yield* Effect.flatMap(Checkpoints.make(dataDir), (c) => c.days("stock_bars_1s"))
-      expect(days.get(Checkpoints.dayKey("ZZZZ", "2024-03-04"))).toMatchObject({ status: "done", rows: 0 })
+      expect(days.get(Checkpoints.dayKey("SPY", "2024-03-04"))?.status).toBe("done")
+      expect(days.get(Checkpoints.dayKey("SPY", "2024-03-04"))?.rejected).toBeGreaterThan(0)
     })
   )
 
@@ -280,4 +321,97 @@ describe("backfill over the Massive simulator", () => {
       ).toEqual(lake.map((b) => [b.symbol, b.ts, b.close, b.trades]))
     })
   )
+
+  describe("a reader never sees a day the checkpoints do not hold as done", () => {
+    const days = ["2024-03-04", "2024-03-05", "2024-03-06"]
+    const CRASH_DAY = "2024-03-05"
+    const crash = () => Effect.dieMessage(`simulated crash on ${CRASH_DAY}`)
+
+    /** Dates with a visible Parquet file, and dates whose every instrument the journal holds done. */
+    const visibleAndDone = (dataDir: string) =>
+      Effect.gen(function* () {
+        const visible = (yield* filesUnder(Path.join(dataDir, "lake")))
+          .filter((f) => f.endsWith(".parquet"))
+          .map((f) => /date=(\d{4}-\d{2}-\d{2})/.exec(f)![1]!)
+        const journal = yield* Effect.flatMap(Checkpoints.make(dataDir), (c) => c.days(StockBars1s.name))
+        const done = days.filter((d) =>
+          ["SPY", "QQQ"].every((s) => journal.get(Checkpoints.dayKey(s, d))?.status === "done")
+        )
+        return { visible, done }
+      })
+
+    /** The backfill stack of `config` with its checkpoints or sinks swapped for a crashing version. */
+    const crashingStack = (
+      config: ReturnType<typeof testConfig>,
+      swap: { readonly checkpoints?: boolean; readonly publish?: boolean }
+    ) => {
+      const checkpoints = Layer.effect(
+        Checkpoints.Checkpoints,
+        Effect.map(Checkpoints.make(config.dataDir), (inner) =>
+          Checkpoints.Checkpoints.of({
+            ...inner,
+            record: (entries) =>
+              swap.checkpoints === true &&
+              entries.some((e) => e.kind === "day" && e.status === "done" && e.date === CRASH_DAY)
+                ? crash()
+                : inner.record(entries)
+          })
+        )
+      )
+      const sinks = Layer.effect(
+        Sinks,
+        Effect.map(Sinks, (inner) =>
+          Sinks.of({
+            ...inner,
+            commit: (write) =>
+              Effect.map(inner.commit(write), (results) =>
+                swap.publish === true && write.date === CRASH_DAY
+                  ? results.map((r) => (r.publish === undefined ? r : { ...r, publish: crash() }))
+                  : results
+              )
+          })
+        )
+      ).pipe(Layer.provide(SinksLive.fromConfig))
+      return Layer.mergeAll(
+        MassiveRest.Live,
+        MarketCalendar.Test,
+        checkpoints,
+        Quarantine.Live,
+        sinks,
+        Logger.minimumLogLevel(LogLevel.Warning)
+      ).pipe(Layer.provide(Layer.succeed(AppConfig, config)))
+    }
+
+    for (const [name, swap] of [
+      ["a crash after the sinks committed and before the checkpoint", { checkpoints: true }],
+      ["a crash after the checkpoint and before the file was published", { publish: true }]
+    ] as const)
+      it.scopedLive(`${name}: no file of an undone day is visible; the rerun gives the clean lake`, () =>
+        Effect.gen(function* () {
+          const { sim, dataDir, config, backfill } = yield* setup()
+          const crashed = yield* Effect.flatMap(StockBarsSource.make, (source) =>
+            Backfill.run(source, { ...request(["SPY", "QQQ"], days[0]!, days[2]!), concurrency: 1 })
+          ).pipe(Effect.provide(crashingStack(config, swap)), Effect.exit)
+          expect(crashed._tag).toBe("Failure")
+          const after = yield* visibleAndDone(dataDir)
+          expect(after.visible).toEqual(["2024-03-04"])
+          expect(after.done).toEqual(swap.publish === true ? ["2024-03-04", CRASH_DAY] : ["2024-03-04"])
+          // The staged file is there, invisible to readers.
+          expect(
+            yield* filesUnder(Path.join(dataDir, "lake", StockBars1s.name, `date=${CRASH_DAY}`))
+          ).toEqual(["part-0000.parquet.staged"])
+
+          sim.clearRequests()
+          const rerun = yield* backfill(request(["SPY", "QQQ"], days[0]!, days[2]!))
+          expect(rerun.failed).toEqual([])
+          // Published from the checkpoint, or redone because it was never recorded.
+          const refetched = aggregateRequests(sim).some((r) => dayPath("SPY", CRASH_DAY).test(r.path))
+          expect(refetched).toBe(swap.publish !== true)
+          const clean = yield* setup()
+          yield* clean.backfill(request(["SPY", "QQQ"], days[0]!, days[2]!))
+          expect(yield* lakeSnapshot(dataDir)).toEqual(yield* lakeSnapshot(clean.dataDir))
+          expect((yield* visibleAndDone(dataDir)).done).toEqual(days)
+        })
+      )
+  })
 })

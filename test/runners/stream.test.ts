@@ -116,6 +116,7 @@ const holdingFirstAppend = (inCommit: Deferred.Deferred<void>, release: Deferred
     Effect.map(Sinks, (inner) =>
       Sinks.of({
         sinks: inner.sinks,
+        recover: inner.recover,
         commit: (write) =>
           write.mode === "append" && appends++ === 0
             ? Deferred.succeed(inCommit, undefined).pipe(
@@ -249,6 +250,7 @@ describe("stream runner (TestClock, whole session)", () => {
         Sinks,
         Sinks.of({
           sinks: [],
+          recover: () => Effect.succeed([]),
           commit: (write) =>
             Effect.map(Clock.currentTimeMillis, (at) => {
               if (write.dataset.name === StockBars1s.name)
