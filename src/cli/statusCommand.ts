@@ -1,36 +1,101 @@
-/** `tapehouse status`: what the checkpoints say, per dataset, symbol and day, with files and checksums. */
-import { createHash } from "node:crypto"
-import * as NodeFs from "node:fs/promises"
-import * as Path from "node:path"
+/** `tapehouse status`: streams, coverage, streamed days, checkpoints and alerts (statusReport.ts), as text or one JSON document. */
 import { Command, Options } from "@effect/cli"
 import { Console, Effect, Option } from "effect"
-import * as Checkpoints from "../pipeline/Checkpoints.js"
-import { formatBytes, formatInt, table } from "./display.js"
+import { DAY_STATUSES } from "../pipeline/Checkpoints.js"
+import { formatBytes, formatDuration, formatInt, table } from "./display.js"
 import { IntegrityError } from "./errors.js"
 import { root } from "./root.js"
 import { resolveConfig } from "./setup.js"
-import { streamStatusLines } from "./streamStatus.js"
+import { collectStatus, type StatusReport } from "./statusReport.js"
 
-const sha256Of = (file: string) =>
-  Effect.promise(() =>
-    NodeFs.readFile(file).then(
-      (bytes) => createHash("sha256").update(bytes).digest("hex"),
-      () => undefined
+const clock = (ms: number) => new Date(ms).toISOString().slice(11, 19)
+
+/** The text view: one section per part of the report, in the order a user asks about them. */
+export const statusLines = (r: StatusReport, verify: boolean): ReadonlyArray<string> => {
+  const lines: Array<string> = []
+  for (const s of r.streams) {
+    if (!s.running) {
+      lines.push(
+        `stream ${s.source} (pid ${s.pid}) is not running: it stopped without cleaning up (crash or kill -9)`
+      )
+      continue
+    }
+    const hb = s.heartbeat
+    lines.push(
+      `stream ${s.source} running (pid ${s.pid}, ${s.symbols.join(",")}, since ${s.startedAt})` +
+        (hb
+          ? `; heartbeat ${formatDuration(s.heartbeatAgeMs ?? 0)} ago: ${hb.connection}, ${formatInt(hb.messagesTotal)} messages (${formatInt(hb.messagesLastInterval)} in the last interval), ${formatInt(hb.committed)} committed, lag ${hb.lagMs === null ? "n/a" : formatDuration(hb.lagMs)}, market ${hb.marketState}${s.healthy ? "" : " — UNHEALTHY"}`
+          : "; no heartbeat yet")
     )
-  )
-
-export interface StatusRow {
-  readonly dataset: string
-  readonly symbol: string
-  readonly date: string
-  readonly status: Checkpoints.DayStatusName
-  readonly rows: number | null
-  readonly rejected: number | null
-  readonly duplicates: number | null
-  readonly file: string | null
-  readonly sha256: string | null
-  readonly verified?: "ok" | "mismatch" | "missing"
-  readonly reason: string | null
+  }
+  for (const c of r.coverage) {
+    const text =
+      c.reconcile && c.reconcile.status !== "failed"
+        ? "100% (reconciled through REST)"
+        : c.unrepairedMs === 0
+          ? c.gaps.length === 0
+            ? "no gap"
+            : "every gap repaired"
+          : `${formatDuration(c.unrepairedMs)} not repaired`
+    const gaps = c.gaps.map(
+      (g) => `${g.cause ?? "gap"} ${clock(g.start)}–${clock(g.end)} ${g.status}, ${formatInt(g.rows)} rows`
+    )
+    lines.push(
+      `coverage ${c.date}: ${text}; ${c.gaps.length} gap(s)${gaps.length > 0 ? ` (${gaps.join("; ")})` : ""}` +
+        (c.reconcile ? `; reconcile ${c.reconcile.status}: ${c.reconcile.detail ?? ""}` : "")
+    )
+  }
+  for (const d of r.datasets)
+    for (const s of d.streamedDays)
+      lines.push(
+        `streamed ${d.dataset} ${s.date}: ${s.state === "streaming" ? "streaming now" : "stopped before the close, not compacted"}; ${formatInt(s.rows)} rows in ${s.parts} part file(s)${s.base ? " and the base" : ""}, ${formatBytes(s.bytes)}; ${s.gaps} gap(s)${s.staged ? "; a staged file waits to be published" : ""}`
+      )
+  if (r.alerts.length > 0) {
+    lines.push("recent alerts:")
+    for (const a of r.alerts) lines.push(`  ${a.at} ${a.level} ${a.kind} ${a.source}: ${a.message}`)
+  }
+  if (r.datasets.length === 0) {
+    lines.push(`No checkpoints and no lake in ${r.dataDir} yet; run a backfill or a stream first.`)
+    return lines
+  }
+  for (const d of r.datasets) {
+    const others = DAY_STATUSES.filter((s) => s !== "done" && s !== "failed" && s !== "pending")
+    const counts = [
+      `${d.counts.done} done, ${d.counts.failed} failed, ${d.counts.pending} pending`,
+      ...others.filter((s) => d.counts[s] > 0).map((s) => `${d.counts[s]} ${s}`)
+    ].join(", ")
+    lines.push(
+      `${d.dataset}: ${counts}; ${formatInt(d.rows)} rows in ${d.files} file(s), ${formatBytes(d.bytes)}`
+    )
+    if (d.days.length === 0) continue
+    lines.push(
+      table(
+        [
+          "symbol",
+          "date",
+          "status",
+          "rows",
+          "rejected",
+          "file",
+          "sha256",
+          ...(verify ? ["verify"] : []),
+          "reason"
+        ],
+        d.days.map((row) => [
+          row.symbol,
+          row.date,
+          row.status,
+          row.rows === null ? "" : formatInt(row.rows),
+          row.rejected === null ? "" : formatInt(row.rejected),
+          row.file ?? "",
+          row.sha256 ? row.sha256.slice(0, 16) : "",
+          ...(verify ? [row.verified ?? ""] : []),
+          row.reason ?? ""
+        ])
+      )
+    )
+  }
+  return lines
 }
 
 export const statusCommand = Command.make(
@@ -42,94 +107,35 @@ export const statusCommand = Command.make(
       Options.withDescription("Recompute each partition file's SHA-256 and compare it with the checkpoint.")
     ),
     json: Options.boolean("json").pipe(
-      Options.withDescription("Print JSON lines, one per symbol-day, instead of a table.")
+      Options.withDescription(
+        "Print one JSON document holding everything the text view shows: streams, coverage, streamed days, checkpoints and alerts."
+      )
     )
   },
   (opts) =>
     Effect.gen(function* () {
       const config = yield* resolveConfig(yield* root)
-      if (!opts.json) for (const line of yield* streamStatusLines(config.dataDir)) yield* Console.log(line)
-      const store = yield* Checkpoints.make(config.dataDir)
-      const names = (yield* store.datasets).filter(
-        (d) => (Option.isNone(opts.dataset) || d === opts.dataset.value) && d !== "continuity"
-      )
-      if (names.length === 0) {
-        yield* Console.log(
-          `No checkpoints in ${config.dataDir}${Option.isSome(opts.dataset) ? ` for ${opts.dataset.value}` : ""}; run a backfill first.`
-        )
-        return
-      }
-      for (const dataset of names) {
-        const days = [...(yield* store.days(dataset)).values()]
-          .filter((d) => Option.isNone(opts.symbol) || d.symbol === opts.symbol.value)
-          .sort((a, b) => (a.date === b.date ? (a.symbol < b.symbol ? -1 : 1) : a.date < b.date ? -1 : 1))
-        const files = yield* store.files(dataset)
-        const verified = new Map<string, "ok" | "mismatch" | "missing">()
-        if (opts.verify)
-          for (const f of files.values()) {
-            const actual = yield* sha256Of(Path.join(config.dataDir, f.file))
-            verified.set(f.date, actual === undefined ? "missing" : actual === f.sha256 ? "ok" : "mismatch")
-          }
-        const rows: Array<StatusRow> = days.map((d) => {
-          const f = d.status === "done" ? files.get(d.date) : undefined
-          const v = f ? verified.get(d.date) : undefined
-          return {
-            dataset,
-            symbol: d.symbol,
-            date: d.date,
-            status: d.status,
-            rows: d.rows ?? null,
-            rejected: d.rejected ?? null,
-            duplicates: d.duplicates ?? null,
-            file: f?.file ?? null,
-            sha256: f?.sha256 ?? null,
-            ...(v ? { verified: v } : {}),
-            reason: d.reason ?? null
-          }
-        })
-        if (opts.json) {
-          for (const r of rows) yield* Console.log(JSON.stringify(r))
-          continue
-        }
-        const count = (s: Checkpoints.DayStatusName) => rows.filter((r) => r.status === s).length
-        const totalRows = rows.reduce((n, r) => n + (r.rows ?? 0), 0)
-        const totalBytes = [...files.values()].reduce((n, f) => n + f.bytes, 0)
-        yield* Console.log(
-          `${dataset}: ${count("done")} done, ${count("failed")} failed, ${count("pending")} pending; ${formatInt(totalRows)} rows in ${files.size} file(s), ${formatBytes(totalBytes)}`
-        )
-        yield* Console.log(
-          table(
-            [
-              "symbol",
-              "date",
-              "status",
-              "rows",
-              "rejected",
-              "file",
-              "sha256",
-              ...(opts.verify ? ["verify"] : []),
-              "reason"
-            ],
-            rows.map((r) => [
-              r.symbol,
-              r.date,
-              r.status,
-              r.rows === null ? "" : formatInt(r.rows),
-              r.rejected === null ? "" : formatInt(r.rejected),
-              r.file ?? "",
-              r.sha256 ? r.sha256.slice(0, 16) : "",
-              ...(opts.verify ? [r.verified ?? ""] : []),
-              r.reason ?? ""
-            ])
+      const report = yield* collectStatus(config.dataDir, {
+        dataset: Option.getOrUndefined(opts.dataset),
+        symbol: Option.getOrUndefined(opts.symbol),
+        verify: opts.verify
+      })
+      if (opts.json) yield* Console.log(JSON.stringify(report, null, 2))
+      else for (const line of statusLines(report, opts.verify)) yield* Console.log(line)
+      const bad = report.datasets.flatMap((d) =>
+        [
+          ...new Set(
+            d.days
+              .filter((r) => r.verified !== undefined && r.verified !== "ok")
+              .map((r) => `${r.date} ${r.verified}`)
           )
-        )
-        const bad = [...verified.entries()].filter(([, v]) => v !== "ok")
-        if (bad.length > 0)
-          return yield* new IntegrityError({ dataset, mismatches: bad.map(([d, v]) => `${d} ${v}`) })
-      }
+        ].map((m) => [d.dataset, m] as const)
+      )
+      if (bad.length > 0)
+        return yield* new IntegrityError({ dataset: bad[0]![0], mismatches: bad.map(([, m]) => m) })
     })
 ).pipe(
   Command.withDescription(
-    "Show running streams with their heartbeat, each streamed day's coverage, recent alerts, and the checkpoint state per dataset, symbol and day (done / failed with reason / pending) with row counts and file checksums."
+    "Show running streams with their heartbeat, each streamed day's coverage (every gap and its cause), days streamed but not compacted yet, the checkpoint state per dataset, symbol and day (done, empty, streamed, streaming, pending, failed with the reason) with row counts and file checksums, and recent alerts."
   )
 )

@@ -10,8 +10,15 @@ import { addDays, newYorkDate, newYorkTimeToEpochMs } from "./time.js"
 export const ContinuityRow = Schema.Struct({
   /** The stream's source, e.g. "massive-stocks". */
   source: Schema.String,
-  /** `gap` (reconnect or stall repaired through REST) or `reconcile` (end of session). */
+  /** `gap` (a window the stream did not capture, repaired through REST) or `reconcile` (end of session). */
   kind: Schema.String,
+  /**
+   * Why a gap opened: `reconnect` (the connection was lost), `stall` (the feed went silent),
+   * `restart` (the stream was stopped and started again during the session), `late-start` (the
+   * stream started after the open with nothing captured before), `stopped` (the stream stopped
+   * during a gap). Null for a reconciliation, and for rows written before causes were recorded.
+   */
+  cause: Schema.NullOr(Schema.String),
   /** Window start and end (epoch ms, end exclusive). */
   start: Schema.Number,
   end: Schema.Number,
@@ -31,6 +38,12 @@ export const Continuity: Dataset<ContinuityRow> = {
   columns: [
     { name: "source", type: "string", nullable: false, doc: "stream source" },
     { name: "kind", type: "string", nullable: false, doc: "gap or reconcile" },
+    {
+      name: "cause",
+      type: "string",
+      nullable: true,
+      doc: "why a gap opened: reconnect, stall, restart, late-start or stopped"
+    },
     { name: "start", type: "timestamp_ms", nullable: false, doc: "window start, UTC" },
     { name: "end", type: "timestamp_ms", nullable: false, doc: "window end (exclusive), UTC" },
     { name: "symbols", type: "string", nullable: false, doc: "symbols covered" },

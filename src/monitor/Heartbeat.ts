@@ -6,7 +6,7 @@
  */
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
-import { Clock, Duration, Effect, Either, Layer, Schedule, Schema } from "effect"
+import { Clock, Duration, Effect, Either, Layer, Schema } from "effect"
 import { MarketCalendar } from "../calendar/MarketCalendar.js"
 import type { DayStatus } from "../calendar/nyseRules.js"
 import { AppConfig } from "../config/AppConfig.js"
@@ -110,10 +110,15 @@ export const snapshot = (
   marketState
 })
 
+/** How often the monitor looks for a change of state between its regular beats. */
+const STATE_CHECK_MS = 1000
+
 /**
- * Beats forever: one heartbeat at once, then one every `intervalMs` (Effect Clock). A failed write
- * is logged and the next beat tries again; the fiber never fails. Fork it with `Effect.forkScoped`
- * or use `layer`.
+ * Beats forever: one heartbeat at once, one every `intervalMs` (Effect Clock), and one as soon as
+ * the connection or market state changes (looked at every second), so the file always says what the
+ * stream is doing. `messagesLastInterval` counts since the last regular beat. A failed write is
+ * logged and the next beat tries again; the fiber never fails. Fork it with `Effect.forkScoped` or
+ * use `layer`.
  */
 export const run = (options: HeartbeatOptions): Effect.Effect<never, never, MarketCalendar> =>
   Effect.gen(function* () {
@@ -122,32 +127,49 @@ export const run = (options: HeartbeatOptions): Effect.Effect<never, never, Mark
     const file = heartbeatFile(dataDir, stats.source)
     let messagesBefore = stats.messages
     let failing = false
+    let written: { readonly connection: string; readonly market: MarketState } | undefined
     const marketTime = options.marketTime ?? Clock.currentTimeMillis
-    const beat = Effect.gen(function* () {
+    const stateNow = Effect.map(marketTime, (market) => ({
+      market,
+      state: marketStateAt(market, sessionAt(calendar, market))
+    }))
+    const beat = (regular: boolean) =>
+      Effect.gen(function* () {
+        const now = yield* Clock.currentTimeMillis
+        const { market, state } = yield* stateNow
+        const record = snapshot(stats, now, messagesBefore, intervalMs, state, market)
+        if (regular) messagesBefore = record.messagesTotal
+        written = { connection: record.connection, market: state }
+        yield* makeDir(path.dirname(file))
+        yield* writeFileAtomic(file, new TextEncoder().encode(`${JSON.stringify(record, null, 2)}\n`))
+        if (failing) {
+          failing = false
+          yield* Effect.logInfo(`heartbeat of ${stats.source} written again`)
+        }
+      }).pipe(
+        Effect.catchAll((error) => {
+          // Logged once per run of failures, not on every beat.
+          if (failing) return Effect.void
+          failing = true
+          return Effect.logWarning(`cannot write the heartbeat of ${stats.source}: ${error.message}`)
+        }),
+        Effect.catchAllDefect((defect) => Effect.logError("heartbeat failed", defect))
+      )
+    yield* beat(true)
+    let nextBeat = (yield* Clock.currentTimeMillis) + intervalMs
+    for (;;) {
+      const before = yield* Clock.currentTimeMillis
+      yield* Effect.sleep(Duration.millis(Math.max(0, Math.min(STATE_CHECK_MS, nextBeat - before))))
       const now = yield* Clock.currentTimeMillis
-      const market = yield* marketTime
-      const state = marketStateAt(market, sessionAt(calendar, market))
-      const record = snapshot(stats, now, messagesBefore, intervalMs, state, market)
-      messagesBefore = record.messagesTotal
-      yield* makeDir(path.dirname(file))
-      yield* writeFileAtomic(file, new TextEncoder().encode(`${JSON.stringify(record, null, 2)}\n`))
-      if (failing) {
-        failing = false
-        yield* Effect.logInfo(`heartbeat of ${stats.source} written again`)
+      if (now >= nextBeat) {
+        yield* beat(true)
+        nextBeat = now + intervalMs
+        continue
       }
-    }).pipe(
-      Effect.catchAll((error) => {
-        // Logged once per run of failures, not on every beat.
-        if (failing) return Effect.void
-        failing = true
-        return Effect.logWarning(`cannot write the heartbeat of ${stats.source}: ${error.message}`)
-      }),
-      Effect.catchAllDefect((defect) => Effect.logError("heartbeat failed", defect))
-    )
-    return yield* beat.pipe(
-      Effect.repeat(Schedule.spaced(Duration.millis(intervalMs))),
-      Effect.zipRight(Effect.never)
-    )
+      const { state } = yield* stateNow
+      if (written === undefined || written.connection !== stats.connection || written.market !== state)
+        yield* beat(false)
+    }
   }).pipe(Effect.annotateLogs({ monitor: "heartbeat", source: options.stats.source }))
 
 /** Forks `run` for the life of the layer's scope. */

@@ -14,7 +14,7 @@ import { type StockBar, StockBars1s } from "../domain/StockBar.js"
 import { makeDeduplicator } from "../pipeline/dedupe.js"
 import { makeValidator } from "../pipeline/validate.js"
 import type { QuarantineShape } from "../sinks/Quarantine.js"
-import type { Sinks } from "../sinks/Sink.js"
+import type { PartitionWrite, Sinks } from "../sinks/Sink.js"
 import type { MassiveRestShape } from "../sources/massive/MassiveRest.js"
 
 export interface RepairDeps {
@@ -55,11 +55,22 @@ const fetchWindow = (
     return { rows: dedupe(checked.valid).rows, rejected }
   })
 
+/** Why a gap opened (the `cause` column of the ledger). */
+export type GapCause = "reconnect" | "stall" | "restart" | "late-start" | "stopped"
+
 const row =
-  (deps: RepairDeps, kind: "gap" | "reconcile", start: number, end: number, symbols: ReadonlyArray<string>) =>
+  (
+    deps: RepairDeps,
+    kind: "gap" | "reconcile",
+    cause: GapCause | null,
+    start: number,
+    end: number,
+    symbols: ReadonlyArray<string>
+  ) =>
   (fields: Pick<ContinuityRow, "rows" | "status" | "detail">): ContinuityRow => ({
     source: deps.source,
     kind,
+    cause,
     start,
     end,
     symbols: symbols.join(","),
@@ -75,11 +86,12 @@ export const repairGap = (
   symbols: ReadonlyArray<string>,
   startMs: number,
   endMs: number,
+  cause: GapCause,
   quarantineScope: string
 ) => {
   const start = Math.max(startMs, session.openMs)
   const end = Math.min(endMs, session.closeMs)
-  const make = row(deps, "gap", start, end, symbols)
+  const make = row(deps, "gap", cause, start, end, symbols)
   if (end <= start) return Effect.succeed(make({ rows: 0, status: "repaired", detail: "empty window" }))
   return Effect.gen(function* () {
     const { rows, rejected } = yield* fetchWindow(deps.rest, symbols, session, start, end)
@@ -140,15 +152,19 @@ export const compareSession = (
   return { missing, extra: byKey.size, changed, tradesFilled }
 }
 
-/** Replaces the session's partition for `symbols` by REST's version, recording how it differed. */
-export const reconcileSession = (
+/**
+ * Replaces the session's partition for `symbols` by REST's version through `commitDay` (the
+ * runner's staged commit, which records the day done), recording how it differed.
+ */
+export const reconcileSession = <E>(
   deps: RepairDeps,
   session: TradingSession,
   symbols: ReadonlyArray<string>,
   streamed: ReadonlyArray<StockBar>,
-  quarantineScope: string
+  quarantineScope: string,
+  commitDay: (write: PartitionWrite<StockBar>) => Effect.Effect<unknown, E>
 ) => {
-  const make = row(deps, "reconcile", session.openMs, session.closeMs, symbols)
+  const make = row(deps, "reconcile", null, session.openMs, session.closeMs, symbols)
   return Effect.gen(function* () {
     const { rows, rejected } = yield* fetchWindow(
       deps.rest,
@@ -158,14 +174,14 @@ export const reconcileSession = (
       session.closeMs
     )
     const c = compareSession(streamed, rows)
-    yield* deps.sinks.commit({
+    yield* deps.quarantine.write(StockBars1s, session.date, quarantineScope, rejected)
+    yield* commitDay({
       dataset: StockBars1s,
       date: session.date,
       instruments: symbols,
       rows,
       mode: "replace"
     })
-    yield* deps.quarantine.write(StockBars1s, session.date, quarantineScope, rejected)
     const differed = c.missing + c.extra + c.changed
     return make({
       rows: differed,

@@ -9,8 +9,6 @@
  * Interrupting it (Ctrl-C, SIGTERM, `tapehouse stop`) drains what was received and flushes
  * every sink before returning. Every schedule runs on Effect's Clock.
  */
-import { createHash } from "node:crypto"
-import * as NodeFs from "node:fs/promises"
 import * as Path from "node:path"
 import { Chunk, Clock, Effect, Exit, Fiber, Stream } from "effect"
 import { MarketCalendar, type TradingSession } from "../calendar/MarketCalendar.js"
@@ -23,10 +21,11 @@ import { Alerts } from "../monitor/Alerts.js"
 import * as Heartbeat from "../monitor/Heartbeat.js"
 import * as StallMonitor from "../monitor/StallMonitor.js"
 import { makeStreamStats, type StreamStats } from "../monitor/StreamStats.js"
-import { Checkpoints, type DayEntry, type FileEntry } from "../pipeline/Checkpoints.js"
+import { Checkpoints, type DayEntry, dayKey } from "../pipeline/Checkpoints.js"
 import { makeDeduplicator } from "../pipeline/dedupe.js"
 import { makeLateDataFilter } from "../pipeline/lateData.js"
 import * as SpillQueue from "../pipeline/SpillQueue.js"
+import { commitStaged, fileEntryOf, recoverStaged } from "../pipeline/stagedCommit.js"
 import { makeValidator } from "../pipeline/validate.js"
 import { compact } from "../sinks/compact.js"
 import { readPartition } from "../sinks/ParquetSink.js"
@@ -36,6 +35,7 @@ import * as FrameDecoder from "../sources/massive/FrameDecoder.js"
 import { MassiveRest } from "../sources/massive/MassiveRest.js"
 import { MassiveSocket, type SocketEvent } from "../sources/massive/MassiveSocket.js"
 import * as FlushPlanner from "./flushPlanner.js"
+import { type Gap, gapsAtStart, makeGapTracker } from "./gaps.js"
 import * as MarketTime from "./marketTime.js"
 import { reconcileSession, repairGap } from "./repair.js"
 import * as SpillCodec from "./spillCodec.js"
@@ -87,19 +87,6 @@ const describeWait = (ms: number) => {
   return m < 120 ? `${m} min` : `${Math.floor(m / 60)} h ${m % 60} min`
 }
 
-/**
- * The checkpoint entry of a day's base file, when it exists. Called after reconciliation or
- * compaction, when the base file is the whole partition: `rows` is what it holds.
- */
-const partitionFileEntry = (dataDir: string, date: string, rows: number, at: string) =>
-  Effect.promise(async (): Promise<Array<FileEntry>> => {
-    const file = Path.join("lake", StockBars1s.name, `date=${date}`, "part-0000.parquet")
-    const bytes = await NodeFs.readFile(Path.join(dataDir, file)).catch(() => undefined)
-    if (bytes === undefined) return []
-    const sha256 = createHash("sha256").update(bytes).digest("hex")
-    return [{ kind: "file", dataset: StockBars1s.name, date, file, rows, bytes: bytes.length, sha256, at }]
-  })
-
 export const run = (request: StreamRequest, onTick: (stats: StreamStats) => void = () => {}) =>
   Effect.gen(function* () {
     const config = yield* AppConfig
@@ -110,6 +97,8 @@ export const run = (request: StreamRequest, onTick: (stats: StreamStats) => void
     const quarantine = yield* Quarantine
     const alerts = yield* Alerts
     const checkpoints = yield* Checkpoints
+    // Data that comes off this run's socket arrives after this; a spill backlog of an earlier run, before.
+    const startedAt = yield* Clock.currentTimeMillis
     const stats = makeStreamStats(request.source)
     const symbols = request.symbols
     // The frame decode worker starts now (it takes about a second), while the session is looked up.
@@ -131,9 +120,44 @@ export const run = (request: StreamRequest, onTick: (stats: StreamStats) => void
       now = yield* clock.now
     }
     const stopAt = session.closeMs + CLOSE_GRACE_MS
+    // A day an earlier run left staged (it stopped between its checkpoint and the publish) is published.
+    yield* recoverStaged(sinks, checkpoints, StockBars1s)
+    const earlier = yield* checkpoints.days(StockBars1s.name)
+    yield* checkpoints.record(
+      symbols
+        .filter((symbol) => earlier.get(dayKey(symbol, session.date))?.status !== "done")
+        .map(
+          (symbol): DayEntry => ({
+            kind: "day",
+            dataset: StockBars1s.name,
+            symbol,
+            date: session.date,
+            status: "streaming",
+            reason: `captured by the stream ${request.source}; part files until the close`,
+            at: new Date(startedAt).toISOString()
+          })
+        )
+    )
     yield* Effect.logInfo(
       `streaming ${symbols.join(",")} for the ${session.date} session until ${new Date(session.closeMs).toISOString()}${session.earlyClose ? " (early close)" : ""}`
     )
+
+    const gaps = makeGapTracker({ symbols, openMs: session.openMs, stallAfterMs: config.stream.stallAfterMs })
+    const pendingGaps: Array<Gap> = []
+    // Started inside the session, after its first bars could have gone out: what came before is a gap
+    // (from where an earlier capture of the day stopped, or from the open).
+    if (now > session.openMs + MarketTime.PUBLISH_DELAY_MS) {
+      const stored = yield* readPartition(config.dataDir, StockBars1s, session.date)
+      const lastBySymbol = new Map<string, number>()
+      for (const b of stored)
+        if (b.ts > (lastBySymbol.get(b.symbol) ?? Number.NEGATIVE_INFINITY)) lastBySymbol.set(b.symbol, b.ts)
+      const atStart = gapsAtStart({ symbols, lastBySymbol, openMs: session.openMs })
+      gaps.openGaps(atStart)
+      for (const g of atStart)
+        yield* Effect.logInfo(
+          `${g.cause === "restart" ? `an earlier capture of ${g.symbols.join(",")} stopped at` : `started after the open; ${g.symbols.join(",")} missed from`} ${new Date(g.start).toISOString()}: repaired through REST once the feed's first bar arrives`
+        )
+    }
 
     // 2. Monitors beside the pipeline.
     yield* Heartbeat.run({
@@ -217,10 +241,14 @@ export const run = (request: StreamRequest, onTick: (stats: StreamStats) => void
       for (const e of events)
         switch (e._tag) {
           case "Bars":
-            if (e.bars.length > 0 && e.ev !== "AM") stats.lastMessageAt = e.receivedAt
+            if (e.bars.length > 0 && e.ev !== "AM") {
+              stats.lastMessageAt = e.receivedAt
+              gaps.liveSince(e.receivedAt)
+            }
             break
           case "Frame":
             stats.lastMessageAt = e.receivedAt
+            gaps.liveSince(e.receivedAt)
             break
           case "Connected":
             stats.connection = "connected"
@@ -277,9 +305,39 @@ export const run = (request: StreamRequest, onTick: (stats: StreamStats) => void
     const continuity: Array<ContinuityRow> = []
     const driftReported = new Set<string>()
     let flushSeq = 0
-    let lastBarTs: number | undefined
-    let gapStart: number | undefined
-    const pendingGaps: Array<{ start: number; end: number }> = []
+    /** A gap's row goes into the ledger as soon as it is repaired, so a stopped stream keeps it. */
+    const recordLedger = (row: ContinuityRow) =>
+      Effect.zipRight(
+        Effect.sync(() => continuity.push(row)),
+        sinks.commit({
+          dataset: Continuity,
+          date: session.date,
+          instruments: [request.source],
+          rows: [row],
+          mode: "upsert"
+        })
+      )
+
+    const repair = (gap: Gap) =>
+      Effect.gen(function* () {
+        // Nothing was missed (a restart after data the lake already holds, such as a backfilled day).
+        if (Math.min(gap.end, session.closeMs) <= Math.max(gap.start, session.openMs)) return
+        const repaired = yield* repairGap(
+          deps,
+          session,
+          gap.symbols,
+          gap.start,
+          gap.end,
+          gap.cause,
+          `repair-${request.source}-${gap.start}`
+        )
+        yield* recordLedger(repaired)
+        yield* alerts.raise({
+          kind: "gap",
+          source: request.source,
+          message: `${gap.cause} gap ${new Date(gap.start).toISOString()}–${new Date(gap.end).toISOString()} ${repaired.status} through REST: ${repaired.rows} rows`
+        })
+      })
 
     const commitRejects = (rejected: ReadonlyArray<Rejected>) =>
       rejected.length === 0
@@ -305,14 +363,10 @@ export const run = (request: StreamRequest, onTick: (stats: StreamStats) => void
                   stats.lastEventTime = b.ts
               }
               stats.messages += e.bars.length
-              // A reconnect closes its gap at the first bar after it; a long silence is a stall gap.
-              if (gapStart !== undefined) {
-                pendingGaps.push({ start: gapStart, end: first })
-                gapStart = undefined
-              } else if (lastBarTs !== undefined && first - lastBarTs > config.stream.stallAfterMs) {
-                pendingGaps.push({ start: lastBarTs + 1000, end: first })
-              }
-              for (const b of e.bars) if (lastBarTs === undefined || b.ts > lastBarTs) lastBarTs = b.ts
+              // Open gaps close at the first new bar; a long silence is a stall gap.
+              let last = first
+              for (const b of e.bars) if (b.ts > last) last = b.ts
+              for (const g of gaps.data(first, last, e.receivedAt)) pendingGaps.push(g)
               break
             }
             case "Rejected":
@@ -339,8 +393,7 @@ export const run = (request: StreamRequest, onTick: (stats: StreamStats) => void
                 })
               break
             case "Disconnected":
-              if (gapStart === undefined)
-                gapStart = lastBarTs === undefined ? session.openMs : lastBarTs + 1000
+              gaps.disconnected()
               yield* alerts.raise({
                 kind: "disconnect",
                 source: request.source,
@@ -369,23 +422,7 @@ export const run = (request: StreamRequest, onTick: (stats: StreamStats) => void
         yield* commitRejects(rejected)
         // Gap repairs below go to REST and are not part of what a flush costs.
         if (bars.length > 0) planner.record(dueAt, yield* Clock.currentTimeMillis)
-        while (pendingGaps.length > 0) {
-          const gap = pendingGaps.shift()!
-          const repaired = yield* repairGap(
-            deps,
-            session,
-            symbols,
-            gap.start,
-            gap.end,
-            `repair-${request.source}-${gap.start}`
-          )
-          continuity.push(repaired)
-          yield* alerts.raise({
-            kind: "gap",
-            source: request.source,
-            message: `gap ${new Date(gap.start).toISOString()}–${new Date(gap.end).toISOString()} ${repaired.status} through REST: ${repaired.rows} rows`
-          })
-        }
+        while (pendingGaps.length > 0) yield* repair(pendingGaps.shift()!)
       })
 
     /**
@@ -545,24 +582,18 @@ export const run = (request: StreamRequest, onTick: (stats: StreamStats) => void
       }
     })
 
+    /**
+     * Stops the socket and drains what was received. At the close, gaps still open (no bar came
+     * after them) are repaired up to the close; a stop (`untilMs`, its drain deadline) leaves them to
+     * the next start, which repairs from where this capture stopped (a REST repair could outlast the
+     * time a stop has).
+     */
     const finish = (untilMs?: number) =>
       Effect.gen(function* () {
         yield* Fiber.interrupt(producer)
         stats.connection = "closed"
         yield* drain(untilMs)
-        if (gapStart !== undefined) {
-          continuity.push(
-            yield* repairGap(
-              deps,
-              session,
-              symbols,
-              gapStart,
-              session.closeMs,
-              `repair-${request.source}-${gapStart}`
-            )
-          )
-          gapStart = undefined
-        }
+        if (untilMs === undefined) for (const g of gaps.closeAll(session.closeMs)) yield* repair(g)
       })
 
     const stoppedBy = yield* flushLoop.pipe(
@@ -586,56 +617,80 @@ export const run = (request: StreamRequest, onTick: (stats: StreamStats) => void
     const stoppedAt = yield* clock.now
     yield* finish()
 
-    // 5. The close: reconcile (or compact), record the ledger and the day's checkpoints.
+    // 5. The close: reconcile (the day becomes done) or compact it (streamed), with its checkpoints.
+    const atNow = Effect.map(Clock.currentTimeMillis, (t) => new Date(t).toISOString())
+    const dayEntries = (
+      rows: ReadonlyArray<StockBar>,
+      status: DayEntry["status"],
+      at: string
+    ): ReadonlyArray<DayEntry> =>
+      symbols.map((symbol) => ({
+        kind: "day",
+        dataset: StockBars1s.name,
+        symbol,
+        date: session.date,
+        status,
+        rows: rows.filter((b) => b.symbol === symbol).length,
+        ...(status === "streamed"
+          ? { reason: "streamed to the close; not reconciled through REST (trade counts missing)" }
+          : {}),
+        at
+      }))
+    let reconciled = false
     if (request.reconcile) {
       const streamed = (yield* readPartition(config.dataDir, StockBars1s, session.date)).filter((b) =>
         symbols.includes(b.symbol)
       )
-      continuity.push(
-        yield* reconcileSession(deps, session, symbols, streamed, `reconcile-${request.source}`)
+      const row = yield* reconcileSession(
+        deps,
+        session,
+        symbols,
+        streamed,
+        `reconcile-${request.source}`,
+        (write) =>
+          commitStaged(sinks, checkpoints, write, (results) =>
+            Effect.map(atNow, (at) => [
+              ...fileEntryOf(StockBars1s.name, session.date, results, at),
+              ...dayEntries(write.rows, "done", at)
+            ])
+          )
       )
-    } else if (config.parquet.enabled) {
-      yield* compact(
-        {
-          dataDir: config.dataDir,
-          compression: config.parquet.compression,
-          rowGroupSize: config.parquet.rowGroupSize
-        },
-        StockBars1s,
-        session.date
-      )
+      yield* recordLedger(row)
+      reconciled = row.status !== "failed"
     }
-    if (continuity.length > 0)
-      yield* sinks.commit({
-        dataset: Continuity,
-        date: session.date,
-        instruments: [request.source],
-        rows: continuity,
-        mode: "upsert"
-      })
-    const dayRows = yield* readPartition(config.dataDir, StockBars1s, session.date)
-    const finalRows = dayRows.filter((b) => symbols.includes(b.symbol))
-    const reconciled = continuity.some((c) => c.kind === "reconcile" && c.status !== "failed")
-    const at = new Date(yield* Clock.currentTimeMillis).toISOString()
-    // The day's file changed (reconciled or compacted): record its checksum for `status --verify`.
-    const fileEntry = yield* partitionFileEntry(config.dataDir, session.date, dayRows.length, at)
-    yield* checkpoints.record([
-      ...fileEntry,
-      ...symbols.map(
-        (symbol): DayEntry => ({
-          kind: "day",
-          dataset: StockBars1s.name,
-          symbol,
-          date: session.date,
-          status: reconciled ? "done" : "pending",
-          rows: finalRows.filter((b) => b.symbol === symbol).length,
-          ...(reconciled
-            ? {}
-            : { reason: "streamed; not reconciled through REST (a backfill will fill trade counts)" }),
-          at
-        })
-      )
-    ])
+    if (!reconciled) {
+      const compacted = config.parquet.enabled
+        ? yield* compact(
+            {
+              dataDir: config.dataDir,
+              compression: config.parquet.compression,
+              rowGroupSize: config.parquet.rowGroupSize
+            },
+            StockBars1s,
+            session.date
+          )
+        : undefined
+      const dayRows = yield* readPartition(config.dataDir, StockBars1s, session.date)
+      const at = yield* atNow
+      yield* checkpoints.record([
+        // The day's file changed: record its checksum for `status --verify`.
+        ...(compacted?.file === undefined || compacted.sha256 === undefined
+          ? []
+          : [
+              {
+                kind: "file" as const,
+                dataset: StockBars1s.name,
+                date: session.date,
+                file: compacted.file,
+                rows: compacted.rows,
+                bytes: compacted.bytes ?? 0,
+                sha256: compacted.sha256,
+                at
+              }
+            ]),
+        ...dayEntries(dayRows, "streamed", at)
+      ])
+    }
     const report: StreamReport = { session: session.date, stats, continuity, stoppedBy, stoppedAt }
     return report
   })

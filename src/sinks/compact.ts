@@ -49,6 +49,15 @@ import {
   loadCompression,
   ParquetCodecError
 } from "./parquetCodec.js"
+import {
+  BASE_FILE,
+  INTENT_FILE,
+  isPartFileName,
+  partFileName,
+  partitionDir,
+  partSeq,
+  STAGED_FILE
+} from "./partitionLayout.js"
 
 export interface CompactOptions {
   readonly dataDir: string
@@ -79,28 +88,18 @@ export interface Recovery {
 }
 
 export const SINK_NAME = "parquet"
-/** The compacted or backfilled base file of a partition. */
-export const BASE_FILE = "part-0000.parquet"
-/** The compaction intent; never ends in `.parquet`. */
-export const INTENT_FILE = ".compaction.json"
+export {
+  BASE_FILE,
+  INTENT_FILE,
+  isPartFileName,
+  partFileName,
+  partitionDir,
+  partitionFile,
+  STAGED_FILE
+} from "./partitionLayout.js"
 
-const partPattern = /^part-(\d+)\.parquet$/
 const datePattern = /^\d{4}-\d{2}-\d{2}$/
 const namePattern = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/
-
-/** The name of part file `seq` (≥ 1): `part-000001.parquet`; sorts after the base. */
-export const partFileName = (seq: number): string => `part-${String(seq).padStart(6, "0")}.parquet`
-
-/** True for an appended part file name (not the base). */
-export const isPartFileName = (name: string): boolean => name !== BASE_FILE && partPattern.test(name)
-
-/** The partition folder of `dataset` on `date`, relative to the data dir. */
-export const partitionDir = (datasetName: string, date: string): string =>
-  path.join("lake", datasetName, `date=${date}`)
-
-/** The base file of `dataset` on `date`, relative to the data dir. */
-export const partitionFile = (datasetName: string, date: string): string =>
-  path.join(partitionDir(datasetName, date), BASE_FILE)
 
 const sha256Of = (bytes: Uint8Array): string => createHash("sha256").update(bytes).digest("hex")
 
@@ -220,8 +219,8 @@ export const listPartition = (dir: string): Effect.Effect<Listing, StorageError>
           base = true
           continue
         }
-        const match = partPattern.exec(name)
-        if (match !== null) parts.push({ name, seq: Number(match[1]) })
+        const seq = partSeq(name)
+        if (seq !== undefined) parts.push({ name, seq })
       }
       parts.sort((a, b) => a.seq - b.seq || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
       const last = parts[parts.length - 1]
@@ -434,12 +433,11 @@ export const writeBase = <A>(
 // --- staged rewrites ---------------------------------------------------------------------
 
 /**
- * A staged base: `part-0000.parquet.staged`, the partition's next base written in full (atomic,
+ * A staged base (`STAGED_FILE`, `part-0000.parquet.staged`): the partition's next base written in full (atomic,
  * fsynced) but invisible to readers (not `*.parquet`) and to `listPartition`. An empty file stands
  * for "the partition becomes empty". `publishStaged` makes it the base; `recoverStaged` resolves
  * one left by a crash, from what the checkpoints recorded.
  */
-export const STAGED_FILE = `${BASE_FILE}.staged`
 
 /** sha256 of the empty staged file, the "partition becomes empty" marker. */
 export const EMPTY_SHA256 = sha256Of(new Uint8Array(0))

@@ -1,7 +1,7 @@
 /**
- * SQL tables derived from `Dataset`s, and the migrations that create them. Generic: nothing
- * here knows a particular dataset. Each dataset gets one migration, numbered by its place in
- * `sqlDatasets`, so that list is append-only: a new dataset goes at the end.
+ * SQL tables derived from `Dataset`s, and the migrations that create and evolve them. Generic:
+ * nothing here knows a particular dataset. The migrations are one append-only list: the migrator
+ * runs only ids above the last one applied, so a new table or column always goes at the end.
  */
 import { NodeContext } from "@effect/platform-node"
 import { SqlClient, type SqlError } from "@effect/sql"
@@ -24,8 +24,25 @@ export interface TableSpec {
   readonly key: ReadonlyArray<string>
 }
 
-/** Every dataset with a SQL table, in migration order. Append only: the index is the migration id. */
-export const sqlDatasets: ReadonlyArray<TableSpec> = [StockBars1s, Continuity]
+/**
+ * One schema change: a dataset's table (created with its current columns), or a nullable column
+ * added to a table created before the column existed (a no-op on a table created with it).
+ */
+export type MigrationStep =
+  | { readonly _tag: "table"; readonly table: TableSpec }
+  | { readonly _tag: "addColumn"; readonly table: TableSpec; readonly column: string }
+
+/** Every schema change, in order. Append only: the position is the migration id. */
+export const migrationSteps: ReadonlyArray<MigrationStep> = [
+  { _tag: "table", table: StockBars1s },
+  { _tag: "table", table: Continuity },
+  { _tag: "addColumn", table: Continuity, column: "cause" }
+]
+
+/** Every dataset with a SQL table. */
+export const sqlDatasets: ReadonlyArray<TableSpec> = migrationSteps.flatMap((s) =>
+  s._tag === "table" ? [s.table] : []
+)
 
 /** Table holding the applied migrations (the migrator's default). */
 export const migrationsTable = "effect_sql_migrations"
@@ -54,9 +71,18 @@ export const createTableSql = (table: TableSpec): string => {
   return `CREATE TABLE ${quoteIdent(table.name)} (\n${columns.join(",\n")},\n  PRIMARY KEY (${key})\n)`
 }
 
-/** `0001_stock_bars_1s` for the first dataset. */
-export const migrationName = (index: number, table: TableSpec): string =>
-  `${String(index + 1).padStart(4, "0")}_${table.name}`
+/** `0001_stock_bars_1s`, `0003_continuity_add_cause`. */
+export const migrationName = (index: number, step: MigrationStep): string =>
+  `${String(index + 1).padStart(4, "0")}_${step.table.name}${step._tag === "addColumn" ? `_add_${step.column}` : ""}`
+
+/** `ALTER TABLE … ADD COLUMN IF NOT EXISTS …` for a column of the table's spec. */
+export const addColumnSql = (table: TableSpec, column: string): string => {
+  const spec = table.columns.find((c) => c.name === column)
+  if (spec === undefined) throw new Error(`${table.name} has no column ${column}`)
+  if (!spec.nullable)
+    throw new Error(`${table.name}.${column} is added to existing rows, so it must be nullable`)
+  return `ALTER TABLE ${quoteIdent(table.name)} ADD COLUMN IF NOT EXISTS ${quoteIdent(column)} ${sqlType(spec.type)}`
+}
 
 /** The Postgres message inside a SqlError (node-postgres puts it in `cause`), else the SqlError's own. */
 export const describeSqlError = (error: SqlError.SqlError): string => {
@@ -68,28 +94,30 @@ export const describeSqlError = (error: SqlError.SqlError): string => {
   return error.message
 }
 
-const createTable = (table: TableSpec, name: string): Effect.Effect<void, SinkError, SqlClient.SqlClient> =>
-  Effect.flatMap(SqlClient.SqlClient, (sql) => sql.unsafe(createTableSql(table))).pipe(
+const runStep = (step: MigrationStep, name: string): Effect.Effect<void, SinkError, SqlClient.SqlClient> =>
+  Effect.flatMap(SqlClient.SqlClient, (sql) =>
+    sql.unsafe(step._tag === "table" ? createTableSql(step.table) : addColumnSql(step.table, step.column))
+  ).pipe(
     Effect.asVoid,
     Effect.mapError(
       (error) =>
         new SinkError({
           sink: "sql",
-          dataset: table.name,
+          dataset: step.table.name,
           partition: `migration ${name}`,
           detail: describeSqlError(error)
         })
     )
   )
 
-/** One `CREATE TABLE` migration per dataset, keyed `NNNN_<name>` for `PgMigrator.fromRecord`. */
+/** One migration per step, keyed `NNNN_<name>` for `PgMigrator.fromRecord`. */
 export const migrations = (
-  tables: ReadonlyArray<TableSpec>
+  steps: ReadonlyArray<MigrationStep>
 ): Record<string, Effect.Effect<void, SinkError, SqlClient.SqlClient>> => {
   const out: Record<string, Effect.Effect<void, SinkError, SqlClient.SqlClient>> = {}
-  tables.forEach((table, i) => {
-    const name = migrationName(i, table)
-    out[name] = createTable(table, name)
+  steps.forEach((step, i) => {
+    const name = migrationName(i, step)
+    out[name] = runStep(step, name)
   })
   return out
 }
@@ -119,13 +147,13 @@ const fromMigratorCause = (cause: Cause.Cause<unknown>): Option.Option<SinkError
   })
 
 /**
- * Runs the migrations of `tables` (default: every SQL dataset) when built. Fails with a
- * SinkError naming the migration and the Postgres message.
+ * Runs the migrations of `steps` (default: every one) when built. Fails with a SinkError naming
+ * the migration and the Postgres message.
  */
 export const migrationsLayer = (
-  tables: ReadonlyArray<TableSpec> = sqlDatasets
+  steps: ReadonlyArray<MigrationStep> = migrationSteps
 ): Layer.Layer<never, SinkError, PgClient | SqlClient.SqlClient> =>
-  PgMigrator.layer({ loader: PgMigrator.fromRecord(migrations(tables)), table: migrationsTable }).pipe(
+  PgMigrator.layer({ loader: PgMigrator.fromRecord(migrations(steps)), table: migrationsTable }).pipe(
     // Only used to dump the schema when `schemaDirectory` is set (it is not).
     Layer.provide(NodeContext.layer),
     Layer.catchAllCause((cause) =>

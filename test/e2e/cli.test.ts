@@ -90,10 +90,11 @@ describe("tapehouse CLI", () => {
         const json = yield* runCli(["--config-dir", configDir, "status", "--json", "--symbol", "QQQ"], {
           env: env(sim, dataDir)
         })
-        const rows = json.stdout
-          .trim()
-          .split("\n")
-          .map((l) => JSON.parse(l) as { symbol: string; status: string; rows: number })
+        const document = JSON.parse(json.stdout) as {
+          datasets: Array<{ dataset: string; days: Array<{ symbol: string; status: string; rows: number }> }>
+        }
+        expect(document.datasets.map((d) => d.dataset)).toEqual(["stock_bars_1s"])
+        const rows = document.datasets[0]!.days
         expect(rows.map((r) => [r.symbol, r.status])).toEqual([
           ["QQQ", "done"],
           ["QQQ", "done"],

@@ -13,7 +13,7 @@ const INTERVAL = 10_000
 
 /**
  * Waits (on real I/O, not on time) until the beat at `at` is in the file and the heartbeat fiber
- * has finished it and sleeps until the next one: the write is a real file-system call (with
+ * has finished it and sleeps until its next look: the write is a real file-system call (with
  * fsyncs after the rename) that completes after `TestClock.adjust` returns, and the clock must
  * not move before the fiber has scheduled its next beat.
  */
@@ -24,7 +24,7 @@ const beatAt = (file: string, at: number) =>
     for (let i = 0; i < 4000; i++) {
       const text = fs.existsSync(file) ? fs.readFileSync(file, "utf8") : ""
       const sleeps = yield* TestClock.sleeps()
-      if (text.length > 0 && Chunk.some(sleeps, (t) => t === at + INTERVAL)) {
+      if (text.length > 0 && Chunk.some(sleeps, (t) => t > at)) {
         const beat = JSON.parse(text) as Heartbeat.HeartbeatRecord
         if (beat.at === iso) return beat
       }
@@ -119,6 +119,37 @@ describe("Heartbeat", () => {
         // Only the heartbeat file is left in the folder (no temporaries).
         expect(fs.readdirSync(path.dirname(file))).toEqual(["massive-stocks.json"])
       }).pipe(Effect.provide(MarketCalendar.Test))
+  )
+
+  it.scoped("writes at once when the connection or the market state changes, between regular beats", () =>
+    Effect.gen(function* () {
+      const dataDir = yield* tempDir("tapehouse-heartbeat-")
+      const t0 = newYorkTimeToEpochMs("2024-03-05", 9, 29)
+      yield* TestClock.setTime(t0)
+      const stats = makeStreamStats("massive-stocks")
+      const file = Heartbeat.heartbeatFile(dataDir, stats.source)
+      yield* Effect.forkScoped(Heartbeat.run({ stats, intervalMs: 300_000, dataDir }))
+      yield* TestClock.adjust(0)
+      expect(yield* beatAt(file, t0)).toMatchObject({
+        connection: "waiting-for-open",
+        marketState: "pre-open"
+      })
+
+      // The open: written within a second, not at the next 5-minute beat.
+      yield* TestClock.adjust(60_000)
+      expect(yield* beatAt(file, t0 + 60_000)).toMatchObject({ marketState: "open" })
+      stats.connection = "connected"
+      stats.messages = 42
+      yield* TestClock.adjust(1000)
+      expect(yield* beatAt(file, t0 + 61_000)).toMatchObject({
+        connection: "connected",
+        messagesTotal: 42,
+        messagesLastInterval: 42
+      })
+      // Nothing changes: no write until the regular beat.
+      yield* TestClock.adjust(10_000)
+      expect(JSON.parse(fs.readFileSync(file, "utf8")).at).toBe(new Date(t0 + 61_000).toISOString())
+    }).pipe(Effect.provide(MarketCalendar.Test))
   )
 
   it.scoped("reports the market state on the calendar: after the close and on a holiday", () =>

@@ -1,0 +1,231 @@
+/**
+ * Everything `tapehouse status` says, as one value: running streams and their heartbeats, each
+ * streamed day's coverage from the continuity ledger, days streamed but not compacted yet (part
+ * files), the checkpoint state of every dataset, symbol and day, and the recent alerts. The text
+ * view and `--json` render the same value.
+ */
+import { createHash } from "node:crypto"
+import * as NodeFs from "node:fs/promises"
+import * as Path from "node:path"
+import { Effect } from "effect"
+import { Continuity, type ContinuityRow } from "../domain/Continuity.js"
+import * as Alerts from "../monitor/Alerts.js"
+import * as Heartbeat from "../monitor/Heartbeat.js"
+import * as Checkpoints from "../pipeline/Checkpoints.js"
+import * as PidFile from "../runners/pidFile.js"
+import { readPartition } from "../sinks/compact.js"
+import { type PartitionFiles, unsettledPartitions } from "../sinks/partFiles.js"
+
+export interface StatusFilter {
+  readonly dataset: string | undefined
+  readonly symbol: string | undefined
+  readonly verify: boolean
+}
+
+export interface StatusRow {
+  readonly dataset: string
+  readonly symbol: string
+  readonly date: string
+  readonly status: Checkpoints.DayStatusName
+  readonly rows: number | null
+  readonly rejected: number | null
+  readonly duplicates: number | null
+  readonly file: string | null
+  readonly sha256: string | null
+  readonly verified?: "ok" | "mismatch" | "missing" | "staged"
+  readonly reason: string | null
+  /** When the entry was written. */
+  readonly at: string
+}
+
+export interface StreamStatus {
+  readonly source: string
+  readonly pid: number
+  readonly dataset: string
+  readonly symbols: ReadonlyArray<string>
+  readonly startedAt: string
+  readonly running: boolean
+  readonly heartbeat: Heartbeat.HeartbeatRecord | null
+  readonly heartbeatAgeMs: number | null
+  readonly healthy: boolean
+}
+
+export interface DayCoverage {
+  readonly date: string
+  /** Every gap ever opened that day, repaired or not. */
+  readonly gaps: ReadonlyArray<ContinuityRow>
+  readonly reconcile: ContinuityRow | null
+  /** Milliseconds of gaps whose repair failed (0 when reconciled). */
+  readonly unrepairedMs: number
+  readonly complete: boolean
+}
+
+/** A day with part files not compacted yet (a stream is capturing it, or stopped before the close). */
+export interface StreamedDay extends PartitionFiles {
+  readonly dataset: string
+  /** `streaming`: a stream of the dataset is running; `stopped`: none is, the day stopped mid-session. */
+  readonly state: "streaming" | "stopped"
+  readonly gaps: number
+}
+
+export interface DatasetStatus {
+  readonly dataset: string
+  readonly counts: Readonly<Record<Checkpoints.DayStatusName, number>>
+  readonly rows: number
+  readonly files: number
+  readonly bytes: number
+  readonly days: ReadonlyArray<StatusRow>
+  readonly streamedDays: ReadonlyArray<StreamedDay>
+}
+
+export interface StatusReport {
+  readonly dataDir: string
+  readonly streams: ReadonlyArray<StreamStatus>
+  readonly coverage: ReadonlyArray<DayCoverage>
+  readonly datasets: ReadonlyArray<DatasetStatus>
+  readonly alerts: ReadonlyArray<Alerts.AlertRecord>
+}
+
+const sha256Of = (file: string) =>
+  Effect.promise(() =>
+    NodeFs.readFile(file).then(
+      (bytes) => createHash("sha256").update(bytes).digest("hex"),
+      () => undefined
+    )
+  )
+
+const streamsOf = (dataDir: string) =>
+  Effect.gen(function* () {
+    const { running, stale } = yield* PidFile.list(dataDir)
+    const beats = yield* Heartbeat.readHeartbeats(dataDir).pipe(Effect.orElseSucceed(() => []))
+    return [...running.map((s) => [s, true] as const), ...stale.map((s) => [s, false] as const)].map(
+      ([s, alive]): StreamStatus => {
+        const beat = beats.find((b) => b.source === s.source)
+        return {
+          source: s.source,
+          pid: s.pid,
+          dataset: s.dataset,
+          symbols: s.symbols,
+          startedAt: s.startedAt,
+          running: alive,
+          heartbeat: beat?.heartbeat ?? null,
+          heartbeatAgeMs: beat?.ageMs ?? null,
+          healthy: alive && beat?.healthy === true
+        }
+      }
+    )
+  })
+
+const coverageOf = (dataDir: string) =>
+  Effect.gen(function* () {
+    const root = Path.join(dataDir, "lake", Continuity.name)
+    const dates = (yield* Effect.promise(() => NodeFs.readdir(root).catch(() => [] as Array<string>)))
+      .filter((d) => d.startsWith("date="))
+      .map((d) => d.slice("date=".length))
+      .sort()
+    const out: Array<DayCoverage> = []
+    for (const date of dates) {
+      const rows: ReadonlyArray<ContinuityRow> = yield* readPartition(dataDir, Continuity, date).pipe(
+        Effect.orElseSucceed(() => [])
+      )
+      const gaps = rows.filter((r) => r.kind === "gap").sort((a, b) => a.start - b.start)
+      const reconcile = rows.find((r) => r.kind === "reconcile") ?? null
+      const reconciled = reconcile !== null && reconcile.status !== "failed"
+      const unrepairedMs = reconciled
+        ? 0
+        : gaps.filter((g) => g.status === "failed").reduce((n, g) => n + (g.end - g.start), 0)
+      out.push({ date, gaps, reconcile, unrepairedMs, complete: unrepairedMs === 0 })
+    }
+    return out
+  })
+
+const datasetOf = (
+  dataDir: string,
+  store: Checkpoints.CheckpointsShape,
+  dataset: string,
+  filter: StatusFilter,
+  streams: ReadonlyArray<StreamStatus>,
+  coverage: ReadonlyArray<DayCoverage>
+) =>
+  Effect.gen(function* () {
+    const entries = [...(yield* store.days(dataset)).values()]
+      .filter((d) => filter.symbol === undefined || d.symbol === filter.symbol)
+      .sort((a, b) => (a.date === b.date ? (a.symbol < b.symbol ? -1 : 1) : a.date < b.date ? -1 : 1))
+    const files = yield* store.files(dataset)
+    const unsettled = yield* Effect.promise(() => unsettledPartitions(dataDir, dataset))
+    const verified = new Map<string, "ok" | "mismatch" | "missing" | "staged">()
+    if (filter.verify)
+      for (const f of files.values()) {
+        // A partition recorded empty has no file to check.
+        if (f.bytes === 0) continue
+        const actual = yield* sha256Of(Path.join(dataDir, f.file))
+        const stagedHere = unsettled.some((u) => u.date === f.date && u.staged)
+        verified.set(
+          f.date,
+          actual === f.sha256 ? "ok" : actual === undefined ? (stagedHere ? "staged" : "missing") : "mismatch"
+        )
+      }
+    const days = entries.map((d): StatusRow => {
+      const f = d.status === "done" || d.status === "streamed" ? files.get(d.date) : undefined
+      const file = f !== undefined && f.bytes > 0 ? f : undefined
+      const v = file ? verified.get(d.date) : undefined
+      return {
+        dataset,
+        symbol: d.symbol,
+        date: d.date,
+        status: d.status,
+        rows: d.rows ?? null,
+        rejected: d.rejected ?? null,
+        duplicates: d.duplicates ?? null,
+        file: file?.file ?? null,
+        sha256: file?.sha256 ?? null,
+        ...(v ? { verified: v } : {}),
+        reason: d.reason ?? null,
+        at: d.at
+      }
+    })
+    const running = streams.some((s) => s.running && s.dataset === dataset)
+    const streamedDays = unsettled
+      .filter((u) => u.parts > 0)
+      .map(
+        (u): StreamedDay => ({
+          ...u,
+          dataset,
+          state: running ? "streaming" : "stopped",
+          gaps: coverage.find((c) => c.date === u.date)?.gaps.length ?? 0
+        })
+      )
+    const counts = Object.fromEntries(
+      Checkpoints.DAY_STATUSES.map((s) => [s, days.filter((r) => r.status === s).length])
+    ) as Record<Checkpoints.DayStatusName, number>
+    return {
+      dataset,
+      counts,
+      rows: days.reduce((n, r) => n + (r.rows ?? 0), 0),
+      files: [...files.values()].filter((f) => f.bytes > 0).length,
+      bytes: [...files.values()].reduce((n, f) => n + f.bytes, 0),
+      days,
+      streamedDays
+    } satisfies DatasetStatus
+  })
+
+/** Collects the whole status of a data dir (read-only: it changes nothing). */
+export const collectStatus = (dataDir: string, filter: StatusFilter) =>
+  Effect.gen(function* () {
+    const streams = yield* streamsOf(dataDir)
+    const coverage = yield* coverageOf(dataDir)
+    const store = yield* Checkpoints.make(dataDir)
+    const journaled = (yield* store.datasets).filter((d) => d !== Continuity.name)
+    // A dataset streamed without any checkpoint yet still shows its part files.
+    const lakeDirs = yield* Effect.promise(() =>
+      NodeFs.readdir(Path.join(dataDir, "lake")).catch(() => [] as Array<string>)
+    )
+    const names = [...new Set([...journaled, ...lakeDirs.filter((d) => d !== Continuity.name)])]
+      .filter((d) => filter.dataset === undefined || d === filter.dataset)
+      .sort()
+    const datasets: Array<DatasetStatus> = []
+    for (const name of names) datasets.push(yield* datasetOf(dataDir, store, name, filter, streams, coverage))
+    const alerts = yield* Alerts.read(dataDir, 5).pipe(Effect.orElseSucceed(() => []))
+    const report: StatusReport = { dataDir, streams, coverage, datasets, alerts }
+    return report
+  })

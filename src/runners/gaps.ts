@@ -1,0 +1,127 @@
+/**
+ * The windows a stream did not capture, as they open and close. A gap opens when the connection
+ * is lost (`reconnect`), when the stream starts inside a session that an earlier capture of the same
+ * symbols stopped in (`restart`), or when it starts after the open with nothing captured before
+ * (`late-start`); it closes at the first data that comes off the connection after it, and the
+ * window between is then repaired through REST. A silence longer than `stallAfterMs` between two
+ * events is a `stall` gap. Pure bookkeeping on event times: the runner feeds it and repairs what it
+ * returns.
+ */
+import type { GapCause } from "./repair.js"
+
+/** A window to repair: [start, end) in event time (epoch ms), for `symbols`. */
+export interface Gap {
+  readonly start: number
+  readonly end: number
+  readonly symbols: ReadonlyArray<string>
+  readonly cause: GapCause
+}
+
+/** A gap waiting for data: it closes at the first event that comes after it. */
+export interface OpenGap {
+  readonly start: number
+  readonly symbols: ReadonlyArray<string>
+  readonly cause: GapCause
+  /**
+   * Only data from this run's own connection closes it (a restart or a late start), not a spill
+   * backlog that an earlier run received before it stopped.
+   */
+  readonly liveOnly: boolean
+}
+
+/** The event interval a record stands for (a per-second bar covers [ts, ts + 1 s)). */
+const BAR_MS = 1000
+
+/**
+ * The gaps a stream starting inside a session has before its own data begins: for the symbols an
+ * earlier capture of the day holds (`lastBySymbol`, their newest event), from where that capture
+ * stopped (the newest event any of them holds); for the others, from the open.
+ */
+export const gapsAtStart = (options: {
+  readonly symbols: ReadonlyArray<string>
+  readonly lastBySymbol: ReadonlyMap<string, number>
+  readonly openMs: number
+}): ReadonlyArray<OpenGap> => {
+  const captured = options.symbols.filter((s) => options.lastBySymbol.has(s))
+  const fresh = options.symbols.filter((s) => !options.lastBySymbol.has(s))
+  const gaps: Array<OpenGap> = []
+  if (captured.length > 0) {
+    let stoppedAt = Number.NEGATIVE_INFINITY
+    for (const s of captured) stoppedAt = Math.max(stoppedAt, options.lastBySymbol.get(s)!)
+    gaps.push({ start: stoppedAt + BAR_MS, symbols: captured, cause: "restart", liveOnly: true })
+  }
+  if (fresh.length > 0)
+    gaps.push({ start: options.openMs, symbols: fresh, cause: "late-start", liveOnly: true })
+  return gaps
+}
+
+export interface GapTracker {
+  /** Gaps open now (waiting for data). */
+  readonly open: () => ReadonlyArray<OpenGap>
+  /** Opens gaps (at the start of a stream). */
+  readonly openGaps: (gaps: ReadonlyArray<OpenGap>) => void
+  /** The connection was lost: a `reconnect` gap opens from the newest event, unless one is open already. */
+  readonly disconnected: () => void
+  /** This run's connection delivered data received at `receivedAt` (local clock). */
+  readonly liveSince: (receivedAt: number) => void
+  /**
+   * Data with event times [first, last] came off a socket at `receivedAt`: returns the gaps it
+   * closes (ending at `first`), or else the `stall` gap before it.
+   */
+  readonly data: (first: number, last: number, receivedAt: number) => ReadonlyArray<Gap>
+  /** Closes every open gap at `end` (the session's close). */
+  readonly closeAll: (end: number) => ReadonlyArray<Gap>
+}
+
+export const makeGapTracker = (options: {
+  readonly symbols: ReadonlyArray<string>
+  readonly openMs: number
+  readonly stallAfterMs: number
+}): GapTracker => {
+  let newest: number | undefined
+  let open: Array<OpenGap> = []
+  /** When this run's connection first delivered data; what was received before is an earlier run's. */
+  let live = Number.POSITIVE_INFINITY
+  const closes = (g: OpenGap, receivedAt: number) => !g.liveOnly || receivedAt >= live
+  return {
+    open: () => open,
+    openGaps: (gaps) => {
+      for (const g of gaps) open.push(g)
+    },
+    disconnected: () => {
+      if (open.length > 0) return
+      open.push({
+        start: newest === undefined ? options.openMs : newest + BAR_MS,
+        symbols: options.symbols,
+        cause: "reconnect",
+        liveOnly: false
+      })
+    },
+    liveSince: (receivedAt) => {
+      if (receivedAt < live) live = receivedAt
+    },
+    data: (first, last, receivedAt) => {
+      const closed: Array<Gap> = []
+      const still: Array<OpenGap> = []
+      for (const g of open)
+        if (closes(g, receivedAt))
+          closed.push({ start: g.start, end: first, symbols: g.symbols, cause: g.cause })
+        else still.push(g)
+      open = still
+      if (
+        closed.length === 0 &&
+        open.length === 0 &&
+        newest !== undefined &&
+        first - newest > options.stallAfterMs
+      )
+        closed.push({ start: newest + BAR_MS, end: first, symbols: options.symbols, cause: "stall" })
+      if (newest === undefined || last > newest) newest = last
+      return closed
+    },
+    closeAll: (end) => {
+      const closed = open.map((g) => ({ start: g.start, end, symbols: g.symbols, cause: g.cause }))
+      open = []
+      return closed
+    }
+  }
+}
