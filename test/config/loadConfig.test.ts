@@ -80,6 +80,7 @@ describe("loadConfig", () => {
           baseDelayMs: 500,
           maxDelayMs: 30000,
           maxRetryAfterMs: 120000,
+          maxThrottleWaitMs: 600000,
           reconnectBaseDelayMs: 1000,
           reconnectMaxDelayMs: 30000
         }
