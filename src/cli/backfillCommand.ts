@@ -4,9 +4,11 @@ import { Console, Effect, Option } from "effect"
 import { datasetNames } from "../domain/datasets.js"
 import { BackfillIncomplete, UsageError } from "../domain/errors.js"
 import * as Backfill from "../runners/backfill.js"
+import { MassiveRest } from "../sources/massive/MassiveRest.js"
 import * as StockBarsSource from "../sources/massive/stockBarsSource.js"
 import { progressLine, summaryLine } from "./display.js"
 import { backfillLayer } from "./layers.js"
+import { logRequestStats, withThrottleNote } from "./requestStats.js"
 import { root } from "./root.js"
 import { prepareDataDir, resolveConfig } from "./setup.js"
 
@@ -77,9 +79,10 @@ export const backfillCommand = Command.make("backfill", options, (opts) =>
     const onProgress = (p: Backfill.BackfillProgress) => {
       if (tty) process.stderr.write(`\r\x1b[2K${progressLine(opts.dataset, p)}`)
     }
-    const report = yield* Effect.gen(function* () {
+    const { report, requests } = yield* Effect.gen(function* () {
       const source = yield* StockBarsSource.make
-      return yield* Backfill.run(
+      const rest = yield* MassiveRest
+      const report = yield* Backfill.run(
         source,
         {
           symbols,
@@ -90,6 +93,9 @@ export const backfillCommand = Command.make("backfill", options, (opts) =>
         },
         onProgress
       )
+      const requests = yield* rest.stats
+      yield* logRequestStats("Massive", requests)
+      return { report, requests }
     }).pipe(
       Effect.ensuring(Effect.sync(() => tty && process.stderr.write("\n"))),
       Effect.provide(backfillLayer(config))
@@ -103,7 +109,7 @@ export const backfillCommand = Command.make("backfill", options, (opts) =>
       yield* Console.log(
         `all ${report.alreadyDone.length} instrument-day(s) already done; nothing fetched (use --overwrite to refetch).`
       )
-    yield* Console.log(summaryLine(report))
+    yield* Console.log(withThrottleNote(summaryLine(report), requests))
     if (report.failed.length > 0) return yield* new BackfillIncomplete({ failed: report.failed })
   })
 ).pipe(
