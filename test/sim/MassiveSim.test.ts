@@ -499,7 +499,7 @@ describe("MassiveSim faults", () => {
         fault: { kind: "truncated" },
         remaining: null,
         every: 6,
-        path: new RegExp("^/v2/").source
+        path: /^\/v2\//.source
       })
       expect((yield* post(JSON.stringify({ kind: "truncated", every: 0 }))).res.status).toBe(400)
       expect((yield* raw(`${sim.url}/v1/marketstatus/now?apiKey=k`)).status).toBe(500)
