@@ -33,8 +33,14 @@ const fieldString = (o: Record<string, unknown>, key: string): string | undefine
   return typeof v === "string" && v !== "" ? v : undefined
 }
 
-/** The first error that carries a `code` in `error`, its causes and gathered errors (outermost first); else `error` itself. */
+/**
+ * The first error that carries a `code` in `error`, its causes and gathered errors (outermost
+ * first); else `error` itself (a bare string is taken as the message).
+ */
 export const systemCause = (error: unknown): SystemCause | undefined => {
+  // a client that gives only a description
+  if (typeof error === "string")
+    return error === "" ? undefined : { code: undefined, name: "Error", message: error }
   let found: SystemCause | undefined
   const seen = new Set<unknown>()
   const visit = (e: unknown, depth: number): void => {

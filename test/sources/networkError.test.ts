@@ -40,6 +40,12 @@ describe("NetworkError.systemCause", () => {
       message: "boom"
     })
     expect(NetworkError.systemCause(undefined)).toBeUndefined()
+    // only a description, as some clients give
+    expect(NetworkError.systemCause("socket hang up")).toEqual({
+      code: undefined,
+      name: "Error",
+      message: "socket hang up"
+    })
   })
 })
 
