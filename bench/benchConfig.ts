@@ -47,6 +47,7 @@ export const benchConfig = (o: BenchConfigOptions): AppConfigShape => ({
     baseDelayMs: 100,
     maxDelayMs: 1000,
     maxRetryAfterMs: 5000,
+    maxThrottleWaitMs: 600_000,
     reconnectBaseDelayMs: 100,
     reconnectMaxDelayMs: 1000
   }

@@ -8,10 +8,12 @@ import { isTicker, normalizeTicker } from "../domain/tickers.js"
 import { StatusLine } from "../monitor/StatusLine.js"
 import * as Backfill from "../runners/backfill.js"
 import { ESTIMATE_AFTER_DAYS, estimateBackfill } from "../runners/estimate.js"
+import { MassiveRest } from "../sources/massive/MassiveRest.js"
 import * as StockBarsSource from "../sources/massive/stockBarsSource.js"
 import { emptyWarnings, estimateLine, interruptedLines, progressLine, summaryLine } from "./display.js"
 import { receivedSignal } from "./exitCode.js"
 import { backfillLayer } from "./layers.js"
+import { logRequestStats, withThrottleNote } from "./requestStats.js"
 import { root } from "./root.js"
 import { prepareDataDir, resolveConfig } from "./setup.js"
 
@@ -88,7 +90,7 @@ export const backfillCommand = Command.make("backfill", options, (opts) =>
     const dataset = datasets[opts.dataset]
 
     let lastProgress: Backfill.BackfillProgress | undefined
-    const report = yield* Effect.gen(function* () {
+    const { report, requests } = yield* Effect.gen(function* () {
       const calendar = yield* MarketCalendar
       // Only closed sessions have a history to fetch; refusing the rest keeps them from passing for done.
       const unclosed = Backfill.firstUnclosedDay(calendar, opts.from, opts.to, yield* Clock.currentTimeMillis)
@@ -98,6 +100,7 @@ export const backfillCommand = Command.make("backfill", options, (opts) =>
         })
       const line = yield* StatusLine
       const source = yield* StockBarsSource.make
+      const rest = yield* MassiveRest
       const onPlan = (plan: Backfill.BackfillPlan) =>
         plan.tradingDays > ESTIMATE_AFTER_DAYS && dataset.sizing !== undefined
           ? Console.log(
@@ -115,7 +118,7 @@ export const backfillCommand = Command.make("backfill", options, (opts) =>
               )
             )
           : Effect.void
-      return yield* Backfill.run(
+      const report = yield* Backfill.run(
         source,
         {
           symbols,
@@ -131,6 +134,9 @@ export const backfillCommand = Command.make("backfill", options, (opts) =>
         },
         onPlan
       )
+      const requests = yield* rest.stats
+      yield* logRequestStats("Massive", requests)
+      return { report, requests }
     }).pipe(
       // Ctrl-C or SIGTERM: say what is kept and how to go on (the exit code says it was interrupted).
       Effect.onInterrupt(() =>
@@ -151,7 +157,7 @@ export const backfillCommand = Command.make("backfill", options, (opts) =>
       yield* Console.log(
         `all ${report.alreadyDone.length + report.acceptedEmpty.length} instrument-day(s) already done; nothing fetched (use --overwrite to refetch).`
       )
-    yield* Console.log(summaryLine(report))
+    yield* Console.log(withThrottleNote(summaryLine(report), requests))
     for (const warning of emptyWarnings(report)) yield* Console.log(warning)
     if (report.failed.length > 0) return yield* new BackfillIncomplete({ failed: report.failed })
   })

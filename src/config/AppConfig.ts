@@ -64,8 +64,13 @@ export interface AppConfigShape {
     readonly attempts: number
     readonly baseDelayMs: number
     readonly maxDelayMs: number
-    /** A Retry-After longer than this is cut to it. */
+    /** A Retry-After longer than this is cut to it; also caps the backoff after a 429 without one. */
     readonly maxRetryAfterMs: number
+    /**
+     * How long one request may be held up by 429s (flow control, which does not use up `attempts`):
+     * from its first 429, a retry that would come later than this is not made and the request fails.
+     */
+    readonly maxThrottleWaitMs: number
     /** WebSocket reconnects: exponential backoff with jitter between these bounds, forever. */
     readonly reconnectBaseDelayMs: number
     readonly reconnectMaxDelayMs: number

@@ -131,7 +131,8 @@ export const RetryFile = section("retry", {
       attempts: opt(int("a whole number ≥ 1 (total tries, the first included)", 1)),
       base_delay_ms: opt(int("a whole number of milliseconds ≥ 0", 0)),
       max_delay_ms: opt(int("a whole number of milliseconds ≥ 0", 0)),
-      max_retry_after_ms: opt(int("a whole number of milliseconds ≥ 0", 0))
+      max_retry_after_ms: opt(int("a whole number of milliseconds ≥ 0", 0)),
+      max_throttle_wait_ms: opt(int("a whole number of milliseconds ≥ 0", 0))
     })
   ),
   reconnect: opt(
@@ -184,6 +185,7 @@ export const defaults = {
     baseDelayMs: 500,
     maxDelayMs: 30_000,
     maxRetryAfterMs: 120_000,
+    maxThrottleWaitMs: 600_000,
     reconnectBaseDelayMs: 1000,
     reconnectMaxDelayMs: 30_000
   }
@@ -674,6 +676,7 @@ export const loadConfig = (options: LoadConfigOptions): Effect.Effect<AppConfigS
       baseDelayMs: http?.base_delay_ms ?? defaults.retry.baseDelayMs,
       maxDelayMs: http?.max_delay_ms ?? defaults.retry.maxDelayMs,
       maxRetryAfterMs: http?.max_retry_after_ms ?? defaults.retry.maxRetryAfterMs,
+      maxThrottleWaitMs: http?.max_throttle_wait_ms ?? defaults.retry.maxThrottleWaitMs,
       reconnectBaseDelayMs: y.retry.reconnect?.base_delay_ms ?? defaults.retry.reconnectBaseDelayMs,
       reconnectMaxDelayMs: y.retry.reconnect?.max_delay_ms ?? defaults.retry.reconnectMaxDelayMs
     }

@@ -644,10 +644,11 @@ const start = (options: MassiveSimOptions): Effect.Effect<Running, SimStartError
               return bad(`invalid path regex: ${(e as Error).message}`)
             }
             list.forEach((r, i) => {
-              const { times, path: _path, ...fault } = r
+              const { times, every, path: _path, ...fault } = r
               const re = regexes[i]
               faults.inject(fault as Fault, {
                 ...(times === undefined ? {} : { times }),
+                ...(every === undefined ? {} : { every }),
                 ...(re ? { path: re } : {})
               })
             })

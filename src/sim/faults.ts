@@ -1,7 +1,8 @@
 /**
- * Scripted faults for the Massive simulator: "the next N requests matching a path" answer with
- * an error status, a truncated body, HTML, a delay, repeated or corrupt rows, or a dropped
- * connection. Driven from code (`inject`) or over HTTP (`POST /__sim/faults`).
+ * Scripted faults for the Massive simulator: "the next N requests matching a path", or "one
+ * matching request in N" (`every`), answer with an error status, a truncated body, HTML, a delay,
+ * repeated or corrupt rows, or a dropped connection. Driven from code (`inject`) or over HTTP
+ * (`POST /__sim/faults`).
  */
 import { Schema } from "effect"
 
@@ -32,31 +33,46 @@ export const Fault = Schema.Union(
 export type Fault = typeof Fault.Type
 export type FaultKind = Fault["kind"]
 
-/** What `POST /__sim/faults` accepts: one fault (or an array of them) plus `times` and `path` (a regex source). */
+/**
+ * What `POST /__sim/faults` accepts: one fault (or an array of them) plus `times`, `every` and
+ * `path` (a regex source), as in `InjectOptions`.
+ */
 export const FaultRequest = Schema.extend(
   Fault,
   Schema.Struct({
     times: Schema.optional(Schema.Int.pipe(Schema.positive())),
+    every: Schema.optional(Schema.Int.pipe(Schema.positive())),
     path: Schema.optional(Schema.String)
   })
 )
 export const FaultRequests = Schema.Union(FaultRequest, Schema.Array(FaultRequest))
 
 export interface InjectOptions {
-  /** How many matching requests the fault applies to; default 1. */
+  /** How many matching requests the fault applies to; default 1, or unlimited with `every`. */
   readonly times?: number
+  /**
+   * Apply to one matching request in `every` (the every-th, the 2·every-th, …) and let the others
+   * through: a deterministic storm. Requests an earlier queued fault took are not counted, so a
+   * second `every` fault hits "one in N of the others".
+   */
+  readonly every?: number
   /** Only requests whose path (without the query) matches; default every API request. */
   readonly path?: RegExp
 }
 
 export interface PendingFault {
   readonly fault: Fault
-  readonly remaining: number
+  /** Uses left; `null` = until cleared. */
+  readonly remaining: number | null
+  readonly every?: number
   readonly path?: string
 }
 
 export interface FaultSwitch {
-  /** Queues a fault for the next `times` matching requests (after earlier queued faults of the same kind). */
+  /**
+   * Queues a fault for the next `times` matching requests, or for one in `every` of them. Faults
+   * are tried in the order queued; the first that takes a request answers it.
+   */
   readonly inject: (fault: Fault, options?: InjectOptions) => void
   /** Removes every queued fault (the rate limit stays). */
   readonly clear: () => void
@@ -74,8 +90,16 @@ export interface FaultSwitch {
 
 interface Entry {
   readonly fault: Fault
+  /** Uses left (`Infinity` = until cleared). */
   remaining: number
+  readonly every: number
+  /** Matching requests this entry has seen, for `every`. */
+  seen: number
   readonly path: RegExp | undefined
+}
+
+const positiveInt = (name: string, n: number) => {
+  if (!Number.isInteger(n) || n < 1) throw new RangeError(`${name} must be a positive integer, got ${n}`)
 }
 
 export const makeFaultSwitch = (options: { readonly rateLimitPerMinute?: number } = {}): FaultSwitch => {
@@ -83,10 +107,11 @@ export const makeFaultSwitch = (options: { readonly rateLimitPerMinute?: number 
   let rateLimit = options.rateLimitPerMinute
   return {
     inject: (fault, opts = {}) => {
-      const times = opts.times ?? 1
-      if (!Number.isInteger(times) || times < 1)
-        throw new RangeError(`times must be a positive integer, got ${times}`)
-      queue.push({ fault, remaining: times, path: opts.path })
+      const every = opts.every ?? 1
+      positiveInt("every", every)
+      const times = opts.times ?? (opts.every === undefined ? 1 : Number.POSITIVE_INFINITY)
+      if (opts.times !== undefined) positiveInt("times", times)
+      queue.push({ fault, remaining: times, every, seen: 0, path: opts.path })
     },
     clear: () => {
       queue = []
@@ -94,7 +119,8 @@ export const makeFaultSwitch = (options: { readonly rateLimitPerMinute?: number 
     pending: () =>
       queue.map((e) => ({
         fault: e.fault,
-        remaining: e.remaining,
+        remaining: Number.isFinite(e.remaining) ? e.remaining : null,
+        ...(e.every > 1 ? { every: e.every } : {}),
         ...(e.path ? { path: e.path.source } : {})
       })),
     take: (path, accepts) => {
@@ -105,6 +131,8 @@ export const makeFaultSwitch = (options: { readonly rateLimitPerMinute?: number 
           if (!e.path.test(path)) continue
         }
         if (!accepts(e.fault)) continue
+        e.seen++
+        if (e.seen % e.every !== 0) continue
         e.remaining--
         if (e.remaining <= 0) queue.splice(i, 1)
         return e.fault

@@ -80,6 +80,7 @@ describe("loadConfig", () => {
           baseDelayMs: 500,
           maxDelayMs: 30000,
           maxRetryAfterMs: 120000,
+          maxThrottleWaitMs: 600000,
           reconnectBaseDelayMs: 1000,
           reconnectMaxDelayMs: 30000
         }
@@ -110,7 +111,7 @@ describe("loadConfig", () => {
           "data_dir: lake-here\nlog:\n  level: debug\n  console: json\nbackfill:\n  concurrency:\n",
         "sources.yaml": "massive:\n  rest_url: http://127.0.0.1:8787/\n  rate_limit_per_minute: 0\n",
         "sinks.yaml": "parquet:\n  compression: zstd\nsql:\n  url: postgres://me@db:5432/lake\n",
-        "retry.yaml": "http:\n  attempts: 1\n"
+        "retry.yaml": "http:\n  attempts: 1\n  max_throttle_wait_ms: 90000\n"
       })
       expect(config.dataDir).toBe(path.join(cwd, "lake-here"))
       expect(config.log).toEqual({ level: "debug", console: "json" })
@@ -122,6 +123,7 @@ describe("loadConfig", () => {
         Option.some("postgres://me@db:5432/lake")
       )
       expect(config.retry.attempts).toBe(1)
+      expect(config.retry.maxThrottleWaitMs).toBe(90_000)
     })
   )
 
@@ -232,6 +234,14 @@ describe("loadConfig", () => {
         key: "retry.http.attempts",
         value: "-1",
         expected: "a whole number ≥ 1 (total tries, the first included)",
+        source: "config/retry.yaml line 2"
+      },
+      {
+        name: "a throttle budget that is no number",
+        files: { "retry.yaml": "http:\n  max_throttle_wait_ms: 10m\n" },
+        key: "retry.http.max_throttle_wait_ms",
+        value: '"10m"',
+        expected: "a whole number of milliseconds ≥ 0",
         source: "config/retry.yaml line 2"
       },
       {

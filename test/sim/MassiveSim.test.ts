@@ -329,6 +329,37 @@ describe("MassiveSim faults", () => {
     })
   )
 
+  it.scopedLive("every: one matching request in N, and a later fault hits one in M of the others", () =>
+    Effect.gen(function* () {
+      const sim = yield* withSim()
+      const aggs = /^\/v2\/aggs\//
+      sim.faults.inject({ kind: "status", status: 429, retryAfter: "0.2" }, { every: 3, path: aggs })
+      sim.faults.inject({ kind: "status", status: 503 }, { every: 2, times: 2, path: aggs })
+      expect(sim.faults.pending()).toEqual([
+        {
+          fault: { kind: "status", status: 429, retryAfter: "0.2" },
+          remaining: null,
+          every: 3,
+          path: aggs.source
+        },
+        { fault: { kind: "status", status: 503 }, remaining: 2, every: 2, path: aggs.source }
+      ])
+      const url = `${sim.url}${aggsPath("SPY", 1, "day", "2024-03-01", "2024-03-08")}?apiKey=x`
+      const statuses: Array<number> = []
+      for (let i = 0; i < 12; i++) {
+        statuses.push((yield* raw(url)).status!)
+        // requests the path does not match are not counted
+        expect((yield* raw(`${sim.url}/v1/marketstatus/now?apiKey=x`)).status).toBe(200)
+      }
+      // 429 on the 3rd, 6th, 9th, 12th; of the others, the 2nd and 4th get 503, then that fault is used up
+      expect(statuses).toEqual([200, 503, 429, 200, 503, 429, 200, 200, 429, 200, 200, 429])
+      expect(sim.faults.pending().map((p) => [p.fault.kind, p.remaining])).toEqual([["status", null]])
+      expect(() => sim.faults.inject({ kind: "truncated" }, { every: 0 })).toThrow(
+        /every must be a positive integer/
+      )
+    })
+  )
+
   it.scopedLive("truncated: full Content-Length declared, half the body sent, socket closed", () =>
     Effect.gen(function* () {
       const sim = yield* withSim()
@@ -450,15 +481,27 @@ describe("MassiveSim faults", () => {
           headers: { "Content-Type": "application/json" }
         })
       const added = yield* post(
-        JSON.stringify([{ kind: "status", status: 500, times: 2, path: "^/v1/" }, { kind: "non-json" }])
+        JSON.stringify([
+          { kind: "status", status: 500, times: 2, path: "^/v1/" },
+          { kind: "non-json" },
+          { kind: "truncated", every: 6, path: "^/v2/" }
+        ])
       )
       expect(added.res.status).toBe(200)
-      expect(sim.faults.pending().map((p) => [p.fault.kind, p.remaining])).toEqual([
-        ["status", 2],
-        ["non-json", 1]
+      expect(sim.faults.pending().map((p) => [p.fault.kind, p.remaining, p.every])).toEqual([
+        ["status", 2, undefined],
+        ["non-json", 1, undefined],
+        ["truncated", null, 6]
       ])
       const listed = yield* getJson(`${sim.url}/__sim/faults`)
-      expect(listed.body.length).toBe(2)
+      expect(listed.body.length).toBe(3)
+      expect(listed.body[2]).toEqual({
+        fault: { kind: "truncated" },
+        remaining: null,
+        every: 6,
+        path: /^\/v2\//.source
+      })
+      expect((yield* post(JSON.stringify({ kind: "truncated", every: 0 }))).res.status).toBe(400)
       expect((yield* raw(`${sim.url}/v1/marketstatus/now?apiKey=k`)).status).toBe(500)
 
       const rejected = yield* post(JSON.stringify({ kind: "explode" }))

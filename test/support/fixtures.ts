@@ -56,6 +56,7 @@ export const testConfig = (
     baseDelayMs: 5,
     maxDelayMs: 50,
     maxRetryAfterMs: 2000,
+    maxThrottleWaitMs: 60_000,
     reconnectBaseDelayMs: 10,
     reconnectMaxDelayMs: 200
   }

@@ -17,9 +17,9 @@ import {
   Layer,
   Option,
   ParseResult,
+  Random,
   RateLimiter,
   Redacted,
-  Schedule,
   Schema,
   Scope,
   Stream
@@ -31,6 +31,9 @@ import type { Rejected } from "../../domain/Dataset.js"
 import { VendorAuthError, VendorDecodeError, VendorRequestError } from "../../domain/errors.js"
 import type { StockBar } from "../../domain/StockBar.js"
 import { addDays, newYorkTimeToEpochMs } from "../../domain/time.js"
+import * as NetworkError from "../networkError.js"
+import * as RequestStats from "../RequestStats.js"
+import * as RetryPolicy from "../retryPolicy.js"
 import * as Wire from "./wire.js"
 
 export type MassiveRestError = VendorAuthError | VendorRequestError | VendorDecodeError
@@ -94,6 +97,8 @@ export interface MassiveRestShape {
   readonly marketStatusNow: Effect.Effect<MarketStatusNow, MassiveRestError>
   /** `GET /v1/marketstatus/upcoming`, NYSE entries only. */
   readonly upcomingMarketDays: Effect.Effect<ReadonlyArray<UpcomingMarketDay>, MassiveRestError>
+  /** What this client has done so far: requests, throttled answers and the time waiting them out, retries. */
+  readonly stats: Effect.Effect<RequestStats.RequestStats>
 }
 
 export class MassiveRest extends Context.Tag("tapehouse/MassiveRest")<MassiveRest, MassiveRestShape>() {}
@@ -108,7 +113,10 @@ export const maxInFlight = 4
 const vendor = "Massive"
 const userAgent = `tapehouse/${packageJson.version}`
 
-/** Statuses retried like the official Python client (413, 429, 499, 5xx gateway family), plus 408. */
+/**
+ * Statuses retried like the official Python client (413, 429, 499, 5xx gateway family), plus 408.
+ * 429 is flow control (`RetryPolicy`): waiting it out does not use up the attempts.
+ */
 const retryableStatus: ReadonlySet<number> = new Set([408, 413, 429, 499, 500, 502, 503, 504])
 
 /** A failure worth another attempt; becomes a domain error once the attempts run out. */
@@ -192,11 +200,14 @@ const acquireGate = (id: string, perMinute: number): Effect.Effect<Gate, never, 
 
 // -- helpers --------------------------------------------------------------------------------------
 
-/** `Retry-After` as delta-seconds or an HTTP-date, in ms from now; undefined when absent or unreadable. */
+/**
+ * `Retry-After` as delta-seconds or an HTTP-date, in ms from now; undefined when absent or unreadable.
+ * Fractional seconds ("0.25") are read too, though the standard has whole seconds only.
+ */
 export const parseRetryAfter = (value: string | undefined, nowMs: number): number | undefined => {
   if (value === undefined) return undefined
   const v = value.trim()
-  if (/^\d+$/.test(v)) return Number(v) * 1000
+  if (/^\d+(\.\d+)?$/.test(v)) return Math.round(Number(v) * 1000)
   const at = Date.parse(v)
   return Number.isNaN(at) ? undefined : Math.max(0, at - nowMs)
 }
@@ -215,6 +226,14 @@ export const nextPath = (nextUrl: string): string => {
 const tickerSegment = (ticker: string): string => encodeURIComponent(ticker).replace(/%3A/gi, ":")
 
 const isIndex = (ticker: string): boolean => ticker.startsWith("I:")
+
+/** A duration for messages: "850 ms", "12.5 s", "10 min". */
+const formatMs = (ms: number): string =>
+  ms < 1000
+    ? `${Math.round(ms)} ms`
+    : ms < 120_000
+      ? `${Number((ms / 1000).toFixed(1))} s`
+      : `${Number((ms / 60_000).toFixed(1))} min`
 
 const excerpt = (body: string): string => (body.length > 120 ? body.slice(0, 120) + "…" : body)
 
@@ -289,6 +308,12 @@ export const make: Effect.Effect<MassiveRestShape, never, HttpClient.HttpClient 
     const baseUrl = massive.restUrl.replace(/\/+$/, "")
     const attempts = Math.max(1, retry.attempts)
     const gate = yield* acquireGate(keyId(massive.apiKey), massive.rateLimitPerMinute)
+    const counters = RequestStats.makeCounters()
+    const endpoint: NetworkError.Endpoint = {
+      url: baseUrl,
+      setting: "sources.massive.rest_url / TAPEHOUSE_MASSIVE_URL",
+      localServer: "the simulator (tapehouse sim serve)"
+    }
 
     const withAuth = Option.match(massive.apiKey, {
       onNone: () => (request: HttpClientRequest.HttpClientRequest) => request,
@@ -306,33 +331,56 @@ export const make: Effect.Effect<MassiveRestShape, never, HttpClient.HttpClient 
       )
     )
 
-    /** One exchange: gated (in-flight bound, then rate limiter), timed out, body read as text. */
+    /**
+     * One exchange: gated (in-flight bound, then rate limiter), counted, timed out, body read as
+     * text. Network failures say which host, the system's cause and what to check.
+     */
     const exchange = (path: string) =>
-      http.get(path).pipe(
-        Effect.flatMap((response) =>
-          Effect.map(response.text, (body) => ({ status: response.status, headers: response.headers, body }))
-        ),
-        Effect.timeoutFail({
-          duration: Duration.millis(massive.requestTimeoutMs),
-          onTimeout: () =>
-            new Retryable({ detail: `no response within ${massive.requestTimeoutMs} ms`, malformed: false })
-        }),
-        Effect.catchTags({
-          RequestError: (e) =>
-            Effect.fail(
-              new Retryable({ detail: `transport error: ${e.description ?? e.reason}`, malformed: false })
-            ),
-          ResponseError: (e) =>
-            Effect.fail(
+      Effect.zipRight(
+        Effect.sync(counters.request),
+        http.get(path).pipe(
+          Effect.flatMap((response) =>
+            Effect.map(response.text, (body) => ({
+              status: response.status,
+              headers: response.headers,
+              body
+            }))
+          ),
+          Effect.timeoutFail({
+            duration: Duration.millis(massive.requestTimeoutMs),
+            onTimeout: () =>
               new Retryable({
-                status: e.response.status,
-                detail: `body could not be read: ${e.description ?? e.reason}`,
+                detail: NetworkError.describeTimeout(
+                  endpoint,
+                  massive.requestTimeoutMs,
+                  "sources.massive.request_timeout_ms"
+                ),
                 malformed: false
               })
-            )
-        }),
-        gate.run
-      )
+          }),
+          Effect.catchTags({
+            RequestError: (e) =>
+              Effect.fail(
+                new Retryable({
+                  detail: NetworkError.describeNetworkError(e.cause ?? e.description, endpoint),
+                  malformed: false
+                })
+              ),
+            ResponseError: (e) =>
+              Effect.fail(
+                new Retryable({
+                  status: e.response.status,
+                  detail: NetworkError.describeBrokenBody(
+                    e.cause ?? e.description,
+                    endpoint,
+                    e.response.status
+                  ),
+                  malformed: false
+                })
+              )
+          })
+        )
+      ).pipe(gate.run)
 
     const attempt = <A>(path: string, decode: BodyDecoder<A>): Effect.Effect<A, AttemptError> =>
       Effect.flatMap(exchange(path), ({ status, headers, body }): Effect.Effect<A, AttemptError> => {
@@ -372,57 +420,82 @@ export const make: Effect.Effect<MassiveRestShape, never, HttpClient.HttpClient 
         return Effect.fail(new VendorRequestError({ vendor, request: path, status, detail: text }))
       })
 
-    /**
-     * Exponential from `baseDelayMs`, jittered, capped at `maxDelayMs`, `attempts - 1` retries; a
-     * `Retry-After` (capped at `maxRetryAfterMs`) replaces the computed delay. Only `Retryable` retries.
-     */
-    const schedule = (path: string) =>
-      Schedule.exponential(Duration.millis(retry.baseDelayMs)).pipe(
-        Schedule.jittered,
-        Schedule.union(Schedule.spaced(Duration.millis(retry.maxDelayMs))),
-        Schedule.intersect(Schedule.recurs(attempts - 1)),
-        Schedule.intersect(Schedule.identity<AttemptError>()),
-        Schedule.whileInput((e: AttemptError) => e._tag === "Retryable"),
-        Schedule.modifyDelayEffect(([[, retried], error], computed) => {
-          // only reached when the schedule goes on, i.e. for a Retryable
-          const e = error as Retryable
-          const delay =
-            e.retryAfterMs === undefined
-              ? computed
-              : Duration.millis(Math.min(e.retryAfterMs, retry.maxRetryAfterMs))
-          const status = e.status === undefined ? "" : `HTTP ${e.status}: `
-          const ms = Math.round(Duration.toMillis(delay))
-          const source = e.retryAfterMs === undefined ? "" : " (Retry-After)"
-          return Effect.as(
-            Effect.logWarning(
-              `Massive request ${path} failed (${status}${e.detail}); attempt ${retried + 2} of ${attempts} in ${ms} ms${source}`
-            ),
-            delay
-          )
-        })
-      )
-
-    /** The whole pipeline for one GET: attempts with retry, then domain errors only. */
-    const request = <A>(path: string, decode: BodyDecoder<A>): Effect.Effect<A, MassiveRestError> =>
-      attempt(path, decode).pipe(
-        Effect.retry(schedule(path)),
-        Effect.catchTag("Retryable", (e) =>
-          Effect.fail(
-            e.malformed
-              ? new VendorDecodeError({
-                  vendor,
-                  request: path,
-                  detail: `${e.detail} (after ${attempts} attempts)`
-                })
-              : new VendorRequestError({
-                  vendor,
-                  request: path,
-                  ...(e.status === undefined ? {} : { status: e.status }),
-                  detail: `${e.detail} (after ${attempts} attempts)`
-                })
-          )
+    /** The log line for a retry about to wait `delayMs`: info for a 429 (flow control), warning for an error. */
+    const retryLog = (
+      path: string,
+      e: Retryable,
+      decision: RetryPolicy.Decision & { _tag: "Retry" },
+      nowMs: number
+    ) => {
+      const status = e.status === undefined ? "" : `HTTP ${e.status}: `
+      const source = decision.fromRetryAfter ? " (Retry-After)" : ""
+      if (e.status === 429) {
+        const held = nowMs - (decision.state.throttledSinceMs ?? nowMs)
+        return Effect.logInfo(
+          `Massive request ${path} throttled (${status}${e.detail}); retry in ${decision.delayMs} ms${source}, throttled for ${formatMs(held)} so far of ${formatMs(retry.maxThrottleWaitMs)} allowed`
         )
+      }
+      return Effect.logWarning(
+        `Massive request ${path} failed (${status}${e.detail}); attempt ${decision.state.errors + 1} of ${attempts} in ${decision.delayMs} ms${source}`
       )
+    }
+
+    /** The domain error for a request that ran out of one of its budgets. */
+    const giveUp = (
+      path: string,
+      e: Retryable,
+      decision: RetryPolicy.Decision & { _tag: "GiveUp" }
+    ): MassiveRestError => {
+      const { errors, throttles } = decision.state
+      if (decision.budget === "throttle")
+        return new VendorRequestError({
+          vendor,
+          request: path,
+          status: 429,
+          detail:
+            `throttled for ${formatMs(decision.throttledForMs)} (${throttles} answer(s) of HTTP 429, the last: ${e.detail}); ` +
+            `waiting another ${formatMs(decision.nextDelayMs)} would pass retry.http.max_throttle_wait_ms (${retry.maxThrottleWaitMs} ms). ` +
+            "Raise that key, or lower sources.massive.rate_limit_per_minute (--rate-limit) if other jobs share this API key"
+        })
+      const throttled = throttles === 0 ? "" : `; ${throttles} throttled answer(s) were waited out besides`
+      const detail = `${e.detail} (after ${errors} attempt${errors === 1 ? "" : "s"}${throttled})`
+      return e.malformed
+        ? new VendorDecodeError({ vendor, request: path, detail })
+        : new VendorRequestError({
+            vendor,
+            request: path,
+            ...(e.status === undefined ? {} : { status: e.status }),
+            detail
+          })
+    }
+
+    /**
+     * The whole pipeline for one GET: attempts, retried by `RetryPolicy` (errors use up `attempts`;
+     * 429s wait within `maxThrottleWaitMs`), then domain errors only.
+     */
+    const request = <A>(path: string, decode: BodyDecoder<A>): Effect.Effect<A, MassiveRestError> => {
+      const loop = (state: RetryPolicy.RetryState): Effect.Effect<A, MassiveRestError> =>
+        Effect.catchTag(attempt(path, decode), "Retryable", (e) =>
+          Effect.gen(function* () {
+            const throttled = e.status === 429
+            if (throttled) counters.throttled()
+            const now = yield* Clock.currentTimeMillis
+            const jitter = RetryPolicy.jitterOf(yield* Random.next)
+            const failure = {
+              throttled,
+              ...(e.retryAfterMs === undefined ? {} : { retryAfterMs: e.retryAfterMs })
+            }
+            const decision = RetryPolicy.decide(retry, state, failure, now, jitter)
+            if (decision._tag === "GiveUp") return yield* Effect.fail(giveUp(path, e, decision))
+            yield* retryLog(path, e, decision, now)
+            yield* Effect.sleep(Duration.millis(decision.delayMs))
+            if (throttled) counters.waitedOnThrottle(decision.delayMs)
+            else counters.errorRetry()
+            return yield* loop(decision.state)
+          })
+        )
+      return loop(RetryPolicy.initial)
+    }
 
     const adjustedParam = (ticker: string): Record<string, string> =>
       isIndex(ticker) ? {} : { adjusted: String(massive.adjusted) }
@@ -519,7 +592,13 @@ export const make: Effect.Effect<MassiveRestShape, never, HttpClient.HttpClient 
       Effect.withSpan("MassiveRest.upcomingMarketDays")
     )
 
-    return MassiveRest.of({ aggregates, dailyOpenClose, marketStatusNow, upcomingMarketDays })
+    return MassiveRest.of({
+      aggregates,
+      dailyOpenClose,
+      marketStatusNow,
+      upcomingMarketDays,
+      stats: Effect.sync(counters.snapshot)
+    })
   })
 
 /** Talks HTTP to `massive.restUrl` (the real API or the simulator) through Node's HTTP client. */
@@ -613,7 +692,9 @@ export const Test = (data: TestData): Layer.Layer<MassiveRest> => {
         earlyHours: false,
         afterHours: false
       })),
-      upcomingMarketDays: Effect.succeed(data.upcoming ?? [])
+      upcomingMarketDays: Effect.succeed(data.upcoming ?? []),
+      // no HTTP, so nothing to count
+      stats: Effect.succeed(RequestStats.empty)
     })
   )
 }

@@ -1,8 +1,22 @@
 import { existsSync, readFileSync } from "node:fs"
+import * as net from "node:net"
 import { join } from "node:path"
 import { HttpClient, HttpClientError, type HttpClientRequest, HttpClientResponse } from "@effect/platform"
+import { NodeHttpClient } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Effect, Exit, Fiber, Logger, LogLevel, Option, Redacted, Stream, TestClock } from "effect"
+import {
+  Chunk,
+  Clock,
+  Effect,
+  Exit,
+  Fiber,
+  Logger,
+  LogLevel,
+  Option,
+  Redacted,
+  Stream,
+  TestClock
+} from "effect"
 import { AppConfig, type AppConfigShape } from "../../../src/config/AppConfig.js"
 import type { StockBar } from "../../../src/domain/StockBar.js"
 import * as MassiveRest from "../../../src/sources/massive/MassiveRest.js"
@@ -51,6 +65,7 @@ const makeConfig = (
     baseDelayMs: 1000,
     maxDelayMs: 30_000,
     maxRetryAfterMs: 60_000,
+    maxThrottleWaitMs: 600_000,
     reconnectBaseDelayMs: 1000,
     reconnectMaxDelayMs: 30_000,
     ...retry
@@ -58,6 +73,8 @@ const makeConfig = (
 })
 
 interface Seen {
+  /** TestClock time the request was sent. */
+  readonly at: number
   readonly url: URL
   readonly headers: Readonly<Record<string, string>>
 }
@@ -79,8 +96,8 @@ const freshKey = (): string => `test-key-${++keyCounter}-SECRET`
 const fakeClient = (script: Script) => {
   const seen: Array<Seen> = []
   const client = HttpClient.make((request, url) =>
-    Effect.suspend(() => {
-      seen.push({ url, headers: request.headers })
+    Effect.flatMap(Clock.currentTimeMillis, (at) => {
+      seen.push({ at, url, headers: request.headers })
       const reply = script(url, seen.length, request)
       return Effect.map(reply instanceof Response ? Effect.succeed(reply) : reply, (r) =>
         HttpClientResponse.fromWeb(request, r)
@@ -314,10 +331,20 @@ describe("MassiveRest.Live pipeline", () => {
         expect(seen.length).toBe(3)
         const pages = yield* Fiber.join(fiber)
         expect(pages[0]?.bars.length).toBe(1)
-        const warnings = logs.lines.filter((l) => l.level === "WARN").map((l) => l.message)
-        expect(warnings.length).toBe(2)
-        expect(warnings[0]).toMatch(/HTTP 429: You've exceeded.*attempt 2 of 4 in 7000 ms \(Retry-After\)/)
-        expect(warnings[1]).toMatch(/attempt 3 of 4 in 20000 ms \(Retry-After\)/)
+        // flow control, not failures: info lines, no attempts counted
+        expect(logs.lines.filter((l) => l.level === "WARN")).toEqual([])
+        const throttled = logs.lines.filter((l) => /throttled/.test(l.message)).map((l) => l.message)
+        expect(throttled.length).toBe(2)
+        expect(throttled[0]).toMatch(
+          /HTTP 429: You've exceeded.*retry in 7000 ms \(Retry-After\), throttled for 0 ms so far of 10 min allowed/
+        )
+        expect(throttled[1]).toMatch(/retry in 20000 ms \(Retry-After\), throttled for 7 s so far/)
+        expect(yield* rest.stats).toEqual({
+          requests: 3,
+          throttled: 2,
+          throttleWaitMs: 27_000,
+          errorRetries: 0
+        })
       })
     )
   )
@@ -527,7 +554,9 @@ describe("MassiveRest.Live pipeline", () => {
         yield* TestClock.adjust(1_200)
         expect(seen.length).toBe(2)
         expect((yield* Fiber.join(fiber))[0]?.bars.length).toBe(1)
-        expect(logs.lines.find((l) => l.level === "WARN")?.message).toMatch(/no response within 5000 ms/)
+        expect(logs.lines.find((l) => l.level === "WARN")?.message).toMatch(
+          /no response from https:\/\/api\.test\.invalid within 5000 ms \(timeout\).*raise sources\.massive\.request_timeout_ms/
+        )
       })
     )
   )
@@ -632,6 +661,271 @@ describe("MassiveRest.Live pipeline", () => {
       yield* TestClock.adjust(0)
       const exit = yield* Fiber.poll(fiber)
       expect(Option.isSome(exit) && Exit.isSuccess(exit.value)).toBe(true)
+    })
+  )
+})
+
+const limitedBody = {
+  status: "ERROR",
+  request_id: "r429",
+  error: "You've exceeded the maximum requests per minute"
+}
+const marketNow = {
+  market: "open",
+  serverTime: "2024-01-02T10:00:00-05:00",
+  earlyHours: false,
+  afterHours: false
+}
+
+describe("MassiveRest.Live: a 429 is flow control, not a failure", () => {
+  it.effect(
+    "429s beyond `attempts` in a row still succeed; without Retry-After, own backoff capped at maxRetryAfterMs",
+    () =>
+      Effect.scoped(
+        Effect.gen(function* () {
+          const logs = captureLogs()
+          const { rest, seen } = yield* build(
+            (_url, n) => (n <= 8 ? json(limitedBody, 429) : json(envelope("SPY", [bar(1)]))),
+            makeConfig(
+              freshKey(),
+              {},
+              { attempts: 3, baseDelayMs: 1000, maxDelayMs: 2000, maxRetryAfterMs: 5000 }
+            )
+          )
+          const fiber = yield* Effect.fork(logs.provide(collectPages(rest)))
+          yield* TestClock.adjust(60_000)
+          // 1000, 2000, 4000 ms (each ±20%), then the cap: 5000 ms (not max_delay_ms, which is for errors)
+          const gaps = seen.slice(1).map((r, i) => r.at - (seen[i]?.at ?? 0))
+          const bounds = [[800, 1200], [1600, 2400], [3200, 4800], ...Array(5).fill([5000, 5000])]
+          expect(gaps.length).toBe(bounds.length)
+          gaps.forEach((gap, i) => {
+            expect(gap, `wait ${i + 1}`).toBeGreaterThanOrEqual(bounds[i]![0])
+            expect(gap, `wait ${i + 1}`).toBeLessThanOrEqual(bounds[i]![1])
+          })
+          const pages = yield* Fiber.join(fiber)
+          expect(pages[0]?.bars.length).toBe(1)
+          expect(logs.lines.filter((l) => l.level === "WARN")).toEqual([])
+          const stats = yield* rest.stats
+          expect(stats).toMatchObject({ requests: 9, throttled: 8, errorRetries: 0 })
+          expect(stats.throttleWaitMs).toBe(gaps.reduce((x, y) => x + y, 0))
+        })
+      )
+  )
+
+  it.effect("the throttle budget per request is enforced, and the error names the key to raise", () =>
+    Effect.scoped(
+      Effect.gen(function* () {
+        const key = freshKey()
+        const { rest, seen } = yield* build(
+          () => json(limitedBody, 429, { "retry-after": "60" }),
+          makeConfig(key, {}, { maxThrottleWaitMs: 300_000 })
+        )
+        const fiber = yield* Effect.fork(Effect.flip(rest.marketStatusNow))
+        // 429 at 0, 60, 120, 180, 240 and 300 s; one more wait would end past 300 s
+        yield* TestClock.adjust(299_999)
+        expect(seen.length).toBe(5)
+        expect(Option.isNone(yield* Fiber.poll(fiber))).toBe(true)
+        yield* TestClock.adjust(1)
+        const error = yield* Fiber.join(fiber)
+        expect(seen.length).toBe(6)
+        expect(error).toMatchObject({
+          _tag: "VendorRequestError",
+          status: 429,
+          request: "/v1/marketstatus/now"
+        })
+        expect(error.message).toMatch(
+          /throttled for 5 min \(6 answer\(s\) of HTTP 429, the last: You've exceeded .*\); waiting another 60 s would pass retry\.http\.max_throttle_wait_ms \(300000 ms\)\. Raise that key/
+        )
+        expect(error.message).not.toContain(key)
+        expect(yield* rest.stats).toEqual({
+          requests: 6,
+          throttled: 6,
+          throttleWaitMs: 300_000,
+          errorRetries: 0
+        })
+      })
+    )
+  )
+
+  it.effect("a Retry-After past the budget fails at once rather than waiting", () =>
+    Effect.scoped(
+      Effect.gen(function* () {
+        const { rest, seen } = yield* build(
+          () => json(limitedBody, 429, { "retry-after": "90" }),
+          makeConfig(freshKey(), {}, { maxThrottleWaitMs: 30_000 })
+        )
+        const error = yield* Effect.flip(rest.marketStatusNow)
+        expect(seen.length).toBe(1)
+        expect(error.message).toMatch(/throttled for 0 ms .*waiting another 60 s would pass/)
+      })
+    )
+  )
+
+  it.effect("a 5xx still fails after 3 attempts when 429s came in between", () =>
+    Effect.scoped(
+      Effect.gen(function* () {
+        const logs = captureLogs()
+        const statuses = [500, 429, 503, 429, 429, 502, 200]
+        const { rest, seen } = yield* build((_url, n) => {
+          const status = statuses[n - 1] ?? 200
+          return status === 200
+            ? json(marketNow)
+            : status === 429
+              ? json(limitedBody, 429, { "retry-after": "1" })
+              : json({ status: "ERROR", request_id: `e${n}`, error: "upstream broke" }, status)
+        }, makeConfig(freshKey()))
+        const fiber = yield* Effect.fork(Effect.flip(logs.provide(rest.marketStatusNow)))
+        yield* TestClock.adjust(120_000)
+        const error = yield* Fiber.join(fiber)
+        expect(seen.length).toBe(6)
+        expect(error).toMatchObject({
+          _tag: "VendorRequestError",
+          status: 502,
+          detail:
+            "upstream broke (request_id e6) (after 3 attempts; 3 throttled answer(s) were waited out besides)"
+        })
+        const warnings = logs.lines.filter((l) => l.level === "WARN").map((l) => l.message)
+        expect(warnings.map((w) => /attempt (\d) of 3/.exec(w)?.[1])).toEqual(["2", "3"])
+        expect(yield* rest.stats).toEqual({
+          requests: 6,
+          throttled: 3,
+          throttleWaitMs: 3000,
+          errorRetries: 2
+        })
+      })
+    )
+  )
+
+  it.effect("fractional Retry-After seconds are honoured", () =>
+    Effect.scoped(
+      Effect.gen(function* () {
+        const { rest, seen } = yield* build(
+          (_url, n) => (n === 1 ? json(limitedBody, 429, { "retry-after": "0.25" }) : json(marketNow)),
+          makeConfig(freshKey())
+        )
+        const fiber = yield* Effect.fork(rest.marketStatusNow)
+        yield* TestClock.adjust(249)
+        expect(seen.length).toBe(1)
+        yield* TestClock.adjust(1)
+        expect(seen.length).toBe(2)
+        yield* Fiber.join(fiber)
+        expect((yield* rest.stats).throttleWaitMs).toBe(250)
+      })
+    )
+  )
+})
+
+/** A port on 127.0.0.1 that nothing listens on: bound by the OS, then released. */
+const closedPort = Effect.promise(
+  () =>
+    new Promise<number>((resolve, reject) => {
+      const server = net.createServer()
+      server.once("error", reject)
+      server.listen(0, "127.0.0.1", () => {
+        const address = server.address()
+        const port = typeof address === "object" && address !== null ? address.port : 0
+        server.close(() => resolve(port))
+      })
+    })
+)
+
+/** A loopback server that answers every connection with `handle`; closed, connections and all, with the scope. */
+const rawServer = (handle: (socket: net.Socket) => void) =>
+  Effect.acquireRelease(
+    Effect.promise(
+      () =>
+        new Promise<{ server: net.Server; sockets: Set<net.Socket> }>((resolve) => {
+          const sockets = new Set<net.Socket>()
+          const server = net.createServer((socket) => {
+            sockets.add(socket)
+            socket.once("close", () => sockets.delete(socket))
+            handle(socket)
+          })
+          server.listen(0, "127.0.0.1", () => resolve({ server, sockets }))
+        })
+    ),
+    ({ server, sockets }) =>
+      Effect.promise(
+        () =>
+          new Promise<void>((resolve) => {
+            for (const socket of sockets) socket.destroy()
+            server.close(() => resolve())
+          })
+      )
+  ).pipe(
+    Effect.map(({ server }) => {
+      const address = server.address()
+      return `http://127.0.0.1:${typeof address === "object" && address !== null ? address.port : 0}`
+    })
+  )
+
+/** The real client (undici) against `url`, one attempt, and the error it ends with. */
+const realFailure = (url: string, key: string) =>
+  Effect.flatMap(MassiveRest.make, (rest) => Effect.flip(rest.marketStatusNow)).pipe(
+    Effect.provideService(AppConfig, makeConfig(key, { restUrl: url }, { attempts: 1 })),
+    Effect.provide(NodeHttpClient.layerUndici)
+  )
+
+describe("MassiveRest.Live: network errors name the host, the cause and the fix", () => {
+  it.scopedLive(
+    "a refused port on 127.0.0.1: ECONNREFUSED, nothing listens, check the URL or start the simulator",
+    () =>
+      Effect.gen(function* () {
+        const key = freshKey()
+        const port = yield* closedPort
+        const error = yield* realFailure(`http://127.0.0.1:${port}`, key)
+        expect(error._tag).toBe("VendorRequestError")
+        expect(error.message).toBe(
+          `Massive request /v1/marketstatus/now failed: http://127.0.0.1:${port} refused the connection (ECONNREFUSED): nothing listens there; check sources.massive.rest_url / TAPEHOUSE_MASSIVE_URL, or start the simulator (tapehouse sim serve) (after 1 attempt)`
+        )
+        expect(JSON.stringify(error) + error.message).not.toContain(key)
+      })
+  )
+
+  it.scopedLive("a connection reset by the server: ECONNRESET, the connection was cut", () =>
+    Effect.gen(function* () {
+      const url = yield* rawServer((socket) => socket.once("data", () => socket.resetAndDestroy()))
+      const error = yield* realFailure(url, freshKey())
+      expect(error.message).toContain(
+        `the connection to ${url} was cut (ECONNRESET: read ECONNRESET): the server or a proxy in between closed it`
+      )
+    })
+  )
+
+  it.scopedLive("a connection closed before any answer: the connection was cut (undici's socket error)", () =>
+    Effect.gen(function* () {
+      const url = yield* rawServer((socket) => socket.once("data", () => socket.destroy()))
+      const error = yield* realFailure(url, freshKey())
+      expect(error.message).toContain(`the connection to ${url} was cut (UND_ERR_SOCKET: other side closed)`)
+    })
+  )
+
+  it.scopedLive("a body cut short names the host and the cause", () =>
+    Effect.gen(function* () {
+      const url = yield* rawServer((socket) =>
+        socket.once("data", () => {
+          socket.write(
+            'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"market":'
+          )
+          setTimeout(() => socket.destroy(), 20)
+        })
+      )
+      const error = yield* realFailure(url, freshKey())
+      expect(error).toMatchObject({ _tag: "VendorRequestError", status: 200 })
+      expect(error.message).toContain(
+        `the body of an HTTP 200 answer from ${url} broke off (UND_ERR_SOCKET: other side closed): the server or a proxy in between cut the connection`
+      )
+    })
+  )
+
+  it.scopedLive("a server that does not speak HTTP: check the scheme and port", () =>
+    Effect.gen(function* () {
+      const url = yield* rawServer((socket) => socket.end("SSH-2.0-OpenSSH_9.2\r\n"))
+      const error = yield* realFailure(url, freshKey())
+      expect(error.message).toContain(`${url} does not speak HTTP (HTTPParserError: `)
+      expect(error.message).toContain(
+        "check the scheme and port in sources.massive.rest_url / TAPEHOUSE_MASSIVE_URL"
+      )
     })
   )
 })

@@ -74,6 +74,7 @@ const makeConfig = (wsUrl: string, key: string | null = KEY): AppConfigShape => 
     baseDelayMs: 1000,
     maxDelayMs: 30_000,
     maxRetryAfterMs: 60_000,
+    maxThrottleWaitMs: 600_000,
     reconnectBaseDelayMs: BASE_MS,
     reconnectMaxDelayMs: MAX_MS
   }
