@@ -121,6 +121,35 @@ describe("MassiveSim aggregates and pagination", () => {
   )
 
   it.scopedLive(
+    "holds back what is not published yet, as the real API: a future date answers OK without results",
+    () =>
+      Effect.gen(function* () {
+        // The clock at 10:00:10 on DAY: bars up to 10:00:07 are out (a second closes, then 2 s).
+        const now = newYorkTimeToEpochMs(DAY, 10, 0) + 10_000
+        const sim = yield* MassiveSim.make({ now: () => now })
+        const today = yield* getJson(`${sim.url}${aggsPath("SPY", 1, "second", DAY, DAY)}?apiKey=x`)
+        expect(today.res.status).toBe(200)
+        const ts = (today.body.results as Array<Json>).map((b) => b.t as number)
+        expect(ts.length).toBeGreaterThan(0)
+        expect(Math.max(...ts)).toBeLessThanOrEqual(now - 3000)
+        expect(ts).toEqual(
+          secondBars("SPY", DAY)
+            .filter((b) => b.ts <= now - 3000)
+            .map((b) => b.ts)
+        )
+        const future = yield* getJson(
+          `${sim.url}${aggsPath("SPY", 1, "second", "2024-03-06", "2024-03-06")}?apiKey=x`
+        )
+        expect(future.res.status).toBe(200)
+        expect(future.body).toMatchObject({ status: "OK", resultsCount: 0, queryCount: 0 })
+        expect("results" in future.body).toBe(false)
+        // No daily open/close before the close.
+        const openClose = yield* getJson(`${sim.url}/v1/open-close/SPY/${DAY}?apiKey=x`)
+        expect(openClose.res.status).toBe(404)
+      })
+  )
+
+  it.scopedLive(
     "answers day bars at New York midnight, empty ranges without results, bad limits with 400",
     () =>
       Effect.gen(function* () {
