@@ -5,6 +5,8 @@ import { Effect, Option } from "effect"
 import type { AppConfigShape } from "../config/AppConfig.js"
 import { loadConfig } from "../config/loadConfig.js"
 import { ConfigError } from "../domain/errors.js"
+import { storageErrorOf } from "../domain/systemCause.js"
+import { mkdirs } from "../sinks/atomicFile.js"
 
 export interface GlobalOptions {
   readonly dataDir: Option.Option<string>
@@ -35,32 +37,25 @@ export const resolveConfig = (global: GlobalOptions) =>
     })
   )
 
-/** Creates the data dir's folders and proves it is writable; a bad data dir is a config error (exit 2). */
+/**
+ * Creates the data dir's folders and proves it is writable; a bad data dir is a config error
+ * (exit 2) naming `data_dir`, the folder that failed, the system's cause and what to do.
+ */
 export const prepareDataDir = (config: AppConfigShape) =>
   Effect.tryPromise({
     try: async () => {
-      for (const sub of ["lake", "state", "quarantine", "logs"])
-        await NodeFs.mkdir(Path.join(config.dataDir, sub), { recursive: true })
+      for (const sub of ["lake", "state", "quarantine", "logs"]) await mkdirs(Path.join(config.dataDir, sub))
       const probe = Path.join(config.dataDir, "state", `.write-probe-${process.pid}`)
       await NodeFs.writeFile(probe, "")
       await NodeFs.rm(probe)
     },
     catch: (cause) => {
-      const code = (cause as NodeJS.ErrnoException).code
-      const why =
-        code === "EACCES" || code === "EPERM"
-          ? "permission denied"
-          : code === "ENOTDIR" || code === "EEXIST"
-            ? "a file is in the way of a folder"
-            : code === "EROFS"
-              ? "read-only file system"
-              : code === "ENOSPC"
-                ? "disk full"
-                : (code ?? String(cause))
+      const failed = storageErrorOf(config.dataDir)(cause)
+      // ConfigError ends the sentence with its own full stop.
       return new ConfigError({
         key: "data_dir",
         value: config.dataDir,
-        expected: `a writable folder (${why})`,
+        expected: `a writable folder; ${failed.reason.replace(/\.$/, "")}`,
         source: "--data-dir / TAPEHOUSE_DATA_DIR / settings.yaml"
       })
     }

@@ -71,13 +71,33 @@ export class SinkError extends Schema.TaggedError<SinkError>()("SinkError", {
   }
 }
 
-/** A file or folder of the data dir cannot be used. */
+/**
+ * A file or folder of the data dir, or a database server, cannot be used. The message names it,
+ * the system's cause and the one action that fits that cause:
+ * "Cannot write /data/lake/…: ENOSPC (no space left on device). Free space on the disk …".
+ */
 export class StorageError extends Schema.TaggedError<StorageError>()("StorageError", {
+  /** The file, folder or server (host:port) that failed. */
   path: Schema.String,
-  detail: Schema.String
+  /** The system's message when `code` is set; otherwise what went wrong, as a phrase. */
+  detail: Schema.String,
+  /** What was being done, as a phrase ("cannot write"); "cannot use" when absent. */
+  operation: Schema.optional(Schema.String),
+  /** The system's cause: ENOSPC, EROFS, ECONNREFUSED, a Postgres SQLSTATE, … */
+  code: Schema.optional(Schema.String),
+  /** The one thing to do about it, as a sentence (without its full stop). */
+  action: Schema.optional(Schema.String)
 }) {
+  /** The message starting in lower case, to quote inside another error's message. */
+  get reason(): string {
+    const cause = this.code === undefined ? this.detail : `${this.code} (${this.detail})`
+    const action = this.action === undefined ? "" : ` ${this.action}.`
+    return `${this.operation ?? "cannot use"} ${this.path}: ${cause}.${action}`
+  }
+
   override get message(): string {
-    return `Cannot use ${this.path}: ${this.detail}. Check that the data dir exists and is writable (--data-dir or TAPEHOUSE_DATA_DIR).`
+    const reason = this.reason
+    return reason.charAt(0).toUpperCase() + reason.slice(1)
   }
 }
 
@@ -98,11 +118,19 @@ export class BackfillIncomplete extends Schema.TaggedError<BackfillIncomplete>()
  */
 export class SpillError extends Schema.TaggedError<SpillError>()("SpillError", {
   path: Schema.String,
+  /** The system's message when `code` is set; otherwise what went wrong. */
   detail: Schema.String,
   /** Items accepted but not yet on disk, held in memory. */
-  held: Schema.Number
+  held: Schema.Number,
+  /** The system's cause: ENOSPC, EROFS, … */
+  code: Schema.optional(Schema.String),
+  /** The one thing to do about that cause (without its full stop); else free space on the disk. */
+  action: Schema.optional(Schema.String)
 }) {
   override get message(): string {
-    return `Spill file ${this.path} could not be written (${this.detail}); everything committed so far is intact; ${this.held} items are held in memory and nothing was dropped. Free space on the data dir's disk (or stop the feed) before memory runs out.`
+    const cause = this.code === undefined ? this.detail : `${this.code} (${this.detail})`
+    const action =
+      this.action ?? "Free space on the data dir's disk (or stop the feed) before memory runs out"
+    return `Spill file ${this.path} could not be written: ${cause}; everything committed so far is intact; ${this.held} items are held in memory and nothing was dropped. ${action}.`
   }
 }

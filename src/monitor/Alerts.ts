@@ -37,7 +37,7 @@ import * as path from "node:path"
 import { Clock, Context, Effect, Either, Layer, Ref, Schema } from "effect"
 import { AppConfig } from "../config/AppConfig.js"
 import type { StorageError } from "../domain/errors.js"
-import { errorCode, toStorageError } from "../sinks/atomicFile.js"
+import { errorCode, mkdirs, toStorageError } from "../sinks/atomicFile.js"
 
 export const ALERT_KINDS = [
   "stall",
@@ -155,7 +155,7 @@ export const make = (options: { readonly dataDir: string }): Effect.Effect<Alert
     const append = (line: string) =>
       Effect.tryPromise({
         try: async () => {
-          await fs.mkdir(path.dirname(file), { recursive: true })
+          await mkdirs(path.dirname(file))
           await fs.appendFile(file, line, "utf8")
         },
         catch: toStorageError(file)

@@ -11,7 +11,9 @@ import { Cause, Effect, HashMap, Inspectable, Layer, List, Logger, LogLevel, Opt
 import type { LogLevelName } from "../config/AppConfig.js"
 import { AppConfig } from "../config/AppConfig.js"
 import { makeRedactor } from "../config/redact.js"
-import { StorageError } from "../domain/errors.js"
+import type { StorageError } from "../domain/errors.js"
+import { storageErrorOf } from "../domain/systemCause.js"
+import { mkdirs } from "../sinks/atomicFile.js"
 import { StatusLine } from "./StatusLine.js"
 
 export interface LoggingOptions {
@@ -135,13 +137,12 @@ const FLUSH_BYTES = 64 * 1024
 
 const openFileSink = (logsDir: string) =>
   Effect.gen(function* () {
-    yield* Effect.try({
-      try: () => {
-        fs.mkdirSync(logsDir, { recursive: true })
-        fs.accessSync(logsDir, fs.constants.W_OK)
+    yield* Effect.tryPromise({
+      try: async () => {
+        await mkdirs(logsDir)
+        await fs.promises.access(logsDir, fs.constants.W_OK)
       },
-      catch: (cause) =>
-        new StorageError({ path: logsDir, detail: cause instanceof Error ? cause.message : String(cause) })
+      catch: storageErrorOf(logsDir)
     })
 
     let stream: fs.WriteStream | undefined
@@ -155,9 +156,7 @@ const openFileSink = (logsDir: string) =>
     const report = (file: string, error: unknown) => {
       if (reported) return
       reported = true
-      process.stderr.write(
-        `tapehouse: cannot write the log file ${file}: ${error instanceof Error ? error.message : String(error)}\n`
-      )
+      process.stderr.write(`tapehouse: ${storageErrorOf(file, "cannot write the log file")(error).message}\n`)
     }
 
     const open = (date: string): fs.WriteStream => {
@@ -196,11 +195,7 @@ const openFileSink = (logsDir: string) =>
     const today = new Date().toISOString().slice(0, 10)
     stream = yield* Effect.try({
       try: () => open(today),
-      catch: (cause) =>
-        new StorageError({
-          path: path.join(logsDir, `tapehouse-${today}.jsonl`),
-          detail: cause instanceof Error ? cause.message : String(cause)
-        })
+      catch: storageErrorOf(path.join(logsDir, `tapehouse-${today}.jsonl`), "cannot open the log file")
     })
     day = today
 

@@ -7,7 +7,9 @@
 import * as NodeFs from "node:fs/promises"
 import * as Path from "node:path"
 import { Context, Effect, Layer, Ref } from "effect"
-import { StorageError } from "../domain/errors.js"
+import type { StorageError } from "../domain/errors.js"
+import { storageErrorOf } from "../domain/systemCause.js"
+import { mkdirs } from "../sinks/atomicFile.js"
 
 /**
  * - `pending`: a backfill planned the day and has not committed it;
@@ -110,17 +112,14 @@ export const parseJournal = (text: string): Loaded => {
   return state
 }
 
-const storageError = (path: string) => (cause: unknown) =>
-  new StorageError({
-    path,
-    detail: cause instanceof Error ? ((cause as NodeJS.ErrnoException).code ?? cause.message) : String(cause)
-  })
+/** A failed journal read or write, naming the file, the system's cause and what to do. */
+const storageError = (path: string): ((cause: unknown) => StorageError) => storageErrorOf(path)
 
 /** Journal files under `<dataDir>/state/checkpoints`. */
 export const make = (dataDir: string) =>
   Effect.gen(function* () {
     const dir = Path.join(dataDir, "state", "checkpoints")
-    yield* Effect.tryPromise({ try: () => NodeFs.mkdir(dir, { recursive: true }), catch: storageError(dir) })
+    yield* Effect.tryPromise({ try: () => mkdirs(dir), catch: storageError(dir) })
     const cache = new Map<string, Loaded>()
     const lock = yield* Effect.makeSemaphore(1)
     const journalPath = (dataset: string) => Path.join(dir, `${dataset}.jsonl`)

@@ -29,7 +29,8 @@ import * as NodeFs from "node:fs/promises"
 import * as Path from "node:path"
 import { Chunk, Clock, Duration, Effect, Fiber, Option, type Scope, Stream } from "effect"
 import { SpillError, type StorageError } from "../domain/errors.js"
-import { describeFsError, errorCode, toStorageError } from "../sinks/atomicFile.js"
+import { fileAction, systemCauseOf } from "../domain/systemCause.js"
+import { describeFsError, errorCode, mkdirs, toStorageError } from "../sinks/atomicFile.js"
 
 /** One open segment file, written at explicit positions. Injectable to simulate a failing disk. */
 export interface SpillFile {
@@ -308,6 +309,24 @@ const scanSegment = async (file: string): Promise<{ readonly lines: number; read
   }
 }
 
+/** Why a spill write failed and what to do, as a `SpillError` carries them. */
+interface SpillWhy {
+  readonly detail: string
+  readonly code?: string | undefined
+  readonly action?: string | undefined
+}
+
+const spillWhy = (cause: unknown, file: string): SpillWhy => {
+  const system = systemCauseOf(cause)
+  if (system === undefined) return { detail: describeFsError(cause) }
+  // The queue retries by itself: space freed while it runs is used at once.
+  const action =
+    system.code === "ENOSPC" || system.code === "EDQUOT"
+      ? `Free space on the disk holding ${file} (or stop the feed) before memory runs out`
+      : fileAction(system.code, file)
+  return { detail: system.message, code: system.code, action }
+}
+
 const unlinkIfExists = async (file: string): Promise<void> => {
   try {
     await NodeFs.unlink(file)
@@ -334,7 +353,7 @@ export const make = <A>(
 
     yield* Effect.tryPromise({
       try: async () => {
-        await NodeFs.mkdir(dir, { recursive: true })
+        await mkdirs(dir)
         const found: Array<{ seq: number; name: string }> = []
         for (const name of await NodeFs.readdir(dir)) {
           const match = segmentPattern.exec(name)
@@ -416,8 +435,14 @@ export const make = <A>(
       }
     }
 
-    const heldError = (detail: string): SpillError =>
-      new SpillError({ path: currentPath(), detail, held: staged.length + inFlight })
+    const heldError = (why: SpillWhy): SpillError =>
+      new SpillError({
+        path: currentPath(),
+        detail: why.detail,
+        held: staged.length + inFlight,
+        ...(why.code === undefined ? {} : { code: why.code }),
+        ...(why.action === undefined ? {} : { action: why.action })
+      })
 
     /** One write of everything staged. Uninterruptible so a close never cuts a write in half. */
     const writeOnce = Effect.suspend(() => {
@@ -436,7 +461,7 @@ export const make = <A>(
             staged.restore(parts)
             inFlight = 0
             inFlightWeight = 0
-            failure = heldError(describeFsError(cause))
+            failure = heldError(spillWhy(cause, currentPath()))
             settle(ticket, failure)
           },
           onSuccess: () => {
@@ -515,12 +540,12 @@ export const make = <A>(
 
     const offerUnsafe = (items: ReadonlyArray<A>): SpillError | undefined => {
       if (!accept(items)) return undefined
-      if (failure !== undefined) return heldError(failure.detail)
+      if (failure !== undefined) return heldError(failure)
       const waiting = staged.weight + inFlightWeight
       if (waiting > maxStaged) {
-        return heldError(
-          `the disk is slower than the feed: ${waiting} ${weigh === undefined ? "items" : "units"} wait to be written, over the limit of ${maxStaged}`
-        )
+        return heldError({
+          detail: `the disk is slower than the feed: ${waiting} ${weigh === undefined ? "items" : "units"} wait to be written, over the limit of ${maxStaged}`
+        })
       }
       return undefined
     }

@@ -19,6 +19,8 @@ import * as Path from "node:path"
 import { Worker } from "node:worker_threads"
 import { Effect, type Scope } from "effect"
 import { StorageError } from "../domain/errors.js"
+import { describeCause, fileAction, storageErrorOf, systemCauseOf } from "../domain/systemCause.js"
+import { mkdirs } from "./atomicFile.js"
 
 export interface EmbeddedPgServer {
   readonly host: string
@@ -29,7 +31,13 @@ export interface EmbeddedPgServer {
 
 type WorkerMessage =
   | { readonly type: "ready"; readonly port: number }
-  | { readonly type: "failed"; readonly stage: "open" | "serve"; readonly message: string }
+  | {
+      readonly type: "failed"
+      readonly stage: "open" | "serve"
+      readonly message: string
+      /** The thrown value's name, code, errno and message (PGlite throws Emscripten ErrnoErrors). */
+      readonly cause?: unknown
+    }
   | { readonly type: "stopped" }
 
 /** Connections a client pool should open to the embedded server. */
@@ -39,12 +47,26 @@ const serverMaxConnections = 4
 
 const host = "127.0.0.1"
 
-const describe = (cause: unknown): string => {
-  if (cause instanceof Error) {
-    const code = (cause as NodeJS.ErrnoException).code
-    return code === undefined ? cause.message : `${code}: ${cause.message}`
-  }
-  return String(cause)
+const starting = "cannot start the embedded database in"
+
+/** Why PGlite could not open `dbPath`: a system cause with its action, else a damaged or foreign folder. */
+const openFailure = (dbPath: string, message: string, cause: unknown): StorageError => {
+  const system = systemCauseOf(cause)
+  const action = system === undefined ? undefined : fileAction(system.code, dbPath)
+  if (system !== undefined && action !== undefined)
+    return new StorageError({
+      path: dbPath,
+      operation: starting,
+      code: system.code,
+      detail: system.message,
+      action
+    })
+  return new StorageError({
+    path: dbPath,
+    operation: starting,
+    detail: `${system === undefined ? message : `${system.code} (${system.message})`}; the folder may be damaged or written by another PGlite version`,
+    action: `Move ${dbPath} away to start afresh`
+  })
 }
 
 const isAlive = (pid: number): boolean => {
@@ -71,23 +93,25 @@ const acquireLock = (lockPath: string, dbPath: string): Effect.Effect<void, Stor
           }
           const owner = Number.parseInt(await Fs.readFile(lockPath, "utf8").catch(() => ""), 10)
           if (Number.isSafeInteger(owner) && owner > 0 && isAlive(owner)) {
-            throw new StorageError({
-              path: dbPath,
-              detail:
-                owner === process.pid
-                  ? "the embedded database is already open in this process"
-                  : `the embedded database is in use by another tapehouse process (pid ${owner}, lock file ${lockPath}); stop it, or point sinks.sql.url at a Postgres server to share one database`
-            })
+            throw owner === process.pid
+              ? new StorageError({
+                  path: dbPath,
+                  operation: "cannot open the embedded database",
+                  detail: "it is already open in this process"
+                })
+              : new StorageError({
+                  path: dbPath,
+                  operation: "cannot open the embedded database",
+                  detail: `it is in use by another tapehouse process (pid ${owner}, lock file ${lockPath})`,
+                  action: `Stop that process or wait for it to finish, or set sinks.sql.url to a Postgres server to share one database`
+                })
           }
           // Stale: its owner is gone.
           await Fs.rm(lockPath, { force: true })
         }
         throw new Error(`could not take the lock file ${lockPath}`)
       },
-      catch: (cause) =>
-        cause instanceof StorageError
-          ? cause
-          : new StorageError({ path: lockPath, detail: `cannot create the lock file (${describe(cause)})` })
+      catch: storageErrorOf(lockPath, "cannot create the lock file")
     }),
     () => Effect.promise(() => Fs.rm(lockPath, { force: true }).catch(() => undefined))
   )
@@ -102,11 +126,10 @@ export const start = (dataDir: string): Effect.Effect<EmbeddedPgServer, StorageE
     const dbPath = Path.join(stateDir, "pg")
     yield* Effect.tryPromise({
       try: async () => {
-        await Fs.mkdir(dbPath, { recursive: true })
+        await mkdirs(dbPath)
         await Fs.access(dbPath, Fs.constants.R_OK | Fs.constants.W_OK)
       },
-      catch: (cause) =>
-        new StorageError({ path: dbPath, detail: `cannot create or write the folder (${describe(cause)})` })
+      catch: storageErrorOf(dbPath)
     })
     yield* acquireLock(Path.join(stateDir, "pg.lock"), dbPath)
 
@@ -120,13 +143,18 @@ export const start = (dataDir: string): Effect.Effect<EmbeddedPgServer, StorageE
         worker.once("message", (m: WorkerMessage) => {
           if (m.type === "ready") resume(Effect.succeed({ worker, port: m.port }))
           else if (m.type === "failed")
-            fail(
-              m.stage === "open"
-                ? `the embedded database did not start (${m.message}); the folder may be damaged or written by another PGlite version: move it away to start afresh`
-                : `cannot serve the embedded database on ${host} (${m.message})`
+            resume(
+              Effect.fail(
+                m.stage === "open"
+                  ? openFailure(dbPath, m.message, m.cause)
+                  : new StorageError({
+                      path: dbPath,
+                      detail: `cannot serve the embedded database on ${host} (${describeCause(m.cause ?? m.message)})`
+                    })
+              )
             )
         })
-        worker.once("error", (cause) => fail(`the embedded database thread failed (${describe(cause)})`))
+        worker.once("error", (cause) => fail(`the embedded database thread failed (${describeCause(cause)})`))
         worker.once("exit", (code) =>
           fail(`the embedded database thread exited (code ${code}) before serving`)
         )

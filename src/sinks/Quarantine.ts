@@ -119,7 +119,7 @@ export const make = (dataDir: string): Effect.Effect<QuarantineShape> =>
       }
       const relative = quarantineFile(dataset.name, date, scope)
       const file = path.join(root, relative)
-      const storage = (e: StorageError) => fail(`cannot use ${e.path}: ${e.detail}`)
+      const storage = (e: StorageError) => fail(e.reason)
       yield* removeStaleTemps(path.dirname(file)).pipe(Effect.mapError(storage))
       if (rejected.length === 0) {
         yield* removeFileAndEmptyDir(file).pipe(Effect.mapError(storage))

@@ -6,10 +6,11 @@
 import type { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
 import { PgClient } from "@effect/sql-pg"
-import { Effect, Layer, Option, Redacted } from "effect"
+import { Duration, Effect, Layer, Option, Redacted } from "effect"
 import { AppConfig } from "../config/AppConfig.js"
 import { StorageError } from "../domain/errors.js"
 import * as EmbeddedPg from "./EmbeddedPg.js"
+import { connectError, serverOf } from "./sqlConnectError.js"
 import { describeSqlError } from "./sqlSchema.js"
 
 export interface SqlTarget {
@@ -31,13 +32,25 @@ export const maskUrl = (url: Redacted.Redacted<string>): string => {
   }
 }
 
-const connectError = (where: string) => (error: SqlError) =>
-  new StorageError({ path: where, detail: `cannot connect to Postgres (${describeSqlError(error)})` })
+const embeddedConnectError = (path: string) => (error: SqlError) =>
+  new StorageError({
+    path,
+    operation: "cannot connect to the embedded database in",
+    detail: describeSqlError(error)
+  })
+
+/**
+ * How long connecting to a server may take. Without it node-postgres waits forever on a server
+ * that accepts but never answers, and @effect/sql-pg's own 5 s timeout cannot interrupt that wait.
+ */
+const connectTimeout = Duration.seconds(10)
 
 const server = (
   url: Redacted.Redacted<string>
 ): Layer.Layer<PgClient.PgClient | SqlClient.SqlClient, StorageError> =>
-  PgClient.layer({ url, applicationName: "tapehouse" }).pipe(Layer.mapError(connectError(maskUrl(url))))
+  PgClient.layer({ url, applicationName: "tapehouse", connectTimeout }).pipe(
+    Layer.mapError(connectError(serverOf(url)))
+  )
 
 const embedded = (dataDir: string): Layer.Layer<PgClient.PgClient | SqlClient.SqlClient, StorageError> =>
   Layer.unwrapScoped(
@@ -49,7 +62,7 @@ const embedded = (dataDir: string): Layer.Layer<PgClient.PgClient | SqlClient.Sq
         username: "postgres",
         applicationName: "tapehouse",
         maxConnections: EmbeddedPg.clientMaxConnections
-      }).pipe(Layer.mapError(connectError(path)))
+      }).pipe(Layer.mapError(embeddedConnectError(path)))
     )
   )
 

@@ -8,7 +8,8 @@ import { randomBytes } from "node:crypto"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import { Effect } from "effect"
-import { StorageError } from "../domain/errors.js"
+import type { StorageError } from "../domain/errors.js"
+import { describeCause, storageErrorOf } from "../domain/systemCause.js"
 
 /** The marker every temporary name carries: `.<name>.tmp-<pid>-<random>`. */
 export const TEMP_MARKER = ".tmp-"
@@ -25,58 +26,56 @@ export const tempPathFor = (target: string): string =>
     `.${path.basename(target)}${TEMP_MARKER}${process.pid}-${randomBytes(6).toString("hex")}`
   )
 
-const reasons: Readonly<Record<string, string>> = {
-  EACCES: "permission denied",
-  EPERM: "operation not permitted",
-  ENOSPC: "disk full",
-  EDQUOT: "disk quota exceeded",
-  EROFS: "read-only file system",
-  ENOTDIR: "a part of the path is a file, not a folder",
-  EISDIR: "it is a folder, not a file",
-  EEXIST: "a file or folder already exists there",
-  ENOENT: "no such file or folder",
-  ENOTEMPTY: "the folder is not empty",
-  EMFILE: "too many open files",
-  ENFILE: "too many open files in the system",
-  EIO: "input/output error from the disk",
-  ENAMETOOLONG: "the path is too long",
-  EBUSY: "the file is busy"
-}
-
 interface NodeFsError {
   readonly code?: unknown
-  readonly path?: unknown
-  readonly message?: unknown
 }
-
-const fsErrorOf = (cause: unknown): NodeFsError =>
-  typeof cause === "object" && cause !== null ? (cause as NodeFsError) : {}
 
 /** The errno code of a Node fs error (`ENOENT`, …), if it has one. */
 export const errorCode = (cause: unknown): string | undefined => {
-  const code = fsErrorOf(cause).code
+  const code = typeof cause === "object" && cause !== null ? (cause as NodeFsError).code : undefined
   return typeof code === "string" ? code : undefined
 }
 
-/** A short, specific reason for a failed fs call: "permission denied", "disk full", … */
-export const describeFsError = (cause: unknown): string => {
-  const code = errorCode(cause)
-  const known = code === undefined ? undefined : reasons[code]
-  if (known !== undefined) return `${known} (${code})`
-  const message = fsErrorOf(cause).message
-  return typeof message === "string" ? message : String(cause)
-}
+/** A short, specific reason for a failed fs call: "ENOSPC (no space left on device)", … */
+export const describeFsError = (cause: unknown): string => describeCause(cause)
 
-/** Maps a failed fs call to a `StorageError` naming the path it failed on (or `fallbackPath`). */
-export const toStorageError =
-  (fallbackPath: string) =>
-  (cause: unknown): StorageError => {
-    const p = fsErrorOf(cause).path
-    return new StorageError({
-      path: typeof p === "string" ? p : fallbackPath,
-      detail: describeFsError(cause)
-    })
+/**
+ * Maps a failed fs call to a `StorageError` naming the path it failed on (or `fallbackPath`), the
+ * system's cause and the action that fits it.
+ */
+export const toStorageError = (fallbackPath: string): ((cause: unknown) => StorageError) =>
+  storageErrorOf(fallbackPath)
+
+/**
+ * `mkdir -p` that reports the real cause. Node's recursive mkdir reports a missing folder on a
+ * read-only file system (and some other failures) as ENOENT (nodejs/node#47098); then the
+ * missing folders are made one at a time, which fails with the system's own code (EROFS, …).
+ */
+export const mkdirs = async (dir: string): Promise<void> => {
+  try {
+    await fs.mkdir(dir, { recursive: true })
+  } catch (cause) {
+    if (errorCode(cause) !== "ENOENT") throw cause
+    const missing: Array<string> = []
+    for (let p = path.resolve(dir); ; p = path.dirname(p)) {
+      const found = await fs.stat(p).then(
+        () => true,
+        (e: unknown) => {
+          if (errorCode(e) === "ENOENT") return false
+          throw e
+        }
+      )
+      if (found) break
+      if (path.dirname(p) === p) throw cause
+      missing.push(p)
+    }
+    for (const p of missing.reverse()) {
+      await fs.mkdir(p).catch((e: unknown) => {
+        if (errorCode(e) !== "EEXIST") throw e
+      })
+    }
   }
+}
 
 /** Makes a folder's entries (a rename, a delete) durable; a no-op where the file system cannot. */
 export const fsyncDir = async (dir: string): Promise<void> => {
@@ -163,7 +162,7 @@ export const removeStaleTemps = (dir: string): Effect.Effect<ReadonlyArray<strin
 /** Creates `dir` and its parents if missing. */
 export const makeDir = (dir: string): Effect.Effect<void, StorageError> =>
   Effect.tryPromise({
-    try: () => fs.mkdir(dir, { recursive: true }).then(() => undefined),
+    try: () => mkdirs(dir),
     catch: toStorageError(dir)
   })
 

@@ -185,7 +185,7 @@ export const partitionOf = <A>(
     dir: path.join(path.resolve(dataDir), relativeDir),
     relativeDir,
     fail,
-    storage: (e: StorageError) => fail(`cannot use ${e.path}: ${e.detail}`)
+    storage: (e: StorageError) => fail(e.reason)
   })
 }
 

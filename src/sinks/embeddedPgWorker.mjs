@@ -10,15 +10,22 @@ import { PGlite } from "@electric-sql/pglite"
 import { PGLiteSocketServer } from "@electric-sql/pglite-socket"
 
 const { dbPath, host, maxConnections } = workerData
+// PGlite throws Emscripten ErrnoErrors ({ name: "ErrnoError", errno }: no message) for file system
+// failures; the parent classifies the fields posted here (domain/systemCause.ts).
 const describe = (cause) => {
   if (cause instanceof Error)
     return cause.code === undefined ? cause.message : `${cause.code}: ${cause.message}`
+  if (typeof cause?.errno === "number") return `${cause.name ?? "error"} errno ${cause.errno}`
   return String(cause)
 }
+const fieldsOf = (cause) =>
+  typeof cause === "object" && cause !== null
+    ? { name: cause.name, code: cause.code, errno: cause.errno, message: cause.message }
+    : { message: String(cause) }
 
 /** Posts why the database could not be served; closing the port (not process.exit) lets the message reach the parent before the thread ends. */
 const failed = (stage, cause) => {
-  parentPort.postMessage({ type: "failed", stage, message: describe(cause) })
+  parentPort.postMessage({ type: "failed", stage, message: describe(cause), cause: fieldsOf(cause) })
   parentPort.close()
 }
 

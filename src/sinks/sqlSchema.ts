@@ -12,6 +12,7 @@ import { Continuity } from "../domain/Continuity.js"
 import type { ColumnType } from "../domain/Dataset.js"
 import { SinkError } from "../domain/errors.js"
 import { StockBars1s } from "../domain/StockBar.js"
+import { systemCauseOf } from "../domain/systemCause.js"
 
 /** What the SQL side needs of a `Dataset` (every `Dataset<A>` is one). */
 export interface TableSpec {
@@ -84,12 +85,28 @@ export const addColumnSql = (table: TableSpec, column: string): string => {
   return `ALTER TABLE ${quoteIdent(table.name)} ADD COLUMN IF NOT EXISTS ${quoteIdent(column)} ${sqlType(spec.type)}`
 }
 
-/** The Postgres message inside a SqlError (node-postgres puts it in `cause`), else the SqlError's own. */
+/** What to do about a SQLSTATE met while reading or writing, where one action fits. */
+const sqlStateActions: Readonly<Record<string, string>> = {
+  "53100":
+    "Free space on the database's disk (for the embedded database, the disk holding the data dir) and rerun: everything committed is kept",
+  "53300": "The server has no free connection slots: close other clients or raise its max_connections"
+}
+
+/**
+ * The Postgres message inside a SqlError (node-postgres puts it in `cause`) with its SQLSTATE and
+ * the action that fits it, a system cause ("ECONNRESET (connection reset by peer)"), else the
+ * SqlError's own message.
+ */
 export const describeSqlError = (error: SqlError.SqlError): string => {
   const cause = error.cause
   if (cause instanceof Error && cause.message.length > 0) {
     const code = (cause as { code?: unknown }).code
-    return typeof code === "string" && code.length > 0 ? `${cause.message} (SQLSTATE ${code})` : cause.message
+    if (typeof code === "string" && /^[0-9A-Z]{5}$/.test(code)) {
+      const action = sqlStateActions[code]
+      return `${cause.message} (SQLSTATE ${code})${action === undefined ? "" : `. ${action}`}`
+    }
+    const system = systemCauseOf(cause)
+    return system === undefined ? cause.message : `${system.code} (${cause.message})`
   }
   return error.message
 }

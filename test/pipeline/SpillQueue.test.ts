@@ -221,7 +221,9 @@ describe("SpillQueue", () => {
         expect(error._tag).toBe("SpillError")
         expect(error.path.startsWith(dir)).toBe(true)
         expect(error.held).toBe(25)
-        expect(error.message).toContain("could not be written (disk full (ENOSPC))")
+        expect(error.code).toBe("ENOSPC")
+        expect(error.message).toContain("could not be written: ENOSPC (no space left on device)")
+        expect(error.message).toContain(`Free space on the disk holding ${dir}`)
         expect(error.message).toContain("everything committed so far is intact; 25 items are held in memory")
         // The synchronous offer is accepted too, and says the disk is failing.
         const unsafe = queue.offerUnsafe(items(65, 5))
@@ -264,7 +266,8 @@ describe("SpillQueue", () => {
       Fs.writeFileSync(dir, "not a folder")
       const error = yield* Effect.flip(queue.offer(items(0, 8)))
       expect(error.path.startsWith(dir)).toBe(true)
-      expect(error.detail).toMatch(/ENOTDIR/)
+      expect(error.code).toBe("ENOTDIR")
+      expect(error.message).toContain("A file is in the way")
       expect(queue.size()).toBe(8)
       yield* queue.end
       expect(yield* drain(queue, 100)).toEqual(range(8))
@@ -279,7 +282,7 @@ describe("SpillQueue", () => {
         Effect.scoped(SpillQueue.make({ dir: Path.join(parent, "state", "spill"), capacity: 5, ...codec }))
       )
       expect(error._tag).toBe("StorageError")
-      expect(error.detail).toContain("ENOTDIR")
+      expect(error.code).toBe("ENOTDIR")
     })
   )
 

@@ -162,7 +162,8 @@ describe("round trip: backfill D → simulate D → stream", () => {
         const error = Exit.isFailure(exit) ? Cause.squash(exit.cause) : undefined
         expect(error).toMatchObject({ _tag: "SpillError" })
         const message = String((error as Error).message)
-        expect(message).toContain("disk full (ENOSPC)")
+        expect(message).toContain("ENOSPC (no space left on device)")
+        expect(message).toContain("Free space on the disk holding")
         expect(message).toContain("nothing was dropped")
         expect(message).toContain(Path.join("state", "spill", "massive-stocks"))
         // What was committed before the stop is readable and equal to the vendor's bars, with no

@@ -60,6 +60,11 @@ describe("EmbeddedPg", () => {
       const error = yield* Effect.flip(Effect.scoped(EmbeddedPg.start(dataDir)))
       expect(error._tag).toBe("StorageError")
       expect(error.detail).toContain("in use by another tapehouse process (pid 1")
+      // It names the database, the pid and what to do about a live owner, and no other advice.
+      expect(error.message).toBe(
+        `Cannot open the embedded database ${Path.join(dataDir, "state", "pg")}: it is in use by another tapehouse process (pid 1, lock file ${lock}). Stop that process or wait for it to finish, or set sinks.sql.url to a Postgres server to share one database.`
+      )
+      expect(error.message).not.toContain("Check that the data dir exists and is writable")
 
       // A pid that cannot exist: stale.
       Fs.writeFileSync(lock, "999999999\n")
@@ -75,8 +80,8 @@ describe("EmbeddedPg", () => {
       const error = yield* Effect.flip(Effect.scoped(EmbeddedPg.start(file)))
       expect(error._tag).toBe("StorageError")
       expect(error.path).toBe(Path.join(file, "state", "pg"))
-      expect(error.detail).toContain("ENOTDIR")
-      expect(error.message).toContain("Cannot use")
+      expect(error.code).toBe("ENOTDIR")
+      expect(error.message).toContain("A file is in the way")
     })
   )
 

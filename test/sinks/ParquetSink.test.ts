@@ -198,7 +198,9 @@ describe("ParquetSink", () => {
       expect(error).toMatchObject({ sink: "parquet", dataset: "stock_bars_1s", partition: `date=${DATE}` })
       expect(error.detail).toContain(datasetDir)
       expect(error.detail).toMatch(
-        isRoot ? /a part of the path is a file|already exists/ : /permission denied/
+        isRoot
+          ? /(ENOTDIR|EEXIST) .*A file is in the way/
+          : /EACCES \(permission denied\)\. Fix the ownership/
       )
     })
   )

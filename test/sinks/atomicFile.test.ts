@@ -49,8 +49,10 @@ describe("atomicFile", () => {
       const target = path.join(dir, "missing", "part-0000.parquet")
       const error = yield* Effect.flip(writeFileAtomic(target, bytesOf("x")))
       expect(error).toBeInstanceOf(StorageError)
-      expect(error.detail).toBe("no such file or folder (ENOENT)")
+      expect(error.code).toBe("ENOENT")
+      expect(error.detail).toBe("no such file or directory")
       expect(error.path.startsWith(path.join(dir, "missing"))).toBe(true)
+      expect(error.message).toContain(`The folder ${path.join(dir, "missing")} does not exist`)
     })
   )
 
@@ -105,8 +107,9 @@ describe("atomicFile", () => {
   )
 
   it("describes errno codes with a specific reason", () => {
-    expect(describeFsError({ code: "EACCES" })).toBe("permission denied (EACCES)")
-    expect(describeFsError({ code: "ENOSPC" })).toBe("disk full (ENOSPC)")
-    expect(describeFsError({ code: "EWHATEVER", message: "odd failure" })).toBe("odd failure")
+    expect(describeFsError({ code: "EACCES" })).toBe("EACCES (permission denied)")
+    expect(describeFsError({ code: "ENOSPC" })).toBe("ENOSPC (no space left on device)")
+    expect(describeFsError({ code: "EWHATEVER", message: "odd failure" })).toBe("EWHATEVER (odd failure)")
+    expect(describeFsError(new Error("odd failure"))).toBe("odd failure")
   })
 })

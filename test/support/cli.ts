@@ -19,6 +19,8 @@ export interface CliOptions {
   readonly env?: Readonly<Record<string, string>>
   /** Kill after this long and fail the test: every command must exit by itself. */
   readonly timeoutMs?: number
+  /** A command the bin runs under (`unshare … sh -c … "$@"`): its last argument is followed by node and the bin. */
+  readonly prefix?: ReadonlyArray<string>
 }
 
 /** Env without the developer's own settings leaking in. */
@@ -33,12 +35,14 @@ const baseEnv = (): Record<string, string> => {
   return env
 }
 
-export const start = (args: ReadonlyArray<string>, options: CliOptions = {}): ChildProcess =>
-  spawn(process.execPath, [bin, ...args], {
+export const start = (args: ReadonlyArray<string>, options: CliOptions = {}): ChildProcess => {
+  const [command = process.execPath, ...before] = [...(options.prefix ?? []), process.execPath]
+  return spawn(command, [...before, bin, ...args], {
     cwd: options.cwd ?? projectDir,
     env: { ...baseEnv(), ...options.env },
     stdio: ["ignore", "pipe", "pipe"]
   })
+}
 
 export const collect = (child: ChildProcess, timeoutMs = 120_000): Promise<CliResult> =>
   new Promise((resolve, reject) => {
