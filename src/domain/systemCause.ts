@@ -65,7 +65,7 @@ const systemMessage = (code: string): string | undefined => {
 
 const errnoName = /^E[A-Z0-9_]+$/
 
-interface ErrorShape {
+export interface ErrorShape {
   readonly code?: unknown
   readonly errno?: unknown
   readonly name?: unknown
@@ -73,24 +73,44 @@ interface ErrorShape {
   readonly errors?: unknown
 }
 
-/** The system cause of `cause`, or undefined when it is not a system failure. */
-export const systemCauseOf = (cause: unknown): SystemCause | undefined => {
-  if (typeof cause !== "object" || cause === null) return undefined
-  const e = cause as ErrorShape
-  const code =
-    typeof e.code === "string" && errnoName.test(e.code)
-      ? e.code
-      : e.name === "ErrnoError" && typeof e.errno === "number"
-        ? emscriptenCodes[e.errno]
-        : undefined
-  if (code === undefined) {
-    // A connection tried on several addresses fails with an AggregateError of each one's error.
-    if (Array.isArray(e.errors) && e.errors.length > 0) return systemCauseOf(e.errors[0])
+/**
+ * The first error in `error`, its `cause` chain and the errors it gathers (an AggregateError from a
+ * connection tried on several addresses), outermost first, for which `pick` gives a value. Clients
+ * wrap the system's error: undici puts Node's error in `cause`, `fetch` wraps that once more.
+ */
+export const findInCauses = <A>(error: unknown, pick: (e: ErrorShape) => A | undefined): A | undefined => {
+  const seen = new Set<unknown>()
+  const visit = (e: unknown, depth: number): A | undefined => {
+    if (typeof e !== "object" || e === null || seen.has(e) || depth > 6) return undefined
+    seen.add(e)
+    const shape = e as ErrorShape & { readonly cause?: unknown }
+    const own = pick(shape)
+    if (own !== undefined) return own
+    const inner = visit(shape.cause, depth + 1)
+    if (inner !== undefined) return inner
+    if (Array.isArray(shape.errors))
+      for (const gathered of shape.errors) {
+        const found = visit(gathered, depth + 1)
+        if (found !== undefined) return found
+      }
     return undefined
   }
-  const own = typeof e.message === "string" && e.message.length > 0 ? e.message : code
-  return { code, message: systemMessage(code) ?? own }
+  return visit(error, 0)
 }
+
+/** The system cause of `cause` (or of an error it wraps), or undefined when it is not a system failure. */
+export const systemCauseOf = (cause: unknown): SystemCause | undefined =>
+  findInCauses(cause, (e) => {
+    const code =
+      typeof e.code === "string" && errnoName.test(e.code)
+        ? e.code
+        : e.name === "ErrnoError" && typeof e.errno === "number"
+          ? emscriptenCodes[e.errno]
+          : undefined
+    if (code === undefined) return undefined
+    const own = typeof e.message === "string" && e.message.length > 0 ? e.message : code
+    return { code, message: systemMessage(code) ?? own }
+  })
 
 /** Words for any failure: "ENOSPC (no space left on device)", an Error's message, never "[object Object]". */
 export const describeCause = (cause: unknown): string => {

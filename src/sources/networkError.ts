@@ -9,6 +9,8 @@
  * them in an `AggregateError`. `systemCause` looks through all three.
  */
 
+import { type ErrorShape, findInCauses } from "../domain/systemCause.js"
+
 /** Where a client was sending, and where users change that. */
 export interface Endpoint {
   /** The base URL as configured. Only its scheme, host and port are shown (never credentials or a query). */
@@ -26,39 +28,31 @@ export interface SystemCause {
   readonly message: string
 }
 
-const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null
-
-const fieldString = (o: Record<string, unknown>, key: string): string | undefined => {
-  const v = o[key]
+const fieldString = (e: ErrorShape, key: "code" | "name" | "message"): string | undefined => {
+  const v = e[key]
   return typeof v === "string" && v !== "" ? v : undefined
 }
 
 /**
- * The first error that carries a `code` in `error`, its causes and gathered errors (outermost
- * first); else `error` itself (a bare string is taken as the message).
+ * The first error that carries a `code` (a system errno or a client's own, such as undici's
+ * `UND_ERR_SOCKET`) in `error`, its causes and gathered errors, outermost first; else `error`
+ * itself (a bare string is taken as the message).
  */
 export const systemCause = (error: unknown): SystemCause | undefined => {
   // a client that gives only a description
   if (typeof error === "string")
     return error === "" ? undefined : { code: undefined, name: "Error", message: error }
-  let found: SystemCause | undefined
-  const seen = new Set<unknown>()
-  const visit = (e: unknown, depth: number): void => {
-    if (!isRecord(e) || seen.has(e) || depth > 6) return
-    seen.add(e)
-    const code = fieldString(e, "code")
-    if (found === undefined || (found.code === undefined && code !== undefined)) {
-      found = {
-        code,
-        name: fieldString(e, "name") ?? "Error",
-        message: fieldString(e, "message") ?? ""
-      }
-    }
-    visit(e.cause, depth + 1)
-    if (Array.isArray(e.errors)) for (const inner of e.errors) visit(inner, depth + 1)
-  }
-  visit(error, 0)
-  return found
+  const describe = (e: ErrorShape, code: string | undefined): SystemCause => ({
+    code,
+    name: fieldString(e, "name") ?? "Error",
+    message: fieldString(e, "message") ?? ""
+  })
+  return (
+    findInCauses(error, (e) => {
+      const code = fieldString(e, "code")
+      return code === undefined ? undefined : describe(e, code)
+    }) ?? (typeof error === "object" && error !== null ? describe(error as ErrorShape, undefined) : undefined)
+  )
 }
 
 /** Scheme, host and port of a URL (no user info, path or query); the text itself when it is no URL. */
