@@ -6,12 +6,12 @@
  */
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
-import { Clock, Duration, Effect, Either, Layer, Schema } from "effect"
+import { Clock, Deferred, Duration, Effect, Either, Exit, Layer, Schema } from "effect"
 import { MarketCalendar } from "../calendar/MarketCalendar.js"
 import type { DayStatus } from "../calendar/nyseRules.js"
 import { AppConfig } from "../config/AppConfig.js"
 import type { StorageError } from "../domain/errors.js"
-import { newYorkDate } from "../domain/time.js"
+import { addDays, newYorkDate, newYorkTimeToEpochMs } from "../domain/time.js"
 import { errorCode, makeDir, toStorageError, writeFileAtomic } from "../sinks/atomicFile.js"
 import type { StreamStats } from "./StreamStats.js"
 
@@ -110,13 +110,25 @@ export const snapshot = (
   marketState
 })
 
-/** How often the monitor looks for a change of state between its regular beats. */
-const STATE_CHECK_MS = 1000
+/** The next moment (market time) after `nowMs` at which the market state can change: an open, a close, a new day. */
+export const nextMarketChange = (
+  calendar: { readonly day: (date: string) => DayStatus },
+  nowMs: number
+): number => {
+  const date = newYorkDate(nowMs)
+  const midnight = newYorkTimeToEpochMs(addDays(date, 1), 0, 0)
+  const day = calendar.day(date)
+  if (day._tag === "open") {
+    if (nowMs < day.openMs) return day.openMs
+    if (nowMs < day.closeMs) return day.closeMs
+  }
+  return midnight
+}
 
 /**
  * Beats forever: one heartbeat at once, one every `intervalMs` (Effect Clock), and one as soon as
- * the connection or market state changes (looked at every second), so the file always says what the
- * stream is doing. `messagesLastInterval` counts since the last regular beat. A failed write is
+ * the connection state (`setConnection`) or the market state changes, so the file always says what
+ * the stream is doing. `messagesLastInterval` counts since the last regular beat. A failed write is
  * logged and the next beat tries again; the fiber never fails. Fork it with `Effect.forkScoped` or
  * use `layer`.
  */
@@ -158,12 +170,18 @@ export const run = (options: HeartbeatOptions): Effect.Effect<never, never, Mark
     yield* beat(true)
     let nextBeat = (yield* Clock.currentTimeMillis) + intervalMs
     for (;;) {
-      const before = yield* Clock.currentTimeMillis
-      yield* Effect.sleep(Duration.millis(Math.max(0, Math.min(STATE_CHECK_MS, nextBeat - before))))
+      // Sleep until the next regular beat, the next possible market change, or a connection change.
+      const woken = yield* Deferred.make<void>()
+      stats.onStateChange = () => Deferred.unsafeDone(woken, Exit.void)
       const now = yield* Clock.currentTimeMillis
-      if (now >= nextBeat) {
+      const { market } = yield* stateNow
+      const wait = Math.max(0, Math.min(nextBeat - now, nextMarketChange(calendar, market) - market))
+      if (written?.connection === stats.connection)
+        yield* Effect.raceFirst(Effect.sleep(Duration.millis(wait)), Deferred.await(woken))
+      const after = yield* Clock.currentTimeMillis
+      if (after >= nextBeat) {
         yield* beat(true)
-        nextBeat = now + intervalMs
+        nextBeat = after + intervalMs
         continue
       }
       const { state } = yield* stateNow

@@ -27,6 +27,15 @@ export interface StreamStats {
   spilled: number
   /** Rows committed to every sink since start. */
   committed: number
+  /** Called when `connection` changes through `setConnection` (the heartbeat writes at once). */
+  onStateChange: () => void
+}
+
+/** Sets the connection state and tells whoever watches it (the heartbeat) when it changed. */
+export const setConnection = (stats: StreamStats, state: ConnectionState): void => {
+  if (stats.connection === state) return
+  stats.connection = state
+  stats.onStateChange()
 }
 
 export const makeStreamStats = (source: string): StreamStats => ({
@@ -41,5 +50,6 @@ export const makeStreamStats = (source: string): StreamStats => ({
   rejected: 0,
   unknownEvents: 0,
   spilled: 0,
-  committed: 0
+  committed: 0,
+  onStateChange: () => {}
 })

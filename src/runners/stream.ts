@@ -20,7 +20,7 @@ import { newYorkDate } from "../domain/time.js"
 import { Alerts } from "../monitor/Alerts.js"
 import * as Heartbeat from "../monitor/Heartbeat.js"
 import * as StallMonitor from "../monitor/StallMonitor.js"
-import { makeStreamStats, type StreamStats } from "../monitor/StreamStats.js"
+import { makeStreamStats, type StreamStats, setConnection } from "../monitor/StreamStats.js"
 import { Checkpoints, type DayEntry, dayKey } from "../pipeline/Checkpoints.js"
 import { makeDeduplicator } from "../pipeline/dedupe.js"
 import { makeLateDataFilter } from "../pipeline/lateData.js"
@@ -115,7 +115,7 @@ export const run = (request: StreamRequest, onTick: (stats: StreamStats) => void
       yield* Effect.logInfo(
         `market closed; waiting until ${new Date(session.openMs).toISOString()} (${session.date} 09:30 New York, in ${describeWait(session.openMs - now)})`
       )
-      stats.connection = "waiting-for-open"
+      setConnection(stats, "waiting-for-open")
       yield* Effect.sleep(session.openMs - now)
       now = yield* clock.now
     }
@@ -251,10 +251,10 @@ export const run = (request: StreamRequest, onTick: (stats: StreamStats) => void
             gaps.liveSince(e.receivedAt)
             break
           case "Connected":
-            stats.connection = "connected"
+            setConnection(stats, "connected")
             break
           case "Disconnected":
-            stats.connection = "disconnected"
+            setConnection(stats, "disconnected")
             stats.reconnects++
             break
         }
@@ -279,7 +279,7 @@ export const run = (request: StreamRequest, onTick: (stats: StreamStats) => void
     // Subscribe once the decode worker is up, not with the feed's first frames waiting behind its
     // start (bounded: without it, frames are decoded on this thread).
     yield* Effect.promise(() => decoderReady).pipe(Effect.timeoutOption("10 seconds"))
-    stats.connection = "connecting"
+    setConnection(stats, "connecting")
     const producer = yield* socket
       .events({ cluster: "stocks", subscriptions: symbols.map((s) => `A.${s}`) })
       .pipe(
@@ -591,7 +591,7 @@ export const run = (request: StreamRequest, onTick: (stats: StreamStats) => void
     const finish = (untilMs?: number) =>
       Effect.gen(function* () {
         yield* Fiber.interrupt(producer)
-        stats.connection = "closed"
+        setConnection(stats, "closed")
         yield* drain(untilMs)
         if (untilMs === undefined) for (const g of gaps.closeAll(session.closeMs)) yield* repair(g)
       })

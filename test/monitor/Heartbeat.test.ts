@@ -6,7 +6,7 @@ import * as MarketCalendar from "../../src/calendar/MarketCalendar.js"
 import { nyseDay } from "../../src/calendar/nyseRules.js"
 import { newYorkTimeToEpochMs } from "../../src/domain/time.js"
 import * as Heartbeat from "../../src/monitor/Heartbeat.js"
-import { makeStreamStats } from "../../src/monitor/StreamStats.js"
+import { makeStreamStats, setConnection } from "../../src/monitor/StreamStats.js"
 import { tempDir } from "../support/fixtures.js"
 
 const INTERVAL = 10_000
@@ -57,7 +57,7 @@ describe("Heartbeat", () => {
         const t0 = newYorkTimeToEpochMs("2024-03-05", 10, 0)
         yield* TestClock.setTime(t0)
         const stats = makeStreamStats("massive-stocks")
-        stats.connection = "connected"
+        setConnection(stats, "connected")
         const file = Heartbeat.heartbeatFile(dataDir, stats.source)
         expect(file).toBe(path.join(dataDir, "state", "heartbeat", "massive-stocks.json"))
 
@@ -135,12 +135,14 @@ describe("Heartbeat", () => {
         marketState: "pre-open"
       })
 
-      // The open: written within a second, not at the next 5-minute beat.
+      // The open: written at 09:30, not at the next 5-minute beat.
       yield* TestClock.adjust(60_000)
       expect(yield* beatAt(file, t0 + 60_000)).toMatchObject({ marketState: "open" })
-      stats.connection = "connected"
-      stats.messages = 42
       yield* TestClock.adjust(1000)
+      // The connection comes up: written at once, the clock not moving.
+      stats.messages = 42
+      setConnection(stats, "connected")
+      yield* TestClock.adjust(0)
       expect(yield* beatAt(file, t0 + 61_000)).toMatchObject({
         connection: "connected",
         messagesTotal: 42,
@@ -180,7 +182,7 @@ describe("Heartbeat", () => {
       expect(yield* Heartbeat.readHeartbeats(dataDir)).toEqual([])
 
       const stats = makeStreamStats("massive-stocks")
-      stats.connection = "connected"
+      setConnection(stats, "connected")
       const file = Heartbeat.heartbeatFile(dataDir, stats.source)
       const fiber = yield* Effect.forkScoped(Heartbeat.run({ stats, intervalMs: INTERVAL, dataDir }))
       yield* TestClock.adjust(0)

@@ -5,7 +5,7 @@ import { nyseDay } from "../../src/calendar/nyseRules.js"
 import { newYorkTimeToEpochMs } from "../../src/domain/time.js"
 import * as Alerts from "../../src/monitor/Alerts.js"
 import * as StallMonitor from "../../src/monitor/StallMonitor.js"
-import { makeStreamStats, type StreamStats } from "../../src/monitor/StreamStats.js"
+import { makeStreamStats, type StreamStats, setConnection } from "../../src/monitor/StreamStats.js"
 
 const STALL = 60_000
 const TICK = StallMonitor.tickIntervalMs(STALL)
@@ -39,7 +39,7 @@ const startAt = (start: number, gaps?: Array<StallMonitor.StallGap>, stallAfterM
   Effect.gen(function* () {
     yield* TestClock.setTime(start)
     const stats = makeStreamStats("massive-stocks")
-    stats.connection = "connected"
+    setConnection(stats, "connected")
     yield* deliver(stats, SYMBOLS)
     yield* Effect.forkScoped(
       StallMonitor.run({
