@@ -141,7 +141,14 @@ describe("storage errors through the CLI", () => {
           prefix: underTmpfs(dataDir, "size=64k")
         })
         expect(result.code, result.stderr).toBe(1)
-        const part = Path.join(dataDir, "lake", "stock_bars_1s", "date=2024-03-04", "part-0000.parquet")
+        // The day's file is written under its staging name first (published after the checkpoint).
+        const part = Path.join(
+          dataDir,
+          "lake",
+          "stock_bars_1s",
+          "date=2024-03-04",
+          "part-0000.parquet.staged"
+        )
         expect(result.stderr).toContain(
           `  SPY 2024-03-04: parquet sink could not commit stock_bars_1s date=2024-03-04: cannot write ${part}: ENOSPC (no space left on device). Free space on the disk holding ${part} and rerun: everything committed is kept.`
         )
