@@ -3,10 +3,10 @@ import { Command, Options } from "@effect/cli"
 import { Console, Effect, Option } from "effect"
 import { datasetNames } from "../domain/datasets.js"
 import { BackfillIncomplete, UsageError } from "../domain/errors.js"
-import * as Backfill from "../runners/backfill.js"
-import * as StockBarsSource from "../sources/massive/stockBarsSource.js"
+import type * as Backfill from "../runners/backfill.js"
 import { progressLine, summaryLine } from "./display.js"
 import { backfillLayer } from "./layers.js"
+import { choiceOption, dateOption, integerOption } from "./optionTypes.js"
 import { root } from "./root.js"
 import { prepareDataDir, resolveConfig } from "./setup.js"
 
@@ -34,7 +34,7 @@ export const parseSymbols = (text: string) =>
   })
 
 export const options = {
-  dataset: Options.choice("dataset", datasetNames).pipe(
+  dataset: choiceOption("dataset", datasetNames).pipe(
     Options.withDescription("Dataset to fill (folder and SQL table name).")
   ),
   symbols: Options.text("symbols").pipe(
@@ -42,16 +42,19 @@ export const options = {
       "Comma-separated tickers, e.g. SPY,QQQ (case-sensitive, as the vendor spells them)."
     )
   ),
-  from: Options.text("from").pipe(
+  from: dateOption("from").pipe(
     Options.withDescription("First day, YYYY-MM-DD (inclusive). Non-trading days are skipped.")
   ),
-  to: Options.text("to").pipe(Options.withDescription("Last day, YYYY-MM-DD (inclusive).")),
+  to: dateOption("to").pipe(Options.withDescription("Last day, YYYY-MM-DD (inclusive).")),
   overwrite: Options.boolean("overwrite").pipe(
     Options.withDescription(
       "Refetch days already done and rewrite their partitions (history correction). Without it, done days are skipped."
     )
   ),
-  rateLimit: Options.integer("rate-limit").pipe(
+  rateLimit: integerOption("rate-limit", {
+    min: 0,
+    expected: "requests per minute, 0 or more (0 = no limit)"
+  }).pipe(
     Options.withDescription(
       "Vendor requests per minute (0 = no limit). Default: rate_limit_per_minute in sources.yaml (5, the free tier)."
     ),
@@ -72,6 +75,10 @@ export const backfillCommand = Command.make("backfill", options, (opts) =>
       ? { ...loaded, massive: { ...loaded.massive, rateLimitPerMinute: opts.rateLimit.value } }
       : loaded
     yield* prepareDataDir(config)
+    // Loaded here, not at start: `--help` and the other commands do not need them.
+    const [Backfill, StockBarsSource] = yield* Effect.promise(() =>
+      Promise.all([import("../runners/backfill.js"), import("../sources/massive/stockBarsSource.js")])
+    )
 
     const tty = process.stderr.isTTY === true
     const onProgress = (p: Backfill.BackfillProgress) => {

@@ -1,12 +1,15 @@
-/** The streaming part of `tapehouse status`: running streams and their heartbeat, coverage per day, recent alerts. */
+/**
+ * The streaming part of `tapehouse status`: running streams and their heartbeat, coverage per day,
+ * recent alerts. The heartbeat reader and the Parquet reader load only when there is something for
+ * them (they bring the vendor client and the Parquet codecs), so status on a lake that was never
+ * streamed starts fast.
+ */
 import * as NodeFs from "node:fs/promises"
 import * as Path from "node:path"
 import { Effect } from "effect"
 import { Continuity, type ContinuityRow } from "../domain/Continuity.js"
 import * as Alerts from "../monitor/Alerts.js"
-import * as Heartbeat from "../monitor/Heartbeat.js"
 import * as PidFile from "../runners/pidFile.js"
-import { readPartition } from "../sinks/ParquetSink.js"
 import { formatDuration, formatInt } from "./display.js"
 
 const iso = (ms: number) => new Date(ms).toISOString().slice(11, 19)
@@ -16,7 +19,13 @@ export const streamStatusLines = (dataDir: string) =>
   Effect.gen(function* () {
     const lines: Array<string> = []
     const { running, stale } = yield* PidFile.list(dataDir)
-    const beats = yield* Heartbeat.readHeartbeats(dataDir).pipe(Effect.orElseSucceed(() => []))
+    const beats =
+      running.length === 0
+        ? []
+        : yield* Effect.promise(() => import("../monitor/Heartbeat.js")).pipe(
+            Effect.flatMap((Heartbeat) => Heartbeat.readHeartbeats(dataDir)),
+            Effect.orElseSucceed(() => [])
+          )
     for (const s of running) {
       const beat = beats.find((b) => b.source === s.source)
       const hb = beat?.heartbeat
@@ -39,6 +48,7 @@ export const streamStatusLines = (dataDir: string) =>
       .map((d) => d.slice("date=".length))
       .sort()
     for (const date of dates) {
+      const { readPartition } = yield* Effect.promise(() => import("../sinks/ParquetSink.js"))
       const rows: ReadonlyArray<ContinuityRow> = yield* readPartition(dataDir, Continuity, date).pipe(
         Effect.orElseSucceed(() => [])
       )

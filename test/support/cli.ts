@@ -17,6 +17,8 @@ export interface CliResult {
 export interface CliOptions {
   readonly cwd?: string
   readonly env?: Readonly<Record<string, string>>
+  /** Variables taken out of the child's environment (NO_COLOR is set by default). */
+  readonly unset?: ReadonlyArray<string>
   /** Kill after this long and fail the test: every command must exit by itself. */
   readonly timeoutMs?: number
 }
@@ -33,12 +35,15 @@ const baseEnv = (): Record<string, string> => {
   return env
 }
 
-export const start = (args: ReadonlyArray<string>, options: CliOptions = {}): ChildProcess =>
-  spawn(process.execPath, [bin, ...args], {
+export const start = (args: ReadonlyArray<string>, options: CliOptions = {}): ChildProcess => {
+  const env = { ...baseEnv(), ...options.env }
+  for (const name of options.unset ?? []) delete env[name]
+  return spawn(process.execPath, [bin, ...args], {
     cwd: options.cwd ?? projectDir,
-    env: { ...baseEnv(), ...options.env },
+    env,
     stdio: ["ignore", "pipe", "pipe"]
   })
+}
 
 export const collect = (child: ChildProcess, timeoutMs = 120_000): Promise<CliResult> =>
   new Promise((resolve, reject) => {
