@@ -56,6 +56,15 @@ describe("the compiled CLI", () => {
     })
   )
 
+  it.scopedLive("run from a folder without ./config, the build finds the config shipped beside it", () =>
+    Effect.gen(function* () {
+      const dir = yield* tempDir()
+      const r = yield* runCli(["--data-dir", Path.join(dir, "data"), "status"], { cwd: dir })
+      expect(r.code, r.stderr).toBe(0)
+      expect(r.stdout).toContain("No checkpoints in")
+    })
+  )
+
   it.scopedLive("the bin runs the source when dist/ is older than a file under src/, or missing", () =>
     Effect.gen(function* () {
       // A project of the bin's shape, whose "build" and "source" say which one ran.
