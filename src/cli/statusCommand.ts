@@ -9,6 +9,7 @@ import { formatBytes, formatInt, table } from "./display.js"
 import { IntegrityError } from "./errors.js"
 import { root } from "./root.js"
 import { resolveConfig } from "./setup.js"
+import { streamStatusLines } from "./streamStatus.js"
 
 const sha256Of = (file: string) =>
   Effect.promise(() =>
@@ -47,7 +48,6 @@ export const statusCommand = Command.make(
   (opts) =>
     Effect.gen(function* () {
       const config = yield* resolveConfig(yield* root)
-      const { streamStatusLines } = yield* Effect.promise(() => import("./streamStatus.js"))
       if (!opts.json) for (const line of yield* streamStatusLines(config.dataDir)) yield* Console.log(line)
       const store = yield* Checkpoints.make(config.dataDir)
       const names = (yield* store.datasets).filter(
