@@ -1,8 +1,12 @@
 #!/usr/bin/env node
 /** Entry point: runs the command tree, prints domain errors as sentences, maps them to exit codes. */
 import { ValidationError } from "@effect/cli"
-import { NodeContext, NodeRuntime } from "@effect/platform-node"
-import { Cause, Console, Effect, Option } from "effect"
+// Only the services @effect/cli needs, by module: the package's index loads its HTTP client (undici) too.
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import * as NodePath from "@effect/platform-node/NodePath"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import * as NodeTerminal from "@effect/platform-node/NodeTerminal"
+import { Cause, Console, Effect, Layer, Option } from "effect"
 import { run } from "./cli/Cli.js"
 import { exitCodeOf, watchSignals } from "./cli/exitCode.js"
 import { makeRedactor } from "./config/redact.js"
@@ -24,7 +28,7 @@ const main = run(process.argv).pipe(
       return Console.error(redact(`tapehouse: ${failure.value.message}`))
     return Console.error(redact(`tapehouse: unexpected failure\n${Cause.pretty(cause)}`))
   }),
-  Effect.provide(NodeContext.layer)
+  Effect.provide(Layer.mergeAll(NodeFileSystem.layer, NodePath.layer, NodeTerminal.layer))
 )
 
 NodeRuntime.runMain(main, {

@@ -1,6 +1,9 @@
-/** The command tree. */
+/** The command tree, and how a command line runs through it. */
 import { Command } from "@effect/cli"
+import { Effect, Option } from "effect"
+import { UsageError } from "../domain/errors.js"
 import { backfillCommand } from "./backfillCommand.js"
+import { withCliConsole } from "./cliConsole.js"
 import { demoCommand } from "./demoCommand.js"
 import { root } from "./root.js"
 import { simCommand } from "./simCommand.js"
@@ -8,19 +11,30 @@ import { compactCommand, simulateCommand } from "./simulateCommand.js"
 import { sqlCommand } from "./sqlCommand.js"
 import { statusCommand } from "./statusCommand.js"
 import { stopCommand, streamCommand } from "./streamCommand.js"
+import { commandTree, unknownOption } from "./unknownOptions.js"
 
-export const command = root.pipe(
-  Command.withSubcommands([
-    backfillCommand,
-    streamCommand,
-    stopCommand,
-    statusCommand,
-    simulateCommand,
-    compactCommand,
-    simCommand,
-    sqlCommand,
-    demoCommand
-  ])
-)
+const subcommands = [
+  backfillCommand,
+  streamCommand,
+  stopCommand,
+  statusCommand,
+  simulateCommand,
+  compactCommand,
+  simCommand,
+  sqlCommand,
+  demoCommand
+] as const
 
-export const run = Command.run(command, { name: "tapehouse", version: "0.1.0" })
+export const command = root.pipe(Command.withSubcommands(subcommands))
+
+const runCommand = Command.run(command, { name: "tapehouse", version: "0.1.0" })
+const tree = commandTree(root, subcommands)
+
+/** Runs `argv` (as `process.argv`): an unknown option is a usage error (exit 2) before anything runs. */
+export const run = (argv: ReadonlyArray<string>) =>
+  withCliConsole(
+    Option.match(unknownOption(tree, argv.slice(2)), {
+      onNone: () => runCommand(argv),
+      onSome: (detail) => Effect.fail(new UsageError({ detail }))
+    })
+  )

@@ -1,18 +1,16 @@
 /** `tapehouse backfill`: fill history for a dataset, symbols and dates from the vendor's REST API. */
 import { Command, Options } from "@effect/cli"
 import { Clock, Console, Effect, Option } from "effect"
-import { MarketCalendar } from "../calendar/MarketCalendar.js"
 import { datasetNames, datasets } from "../domain/datasets.js"
 import { BackfillIncomplete, UsageError } from "../domain/errors.js"
 import { isTicker, normalizeTicker } from "../domain/tickers.js"
 import { StatusLine } from "../monitor/StatusLine.js"
-import * as Backfill from "../runners/backfill.js"
+import type * as Backfill from "../runners/backfill.js"
 import { ESTIMATE_AFTER_DAYS, estimateBackfill } from "../runners/estimate.js"
-import { MassiveRest } from "../sources/massive/MassiveRest.js"
-import * as StockBarsSource from "../sources/massive/stockBarsSource.js"
 import { emptyWarnings, estimateLine, interruptedLines, progressLine, summaryLine } from "./display.js"
 import { receivedSignal } from "./exitCode.js"
 import { backfillLayer } from "./layers.js"
+import { choiceOption, dateOption, integerOption } from "./optionTypes.js"
 import { logRequestStats, withThrottleNote } from "./requestStats.js"
 import { root } from "./root.js"
 import { prepareDataDir, resolveConfig } from "./setup.js"
@@ -39,16 +37,16 @@ export const parseSymbols = (text: string) =>
   })
 
 export const options = {
-  dataset: Options.choice("dataset", datasetNames).pipe(
+  dataset: choiceOption("dataset", datasetNames).pipe(
     Options.withDescription("Dataset to fill (folder and SQL table name).")
   ),
   symbols: Options.text("symbols").pipe(
     Options.withDescription("Comma-separated tickers, e.g. SPY,QQQ or I:VIX (upper-cased: spy means SPY).")
   ),
-  from: Options.text("from").pipe(
+  from: dateOption("from").pipe(
     Options.withDescription("First day, YYYY-MM-DD (inclusive). Non-trading days are skipped.")
   ),
-  to: Options.text("to").pipe(Options.withDescription("Last day, YYYY-MM-DD (inclusive).")),
+  to: dateOption("to").pipe(Options.withDescription("Last day, YYYY-MM-DD (inclusive).")),
   acceptEmpty: Options.boolean("accept-empty").pipe(
     Options.withDescription(
       "Accept instrument-days the vendor returned no rows for (recorded empty) as they are: do not retry them. Without it they are retried on every run."
@@ -59,7 +57,10 @@ export const options = {
       "Refetch days already done and rewrite their partitions (history correction). Without it, done days are skipped."
     )
   ),
-  rateLimit: Options.integer("rate-limit").pipe(
+  rateLimit: integerOption("rate-limit", {
+    min: 0,
+    expected: "requests per minute, 0 or more (0 = no limit)"
+  }).pipe(
     Options.withDescription(
       "Vendor requests per minute (0 = no limit). Default: rate_limit_per_minute in sources.yaml (5, the free tier)."
     ),
@@ -88,6 +89,15 @@ export const backfillCommand = Command.make("backfill", options, (opts) =>
       : loaded
     yield* prepareDataDir(config)
     const dataset = datasets[opts.dataset]
+    // Loaded here, not at start: `--help` and the other commands do not need them.
+    const [Backfill, StockBarsSource, { MassiveRest }, { MarketCalendar }] = yield* Effect.promise(() =>
+      Promise.all([
+        import("../runners/backfill.js"),
+        import("../sources/massive/stockBarsSource.js"),
+        import("../sources/massive/MassiveRest.js"),
+        import("../calendar/MarketCalendar.js")
+      ])
+    )
 
     let lastProgress: Backfill.BackfillProgress | undefined
     const { report, requests } = yield* Effect.gen(function* () {

@@ -11,11 +11,7 @@ import type { AppConfigShape } from "../config/AppConfig.js"
 import { StockBars1s } from "../domain/StockBar.js"
 import { StatusLine } from "../monitor/StatusLine.js"
 import * as Checkpoints from "../pipeline/Checkpoints.js"
-import * as Backfill from "../runners/backfill.js"
-import * as StreamRunner from "../runners/stream.js"
-import { serveStoredDay } from "../sim/lakeBars.js"
-import * as MassiveSim from "../sim/MassiveSim.js"
-import * as StockBarsSource from "../sources/massive/stockBarsSource.js"
+import { tapehouseWith } from "./commandLine.js"
 import { formatBytes, formatDuration, formatInt, progressLine, rowsPerSecond } from "./display.js"
 import { backfillServices, loggingLayer } from "./layers.js"
 import { root } from "./root.js"
@@ -31,6 +27,16 @@ export const DEMO = { symbols: ["SPY"], from: "2024-03-04", to: "2024-03-08" } a
  */
 const showcase = (config: AppConfigShape, simUrl: string) =>
   Effect.gen(function* () {
+    const [Backfill, StreamRunner, { serveStoredDay }, StockBarsSource] = yield* Effect.promise(() =>
+      Promise.all([
+        import("../runners/backfill.js"),
+        import("../runners/stream.js"),
+        import("../sim/lakeBars.js"),
+        import("../sources/massive/stockBarsSource.js")
+      ])
+    )
+    // Follow-ups to copy: on the same data dir and config as this run.
+    const tapehouse = tapehouseWith(yield* root)
     yield* Console.log(`Massive simulator listening on ${simUrl} (offline demo: no vendor is contacted).`)
     yield* Console.log(
       `Backfilling ${StockBars1s.name} ${DEMO.symbols.join(",")} ${DEMO.from}..${DEMO.to} through the REST client…`
@@ -88,8 +94,8 @@ const showcase = (config: AppConfigShape, simUrl: string) =>
       "Look at it with DuckDB:",
       `  duckdb -c "SELECT symbol, date, count(*) AS bars, min(ts), max(ts), sum(volume) FROM read_parquet('${relLake}/*/*.parquet', hive_partitioning = true) GROUP BY ALL ORDER BY date"`,
       "and with SQL:",
-      `  npx tapehouse sql "SELECT symbol, (ts AT TIME ZONE 'America/New_York')::date AS day, count(*) AS bars, round(sum(volume)) AS volume FROM stock_bars_1s GROUP BY 1, 2 ORDER BY 2"`,
-      "State of every day: npx tapehouse status"
+      `  ${tapehouse} sql "SELECT symbol, (ts AT TIME ZONE 'America/New_York')::date AS day, count(*) AS bars, round(sum(volume)) AS volume FROM stock_bars_1s GROUP BY 1, 2 ORDER BY 2"`,
+      `State of every day: ${tapehouse} status`
     ]
     for (const line of lines) yield* Console.log(line)
   }).pipe(Effect.provide(loggingLayer(config)))
@@ -97,6 +103,7 @@ const showcase = (config: AppConfigShape, simUrl: string) =>
 export const demoCommand = Command.make("demo", {}, () =>
   Effect.gen(function* () {
     const loaded = yield* resolveConfig(yield* root)
+    const MassiveSim = yield* Effect.promise(() => import("../sim/MassiveSim.js"))
     const sim = yield* MassiveSim.make({ port: 0 })
     const config = {
       ...loaded,

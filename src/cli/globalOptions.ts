@@ -2,6 +2,7 @@
 import { Options } from "@effect/cli"
 
 export const dataDir = Options.text("data-dir").pipe(
+  Options.withPseudoName("DIR"),
   Options.withDescription(
     "Folder of the lake, state, quarantine and logs. Default: env TAPEHOUSE_DATA_DIR, then data_dir in settings.yaml, then ./data."
   ),
@@ -9,6 +10,7 @@ export const dataDir = Options.text("data-dir").pipe(
 )
 
 export const configDir = Options.text("config-dir").pipe(
+  Options.withPseudoName("DIR"),
   Options.withDescription(
     "Folder holding settings.yaml, sources.yaml, sinks.yaml and retry.yaml. When left at ./config and there is none, the defaults shipped with tapehouse are used."
   ),

@@ -1,9 +1,9 @@
 /** Shared by commands: resolving the configuration and preparing the data dir. */
+import { existsSync } from "node:fs"
 import * as NodeFs from "node:fs/promises"
 import * as Path from "node:path"
 import { Effect, Option } from "effect"
 import type { AppConfigShape } from "../config/AppConfig.js"
-import { loadConfig } from "../config/loadConfig.js"
 import { ConfigError } from "../domain/errors.js"
 import { storageErrorOf } from "../domain/systemCause.js"
 import { mkdirs } from "../sinks/atomicFile.js"
@@ -13,8 +13,16 @@ export interface GlobalOptions {
   readonly configDir: string
 }
 
+/** The package's folder: the nearest one above this module with a package.json (from src/cli/ or dist/). */
+const packageDir = (from: string): string => {
+  for (let dir = from; ; dir = Path.dirname(dir)) {
+    if (existsSync(Path.join(dir, "package.json"))) return dir
+    if (Path.dirname(dir) === dir) return Path.resolve(from, "../..")
+  }
+}
+
 /** The defaults shipped with the package, used when `--config-dir` is left at ./config and that is absent. */
-export const packagedConfigDir = Path.resolve(import.meta.dirname, "../../config")
+export const packagedConfigDir = Path.join(packageDir(import.meta.dirname), "config")
 export const DEFAULT_CONFIG_DIR = "./config"
 
 const configDirFor = (given: string): Effect.Effect<string> =>
@@ -29,12 +37,17 @@ const configDirFor = (given: string): Effect.Effect<string> =>
 
 export const resolveConfig = (global: GlobalOptions) =>
   Effect.flatMap(configDirFor(global.configDir), (configDir) =>
-    loadConfig({
-      configDir,
-      ...(Option.isSome(global.dataDir) ? { dataDir: global.dataDir.value } : {}),
-      cwd: process.cwd(),
-      env: process.env
-    })
+    // Loaded when a command runs (the YAML parser is not needed for --help).
+    Effect.flatMap(
+      Effect.promise(() => import("../config/loadConfig.js")),
+      ({ loadConfig }) =>
+        loadConfig({
+          configDir,
+          ...(Option.isSome(global.dataDir) ? { dataDir: global.dataDir.value } : {}),
+          cwd: process.cwd(),
+          env: process.env
+        })
+    )
   )
 
 /**

@@ -1,29 +1,31 @@
 /** `tapehouse sim serve`: the Massive simulator in the foreground, for any client (ours, the official ones, curl). */
 import { Command, Options } from "@effect/cli"
 import { Console, Effect, Option } from "effect"
-import * as MassiveSim from "../sim/MassiveSim.js"
+import { shellWord } from "./commandLine.js"
 import { interruptIsNormalEnd } from "./exitCode.js"
+import { integerOption } from "./optionTypes.js"
 
 const serve = Command.make(
   "serve",
   {
-    port: Options.integer("port").pipe(
+    port: integerOption("port", { min: 0, max: 65535, expected: "a port, 0-65535 (0 = a free one)" }).pipe(
       Options.withDescription("Port on 127.0.0.1 (default: a free port chosen by the OS)."),
       Options.withDefault(0)
     ),
     apiKey: Options.text("api-key").pipe(
+      Options.withPseudoName("KEY"),
       Options.withDescription(
         "The only API key accepted (apiKey query or Authorization: Bearer). Default: any non-empty key."
       ),
       Options.optional
     ),
-    pageSize: Options.integer("page-size").pipe(
+    pageSize: integerOption("page-size", { min: 1, expected: "bars per page, 1 or more" }).pipe(
       Options.withDescription(
         "Cap bars per aggregates page below the request's limit, to exercise next_url pagination."
       ),
       Options.optional
     ),
-    rateLimit: Options.integer("rate-limit").pipe(
+    rateLimit: integerOption("rate-limit", { min: 1, expected: "requests per minute, 1 or more" }).pipe(
       Options.withDescription(
         "Answer 429 past this many requests per minute, as the free tier does (default: no limit)."
       ),
@@ -34,20 +36,21 @@ const serve = Command.make(
     Effect.gen(function* () {
       // A foreground server: Ctrl-C or SIGTERM is how it ends (exit 0).
       yield* interruptIsNormalEnd
-      if (opts.port < 0 || opts.port > 65535)
-        return yield* Effect.die(new Error("unreachable: port validated"))
+      const MassiveSim = yield* Effect.promise(() => import("../sim/MassiveSim.js"))
       const sim = yield* MassiveSim.make({
         port: opts.port,
         ...(Option.isSome(opts.apiKey) ? { apiKeys: [opts.apiKey.value] } : {}),
         ...(Option.isSome(opts.pageSize) ? { pageSize: opts.pageSize.value } : {}),
         ...(Option.isSome(opts.rateLimit) ? { rateLimitPerMinute: opts.rateLimit.value } : {})
       })
+      // The examples carry the key it accepts: the one given, or any key when none was.
+      const key = Option.getOrElse(opts.apiKey, () => "any-key")
       yield* Console.log(`Massive simulator listening on ${sim.url}`)
       yield* Console.log(
-        `  try: curl -H "Authorization: Bearer any-key" "${sim.url}/v2/aggs/ticker/SPY/range/1/second/2024-03-04/2024-03-04?limit=5"`
+        `  try: curl -H ${shellWord(`Authorization: Bearer ${key}`)} "${sim.url}/v2/aggs/ticker/SPY/range/1/second/2024-03-04/2024-03-04?limit=5"`
       )
       yield* Console.log(
-        `  point tapehouse at it: TAPEHOUSE_MASSIVE_URL=${sim.url} MASSIVE_API_KEY=any-key npx tapehouse backfill …`
+        `  point tapehouse at it: TAPEHOUSE_MASSIVE_URL=${sim.url} MASSIVE_API_KEY=${shellWord(key)} npx tapehouse backfill …`
       )
       yield* Console.log("  faults: POST a JSON fault to /__sim/faults (see README); Ctrl-C stops.")
       return yield* Effect.never

@@ -8,20 +8,14 @@ import { Console, Effect, Option } from "effect"
 import { datasetNames } from "../domain/datasets.js"
 import { UsageError } from "../domain/errors.js"
 import { StockBars1s } from "../domain/StockBar.js"
-import { isIsoDate } from "../domain/time.js"
-import { serveStoredDay } from "../sim/lakeBars.js"
-import { compact } from "../sinks/compact.js"
+import { shellWord } from "./commandLine.js"
 import { formatBytes, formatInt } from "./display.js"
 import { interruptIsNormalEnd } from "./exitCode.js"
+import { choiceOption, dateOption, integerOption } from "./optionTypes.js"
 import { root } from "./root.js"
 import { prepareDataDir, resolveConfig } from "./setup.js"
 
-const dateOption = Options.text("date").pipe(Options.withDescription("The trading day, YYYY-MM-DD."))
-
-const checkDate = (date: string) =>
-  isIsoDate(date)
-    ? Effect.void
-    : Effect.fail(new UsageError({ detail: `--date ${date} is not a date; expected YYYY-MM-DD.` }))
+const date = dateOption("date").pipe(Options.withDescription("The trading day."))
 
 /** `60`, `1` … or `max`. */
 export const parseSpeed = (text: string) => {
@@ -39,19 +33,21 @@ export const parseSpeed = (text: string) => {
 export const simulateCommand = Command.make(
   "simulate",
   {
-    dataset: Options.choice("dataset", datasetNames).pipe(Options.withDescription("Dataset to replay.")),
-    date: dateOption,
+    dataset: choiceOption("dataset", datasetNames).pipe(Options.withDescription("Dataset to replay.")),
+    date,
     speed: Options.text("speed").pipe(
+      Options.withPseudoName("N|max"),
       Options.withDescription(
         "Replay pace: a multiple of real time (1, 60 …) or max (as fast as the client reads)."
       ),
       Options.withDefault("1")
     ),
-    port: Options.integer("port").pipe(
+    port: integerOption("port", { min: 0, max: 65535, expected: "a port, 0-65535 (0 = a free one)" }).pipe(
       Options.withDescription("Port on 127.0.0.1 (default: a free port)."),
       Options.withDefault(0)
     ),
     apiKey: Options.text("api-key").pipe(
+      Options.withPseudoName("KEY"),
       Options.withDescription("The only API key accepted. Default: any non-empty key."),
       Options.optional
     )
@@ -60,9 +56,9 @@ export const simulateCommand = Command.make(
     Effect.gen(function* () {
       // A foreground server: Ctrl-C or SIGTERM is how it ends (exit 0).
       yield* interruptIsNormalEnd
-      yield* checkDate(opts.date)
       const speed = yield* parseSpeed(opts.speed)
       const config = yield* resolveConfig(yield* root)
+      const { serveStoredDay } = yield* Effect.promise(() => import("../sim/lakeBars.js"))
       const served = yield* serveStoredDay({
         dataDir: config.dataDir,
         date: opts.date,
@@ -76,7 +72,7 @@ export const simulateCommand = Command.make(
       yield* Console.log(`  REST      ${served.restUrl}`)
       yield* Console.log(`  WebSocket ${served.wsUrl}/stocks`)
       yield* Console.log(
-        `  stream it: TAPEHOUSE_MASSIVE_URL=${served.restUrl} TAPEHOUSE_MASSIVE_WS_URL=${served.wsUrl} MASSIVE_API_KEY=any-key npx tapehouse stream --dataset ${opts.dataset} --symbols SPY`
+        `  stream it: TAPEHOUSE_MASSIVE_URL=${served.restUrl} TAPEHOUSE_MASSIVE_WS_URL=${served.wsUrl} MASSIVE_API_KEY=${shellWord(Option.getOrElse(opts.apiKey, () => "any-key"))} npx tapehouse stream --dataset ${opts.dataset} --symbols SPY`
       )
       yield* Console.log("  Ctrl-C stops.")
       return yield* Effect.never
@@ -90,17 +86,17 @@ export const simulateCommand = Command.make(
 export const compactCommand = Command.make(
   "compact",
   {
-    dataset: Options.choice("dataset", datasetNames).pipe(
+    dataset: choiceOption("dataset", datasetNames).pipe(
       Options.withDescription("Dataset."),
       Options.withDefault("stock_bars_1s" as const)
     ),
-    date: dateOption
+    date
   },
   (opts) =>
     Effect.gen(function* () {
-      yield* checkDate(opts.date)
       const config = yield* resolveConfig(yield* root)
       yield* prepareDataDir(config)
+      const { compact } = yield* Effect.promise(() => import("../sinks/compact.js"))
       const result = yield* compact(
         {
           dataDir: config.dataDir,

@@ -1,11 +1,8 @@
 /** `tapehouse sql "<query>"`: run a query against the configured SQL target (embedded PGlite by default). */
 import { Args, Command } from "@effect/cli"
-import { SqlClient } from "@effect/sql"
 import { Console, Effect, Layer } from "effect"
 import { AppConfig } from "../config/AppConfig.js"
 import { SinkError } from "../domain/errors.js"
-import { SqlReady } from "../sinks/SinksLive.js"
-import { describeSqlError } from "../sinks/sqlSchema.js"
 import { table } from "./display.js"
 import { loggingLayer } from "./layers.js"
 import { root } from "./root.js"
@@ -33,6 +30,13 @@ export const sqlCommand = Command.make(
     Effect.gen(function* () {
       const config = yield* resolveConfig(yield* root)
       yield* prepareDataDir(config)
+      const [SqlClient, { SqlReady }, { describeSqlError }] = yield* Effect.promise(() =>
+        Promise.all([
+          import("@effect/sql/SqlClient"),
+          import("../sinks/SinksLive.js"),
+          import("../sinks/sqlSchema.js")
+        ])
+      )
       const rows = yield* Effect.gen(function* () {
         const sql = yield* SqlClient.SqlClient
         return yield* sql

@@ -6,7 +6,7 @@ import { formatBytes, formatDuration, formatInt, table } from "./display.js"
 import { IntegrityError } from "./errors.js"
 import { root } from "./root.js"
 import { resolveConfig } from "./setup.js"
-import { collectStatus, type StatusReport } from "./statusReport.js"
+import type { StatusReport } from "./statusReport.js"
 
 const clock = (ms: number) => new Date(ms).toISOString().slice(11, 19)
 
@@ -115,6 +115,7 @@ export const statusCommand = Command.make(
   (opts) =>
     Effect.gen(function* () {
       const config = yield* resolveConfig(yield* root)
+      const { collectStatus } = yield* Effect.promise(() => import("./statusReport.js"))
       const report = yield* collectStatus(config.dataDir, {
         dataset: Option.getOrUndefined(opts.dataset),
         symbol: Option.getOrUndefined(opts.symbol),

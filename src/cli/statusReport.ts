@@ -10,11 +10,18 @@ import * as Path from "node:path"
 import { Effect } from "effect"
 import { Continuity, type ContinuityRow } from "../domain/Continuity.js"
 import * as Alerts from "../monitor/Alerts.js"
-import * as Heartbeat from "../monitor/Heartbeat.js"
+import type * as Heartbeat from "../monitor/Heartbeat.js"
 import * as Checkpoints from "../pipeline/Checkpoints.js"
 import * as PidFile from "../runners/pidFile.js"
-import { readPartition } from "../sinks/compact.js"
-import { type PartitionFiles, unsettledPartitions } from "../sinks/partFiles.js"
+import type { PartitionFiles } from "../sinks/partFiles.js"
+import { isPartFileName, STAGED_FILE } from "../sinks/partitionLayout.js"
+
+// The Parquet readers and the heartbeat's calendar are loaded only when there is something to read:
+// `status` on a lake without streams answers without them.
+const parquetReaders = () =>
+  Effect.promise(() => Promise.all([import("../sinks/compact.js"), import("../sinks/partFiles.js")]))
+
+const listDir = (dir: string) => Effect.promise(() => NodeFs.readdir(dir).catch(() => [] as Array<string>))
 
 export interface StatusFilter {
   readonly dataset: string | undefined
@@ -97,6 +104,8 @@ const sha256Of = (file: string) =>
 const streamsOf = (dataDir: string) =>
   Effect.gen(function* () {
     const { running, stale } = yield* PidFile.list(dataDir)
+    if (running.length === 0 && stale.length === 0) return []
+    const Heartbeat = yield* Effect.promise(() => import("../monitor/Heartbeat.js"))
     const beats = yield* Heartbeat.readHeartbeats(dataDir).pipe(Effect.orElseSucceed(() => []))
     return [...running.map((s) => [s, true] as const), ...stale.map((s) => [s, false] as const)].map(
       ([s, alive]): StreamStatus => {
@@ -119,11 +128,13 @@ const streamsOf = (dataDir: string) =>
 const coverageOf = (dataDir: string) =>
   Effect.gen(function* () {
     const root = Path.join(dataDir, "lake", Continuity.name)
-    const dates = (yield* Effect.promise(() => NodeFs.readdir(root).catch(() => [] as Array<string>)))
+    const dates = (yield* listDir(root))
       .filter((d) => d.startsWith("date="))
       .map((d) => d.slice("date=".length))
       .sort()
     const out: Array<DayCoverage> = []
+    if (dates.length === 0) return out
+    const [{ readPartition }] = yield* parquetReaders()
     for (const date of dates) {
       const rows: ReadonlyArray<ContinuityRow> = yield* readPartition(dataDir, Continuity, date).pipe(
         Effect.orElseSucceed(() => [])
@@ -139,6 +150,23 @@ const coverageOf = (dataDir: string) =>
     return out
   })
 
+/** Partitions with part files or a staged file, read from their footers (nothing loaded when there are none). */
+const unsettledOf = (dataDir: string, dataset: string) =>
+  Effect.gen(function* () {
+    const root = Path.join(dataDir, "lake", dataset)
+    let any = false
+    for (const date of yield* listDir(root)) {
+      const names = yield* listDir(Path.join(root, date))
+      if (names.some((n) => isPartFileName(n) || n === STAGED_FILE)) {
+        any = true
+        break
+      }
+    }
+    if (!any) return [] as ReadonlyArray<PartitionFiles>
+    const [, { unsettledPartitions }] = yield* parquetReaders()
+    return yield* Effect.promise(() => unsettledPartitions(dataDir, dataset))
+  })
+
 const datasetOf = (
   dataDir: string,
   store: Checkpoints.CheckpointsShape,
@@ -152,7 +180,7 @@ const datasetOf = (
       .filter((d) => filter.symbol === undefined || d.symbol === filter.symbol)
       .sort((a, b) => (a.date === b.date ? (a.symbol < b.symbol ? -1 : 1) : a.date < b.date ? -1 : 1))
     const files = yield* store.files(dataset)
-    const unsettled = yield* Effect.promise(() => unsettledPartitions(dataDir, dataset))
+    const unsettled = yield* unsettledOf(dataDir, dataset)
     const verified = new Map<string, "ok" | "mismatch" | "missing" | "staged">()
     if (filter.verify)
       for (const f of files.values()) {

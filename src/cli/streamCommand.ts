@@ -1,43 +1,53 @@
 /** `tapehouse stream`: capture the live feed during the regular session into the lake and SQL. */
 import { Command, Options } from "@effect/cli"
 import { Console, Effect, Layer } from "effect"
-import * as MarketCalendar from "../calendar/MarketCalendar.js"
 import { AppConfig, type AppConfigShape } from "../config/AppConfig.js"
 import { datasetNames } from "../domain/datasets.js"
-import * as Alerts from "../monitor/Alerts.js"
 import { StatusLine } from "../monitor/StatusLine.js"
 import type { StreamStats } from "../monitor/StreamStats.js"
-import * as Checkpoints from "../pipeline/Checkpoints.js"
 import * as PidFile from "../runners/pidFile.js"
-import * as Stream from "../runners/stream.js"
-import * as Quarantine from "../sinks/Quarantine.js"
-import * as SinksLive from "../sinks/SinksLive.js"
-import * as MassiveRest from "../sources/massive/MassiveRest.js"
-import * as MassiveSocket from "../sources/massive/MassiveSocket.js"
 import { parseSymbols } from "./backfillCommand.js"
 import { formatInt } from "./display.js"
 import { StopTimeout } from "./errors.js"
 import { interruptIsNormalEnd } from "./exitCode.js"
 import { loggingLayer } from "./layers.js"
+import { choiceOption, integerOption } from "./optionTypes.js"
 import { root } from "./root.js"
 import { prepareDataDir, resolveConfig } from "./setup.js"
 
-/** Stream: the socket and REST clients, calendar, sinks, quarantine, checkpoints, alerts. */
-export const streamServices = (config: AppConfigShape) => {
-  const rest = MassiveRest.Live
-  const calendar = (config.massive.calendarFromApi ? MarketCalendar.Live : MarketCalendar.RulesOnly).pipe(
-    Layer.provide(rest)
+/** Stream: the socket and REST clients, calendar, sinks, quarantine, checkpoints, alerts (loaded when built). */
+export const streamServices = (config: AppConfigShape) =>
+  Layer.unwrapEffect(
+    Effect.promise(() =>
+      Promise.all([
+        import("../sources/massive/MassiveRest.js"),
+        import("../calendar/MarketCalendar.js"),
+        import("../sources/massive/MassiveSocket.js"),
+        import("../pipeline/Checkpoints.js"),
+        import("../sinks/Quarantine.js"),
+        import("../sinks/SinksLive.js"),
+        import("../monitor/Alerts.js")
+      ])
+    ).pipe(
+      Effect.map(
+        ([MassiveRest, MarketCalendar, MassiveSocket, Checkpoints, Quarantine, SinksLive, Alerts]) => {
+          const rest = MassiveRest.Live
+          const calendar = (
+            config.massive.calendarFromApi ? MarketCalendar.Live : MarketCalendar.RulesOnly
+          ).pipe(Layer.provide(rest))
+          return Layer.mergeAll(
+            rest,
+            calendar,
+            MassiveSocket.Live,
+            Layer.effect(Checkpoints.Checkpoints, Checkpoints.make(config.dataDir)),
+            Quarantine.Live,
+            SinksLive.fromConfig,
+            Alerts.Live
+          ).pipe(Layer.provideMerge(Layer.succeed(AppConfig, config)))
+        }
+      )
+    )
   )
-  return Layer.mergeAll(
-    rest,
-    calendar,
-    MassiveSocket.Live,
-    Layer.effect(Checkpoints.Checkpoints, Checkpoints.make(config.dataDir)),
-    Quarantine.Live,
-    SinksLive.fromConfig,
-    Alerts.Live
-  ).pipe(Layer.provideMerge(Layer.succeed(AppConfig, config)))
-}
 
 /** Stream: its services, built and run with the logger. */
 export const streamLayer = (config: AppConfigShape) =>
@@ -49,7 +59,7 @@ export const countersLine = (s: StreamStats) =>
 export const streamCommand = Command.make(
   "stream",
   {
-    dataset: Options.choice("dataset", datasetNames).pipe(
+    dataset: choiceOption("dataset", datasetNames).pipe(
       Options.withDescription(
         "Dataset to capture (stock_bars_1s: Massive per-second aggregates, channel A.<symbol>)."
       )
@@ -69,6 +79,7 @@ export const streamCommand = Command.make(
       const config = yield* resolveConfig(yield* root)
       yield* prepareDataDir(config)
       const source = "massive-stocks"
+      const Stream = yield* Effect.promise(() => import("../runners/stream.js"))
       const report = yield* Effect.gen(function* () {
         const line = yield* StatusLine
         yield* PidFile.register(config.dataDir, {
@@ -99,7 +110,7 @@ export const streamCommand = Command.make(
 export const stopCommand = Command.make(
   "stop",
   {
-    timeout: Options.integer("timeout").pipe(
+    timeout: integerOption("timeout", { min: 0, expected: "seconds, 0 or more" }).pipe(
       Options.withDescription("Seconds to wait for the streams to exit."),
       Options.withDefault(15)
     )

@@ -332,6 +332,12 @@ describe("tapehouse CLI", () => {
       child.kill("SIGINT")
       const result = yield* Effect.promise(() => done)
       expect(result.code).toBe(0)
+      // Its examples use the key it was given, the only one it accepts.
+      expect(result.stdout).toContain(`curl -H 'Authorization: Bearer k-123' "${url}/v2/aggs/`)
+      expect(result.stdout).toContain(
+        `TAPEHOUSE_MASSIVE_URL=${url} MASSIVE_API_KEY=k-123 npx tapehouse backfill`
+      )
+      expect(result.stdout).not.toContain("any-key")
     })
   )
 })

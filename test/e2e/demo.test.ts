@@ -36,6 +36,10 @@ describe("tapehouse demo (npm start)", () => {
         expect(occurrences(first.stderr, "the vendor's clock is a replay of 2024-03-08")).toBe(1)
         expect(occurrences(first.stderr, "streaming SPY for the 2024-03-08 session")).toBe(1)
         expect(occurrences(first.stderr, "stock_bars_1s 2024-03-08 committed")).toBe(1)
+        // The follow-ups it prints run on the same data dir and config.
+        const tapehouse = `npx tapehouse --data-dir ${dataDir} --config-dir ${configDir}`
+        expect(first.stdout).toContain(`  ${tapehouse} sql "SELECT symbol,`)
+        expect(first.stdout).toContain(`State of every day: ${tapehouse} status`)
 
         const lake = yield* readLake(dataDir, StockBars1s)
         expect(lake).toHaveLength(DAYS.reduce((n, d) => n + secondBars("SPY", d).length, 0))

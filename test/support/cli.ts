@@ -17,6 +17,8 @@ export interface CliResult {
 export interface CliOptions {
   readonly cwd?: string
   readonly env?: Readonly<Record<string, string>>
+  /** Variables taken out of the child's environment (NO_COLOR is set by default). */
+  readonly unset?: ReadonlyArray<string>
   /** Kill after this long and fail the test: every command must exit by itself. */
   readonly timeoutMs?: number
   /** A command the bin runs under (`unshare … sh -c … "$@"`): its last argument is followed by node and the bin. */
@@ -36,10 +38,12 @@ const baseEnv = (): Record<string, string> => {
 }
 
 export const start = (args: ReadonlyArray<string>, options: CliOptions = {}): ChildProcess => {
+  const env = { ...baseEnv(), ...options.env }
+  for (const name of options.unset ?? []) delete env[name]
   const [command = process.execPath, ...before] = [...(options.prefix ?? []), process.execPath]
   return spawn(command, [...before, bin, ...args], {
     cwd: options.cwd ?? projectDir,
-    env: { ...baseEnv(), ...options.env },
+    env,
     stdio: ["ignore", "pipe", "pipe"]
   })
 }

@@ -1,0 +1,23 @@
+/**
+ * vitest globalSetup: compiles dist/ (scripts/build.mjs) before any test runs, and again before each
+ * rerun in watch mode, so the tests that run the `tapehouse` bin run the build of the source under
+ * test. (The bin itself runs the source through tsx when dist/ is older than src/; the build here
+ * makes the tests exercise the compiled output, as users run it.)
+ */
+import { execFileSync } from "node:child_process"
+import * as Path from "node:path"
+import type { TestProject } from "vitest/node"
+
+const projectDir = Path.resolve(import.meta.dirname, "../..")
+
+const build = (): void => {
+  execFileSync(process.execPath, [Path.join(projectDir, "scripts", "build.mjs")], {
+    cwd: projectDir,
+    stdio: ["ignore", "inherit", "inherit"]
+  })
+}
+
+export default function setup(project: TestProject): void {
+  build()
+  project.onTestsRerun(() => build())
+}
