@@ -61,7 +61,7 @@ describe("the compiled CLI", () => {
       const dir = yield* tempDir()
       const r = yield* runCli(["--data-dir", Path.join(dir, "data"), "status"], { cwd: dir })
       expect(r.code, r.stderr).toBe(0)
-      expect(r.stdout).toContain("No checkpoints in")
+      expect(r.stdout).toContain("No checkpoints and no lake in")
     })
   )
 
