@@ -49,7 +49,8 @@ describe("tapehouse stream, stopped and started again during the session", () =>
     "the restart repairs the window it missed and the ledger records it; status sees the live and the stopped day",
     () =>
       Effect.gen(function* () {
-        // The vendor's day, replayed from 11:00 at 60×: one TestClock second is one session minute.
+        // The vendor's day, replayed from 15:00 at 60×: one TestClock second is one session minute.
+        // (Each session second is a wake-up of the replay on the TestClock: the last hour keeps it short.)
         const sim = yield* MassiveSim.make()
         const vendorDir = yield* tempDir("tapehouse-restart-vendor-")
         yield* Effect.flatMap(StockBarsSource.make, (source) =>
@@ -62,7 +63,7 @@ describe("tapehouse stream, stopped and started again during the session", () =>
           })
         ).pipe(Effect.provide(backfillStack(testConfig(vendorDir, sim.url))))
         const vendorDay = [...(yield* readLake(vendorDir, StockBars1s))].sort(byKey)
-        const served = yield* serveStoredDay({ dataDir: vendorDir, date: DATE, speed: 60, fromMs: ny(11, 0) })
+        const served = yield* serveStoredDay({ dataDir: vendorDir, date: DATE, speed: 60, fromMs: ny(15, 0) })
         const session = () => served.socket.sessionTimeMs()
         const subscribed = () =>
           served.socket.stats().connections.filter((c) => c.open && c.subscriptions.length > 0)
@@ -99,13 +100,13 @@ describe("tapehouse stream, stopped and started again during the session", () =>
             .catch(() => [] as Array<string>)
             .then((names) => names.filter((f) => /^part-\d{6}\.parquet$/.test(f)).length)
 
-        // 1. The first capture: 11:00 to about 11:30.
+        // 1. The first capture: 15:00 to about 15:15.
         const first = start(streamArgs, { env })
         const firstDone = collect(first, 120_000)
         yield* waitFor("the first stream's subscription", () =>
           subscribed().length === 1 ? true : undefined
         )
-        yield* advance(30)
+        yield* advance(15)
         yield* waitFor("part files of the first capture", async () =>
           (await parts()) >= 3 ? true : undefined
         )
@@ -143,9 +144,9 @@ describe("tapehouse stream, stopped and started again during the session", () =>
         expect(bars.streamedDays[0]!.rows).toBe((yield* readLake(dataDir, StockBars1s)).length)
         expect(bars.streamedDays[0]!.rows).toBeGreaterThan(0)
 
-        // 2. The session goes on for 45 minutes with nobody listening.
+        // 2. The session goes on for 20 minutes with nobody listening.
         const stoppedAt = session()
-        yield* advance(45)
+        yield* advance(20)
 
         // 3. The stream starts again and runs to the close.
         const restarted = start(streamArgs, { env })
@@ -160,7 +161,7 @@ describe("tapehouse stream, stopped and started again during the session", () =>
         expect(second.stdout).toMatch(/gap \S+–\S+: repaired, [1-9]\d* rows/)
 
         // The ledger holds both windows, repaired through REST: the late start (the first stream
-        // began at 11:00 with nothing before it) and the restart.
+        // began at 15:00 with nothing before it) and the restart.
         const ledger = yield* readPartition(dataDir, Continuity, DATE)
         const gaps = ledger.filter((r) => r.kind === "gap").sort((a, b) => a.start - b.start)
         expect(gaps.map((g) => [g.cause, g.status, g.symbols])).toEqual([
@@ -171,7 +172,7 @@ describe("tapehouse stream, stopped and started again during the session", () =>
         expect(gaps.every((g) => g.rows > 0)).toBe(true)
         expect(gaps[1]!.start).toBeLessThan(stoppedAt)
         // It ends at the first bar the restarted stream got: published 3 s after its second.
-        expect(gaps[1]!.end).toBeGreaterThanOrEqual(stoppedAt + 45 * 60_000 - 3000)
+        expect(gaps[1]!.end).toBeGreaterThanOrEqual(stoppedAt + 20 * 60_000 - 3000)
 
         // The lake equals the vendor's day in every column the WebSocket carries.
         const lake = [...(yield* readPartition(dataDir, StockBars1s, DATE))].sort(byKey)
