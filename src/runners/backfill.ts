@@ -18,7 +18,7 @@ import { commitStaged, fileEntryOf, recoverStaged } from "../pipeline/stagedComm
 import { makeValidator } from "../pipeline/validate.js"
 import { Quarantine } from "../sinks/Quarantine.js"
 import { Sinks } from "../sinks/Sink.js"
-import type { BackfillSource } from "./BackfillSource.js"
+import type { BackfillSource } from "./Feed.js"
 
 export interface BackfillRequest {
   readonly symbols: ReadonlyArray<string>
