@@ -34,7 +34,9 @@ export const streamServices = (config: AppConfigShape) =>
         ([MassiveRest, MarketCalendar, MassiveSocket, Checkpoints, Quarantine, SinksLive, Alerts]) => {
           const rest = MassiveRest.Live
           const calendar = (
-            config.massive.calendarFromApi ? MarketCalendar.Live : MarketCalendar.RulesOnly
+            config.massive.calendarFromApi
+              ? MarketCalendar.Live.pipe(Layer.provide(MassiveRest.Holidays))
+              : MarketCalendar.RulesOnly
           ).pipe(Layer.provide(rest))
           return Layer.mergeAll(
             rest,

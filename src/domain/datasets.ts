@@ -43,6 +43,9 @@ export interface DatasetEntry<A> {
 /** `entry` with its record type erased, for dispatch by name. */
 const erase = <A>(entry: DatasetEntry<A>): DatasetEntry<unknown> => entry as unknown as DatasetEntry<unknown>
 
+/** A dataset with its record type erased, for the lists below. */
+const anyDataset = <A>(dataset: Dataset<A>): Dataset<unknown> => dataset as unknown as Dataset<unknown>
+
 /** Datasets a user backfills or streams (`--dataset`). */
 export const registry = {
   stock_bars_1s: erase<StockBar>({
@@ -66,3 +69,17 @@ export const datasetHelp = (): string => datasetNames.map((n) => `${n}: ${regist
 
 /** Datasets tapehouse writes about itself. */
 export const internalDatasets: { readonly continuity: Dataset<ContinuityRow> } = { continuity: Continuity }
+
+/**
+ * Every SQL schema change, in order: a dataset's table, or a nullable column added to a table made
+ * before it. Append only: the migrator runs only ids above the last one applied, and the position is
+ * the id. A new dataset's table goes at the end.
+ */
+export const sqlSchemaChanges: ReadonlyArray<
+  | { readonly _tag: "table"; readonly table: Dataset<unknown> }
+  | { readonly _tag: "addColumn"; readonly table: Dataset<unknown>; readonly column: string }
+> = [
+  { _tag: "table", table: registry.stock_bars_1s.dataset },
+  { _tag: "table", table: anyDataset(Continuity) },
+  { _tag: "addColumn", table: anyDataset(Continuity), column: "cause" }
+]

@@ -8,10 +8,9 @@ import { SqlClient, type SqlError } from "@effect/sql"
 import type { PgClient } from "@effect/sql-pg/PgClient"
 import * as PgMigrator from "@effect/sql-pg/PgMigrator"
 import { Cause, Effect, Layer, Option } from "effect"
-import { Continuity } from "../domain/Continuity.js"
 import type { ColumnType } from "../domain/Dataset.js"
+import { sqlSchemaChanges } from "../domain/datasets.js"
 import { SinkError } from "../domain/errors.js"
-import { StockBars1s } from "../domain/StockBar.js"
 import { systemCauseOf } from "../domain/systemCause.js"
 
 /** What the SQL side needs of a `Dataset` (every `Dataset<A>` is one). */
@@ -33,12 +32,8 @@ export type MigrationStep =
   | { readonly _tag: "table"; readonly table: TableSpec }
   | { readonly _tag: "addColumn"; readonly table: TableSpec; readonly column: string }
 
-/** Every schema change, in order. Append only: the position is the migration id. */
-export const migrationSteps: ReadonlyArray<MigrationStep> = [
-  { _tag: "table", table: StockBars1s },
-  { _tag: "table", table: Continuity },
-  { _tag: "addColumn", table: Continuity, column: "cause" }
-]
+/** Every schema change, in order: the registry's list (append only: the position is the migration id). */
+export const migrationSteps: ReadonlyArray<MigrationStep> = sqlSchemaChanges
 
 /** Every dataset with a SQL table. */
 export const sqlDatasets: ReadonlyArray<TableSpec> = migrationSteps.flatMap((s) =>

@@ -353,7 +353,12 @@ describe("stream runner (TestClock, whole session)", () => {
               ).pipe(
                 Stream.concat(
                   Stream.fail(
-                    new VendorAuthError({ vendor: "Massive", status: 401, detail: "authentication failed" })
+                    new VendorAuthError({
+                      vendor: "Massive",
+                      status: 401,
+                      detail: "authentication failed",
+                      keyEnv: "MASSIVE_API_KEY"
+                    })
                   )
                 )
               )

@@ -334,6 +334,7 @@ export const makeWith = (
         return Stream.fail(
           new VendorAuthError({
             vendor,
+            keyEnv: massive.keyEnv,
             status: 401,
             detail: "no API key is configured for the WebSocket feed"
           })
@@ -408,6 +409,7 @@ export const makeWith = (
                   case "auth_failed":
                     return yield* new VendorAuthError({
                       vendor,
+                      keyEnv: massive.keyEnv,
                       status: 401,
                       detail: `WebSocket auth_failed: ${event.message}`
                     })
@@ -605,6 +607,7 @@ export const Test = (
                   return Effect.fail(
                     new VendorAuthError({
                       vendor,
+                      keyEnv: "MASSIVE_API_KEY",
                       status: 401,
                       detail: `WebSocket auth_failed: ${s.authFailed}`
                     })

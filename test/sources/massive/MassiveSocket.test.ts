@@ -62,6 +62,8 @@ const makeConfig = (wsUrl: string, key: string | null = KEY): AppConfigShape => 
     stallAfterMs: 900_000
   },
   massive: {
+    vendor: "Massive",
+    keyEnv: "MASSIVE_API_KEY",
     restUrl: "http://127.0.0.1:1",
     wsUrl,
     feed: "realtime",
