@@ -9,6 +9,7 @@ import { formatBytes, formatInt, table } from "./display.js"
 import { IntegrityError } from "./errors.js"
 import { root } from "./root.js"
 import { resolveConfig } from "./setup.js"
+import { sqlStatusLines } from "./sqlStatus.js"
 import { streamStatusLines } from "./streamStatus.js"
 
 const sha256Of = (file: string) =>
@@ -49,6 +50,7 @@ export const statusCommand = Command.make(
     Effect.gen(function* () {
       const config = yield* resolveConfig(yield* root)
       if (!opts.json) for (const line of yield* streamStatusLines(config.dataDir)) yield* Console.log(line)
+      if (!opts.json) for (const line of yield* sqlStatusLines(config)) yield* Console.log(line)
       const store = yield* Checkpoints.make(config.dataDir)
       const names = (yield* store.datasets).filter(
         (d) => (Option.isNone(opts.dataset) || d === opts.dataset.value) && d !== "continuity"
