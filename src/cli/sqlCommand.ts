@@ -7,8 +7,9 @@ import { Args, Command } from "@effect/cli"
 import { SqlClient } from "@effect/sql"
 import { Console, Effect, Layer } from "effect"
 import { SinkError } from "../domain/errors.js"
+import * as EmbeddedPg from "../sinks/EmbeddedPg.js"
 import * as SqlClientLive from "../sinks/SqlClientLive.js"
-import { describeSqlError, Migrations } from "../sinks/sqlSchema.js"
+import { describeSqlError } from "../sinks/sqlSchema.js"
 import { table } from "./display.js"
 import { loggingLayer } from "./layers.js"
 import { root } from "./root.js"
@@ -60,7 +61,7 @@ export const sqlCommand = Command.make(
       yield* prepareDataDir(config)
       const client = SqlClientLive.layerFrom(
         { dataDir: config.dataDir, url: config.sql.url },
-        { types: displayTypes, joinRunning: true }
+        { types: displayTypes, joinRunning: true, migrate: true, settings: EmbeddedPg.briefSessionSettings }
       )
       yield* Effect.gen(function* () {
         const sql = yield* SqlClient.SqlClient
@@ -73,9 +74,7 @@ export const sqlCommand = Command.make(
           )
         // Printed before the database closes: the answer does not wait for the shutdown.
         yield* Console.log(formatResults(raw))
-      }).pipe(
-        Effect.provide(Migrations.pipe(Layer.provideMerge(client), Layer.provide(loggingLayer(config))))
-      )
+      }).pipe(Effect.provide(client.pipe(Layer.provide(loggingLayer(config)))))
     })
 ).pipe(
   Command.withDescription(

@@ -12,11 +12,11 @@ import type { SqlError } from "@effect/sql/SqlError"
 import { PgClient } from "@effect/sql-pg"
 import { Effect, Layer, Option, Redacted } from "effect"
 import { AppConfig } from "../config/AppConfig.js"
-import { StorageError } from "../domain/errors.js"
+import { type SinkError, StorageError } from "../domain/errors.js"
 import * as EmbeddedPg from "./EmbeddedPg.js"
 import * as EmbeddedPgAddress from "./EmbeddedPgAddress.js"
 import * as EmbeddedPgMaintenance from "./EmbeddedPgMaintenance.js"
-import { describeSqlError } from "./sqlSchema.js"
+import { describeSqlError, Migrations } from "./sqlSchema.js"
 
 export interface SqlTarget {
   /** Root of the data dir; the embedded database lives in `<dataDir>/state/pg`. */
@@ -39,6 +39,13 @@ export interface ClientOptions {
    * owns the writes and the housekeeping.
    */
   readonly joinRunning?: boolean
+  /**
+   * Run the migrations (when behind) where this process opens the database or uses a server. A
+   * database another process serves was migrated by that process when it opened it.
+   */
+  readonly migrate?: boolean
+  /** Embedded target: server settings when this process opens it (`EmbeddedPg.briefSessionSettings`). */
+  readonly settings?: ReadonlyArray<string>
 }
 
 /** The server URL without its password, for messages and logs. */
@@ -56,29 +63,38 @@ export const maskUrl = (url: Redacted.Redacted<string>): string => {
 const connectError = (where: string) => (error: SqlError) =>
   new StorageError({ path: where, detail: `cannot connect to Postgres (${describeSqlError(error)})` })
 
-type Client = Layer.Layer<PgClient.PgClient | SqlClient.SqlClient, StorageError>
+type Client = Layer.Layer<PgClient.PgClient | SqlClient.SqlClient, StorageError | SinkError>
+
+const migrated = (client: Client, options: ClientOptions): Client =>
+  options.migrate === true ? Migrations.pipe(Layer.provideMerge(client)) : client
 
 const server = (url: Redacted.Redacted<string>, options: ClientOptions): Client =>
-  PgClient.layer({ url, applicationName: "tapehouse", types: options.types }).pipe(
-    Layer.mapError(connectError(maskUrl(url)))
+  migrated(
+    PgClient.layer({ url, applicationName: "tapehouse", types: options.types }).pipe(
+      Layer.mapError(connectError(maskUrl(url)))
+    ),
+    options
   )
 
 /** Opens the embedded database in this process, serves it, and keeps house while it is open. */
 const embeddedOwned = (dataDir: string, options: ClientOptions): Client =>
   Layer.unwrapScoped(
-    Effect.map(EmbeddedPg.start(dataDir), ({ host, path, port }) =>
-      EmbeddedPgMaintenance.layer().pipe(
-        Layer.provideMerge(
-          PgClient.layer({
-            host,
-            port,
-            database: "postgres",
-            username: "postgres",
-            applicationName: "tapehouse",
-            maxConnections: EmbeddedPg.clientMaxConnections,
-            types: options.types
-          }).pipe(Layer.mapError(connectError(path)))
-        )
+    Effect.map(EmbeddedPg.start(dataDir, { settings: options.settings ?? [] }), ({ host, path, port }) =>
+      migrated(
+        EmbeddedPgMaintenance.layer().pipe(
+          Layer.provideMerge(
+            PgClient.layer({
+              host,
+              port,
+              database: "postgres",
+              username: "postgres",
+              applicationName: "tapehouse",
+              maxConnections: EmbeddedPg.clientMaxConnections,
+              types: options.types
+            }).pipe(Layer.mapError(connectError(path)))
+          )
+        ),
+        options
       )
     )
   )
@@ -132,7 +148,10 @@ export const layerFrom = (target: SqlTarget, options: ClientOptions = {}): Clien
   })
 
 /** The client for the configured target (`sql.url`, else embedded under the data dir). */
-export const layer: Layer.Layer<PgClient.PgClient | SqlClient.SqlClient, StorageError, AppConfig> =
-  Layer.unwrapEffect(
-    Effect.map(AppConfig, (config) => layerFrom({ dataDir: config.dataDir, url: config.sql.url }))
-  )
+export const layer: Layer.Layer<
+  PgClient.PgClient | SqlClient.SqlClient,
+  StorageError | SinkError,
+  AppConfig
+> = Layer.unwrapEffect(
+  Effect.map(AppConfig, (config) => layerFrom({ dataDir: config.dataDir, url: config.sql.url }))
+)
