@@ -54,17 +54,15 @@ const tradingDays = (count: number): Array<string> => {
 
 const mb = (bytes: number) => (bytes / 1e6).toFixed(1)
 
-/** Counts EmbeddedPgMaintenance's debug lines; prints warnings and errors as they come. */
-const housekeeping = { rounds: 0, checkpoints: 0, vacuums: 0, analyzes: 0, workMs: 0 }
+/** Counts EmbeddedPgMaintenance's debug lines (one per action); prints warnings and errors as they come. */
+const housekeeping = new Map<string, { count: number; ms: number; maxMs: number }>()
 const benchLogger = Logger.make(({ logLevel, message, annotations }) => {
   const text = (Array.isArray(message) ? message : [message]).map(String).join(" ")
   if (text === "embedded database housekeeping") {
-    const get = (key: string) => Option.getOrUndefined(HashMap.get(annotations, key))
-    housekeeping.rounds++
-    if (get("checkpointed") === true) housekeeping.checkpoints++
-    if (String(get("vacuumed") ?? "") !== "") housekeeping.vacuums++
-    if (String(get("analyzed") ?? "") !== "") housekeeping.analyzes++
-    housekeeping.workMs += Number(get("work_ms") ?? 0)
+    const action = String(Option.getOrUndefined(HashMap.get(annotations, "action")))
+    const ms = Number(Option.getOrUndefined(HashMap.get(annotations, "ms")) ?? 0)
+    const seen = housekeeping.get(action) ?? { count: 0, ms: 0, maxMs: 0 }
+    housekeeping.set(action, { count: seen.count + 1, ms: seen.ms + ms, maxMs: Math.max(seen.maxMs, ms) })
   } else if (LogLevel.greaterThanEqual(logLevel, LogLevel.Warning)) console.error(`${logLevel.label} ${text}`)
 })
 
@@ -127,9 +125,11 @@ const program = Effect.gen(function* () {
   for (const line of lines) console.log(line)
   console.log(`| closed | ${rows.toLocaleString("en-US")} | | ${mb(closedDisk)} | ${mb(closedWal)} | | |`)
   console.log("")
-  console.log(
-    `Housekeeping: ${housekeeping.checkpoints} checkpoints, ${housekeeping.vacuums} vacuums, ${housekeeping.analyzes} analyzes, ${(housekeeping.workMs / 1000).toFixed(1)} s of work in all.`
+  const actions = [...housekeeping.entries()].map(
+    ([action, h]) =>
+      `${h.count} × ${action} (${(h.ms / 1000).toFixed(1)} s in all, the longest ${Math.round(h.maxMs)} ms)`
   )
+  console.log(`Housekeeping: ${actions.length === 0 ? "none" : actions.join(", ")}.`)
   console.log(
     `Bytes per row on disk: embedded Postgres ${(closedDisk / rows).toFixed(0)} (closed), Parquet (snappy, one file a day) ${(lakeBytes / rows).toFixed(1)}; Parquet ${mb(lakeBytes)} MB in all.`
   )

@@ -54,8 +54,8 @@ export const serverSettings: ReadonlyArray<string> = ["wal_recycle=off", "wal_in
 
 /**
  * For a process that opens the database briefly to read (`tapehouse sql`): 16 MB of shared
- * buffers instead of 128 MB. Opening then took about 20% less CPU and 130 MB less memory (2-core
- * VM, bench/RESULTS.md); the pages it reads come from the OS cache either way.
+ * buffers instead of 128 MB. Opening then took 10–15% less CPU and 120 MB less memory (2-core VM,
+ * bench/RESULTS.md); the pages it reads come from the OS cache either way.
  */
 export const briefSessionSettings: ReadonlyArray<string> = ["shared_buffers=16MB"]
 

@@ -8,12 +8,14 @@
  * transaction another client has open):
  * - `VACUUM (ANALYZE)` each table whose dead rows exceed `vacuumBaseRows` + `vacuumScale` × its
  *   live rows (autovacuum's rule and default scale), so their space is reused; `ANALYZE` a table
- *   with that many changed rows since its last analysis, for the planner;
+ *   whose changed rows since its last analysis exceed `vacuumBaseRows` + `analyzeScale` × the
+ *   rows it had then, for the planner;
  * - `CHECKPOINT` once `checkpointWalBytes` of WAL were written since the last checkpoint. The
  *   checkpoint deletes the segments before it (`wal_recycle=off`, EmbeddedPg.serverSettings).
  *
  * When the scope closes the vacuum rule runs once more (PGlite keeps no statistics across a
- * restart, so dead rows not vacuumed now would be forgotten); closing the database checkpoints.
+ * restart, so dead rows not vacuumed now would be forgotten), without analyzing (the planner's
+ * statistics are kept; a stop should be quick); closing the database then checkpoints.
  * Only for the embedded database: a Postgres server has its own checkpointer and autovacuum.
  */
 import { SqlClient } from "@effect/sql"
@@ -30,16 +32,22 @@ export interface Policy {
 }
 
 /**
- * A checkpoint every 32 MB of WAL keeps at most three 16 MB segments on disk (one after it). One
+ * A checkpoint every 32 MB of WAL leaves one 16 MB segment (or two) on disk after it. One
  * day of one symbol's per-second bars writes about 7 MB of WAL, so a backfill checkpoints every
- * few days; a checkpoint took 100–250 ms (bench/pg-size.ts).
+ * few days; a checkpoint took 50–240 ms (bench/pg-size.ts). Between two rounds (2 s) more WAL
+ * may come, so the WAL on disk stays under about 64 MB.
+ *
+ * Here an ANALYZE holds the one backend, so the writes wait for it (up to 1.5 s on a table of
+ * millions of rows). At autovacuum's 10% of changed rows, analyses took 8% of a backfill's time;
+ * once a table doubled (`analyzeScale` 1) they are as many as its doublings: 7 in a year of one
+ * symbol, 4.9 s in all.
  */
 export const defaultPolicy: Policy = {
   interval: "2 seconds",
   checkpointWalBytes: 32 * 1024 * 1024,
   vacuumBaseRows: 1_000,
   vacuumScale: 0.2,
-  analyzeScale: 0.1
+  analyzeScale: 1
 }
 
 export interface PassResult {
@@ -58,10 +66,13 @@ interface TableStats {
   readonly changed: number
 }
 
-/** One round: vacuum and analyze what needs it, then checkpoint if enough WAL was written. */
+/**
+ * One round: vacuum and analyze what needs it, then checkpoint if enough WAL was written. The
+ * closing round only vacuums.
+ */
 export const pass = (
   policy: Policy,
-  options: { readonly checkpoint: boolean } = { checkpoint: true }
+  options: { readonly closing: boolean } = { closing: false }
 ): Effect.Effect<PassResult, SqlError, SqlClient.SqlClient> =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
@@ -75,25 +86,38 @@ export const pass = (
     const vacuumed: Array<string> = []
     const analyzed: Array<string> = []
     let workMillis = 0
-    const timed = <A, E, R>(work: Effect.Effect<A, E, R>) =>
-      Effect.timed(work).pipe(Effect.map(([elapsed]) => (workMillis += Duration.toMillis(elapsed))))
+    // One debug line per action: a few per 32 MB of WAL at most, never per row or statement.
+    const timed = <A, E, R>(action: string, table: string, work: Effect.Effect<A, E, R>) =>
+      Effect.timed(work).pipe(
+        Effect.flatMap(([elapsed]) => {
+          const ms = Duration.toMillis(elapsed)
+          workMillis += ms
+          return Effect.logDebug("embedded database housekeeping").pipe(
+            Effect.annotateLogs({ action, table, ms: Math.round(ms) })
+          )
+        })
+      )
     for (const t of tables) {
       const name = `${quoteIdent(t.schema)}.${quoteIdent(t.name)}`
       if (t.dead > policy.vacuumBaseRows + policy.vacuumScale * t.live) {
-        yield* timed(sql.unsafe(`VACUUM (ANALYZE) ${name}`))
+        yield* timed("vacuum", t.name, sql.unsafe(`VACUUM (ANALYZE) ${name}`))
         vacuumed.push(t.name)
-      } else if (t.changed > policy.vacuumBaseRows + policy.analyzeScale * t.live) {
-        yield* timed(sql.unsafe(`ANALYZE ${name}`))
+      } else if (
+        !options.closing &&
+        // Against the rows at the last analysis, as autovacuum does (a table never analyzed: none).
+        t.changed > policy.vacuumBaseRows + policy.analyzeScale * Math.max(0, t.live - t.changed)
+      ) {
+        yield* timed("analyze", t.name, sql.unsafe(`ANALYZE ${name}`))
         analyzed.push(t.name)
       }
     }
     let checkpointed = false
-    if (options.checkpoint) {
+    if (!options.closing) {
       const wal = yield* sql<{ readonly bytes: number }>`
         SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), redo_lsn)::float8 AS bytes
         FROM pg_control_checkpoint()`
       if ((wal[0]?.bytes ?? 0) > policy.checkpointWalBytes) {
-        yield* timed(sql`CHECKPOINT`)
+        yield* timed("checkpoint", "", sql`CHECKPOINT`)
         checkpointed = true
       }
     }
@@ -112,28 +136,15 @@ const reportFailures = () => {
     })
 }
 
-/** One debug line for a round that did something (at most one per checkpoint or vacuum). */
-const logWork = (result: PassResult) =>
-  result.vacuumed.length + result.analyzed.length === 0 && !result.checkpointed
-    ? Effect.void
-    : Effect.logDebug("embedded database housekeeping").pipe(
-        Effect.annotateLogs({
-          vacuumed: result.vacuumed.join(","),
-          analyzed: result.analyzed.join(","),
-          checkpointed: result.checkpointed,
-          work_ms: Math.round(result.workMillis)
-        })
-      )
-
 /** Runs `pass` every `policy.interval` for the life of the layer, and the vacuum rule at its end. */
 export const layer = (policy: Policy = defaultPolicy): Layer.Layer<never, never, SqlClient.SqlClient> =>
   Layer.scopedDiscard(
     Effect.gen(function* () {
       const report = reportFailures()
-      const round = pass(policy).pipe(Effect.tap(logWork), Effect.catchAll(report))
+      const round = pass(policy).pipe(Effect.catchAll(report))
       // Finalizers run last first: the loop is interrupted, then the closing round runs.
       yield* Effect.addFinalizer(() =>
-        pass(policy, { checkpoint: false }).pipe(Effect.tap(logWork), Effect.catchAll(report), Effect.asVoid)
+        pass(policy, { closing: true }).pipe(Effect.catchAll(report), Effect.asVoid)
       )
       yield* Effect.sleep(policy.interval).pipe(Effect.zipRight(round), Effect.forever, Effect.forkScoped)
     })
