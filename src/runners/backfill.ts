@@ -263,7 +263,9 @@ export const run = <A>(
                   at
                 })
               )
-            ])
+            ]),
+          // The day counts as committed in the same breath as its checkpoint (see interruptedLines).
+          Effect.sync(() => dayStates.set(session.date, "committed"))
         )
         for (const symbol of symbols) if (isEmpty(symbol)) empty.push({ symbol, date: session.date })
         const fileResult = results.find(
