@@ -46,6 +46,30 @@ export interface AppConfigShape {
     readonly heartbeatIntervalMs: number
     /** No message for this long during the session raises a stall alert. */
     readonly stallAfterMs: number
+    /** Datasets `stream` captures when the command names none (values of the registry). */
+    readonly datasets: ReadonlyArray<string>
+    /** Tickers of `stock_bars_1s` when the command names none. */
+    readonly symbols: ReadonlyArray<string>
+  }
+  readonly indices: {
+    /** Index tickers of `index_bars_1s` when the command names none (`I:VIX`). */
+    readonly symbols: ReadonlyArray<string>
+  }
+  readonly options: {
+    /** Underlyings whose near-the-money chain is tracked (`option_contracts`, `option_bars_1s`). */
+    readonly underlyings: ReadonlyArray<string>
+    /** Contracts expiring from the day to this many calendar days later are tracked. */
+    readonly maxDte: number
+    /** Contracts one WebSocket connection carries at most; more open more connections. */
+    readonly contractsPerConnection: number
+  }
+  readonly news: {
+    /** Articles mentioning one of these tickers are kept. */
+    readonly tickers: ReadonlyArray<string>
+    /** How often the stream asks for new articles. */
+    readonly pollIntervalMs: number
+    /** Keep only articles with an insight (a sentiment) for one of `tickers`. */
+    readonly requireInsight: boolean
   }
   readonly parquet: {
     readonly enabled: boolean

@@ -10,7 +10,9 @@ import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import { Effect, Layer, Option, type ParseResult, Redacted, Schema, SchemaAST } from "effect"
 import { LineCounter, parseDocument } from "yaml"
+import { datasetNames } from "../domain/datasets.js"
 import { ConfigError } from "../domain/errors.js"
+import { isTicker, normalizeTicker } from "../domain/tickers.js"
 import { AppConfig, type AppConfigShape, type LogLevelName, type ParquetCompression } from "./AppConfig.js"
 import { makeRedactor, maskSecret } from "./redact.js"
 
@@ -48,6 +50,20 @@ const postgresUrl = Schema.String.pipe(
 
 const opt = <S extends Schema.Schema.Any>(s: S) => Schema.optionalWith(s, { exact: true })
 
+/** A non-empty list of tickers, upper-cased as the vendors spell them (`spy` is `SPY`). */
+const tickers = (example: string) =>
+  Schema.NonEmptyArray(
+    Schema.transform(Schema.String, Schema.String.pipe(Schema.filter(isTicker)), {
+      strict: true,
+      decode: normalizeTicker,
+      encode: (t) => t
+    })
+  ).annotations({ description: `a non-empty list of tickers, e.g. [${example}]` })
+
+const DatasetNameSchema = Schema.Literal(...datasetNames).annotations({
+  description: `one of ${datasetNames.join(", ")}`
+})
+
 const section = <F extends Schema.Struct.Fields>(name: string, fields: F) =>
   Schema.Struct(fields).annotations({ description: `a mapping with the keys of ${name}` })
 
@@ -78,7 +94,28 @@ export const SettingsFile = section("settings", {
       queue_capacity: opt(int("a whole number of messages (bars) ≥ 1", 1)),
       late_data_days: opt(int("a whole number of trading days ≥ 0", 0)),
       heartbeat_interval_ms: opt(int("a whole number of milliseconds ≥ 1000", 1000)),
-      stall_after_ms: opt(int("a whole number of milliseconds ≥ 1000", 1000))
+      stall_after_ms: opt(int("a whole number of milliseconds ≥ 1000", 1000)),
+      datasets: opt(
+        Schema.NonEmptyArray(DatasetNameSchema).annotations({
+          description: `a non-empty list of datasets, each one of ${datasetNames.join(", ")}`
+        })
+      ),
+      symbols: opt(tickers("SPY, QQQ"))
+    })
+  ),
+  indices: opt(section("settings.indices", { symbols: opt(tickers("I:VIX")) })),
+  options: opt(
+    section("settings.options", {
+      underlyings: opt(tickers("SPY")),
+      max_dte: opt(int("a whole number of calendar days from 0 to 366", 0, 366)),
+      contracts_per_connection: opt(int("a whole number of contracts ≥ 1", 1))
+    })
+  ),
+  news: opt(
+    section("settings.news", {
+      tickers: opt(tickers("SPY")),
+      poll_interval_ms: opt(int("a whole number of milliseconds ≥ 1000", 1000)),
+      require_insight: opt(bool)
     })
   )
 })
@@ -165,8 +202,13 @@ export const defaults = {
     queueCapacity: 1_000_000,
     lateDataDays: 0,
     heartbeatIntervalMs: 300_000,
-    stallAfterMs: 900_000
+    stallAfterMs: 900_000,
+    datasets: ["stock_bars_1s"],
+    symbols: ["SPY"]
   },
+  indices: { symbols: ["I:VIX"] },
+  options: { underlyings: ["SPY"], maxDte: 7, contractsPerConnection: 100 },
+  news: { tickers: ["SPY"], pollIntervalMs: 300_000, requireInsight: false },
   massive: {
     restUrl: "https://api.massive.com",
     feed: "realtime" as "realtime" | "delayed",
@@ -705,7 +747,21 @@ export const loadConfig = (options: LoadConfigOptions): Effect.Effect<AppConfigS
         queueCapacity: y.settings.stream?.queue_capacity ?? defaults.stream.queueCapacity,
         lateDataDays: y.settings.stream?.late_data_days ?? defaults.stream.lateDataDays,
         heartbeatIntervalMs: y.settings.stream?.heartbeat_interval_ms ?? defaults.stream.heartbeatIntervalMs,
-        stallAfterMs: y.settings.stream?.stall_after_ms ?? defaults.stream.stallAfterMs
+        stallAfterMs: y.settings.stream?.stall_after_ms ?? defaults.stream.stallAfterMs,
+        datasets: unique(y.settings.stream?.datasets ?? defaults.stream.datasets),
+        symbols: unique(y.settings.stream?.symbols ?? defaults.stream.symbols)
+      },
+      indices: { symbols: unique(y.settings.indices?.symbols ?? defaults.indices.symbols) },
+      options: {
+        underlyings: unique(y.settings.options?.underlyings ?? defaults.options.underlyings),
+        maxDte: y.settings.options?.max_dte ?? defaults.options.maxDte,
+        contractsPerConnection:
+          y.settings.options?.contracts_per_connection ?? defaults.options.contractsPerConnection
+      },
+      news: {
+        tickers: unique(y.settings.news?.tickers ?? defaults.news.tickers),
+        pollIntervalMs: y.settings.news?.poll_interval_ms ?? defaults.news.pollIntervalMs,
+        requireInsight: y.settings.news?.require_insight ?? defaults.news.requireInsight
       },
       massive: {
         vendor: "Massive",
@@ -734,6 +790,9 @@ export const loadConfig = (options: LoadConfigOptions): Effect.Effect<AppConfigS
     }
     return config
   })
+
+/** A list without repeats, in its first order. */
+const unique = <T>(items: ReadonlyArray<T>): ReadonlyArray<T> => [...new Set(items)]
 
 /** `AppConfig` loaded by `loadConfig`. */
 export const layer = (options: LoadConfigOptions): Layer.Layer<AppConfig, ConfigError> =>

@@ -59,8 +59,13 @@ const makeConfig = (wsUrl: string, key: string | null = KEY): AppConfigShape => 
     queueCapacity: 100_000,
     lateDataDays: 0,
     heartbeatIntervalMs: 300_000,
-    stallAfterMs: 900_000
+    stallAfterMs: 900_000,
+    datasets: ["stock_bars_1s"],
+    symbols: ["SPY"]
   },
+  indices: { symbols: ["I:VIX"] },
+  options: { underlyings: ["SPY"], maxDte: 7, contractsPerConnection: 100 },
+  news: { tickers: ["SPY"], pollIntervalMs: 300_000, requireInsight: false },
   massive: {
     vendor: "Massive",
     keyEnv: "MASSIVE_API_KEY",
