@@ -16,7 +16,7 @@ import * as MassiveSim from "../src/sim/MassiveSim.js"
 import * as Quarantine from "../src/sinks/Quarantine.js"
 import * as SinksLive from "../src/sinks/SinksLive.js"
 import * as MassiveRest from "../src/sources/massive/MassiveRest.js"
-import * as StockBarsSource from "../src/sources/massive/stockBarsSource.js"
+import * as StockBarsFeed from "../src/sources/massive/stockBarsFeed.js"
 import { benchConfig, scratchDir } from "./benchConfig.js"
 
 const mode = process.argv[2] ?? "all"
@@ -56,7 +56,7 @@ const runOnce = (sinks: "parquet" | "parquet+pglite") =>
     }, 20)
     const rssByDay: Array<number> = []
     const report = yield* Effect.gen(function* () {
-      const source = yield* StockBarsSource.make
+      const source = yield* StockBarsFeed.make
       // Sinks (and PGlite) are up before the clock starts: the figure is the backfill itself.
       const started = performance.now()
       const r = yield* Backfill.run(

@@ -30,6 +30,8 @@ export const benchConfig = (o: BenchConfigOptions): AppConfigShape => ({
     stallAfterMs: 900_000
   },
   massive: {
+    vendor: "Massive",
+    keyEnv: "MASSIVE_API_KEY",
     restUrl: o.restUrl,
     wsUrl: o.wsUrl ?? o.restUrl.replace(/^http/, "ws"),
     feed: "realtime",

@@ -73,9 +73,11 @@ import { encodeParquet, loadCompression } from "../src/sinks/parquetCodec.js"
 import * as Quarantine from "../src/sinks/Quarantine.js"
 import { Sinks } from "../src/sinks/Sink.js"
 import * as SinksLive from "../src/sinks/SinksLive.js"
-import { fromWorkerEvents, toWorkerEvents } from "../src/sources/massive/barColumns.js"
+import { fromWorkerEvents, rowCodec, toWorkerEvents } from "../src/sources/massive/barColumns.js"
 import * as MassiveRest from "../src/sources/massive/MassiveRest.js"
 import * as MassiveSocket from "../src/sources/massive/MassiveSocket.js"
+import * as StockBarsFeed from "../src/sources/massive/stockBarsFeed.js"
+import { codec } from "../src/sources/massive/stockBarsFeed.js"
 import { decodeFrame } from "../src/sources/massive/wsWire.js"
 import { benchConfig, scratchDir } from "./benchConfig.js"
 
@@ -407,7 +409,7 @@ const makeProbe = (): Probe => ({
   mismatches: 0
 })
 
-/** `MassiveSocket.Live`, recording the arrival of every `Bars` event the runner will commit. */
+/** `MassiveSocket.Live`, recording the arrival of every `Records` event the runner will commit. */
 const recordingSocket = (probe: Probe) =>
   Layer.effect(
     MassiveSocket.MassiveSocket,
@@ -417,9 +419,9 @@ const recordingSocket = (probe: Probe) =>
           live.events(request).pipe(
             Stream.mapChunks((chunk) => {
               for (const e of chunk) {
-                // Large frames arrive undecoded (`Frame`, with their event count); small ones as bars.
-                if (e._tag !== "Frame" && (e._tag !== "Bars" || e.ev === "AM")) continue
-                const bars = e._tag === "Frame" ? e.count : e.bars.length
+                // Large frames arrive undecoded (`Frame`, with their event count); small ones as records.
+                if (e._tag !== "Frame" && e._tag !== "Records") continue
+                const bars = e._tag === "Frame" ? e.count : e.records.length
                 if (bars === 0) continue
                 probe.firstArrival ??= e.receivedAt
                 probe.received += bars
@@ -620,9 +622,11 @@ const runOnce = (mode: Mode, seconds: number, symbolCount: number, rate: number)
     }, 5)
 
     const outcome = yield* Effect.gen(function* () {
-      const runner = yield* StreamRunner.run({ symbols, source: "bench", reconcile: false }, (s) => {
-        last = s
-      }).pipe(Effect.scoped, Effect.provide(layer), Effect.fork)
+      const runner = yield* Effect.flatMap(StockBarsFeed.makeLive, (feed) =>
+        StreamRunner.run(feed, { instruments: symbols, source: "bench", reconcile: false }, (s) => {
+          last = s
+        })
+      ).pipe(Effect.scoped, Effect.provide(layer), Effect.fork)
       // Start-up (sinks, PGlite, connect, handshake) ends with the first data frame.
       for (let waited = 0; probe.firstArrival === undefined; waited += 50) {
         if (waited > 120_000) return yield* Effect.dieMessage("no data frame within 120 s")
@@ -795,10 +799,12 @@ const stageCosts = (symbolCount: number) =>
       return { ms, out }
     }
     const decoded = best(() =>
-      frames.flatMap((f) => decodeFrame(f, 0).flatMap((e) => (e._tag === "Bars" ? e.bars : [])))
+      frames.flatMap((f) => decodeFrame(f, 0, codec).flatMap((e) => (e._tag === "Records" ? e.records : [])))
     )
-    const columns = frames.map((f) => toWorkerEvents(decodeFrame(f, 0), []))
-    const rebuilt = best(() => columns.flatMap((events) => fromWorkerEvents(events)))
+    const columns = frames.map((f) =>
+      toWorkerEvents(decodeFrame(f, 0, rowCodec({ ev: "A", volume: "required" }, new Map())), [])
+    )
+    const rebuilt = best(() => columns.flatMap((events) => fromWorkerEvents(events, codec)))
     const late = best(() => lateData(decoded.out))
     const valid = best(() => validate(late.out.accepted, window))
     const deduped = best(() => dedupe(valid.out.valid))

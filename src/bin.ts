@@ -10,10 +10,11 @@ import { Cause, Console, Effect, Layer, Option } from "effect"
 import { run } from "./cli/Cli.js"
 import { exitCodeOf, watchSignals } from "./cli/exitCode.js"
 import { makeRedactor } from "./config/redact.js"
+import { VENDOR_KEY_ENVS } from "./config/vendors.js"
 
 // Errors printed here may quote URLs or causes: mask any secret the environment holds.
 const redact = makeRedactor(
-  [process.env.MASSIVE_API_KEY, process.env.TAPEHOUSE_PG_URL].filter((s): s is string => !!s)
+  [...VENDOR_KEY_ENVS, "TAPEHOUSE_PG_URL"].map((name) => process.env[name]).filter((s): s is string => !!s)
 )
 
 watchSignals()

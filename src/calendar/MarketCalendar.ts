@@ -1,12 +1,13 @@
 /**
  * MarketCalendar: which dates are NYSE trading days and when their regular session runs.
- * Built-in rules cover 2015–2035; `Live` overlays the vendor's upcoming closures and early
- * closes (`/v1/marketstatus/upcoming`) when the API answers, and says when it could not.
+ * Built-in rules cover 2015–2035; `Live` overlays the upcoming closures and early closes a
+ * `Holidays` provider lists (Massive's `/v1/marketstatus/upcoming`) when it answers, and says when
+ * it could not.
  */
 import { Context, Effect, Layer } from "effect"
 import { UsageError } from "../domain/errors.js"
 import { datesBetween, isIsoDate, newYorkTimeToEpochMs, parseDate } from "../domain/time.js"
-import { MassiveRest, type UpcomingMarketDay } from "../sources/massive/MassiveRest.js"
+import { Holidays, type UpcomingMarketDay } from "./Holidays.js"
 import { type DayStatus, nyseDay, REGULAR_OPEN, RULES_FIRST_YEAR, RULES_LAST_YEAR } from "./nyseRules.js"
 
 export type { DayStatus } from "./nyseRules.js"
@@ -69,20 +70,20 @@ export const fromRules = (
 /** Rules only: offline and deterministic. */
 export const Test = Layer.succeed(MarketCalendar, MarketCalendar.of(fromRules([], "built-in rules")))
 
-/** Rules plus the vendor's upcoming list when reachable; falls back to rules alone (and logs why). */
+/** Rules plus the provider's upcoming list when reachable; falls back to rules alone (and logs why). */
 export const Live = Layer.effect(
   MarketCalendar,
   Effect.gen(function* () {
-    const rest = yield* MassiveRest
-    return yield* rest.upcomingMarketDays.pipe(
+    const holidays = yield* Holidays
+    return yield* holidays.upcoming.pipe(
       Effect.map((days) =>
         MarketCalendar.of(
-          fromRules(days, `built-in rules + ${days.length} upcoming entries from /v1/marketstatus/upcoming`)
+          fromRules(days, `built-in rules + ${days.length} upcoming entries from ${holidays.source}`)
         )
       ),
       Effect.timeout("10 seconds"),
       Effect.catchAll((error) =>
-        Effect.logWarning("market status API unavailable; using built-in NYSE rules").pipe(
+        Effect.logWarning(`${holidays.source} unavailable; using built-in NYSE rules`).pipe(
           Effect.annotateLogs({ cause: "message" in error ? error.message : String(error) }),
           Effect.as(MarketCalendar.of(fromRules([], "built-in rules (market status API unavailable)")))
         )

@@ -1,7 +1,7 @@
 /** `tapehouse backfill`: fill history for a dataset, symbols and dates from the vendor's REST API. */
 import { Command, Options } from "@effect/cli"
 import { Clock, Console, Effect, Option } from "effect"
-import { datasetNames, datasets } from "../domain/datasets.js"
+import { datasetNames, entryOf } from "../domain/datasets.js"
 import { BackfillIncomplete, UsageError } from "../domain/errors.js"
 import { isTicker, normalizeTicker } from "../domain/tickers.js"
 import { StatusLine } from "../monitor/StatusLine.js"
@@ -88,12 +88,13 @@ export const backfillCommand = Command.make("backfill", options, (opts) =>
       ? { ...loaded, massive: { ...loaded.massive, rateLimitPerMinute: opts.rateLimit.value } }
       : loaded
     yield* prepareDataDir(config)
-    const dataset = datasets[opts.dataset]
+    const entry = entryOf(opts.dataset)
+    const dataset = entry.dataset
     // Loaded here, not at start: `--help` and the other commands do not need them.
-    const [Backfill, StockBarsSource, { MassiveRest }, { MarketCalendar }] = yield* Effect.promise(() =>
+    const [Backfill, feedModule, { MassiveRest }, { MarketCalendar }] = yield* Effect.promise(() =>
       Promise.all([
         import("../runners/backfill.js"),
-        import("../sources/massive/stockBarsSource.js"),
+        entry.feed(),
         import("../sources/massive/MassiveRest.js"),
         import("../calendar/MarketCalendar.js")
       ])
@@ -109,7 +110,7 @@ export const backfillCommand = Command.make("backfill", options, (opts) =>
           detail: `${unclosed.date === opts.to ? "--to" : "the range"} ${opts.from}..${opts.to} includes ${unclosed.date}, and ${unclosed.why}. Backfill takes closed sessions only; stream the live one (tapehouse stream).`
         })
       const line = yield* StatusLine
-      const source = yield* StockBarsSource.make
+      const source = yield* feedModule.make
       const rest = yield* MassiveRest
       const onPlan = (plan: Backfill.BackfillPlan) =>
         plan.tradingDays > ESTIMATE_AFTER_DAYS && dataset.sizing !== undefined

@@ -27,12 +27,12 @@ export const DEMO = { symbols: ["SPY"], from: "2024-03-04", to: "2024-03-08" } a
  */
 const showcase = (config: AppConfigShape, simUrl: string) =>
   Effect.gen(function* () {
-    const [Backfill, StreamRunner, { serveStoredDay }, StockBarsSource] = yield* Effect.promise(() =>
+    const [Backfill, StreamRunner, { serveStoredDay }, StockBarsFeed] = yield* Effect.promise(() =>
       Promise.all([
         import("../runners/backfill.js"),
         import("../runners/stream.js"),
         import("../sim/lakeBars.js"),
-        import("../sources/massive/stockBarsSource.js")
+        import("../sources/massive/stockBarsFeed.js")
       ])
     )
     // Follow-ups to copy: on the same data dir and config as this run.
@@ -43,7 +43,7 @@ const showcase = (config: AppConfigShape, simUrl: string) =>
     )
     const line = yield* StatusLine
     const report = yield* Effect.gen(function* () {
-      const source = yield* StockBarsSource.make
+      const source = yield* StockBarsFeed.make
       return yield* Backfill.run(
         source,
         { ...DEMO, overwrite: false, concurrency: config.backfill.concurrency },
@@ -62,9 +62,12 @@ const showcase = (config: AppConfigShape, simUrl: string) =>
         massive: { ...config.massive, restUrl: served.restUrl, wsUrl: served.wsUrl }
       }
       const started = Date.now()
-      const report = yield* StreamRunner.run(
-        { symbols: [...DEMO.symbols], source: "demo-replay", reconcile: true },
-        (s) => line.show(countersLine(s))
+      const report = yield* Effect.flatMap(StockBarsFeed.makeLive, (feed) =>
+        StreamRunner.run(
+          feed,
+          { instruments: [...DEMO.symbols], source: "demo-replay", reconcile: true },
+          (s) => line.show(countersLine(s))
+        )
       ).pipe(Effect.provide(streamServices(streamConfig)))
       return { report, seconds: (Date.now() - started) / 1000 }
     }).pipe(Effect.scoped, Effect.ensuring(Effect.sync(() => line.clear())))

@@ -29,7 +29,9 @@ export const backfillServices = (config: AppConfigShape) =>
     ).pipe(
       Effect.map(([MarketCalendar, Checkpoints, Quarantine, SinksLive, MassiveRest]) => {
         const calendar = (
-          config.massive.calendarFromApi ? MarketCalendar.Live : MarketCalendar.RulesOnly
+          config.massive.calendarFromApi
+            ? MarketCalendar.Live.pipe(Layer.provide(MassiveRest.Holidays))
+            : MarketCalendar.RulesOnly
         ).pipe(Layer.provideMerge(MassiveRest.Live))
         const checkpoints = Layer.effect(Checkpoints.Checkpoints, Checkpoints.make(config.dataDir))
         return Layer.mergeAll(calendar, checkpoints, Quarantine.Live, SinksLive.fromConfig).pipe(

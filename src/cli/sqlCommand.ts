@@ -1,21 +1,46 @@
-/** `tapehouse sql "<query>"`: run a query against the configured SQL target (embedded PGlite by default). */
+/**
+ * `tapehouse sql "<query>"`: run a query against the configured SQL target (embedded PGlite by
+ * default) and print the rows. When another tapehouse process (a backfill, a stream) holds the
+ * embedded database, the query goes through the loopback socket that process serves.
+ */
 import { Args, Command } from "@effect/cli"
 import { Console, Effect, Layer } from "effect"
-import { AppConfig } from "../config/AppConfig.js"
 import { SinkError } from "../domain/errors.js"
 import { table } from "./display.js"
 import { loggingLayer } from "./layers.js"
 import { root } from "./root.js"
 import { prepareDataDir, resolveConfig } from "./setup.js"
+import { displayTypes } from "./sqlValues.js"
+
+/** What node-postgres returns for one statement (several statements give an array of them). */
+interface StatementResult {
+  readonly command?: string | null
+  readonly rowCount?: number | null
+  readonly fields?: ReadonlyArray<{ readonly name: string }>
+  readonly rows?: ReadonlyArray<Record<string, unknown>>
+}
 
 const cell = (v: unknown): string =>
-  v === null || v === undefined
-    ? ""
-    : v instanceof Date
-      ? v.toISOString()
-      : typeof v === "object"
-        ? JSON.stringify(v)
-        : String(v)
+  v === null || v === undefined ? "" : typeof v === "object" ? JSON.stringify(v) : String(v)
+
+const plural = (n: number) => `(${n} row${n === 1 ? "" : "s"})`
+
+/** A table and its row count for a statement that returns rows, else its command tag (`INSERT 3`). */
+export const formatResults = (raw: unknown): string => {
+  const results = (Array.isArray(raw) ? raw : [raw]) as ReadonlyArray<StatementResult>
+  const blocks = results.map((r) => {
+    const fields = r.fields ?? []
+    const rows = r.rows ?? []
+    if (fields.length === 0)
+      return `${r.command ?? "OK"}${r.rowCount === null || r.rowCount === undefined ? "" : ` ${r.rowCount}`}`
+    const header = fields.map((f) => f.name)
+    return `${table(
+      header,
+      rows.map((row) => header.map((h) => cell(row[h])))
+    )}\n${plural(rows.length)}`
+  })
+  return blocks.join("\n\n")
+}
 
 export const sqlCommand = Command.make(
   "sql",
@@ -30,40 +55,34 @@ export const sqlCommand = Command.make(
     Effect.gen(function* () {
       const config = yield* resolveConfig(yield* root)
       yield* prepareDataDir(config)
-      const [SqlClient, { SqlReady }, { describeSqlError }] = yield* Effect.promise(() =>
+      // Loaded here: the SQL client and the embedded database are heavy, and only this command needs them.
+      const [SqlClient, SqlClientLive, EmbeddedPg, { describeSqlError }] = yield* Effect.promise(() =>
         Promise.all([
           import("@effect/sql/SqlClient"),
-          import("../sinks/SinksLive.js"),
+          import("../sinks/SqlClientLive.js"),
+          import("../sinks/EmbeddedPg.js"),
           import("../sinks/sqlSchema.js")
         ])
       )
-      const rows = yield* Effect.gen(function* () {
+      const client = SqlClientLive.layerFrom(
+        { dataDir: config.dataDir, url: config.sql.url },
+        { types: displayTypes, joinRunning: true, migrate: true, settings: EmbeddedPg.briefSessionSettings }
+      )
+      yield* Effect.gen(function* () {
         const sql = yield* SqlClient.SqlClient
-        return yield* sql
-          .unsafe<Record<string, unknown>>(query)
-          .pipe(
+        const raw = yield* sql
+          .unsafe(query)
+          .raw.pipe(
             Effect.mapError(
               (e) => new SinkError({ sink: "sql", dataset: "-", partition: "-", detail: describeSqlError(e) })
             )
           )
-      }).pipe(
-        Effect.provide(
-          SqlReady.pipe(Layer.provide(Layer.succeed(AppConfig, config)), Layer.provide(loggingLayer(config)))
-        )
-      )
-      const header = rows.length > 0 ? Object.keys(rows[0]!) : []
-      yield* Console.log(
-        rows.length > 0
-          ? table(
-              header,
-              rows.map((r) => header.map((h) => cell(r[h])))
-            )
-          : "(no rows)"
-      )
-      yield* Console.log(`(${rows.length} row${rows.length === 1 ? "" : "s"})`)
+        // Printed before the database closes: the answer does not wait for the shutdown.
+        yield* Console.log(formatResults(raw))
+      }).pipe(Effect.provide(client.pipe(Layer.provide(loggingLayer(config)))))
     })
 ).pipe(
   Command.withDescription(
-    "Run a SQL query against the lake's SQL target (the embedded PGlite under <data-dir>/state/pg, or sinks.sql.url) and print the rows."
+    "Run a SQL query against the lake's SQL target (the embedded PGlite under <data-dir>/state/pg, or sinks.sql.url) and print the rows. While another tapehouse process holds the embedded database, the query goes through the loopback port it serves (see <data-dir>/state/pg.json)."
   )
 )

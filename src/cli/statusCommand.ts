@@ -122,7 +122,12 @@ export const statusCommand = Command.make(
         verify: opts.verify
       })
       if (opts.json) yield* Console.log(JSON.stringify(report, null, 2))
-      else for (const line of statusLines(report, opts.verify)) yield* Console.log(line)
+      else {
+        for (const line of statusLines(report, opts.verify)) yield* Console.log(line)
+        // Where SQL lives and how to connect while a capture holds it (files only, no connection).
+        const { sqlStatusLines } = yield* Effect.promise(() => import("./sqlStatus.js"))
+        for (const line of yield* sqlStatusLines(config)) yield* Console.log(line)
+      }
       const bad = report.datasets.flatMap((d) =>
         [
           ...new Set(

@@ -2,7 +2,8 @@
 import { Command, Options } from "@effect/cli"
 import { Console, Effect, Layer } from "effect"
 import { AppConfig, type AppConfigShape } from "../config/AppConfig.js"
-import { datasetNames } from "../domain/datasets.js"
+import { datasetNames, entryOf } from "../domain/datasets.js"
+import { UsageError } from "../domain/errors.js"
 import { StatusLine } from "../monitor/StatusLine.js"
 import type { StreamStats } from "../monitor/StreamStats.js"
 import * as PidFile from "../runners/pidFile.js"
@@ -33,7 +34,9 @@ export const streamServices = (config: AppConfigShape) =>
         ([MassiveRest, MarketCalendar, MassiveSocket, Checkpoints, Quarantine, SinksLive, Alerts]) => {
           const rest = MassiveRest.Live
           const calendar = (
-            config.massive.calendarFromApi ? MarketCalendar.Live : MarketCalendar.RulesOnly
+            config.massive.calendarFromApi
+              ? MarketCalendar.Live.pipe(Layer.provide(MassiveRest.Holidays))
+              : MarketCalendar.RulesOnly
           ).pipe(Layer.provide(rest))
           return Layer.mergeAll(
             rest,
@@ -54,7 +57,7 @@ export const streamLayer = (config: AppConfigShape) =>
   streamServices(config).pipe(Layer.provideMerge(loggingLayer(config)))
 
 export const countersLine = (s: StreamStats) =>
-  `stream ${s.source}  ${s.connection}  ${formatInt(s.messages)} bars  ${formatInt(s.committed)} committed  ${s.reconnects} reconnects  ${s.rejected} rejected  ${s.spilled} spilled`
+  `stream ${s.source}  ${s.connection}  ${formatInt(s.messages)} records  ${formatInt(s.committed)} committed  ${s.reconnects} reconnects  ${s.rejected} rejected  ${s.spilled} spilled`
 
 export const streamCommand = Command.make(
   "stream",
@@ -78,8 +81,16 @@ export const streamCommand = Command.make(
       const symbols = yield* parseSymbols(opts.symbols)
       const config = yield* resolveConfig(yield* root)
       yield* prepareDataDir(config)
-      const source = "massive-stocks"
-      const Stream = yield* Effect.promise(() => import("../runners/stream.js"))
+      const entry = entryOf(opts.dataset)
+      const source = entry.streamSource
+      const [Stream, feedModule] = yield* Effect.promise(() =>
+        Promise.all([import("../runners/stream.js"), entry.feed()])
+      )
+      if (feedModule.makeLive === undefined)
+        return yield* new UsageError({
+          detail: `--dataset ${opts.dataset} is not captured live; backfill it instead.`
+        })
+      const makeLive = feedModule.makeLive
       const report = yield* Effect.gen(function* () {
         const line = yield* StatusLine
         yield* PidFile.register(config.dataDir, {
@@ -89,12 +100,13 @@ export const streamCommand = Command.make(
           symbols,
           dataset: opts.dataset
         })
-        return yield* Stream.run({ symbols, source, reconcile: !opts.noReconcile }, (s) =>
+        const feed = yield* makeLive
+        return yield* Stream.run(feed, { instruments: symbols, source, reconcile: !opts.noReconcile }, (s) =>
           line.show(countersLine(s))
         )
       }).pipe(Effect.scoped, Effect.provide(streamLayer(config)))
       yield* Console.log(
-        `${opts.dataset} ${symbols.join(",")} session ${report.session}: ${formatInt(report.stats.messages)} bars received, ${formatInt(report.stats.committed)} committed, ${report.stats.reconnects} reconnect(s), ${report.stats.rejected} rejected, ${report.stats.spilled} spilled`
+        `${opts.dataset} ${symbols.join(",")} session ${report.session}: ${formatInt(report.stats.messages)} records received, ${formatInt(report.stats.committed)} committed, ${report.stats.reconnects} reconnect(s), ${report.stats.rejected} rejected, ${report.stats.spilled} spilled`
       )
       for (const c of report.continuity)
         yield* Console.log(

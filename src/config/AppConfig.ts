@@ -3,6 +3,7 @@
  * environment (which wins), validated at start. Secrets are held as `Redacted`.
  */
 import { Context, type Option, type Redacted } from "effect"
+import type { VendorConfig } from "./vendors.js"
 
 export type LogLevelName = "debug" | "info" | "warning" | "error"
 export type ParquetCompression = "snappy" | "zstd" | "uncompressed"
@@ -20,13 +21,12 @@ export interface AppConfigShape {
     /** Trading days fetched and committed at once. */
     readonly concurrency: number
   }
-  readonly massive: {
+  readonly massive: VendorConfig & {
     readonly restUrl: string
     /** WebSocket base URL (cluster path such as /stocks is appended). */
     readonly wsUrl: string
     /** Which feed the default WebSocket host serves. */
     readonly feed: "realtime" | "delayed"
-    readonly apiKey: Option.Option<Redacted.Redacted<string>>
     readonly adjusted: boolean
     /** Requests per minute per API key; 0 = no limit. */
     readonly rateLimitPerMinute: number

@@ -708,6 +708,8 @@ export const loadConfig = (options: LoadConfigOptions): Effect.Effect<AppConfigS
         stallAfterMs: y.settings.stream?.stall_after_ms ?? defaults.stream.stallAfterMs
       },
       massive: {
+        vendor: "Massive",
+        keyEnv: "MASSIVE_API_KEY",
         restUrl,
         wsUrl: massiveWsUrl,
         feed,

@@ -1,15 +1,85 @@
-/** Every dataset tapehouse knows, by name. */
+/**
+ * The registry: every dataset tapehouse knows, by name. It is the one place where the CLI, the SQL
+ * migrations and the runners look a dataset up: its description (`Dataset`), the vendor it comes
+ * from, what a backfill's unit of work is, and its feed, loaded only by the commands that need it.
+ *
+ * The runners are generic over a dataset's record type `A`, which only ties a feed's parts to each
+ * other; here, at the dispatch point, it is erased (`Feed<unknown>`), once.
+ */
+import type { Effect } from "effect"
+import type { Feed } from "../runners/Feed.js"
+import type { LiveFeed } from "../runners/LiveFeed.js"
+import type { MassiveRest } from "../sources/massive/MassiveRest.js"
+import type { MassiveSocket } from "../sources/massive/MassiveSocket.js"
 import { Continuity, type ContinuityRow } from "./Continuity.js"
 import type { Dataset } from "./Dataset.js"
 import { type StockBar, StockBars1s } from "./StockBar.js"
 
-/** Datasets a user backfills or streams (`--dataset`). */
-export const datasetNames = ["stock_bars_1s"] as const
-export type DatasetName = (typeof datasetNames)[number]
+/** A feed with its live side. */
+export type LiveCapableFeed<A> = Feed<A> & { readonly live: LiveFeed<A> }
 
-export const datasets: { readonly stock_bars_1s: Dataset<StockBar> } = {
-  stock_bars_1s: StockBars1s
+/** How a vendor module builds a dataset's feed: REST only (backfill), or with its live side (stream). */
+export interface FeedModule<A> {
+  readonly make: Effect.Effect<Feed<A>, never, MassiveRest>
+  readonly makeLive?: Effect.Effect<LiveCapableFeed<A>, never, MassiveRest | MassiveSocket>
 }
+
+export interface DatasetEntry<A> {
+  readonly dataset: Dataset<A>
+  readonly vendor: "Massive"
+  /** One line for `--help` and the README. */
+  readonly summary: string
+  /**
+   * What the instruments of a backfill's unit of work are (a value of `dataset.instrument`), and the
+   * option that names them: tickers (`--symbols SPY,QQQ`).
+   */
+  readonly instruments: { readonly option: "symbols"; readonly example: string }
+  /** Names a stream of it: its heartbeat, spill folder and pid file (`state/…/<source>`). */
+  readonly streamSource: string
+  /** Loads the vendor module that builds the feed. */
+  readonly feed: () => Promise<FeedModule<A>>
+}
+
+/** `entry` with its record type erased, for dispatch by name. */
+const erase = <A>(entry: DatasetEntry<A>): DatasetEntry<unknown> => entry as unknown as DatasetEntry<unknown>
+
+/** A dataset with its record type erased, for the lists below. */
+const anyDataset = <A>(dataset: Dataset<A>): Dataset<unknown> => dataset as unknown as Dataset<unknown>
+
+/** Datasets a user backfills or streams (`--dataset`). */
+export const registry = {
+  stock_bars_1s: erase<StockBar>({
+    dataset: StockBars1s,
+    vendor: "Massive",
+    summary: "per-second stock bars (Massive custom aggregates; live: A.<ticker> on /stocks)",
+    instruments: { option: "symbols", example: "SPY,QQQ" },
+    streamSource: "massive-stocks",
+    feed: () => import("../sources/massive/stockBarsFeed.js")
+  })
+} as const
+
+export type DatasetName = keyof typeof registry
+export const datasetNames = Object.keys(registry) as ReadonlyArray<DatasetName>
+
+/** The entry of `name`. */
+export const entryOf = (name: DatasetName): DatasetEntry<unknown> => registry[name]
+
+/** `stock_bars_1s: per-second stock bars …`, one line per dataset, for `--help`. */
+export const datasetHelp = (): string => datasetNames.map((n) => `${n}: ${registry[n].summary}`).join("; ")
 
 /** Datasets tapehouse writes about itself. */
 export const internalDatasets: { readonly continuity: Dataset<ContinuityRow> } = { continuity: Continuity }
+
+/**
+ * Every SQL schema change, in order: a dataset's table, or a nullable column added to a table made
+ * before it. Append only: the migrator runs only ids above the last one applied, and the position is
+ * the id. A new dataset's table goes at the end.
+ */
+export const sqlSchemaChanges: ReadonlyArray<
+  | { readonly _tag: "table"; readonly table: Dataset<unknown> }
+  | { readonly _tag: "addColumn"; readonly table: Dataset<unknown>; readonly column: string }
+> = [
+  { _tag: "table", table: registry.stock_bars_1s.dataset },
+  { _tag: "table", table: anyDataset(Continuity) },
+  { _tag: "addColumn", table: anyDataset(Continuity), column: "cause" }
+]

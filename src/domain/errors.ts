@@ -26,11 +26,13 @@ export class UsageError extends Schema.TaggedError<UsageError>()("UsageError", {
 export class VendorAuthError extends Schema.TaggedError<VendorAuthError>()("VendorAuthError", {
   vendor: Schema.String,
   status: Schema.Number,
-  detail: Schema.String
+  detail: Schema.String,
+  /** The environment variable holding the vendor's key (its config section's `keyEnv`). */
+  keyEnv: Schema.String
 }) {
   override get message(): string {
     const what = this.status === 403 ? "refused access (not entitled)" : "rejected the API key"
-    return `${this.vendor} ${what} (HTTP ${this.status}: ${this.detail}). Check MASSIVE_API_KEY in the environment or .env and your plan's entitlements.`
+    return `${this.vendor} ${what} (HTTP ${this.status}: ${this.detail}). Check ${this.keyEnv} in the environment or .env and your plan's entitlements.`
   }
 }
 

@@ -29,6 +29,8 @@ export interface StreamStats {
   committed: number
   /** Called when `connection` changes through `setConnection` (the heartbeat writes at once). */
   onStateChange: () => void
+  /** The state of each of the feed's connections, by id (a feed may shard over several). */
+  readonly connections: Map<string, ConnectionState>
 }
 
 /** Sets the connection state and tells whoever watches it (the heartbeat) when it changed. */
@@ -36,6 +38,23 @@ export const setConnection = (stats: StreamStats, state: ConnectionState): void 
   if (stats.connection === state) return
   stats.connection = state
   stats.onStateChange()
+}
+
+/** The worst state first: the feed is as connected as its least connected connection. */
+const SEVERITY: ReadonlyArray<ConnectionState> = [
+  "disconnected",
+  "connecting",
+  "waiting-for-open",
+  "connected",
+  "closed"
+]
+
+/** Sets one connection's state; the feed's `connection` becomes the worst of them. */
+export const setConnectionOf = (stats: StreamStats, id: string, state: ConnectionState): void => {
+  stats.connections.set(id, state)
+  let worst: ConnectionState = "closed"
+  for (const s of stats.connections.values()) if (SEVERITY.indexOf(s) < SEVERITY.indexOf(worst)) worst = s
+  setConnection(stats, worst)
 }
 
 export const makeStreamStats = (source: string): StreamStats => ({
@@ -51,5 +70,6 @@ export const makeStreamStats = (source: string): StreamStats => ({
   unknownEvents: 0,
   spilled: 0,
   committed: 0,
-  onStateChange: () => {}
+  onStateChange: () => {},
+  connections: new Map()
 })

@@ -11,6 +11,7 @@ import { Cause, Effect, HashMap, Inspectable, Layer, List, Logger, LogLevel, Opt
 import type { LogLevelName } from "../config/AppConfig.js"
 import { AppConfig } from "../config/AppConfig.js"
 import { makeRedactor } from "../config/redact.js"
+import { secretsOf } from "../config/vendors.js"
 import type { StorageError } from "../domain/errors.js"
 import { storageErrorOf } from "../domain/systemCause.js"
 import { mkdirs } from "../sinks/atomicFile.js"
@@ -254,17 +255,14 @@ export const layer = (options: LoggingOptions): Layer.Layer<never, StorageError>
   )
 }
 
-/** `layer` configured from `AppConfig`, redacting the Massive API key and the SQL URL. */
+/** `layer` configured from `AppConfig`, redacting every vendor's key and the SQL URL. */
 export const layerFromConfig: Layer.Layer<never, StorageError, AppConfig> = Layer.unwrapEffect(
-  Effect.map(AppConfig, (config) => {
-    const secrets = [config.massive.apiKey, config.sql.url].flatMap((o) =>
-      Option.isSome(o) ? [Redacted.value(o.value)] : []
-    )
-    return layer({
+  Effect.map(AppConfig, (config) =>
+    layer({
       dataDir: config.dataDir,
       level: config.log.level,
       console: config.log.console,
-      redact: makeRedactor(secrets)
+      redact: makeRedactor(secretsOf(config))
     })
-  })
+  )
 )

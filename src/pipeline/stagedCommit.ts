@@ -41,17 +41,20 @@ export const fileEntryOf = (
 
 /**
  * Stages `write` in every sink, records `entries(results)` in the checkpoints, then publishes. Returns
- * the sinks' results.
+ * the sinks' results. `onRecorded` runs with the record, uninterruptibly: a caller's own account of
+ * what is committed (an interrupted run's summary) never lags behind the checkpoints.
  */
 export const commitStaged = <A>(
   sinks: Sinks["Type"],
   checkpoints: Checkpoints["Type"],
   write: PartitionWrite<A>,
-  entries: (results: ReadonlyArray<CommitResult>) => Effect.Effect<ReadonlyArray<CheckpointEntry>>
+  entries: (results: ReadonlyArray<CommitResult>) => Effect.Effect<ReadonlyArray<CheckpointEntry>>,
+  onRecorded: Effect.Effect<void> = Effect.void
 ): Effect.Effect<ReadonlyArray<CommitResult>, SinkError | StorageError> =>
   Effect.gen(function* () {
     const results = yield* sinks.commit({ ...write, staged: true })
-    yield* checkpoints.record(yield* entries(results))
+    const recorded = yield* entries(results)
+    yield* Effect.uninterruptible(Effect.zipRight(checkpoints.record(recorded), onRecorded))
     yield* publishAll(results)
     return results
   })

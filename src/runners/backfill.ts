@@ -18,7 +18,7 @@ import { commitStaged, fileEntryOf, recoverStaged } from "../pipeline/stagedComm
 import { makeValidator } from "../pipeline/validate.js"
 import { Quarantine } from "../sinks/Quarantine.js"
 import { Sinks } from "../sinks/Sink.js"
-import type { BackfillSource } from "./BackfillSource.js"
+import type { BackfillSource } from "./Feed.js"
 
 export interface BackfillRequest {
   readonly symbols: ReadonlyArray<string>
@@ -263,7 +263,9 @@ export const run = <A>(
                   at
                 })
               )
-            ])
+            ]),
+          // The day counts as committed in the same breath as its checkpoint (see interruptedLines).
+          Effect.sync(() => dayStates.set(session.date, "committed"))
         )
         for (const symbol of symbols) if (isEmpty(symbol)) empty.push({ symbol, date: session.date })
         const fileResult = results.find(

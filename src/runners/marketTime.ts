@@ -1,12 +1,11 @@
 /**
  * Market time for a stream: the local Clock, shifted by the vendor's own clock when the two
  * disagree by more than a minute (a replay: `tapehouse simulate` serves a past day and reports
- * its session time in `/v1/marketstatus/now`), and never behind the newest event received plus
+ * its session time as the vendor's clock), and never behind the newest event received plus
  * the feed's publish delay. Against the real vendor the shift is zero and this is the Clock.
  */
-import { Clock, Duration, Effect } from "effect"
-import { VendorAuthError } from "../domain/errors.js"
-import type { MassiveRestShape } from "../sources/massive/MassiveRest.js"
+import { Clock, Effect } from "effect"
+import type { VendorAuthError } from "../domain/errors.js"
 
 /** Per-second bars are published about 2 s after their second closes. */
 export const PUBLISH_DELAY_MS = 2000
@@ -23,25 +22,17 @@ export interface MarketTime {
   readonly isReplay: () => boolean
 }
 
-/** The vendor's clock, or undefined when it cannot be read; a refused API key fails at once. */
-const vendorClock = (rest: MassiveRestShape) =>
-  rest.marketStatusNow.pipe(
-    Effect.map((s) => Date.parse(s.serverTime)),
-    Effect.timeout(Duration.seconds(5)),
-    Effect.map((t) => (Number.isFinite(t) ? t : undefined)),
-    Effect.catchIf(
-      (e): e is Exclude<typeof e, VendorAuthError> => !(e instanceof VendorAuthError),
-      () => Effect.succeed(undefined)
-    )
-  )
-
-export const make = (rest: MassiveRestShape) =>
+/**
+ * `vendorClock`: the vendor's clock (epoch ms), undefined when it cannot be read; it fails only on a
+ * refused key (`LiveFeed.vendorClock`).
+ */
+export const make = (vendorClock: Effect.Effect<number | undefined, VendorAuthError>) =>
   Effect.gen(function* () {
     let offset = 0
     let newestEvent = Number.NEGATIVE_INFINITY
     const sync = Effect.gen(function* () {
       const local = yield* Clock.currentTimeMillis
-      const vendor = yield* vendorClock(rest)
+      const vendor = yield* vendorClock
       if (vendor === undefined) return
       offset = Math.abs(vendor - local) > REPLAY_THRESHOLD_MS ? vendor - local : 0
     })

@@ -1,71 +1,68 @@
 /**
- * Repairs through REST, with the same pipeline stages as everything else:
- * - `repairGap`: a window the stream missed (reconnect or stall) is fetched and appended;
+ * Repairs through REST, with the same pipeline stages as everything else, for any feed:
+ * - `repairGap`: a window the stream missed (reconnect, stall, restart) is fetched and appended;
  * - `reconcileSession`: at the close the session is fetched whole, compared with what the stream
- *   wrote, and the day's partition is replaced by it (the WebSocket feed has no trade counts and
- *   the vendor may correct bars after the 15-minute window; REST is the final word).
+ *   wrote, and the day's partition is replaced by it (a live feed may lack columns, such as the
+ *   trade counts of per-second bars, and the vendor may correct records after the fact; REST is the
+ *   final word).
  * Each produces one continuity row; a failure is recorded in it, never thrown at the stream.
  */
 import { Effect, Stream } from "effect"
 import type { TradingSession } from "../calendar/MarketCalendar.js"
 import type { ContinuityRow } from "../domain/Continuity.js"
 import { keyOf, type Rejected } from "../domain/Dataset.js"
-import { type StockBar, StockBars1s } from "../domain/StockBar.js"
 import { makeDeduplicator } from "../pipeline/dedupe.js"
 import { makeValidator } from "../pipeline/validate.js"
 import type { QuarantineShape } from "../sinks/Quarantine.js"
 import type { PartitionWrite, Sinks } from "../sinks/Sink.js"
-import type { MassiveRestShape } from "../sources/massive/MassiveRest.js"
+import type { Feed } from "./Feed.js"
 
-export interface RepairDeps {
-  readonly rest: MassiveRestShape
+export interface RepairDeps<A> {
+  readonly feed: Feed<A>
   readonly sinks: Sinks["Type"]
   readonly quarantine: QuarantineShape
   readonly source: string
 }
 
-const validate = makeValidator(StockBars1s)
-const dedupe = makeDeduplicator(StockBars1s)
+/** Why a gap opened (the `cause` column of the ledger). */
+export type GapCause = "reconnect" | "stall" | "restart" | "late-start"
 
-/** Every REST bar of `symbols` with start in [fromMs, toMs), validated against the session. */
-const fetchWindow = (
-  rest: MassiveRestShape,
-  symbols: ReadonlyArray<string>,
+/** Every REST record of `instruments` in [fromMs, toMs), validated against the session. */
+const fetchWindow = <A>(
+  feed: Feed<A>,
+  instruments: ReadonlyArray<string>,
   session: TradingSession,
   fromMs: number,
   toMs: number
 ) =>
   Effect.gen(function* () {
-    const records: Array<StockBar> = []
+    const records: Array<A> = []
     const rejected: Array<Rejected> = []
-    for (const symbol of symbols) {
-      yield* rest
-        .aggregates({ ticker: symbol, multiplier: 1, timespan: "second", from: fromMs, to: toMs - 1 })
-        .pipe(
-          Stream.runForEach((page) =>
-            Effect.sync(() => {
-              for (const b of page.bars) if (b.ts >= fromMs && b.ts < toMs) records.push(b)
-              for (const r of page.rejected) rejected.push(r)
-            })
-          )
-        )
-    }
-    const checked = validate(records, { date: session.date, startMs: session.openMs, endMs: session.closeMs })
+    yield* feed.fetchWindow(instruments, session, fromMs, toMs).pipe(
+      Stream.runForEach((page) =>
+        Effect.sync(() => {
+          for (const r of page.records) records.push(r)
+          for (const r of page.rejected) rejected.push(r)
+        })
+      )
+    )
+    const checked = makeValidator(feed.dataset)(records, {
+      date: session.date,
+      startMs: session.openMs,
+      endMs: session.closeMs
+    })
     for (const r of checked.rejected) rejected.push(r)
-    return { rows: dedupe(checked.valid).rows, rejected }
+    return { rows: makeDeduplicator(feed.dataset)(checked.valid).rows, rejected }
   })
 
-/** Why a gap opened (the `cause` column of the ledger). */
-export type GapCause = "reconnect" | "stall" | "restart" | "late-start" | "stopped"
-
 const row =
-  (
-    deps: RepairDeps,
+  <A>(
+    deps: RepairDeps<A>,
     kind: "gap" | "reconcile",
     cause: GapCause | null,
     start: number,
     end: number,
-    symbols: ReadonlyArray<string>
+    instruments: ReadonlyArray<string>
   ) =>
   (fields: Pick<ContinuityRow, "rows" | "status" | "detail">): ContinuityRow => ({
     source: deps.source,
@@ -73,17 +70,17 @@ const row =
     cause,
     start,
     end,
-    symbols: symbols.join(","),
+    symbols: instruments.join(","),
     ...fields
   })
 
 const failureText = (e: unknown) => (e instanceof Error ? e.message : String(e))
 
-/** Fetches [startMs, endMs) for `symbols` and appends it to the sinks. */
-export const repairGap = (
-  deps: RepairDeps,
+/** Fetches [startMs, endMs) for `instruments` and appends it to the sinks. */
+export const repairGap = <A>(
+  deps: RepairDeps<A>,
   session: TradingSession,
-  symbols: ReadonlyArray<string>,
+  instruments: ReadonlyArray<string>,
   startMs: number,
   endMs: number,
   cause: GapCause,
@@ -91,20 +88,14 @@ export const repairGap = (
 ) => {
   const start = Math.max(startMs, session.openMs)
   const end = Math.min(endMs, session.closeMs)
-  const make = row(deps, "gap", cause, start, end, symbols)
+  const make = row(deps, "gap", cause, start, end, instruments)
   if (end <= start) return Effect.succeed(make({ rows: 0, status: "repaired", detail: "empty window" }))
+  const dataset = deps.feed.dataset
   return Effect.gen(function* () {
-    const { rows, rejected } = yield* fetchWindow(deps.rest, symbols, session, start, end)
+    const { rows, rejected } = yield* fetchWindow(deps.feed, instruments, session, start, end)
     if (rows.length > 0)
-      yield* deps.sinks.commit({
-        dataset: StockBars1s,
-        date: session.date,
-        instruments: symbols,
-        rows,
-        mode: "append"
-      })
-    if (rejected.length > 0)
-      yield* deps.quarantine.write(StockBars1s, session.date, quarantineScope, rejected)
+      yield* deps.sinks.commit({ dataset, date: session.date, instruments, rows, mode: "append" })
+    if (rejected.length > 0) yield* deps.quarantine.write(dataset, session.date, quarantineScope, rejected)
     return make({
       rows: rows.length,
       status: "repaired",
@@ -122,71 +113,74 @@ export interface Comparison {
   readonly missing: number
   /** Rows the stream wrote that REST does not have. */
   readonly extra: number
-  /** Rows present in both with a different price, volume or VWAP. */
+  /** Rows present in both that differ in a column the live feed carries. */
   readonly changed: number
-  /** Rows that differ only by the trade count the WebSocket feed cannot carry. */
-  readonly tradesFilled: number
+  /** Rows that differ only in columns the live feed cannot carry (filled from REST). */
+  readonly filled: number
 }
 
-export const compareSession = (
-  streamed: ReadonlyArray<StockBar>,
-  authoritative: ReadonlyArray<StockBar>
+/** Compares the stream's rows with REST's by key; `liveLacks`: columns the live feed does not carry. */
+export const compareSession = <A>(
+  feed: Feed<A>,
+  streamed: ReadonlyArray<A>,
+  authoritative: ReadonlyArray<A>
 ): Comparison => {
-  const key = keyOf(StockBars1s)
-  const byKey = new Map<string, StockBar>()
-  for (const b of streamed) byKey.set(key(b), b)
+  const key = keyOf(feed.dataset)
+  const lacks = new Set<string>(feed.liveLacks ?? [])
+  const carried = feed.dataset.columns.map((c) => c.name).filter((c) => !lacks.has(c))
+  const byKey = new Map<string, A>()
+  for (const r of streamed) byKey.set(key(r), r)
   let missing = 0
   let changed = 0
-  let tradesFilled = 0
-  for (const b of authoritative) {
-    const s = byKey.get(key(b))
-    if (s === undefined) {
+  let filled = 0
+  const differs = (x: A, y: A) => (c: string) => !Object.is(x[c as keyof A], y[c as keyof A])
+  for (const r of authoritative) {
+    const k = key(r)
+    if (!byKey.has(k)) {
       missing++
       continue
     }
-    byKey.delete(key(b))
-    const samePrices = s.open === b.open && s.high === b.high && s.low === b.low && s.close === b.close
-    if (!samePrices || s.volume !== b.volume || s.vwap !== b.vwap) changed++
-    else if (s.trades !== b.trades) tradesFilled++
+    const s = byKey.get(k) as A
+    byKey.delete(k)
+    if (carried.some(differs(s, r))) changed++
+    else if ([...lacks].some(differs(s, r))) filled++
   }
-  return { missing, extra: byKey.size, changed, tradesFilled }
+  return { missing, extra: byKey.size, changed, filled }
 }
 
 /**
- * Replaces the session's partition for `symbols` by REST's version through `commitDay` (the
+ * Replaces the session's partition for `instruments` by REST's version through `commitDay` (the
  * runner's staged commit, which records the day done), recording how it differed.
  */
-export const reconcileSession = <E>(
-  deps: RepairDeps,
+export const reconcileSession = <A, E>(
+  deps: RepairDeps<A>,
   session: TradingSession,
-  symbols: ReadonlyArray<string>,
-  streamed: ReadonlyArray<StockBar>,
+  instruments: ReadonlyArray<string>,
+  streamed: ReadonlyArray<A>,
   quarantineScope: string,
-  commitDay: (write: PartitionWrite<StockBar>) => Effect.Effect<unknown, E>
+  commitDay: (write: PartitionWrite<A>) => Effect.Effect<unknown, E>
 ) => {
-  const make = row(deps, "reconcile", null, session.openMs, session.closeMs, symbols)
+  const make = row(deps, "reconcile", null, session.openMs, session.closeMs, instruments)
+  const dataset = deps.feed.dataset
   return Effect.gen(function* () {
     const { rows, rejected } = yield* fetchWindow(
-      deps.rest,
-      symbols,
+      deps.feed,
+      instruments,
       session,
       session.openMs,
       session.closeMs
     )
-    const c = compareSession(streamed, rows)
-    yield* deps.quarantine.write(StockBars1s, session.date, quarantineScope, rejected)
-    yield* commitDay({
-      dataset: StockBars1s,
-      date: session.date,
-      instruments: symbols,
-      rows,
-      mode: "replace"
-    })
+    const c = compareSession(deps.feed, streamed, rows)
+    yield* deps.quarantine.write(dataset, session.date, quarantineScope, rejected)
+    yield* commitDay({ dataset, date: session.date, instruments, rows, mode: "replace" })
     const differed = c.missing + c.extra + c.changed
+    const lacks = deps.feed.liveLacks ?? []
     return make({
       rows: differed,
       status: differed === 0 ? "verified" : "repaired",
-      detail: `${rows.length} REST rows; stream: ${c.missing} missing, ${c.extra} extra, ${c.changed} changed; ${c.tradesFilled} trade counts filled from REST`
+      detail:
+        `${rows.length} REST rows; stream: ${c.missing} missing, ${c.extra} extra, ${c.changed} changed` +
+        (lacks.length > 0 ? `; ${c.filled} row(s) with ${lacks.join(", ")} filled from REST` : "")
     })
   }).pipe(
     Effect.catchAll((e) => Effect.succeed(make({ rows: 0, status: "failed", detail: failureText(e) }))),

@@ -63,7 +63,23 @@ export interface MassiveSimOptions {
    * from them); default `secondBars` of the synthetic market.
    */
   readonly bars?: BarProvider
+  /**
+   * More markets by ticker prefix (`I:` indices, `O:` option contracts): their per-second bars and
+   * how the wire writes them. Tickers without a matching prefix are the stocks of `bars`.
+   */
+  readonly markets?: ReadonlyArray<PrefixMarket>
 }
+
+/** Bars of tickers with a prefix (`I:VIX`, `O:SPY…`), written the way the vendor writes that asset class. */
+export interface PrefixMarket {
+  readonly prefix: string
+  readonly bars: BarProvider
+  /** `index`: only o/h/l/c/t (no volume, VWAP or trade count; no `adjusted` in the envelope). */
+  readonly wire: "stock" | "index"
+}
+
+/** A route the simulator serves beside its own (options contracts, news …): a reply, or undefined to pass. */
+export type RouteHandler = (url: URL, requestId: string) => Reply | undefined
 
 export type AuthKind = "query" | "bearer" | "both" | "none"
 
@@ -99,6 +115,10 @@ export interface MassiveSimServer {
    * A POST/PUT body is parsed as JSON before the handler runs.
    */
   readonly registerControl: (path: string, handler: ControlHandler) => () => void
+  /** Adds API routes (tried before the built-in ones' 404); returns its remover. */
+  readonly registerRoute: (handler: RouteHandler) => () => void
+  /** Today on the simulator's clock, epoch ms (what `/v1/marketstatus/now` reports). */
+  readonly now: () => number
 }
 
 export interface ControlRequest {
@@ -128,19 +148,19 @@ const JSON_TYPE = "application/json; charset=utf-8"
 const MAX_LIMIT = 50_000
 const DEFAULT_LIMIT = 5_000
 
-interface Reply {
+export interface Reply {
   readonly status: number
   readonly body: string
   readonly contentType?: string
   readonly headers?: Readonly<Record<string, string>>
 }
 
-const json = (status: number, value: unknown): Reply => ({ status, body: JSON.stringify(value) })
+export const json = (status: number, value: unknown): Reply => ({ status, body: JSON.stringify(value) })
 
-const errorBody = (status: number, requestId: string, error: string): Reply =>
+export const errorBody = (status: number, requestId: string, error: string): Reply =>
   json(status, { status: "ERROR", request_id: requestId, error })
 
-const notFound = (requestId: string, message: string): Reply =>
+export const notFound = (requestId: string, message: string): Reply =>
   json(404, { status: "NOT_FOUND", request_id: requestId, message })
 
 const RATE_LIMIT_MESSAGE =
@@ -188,6 +208,9 @@ const barWire = (b: StockBar) =>
   b.vwap === null
     ? { v: b.volume, o: b.open, c: b.close, h: b.high, l: b.low, t: b.ts, n: b.trades ?? 0 }
     : { v: b.volume, vw: b.vwap, o: b.open, c: b.close, h: b.high, l: b.low, t: b.ts, n: b.trades ?? 0 }
+
+/** An index value bar: no volume keys at all (spec §7). */
+const indexWire = (b: StockBar) => ({ o: b.open, c: b.close, h: b.high, l: b.low, t: b.ts })
 
 const UNIT_MS: Record<Timespan, number> = {
   second: 1000,
@@ -420,7 +443,14 @@ const start = (options: MassiveSimOptions): Effect.Effect<Running, SimStartError
     )
     const nextRequestId = requestIdFactory()
     const bars = options.bars ?? secondBars
-    const market = bars === secondBars ? SYNTHETIC : providerMarket(bars)
+    const stocks = bars === secondBars ? SYNTHETIC : providerMarket(bars)
+    const prefixed = (options.markets ?? []).map((m) => ({ ...m, market: providerMarket(m.bars) }))
+    /** The market a ticker belongs to, and how the wire writes its bars. */
+    const marketOf = (ticker: string) => {
+      for (const m of prefixed) if (ticker.startsWith(m.prefix)) return m
+      return { market: stocks, wire: "stock" as const }
+    }
+    const routes: Array<RouteHandler> = []
     const acceptsKey = (key: string) =>
       key.length > 0 && (options.apiKeys === undefined || options.apiKeys.includes(key))
     const controls = new Map<string, ControlHandler>()
@@ -507,6 +537,7 @@ const start = (options: MassiveSimOptions): Effect.Effect<Running, SimStartError
       if (limit > MAX_LIMIT)
         return errorBody(400, requestId, `Limit ${limit} is above the maximum of ${MAX_LIMIT}.`)
       const perPage = Math.min(limit, options.pageSize ?? limit)
+      const { market, wire } = marketOf(ticker)
 
       // Like the real API: nothing after the clock (a future date answers OK without results), and
       // a bar only once its second is over and published.
@@ -545,8 +576,9 @@ const start = (options: MassiveSimOptions): Effect.Effect<Running, SimStartError
         ticker,
         queryCount: n,
         resultsCount: n,
-        adjusted,
-        ...(n === 0 ? {} : { results: page.map(barWire) }),
+        // Index aggregates carry no `adjusted` (spec §7).
+        ...(wire === "index" ? {} : { adjusted }),
+        ...(n === 0 ? {} : { results: page.map(wire === "index" ? indexWire : barWire) }),
         status: "OK",
         request_id: requestId,
         count: n,
@@ -559,6 +591,7 @@ const start = (options: MassiveSimOptions): Effect.Effect<Running, SimStartError
       const ticker = safeDecode(m[1]!) ?? ""
       const date = m[2]!
       if (!isIsoDate(date)) return errorBody(400, requestId, `Invalid date '${date}': use YYYY-MM-DD.`)
+      const { market, wire } = marketOf(ticker)
       const day = market.dayBar(ticker, date)
       // A day not over yet has no daily open/close, as for an unknown ticker.
       const session = nyseDay(date)
@@ -568,13 +601,14 @@ const start = (options: MassiveSimOptions): Effect.Effect<Running, SimStartError
       const offset = ((date.charCodeAt(9) % 7) - 3.5) / 1000
       return json(200, {
         status: "OK",
-        from: date,
+        // Indices report the day as an ISO timestamp and carry no volume (spec §4).
+        from: wire === "index" ? `${date}T00:00:00.000Z` : date,
         symbol: ticker,
         open: day.open,
         high: day.high,
         low: day.low,
         close: day.close,
-        volume: day.volume,
+        ...(wire === "index" ? {} : { volume: day.volume }),
         afterHours: round2(day.close * (1 + offset / 2)),
         preMarket: round2(day.open * (1 - offset))
       })
@@ -582,6 +616,10 @@ const start = (options: MassiveSimOptions): Effect.Effect<Running, SimStartError
 
     const route = (url: URL, requestId: string): (() => Reply) | undefined => {
       const path = url.pathname
+      for (const extra of routes) {
+        const reply = extra(url, requestId)
+        if (reply !== undefined) return () => reply
+      }
       const aggs = AGGS_RE.exec(path)
       if (aggs) return () => aggregates(url, aggs, requestId)
       const oc = OPEN_CLOSE_RE.exec(path)
@@ -820,7 +858,15 @@ const start = (options: MassiveSimOptions): Effect.Effect<Running, SimStartError
               return () => {
                 if (controls.get(key) === handler) controls.delete(key)
               }
-            }
+            },
+            registerRoute: (handler) => {
+              routes.push(handler)
+              return () => {
+                const i = routes.indexOf(handler)
+                if (i >= 0) routes.splice(i, 1)
+              }
+            },
+            now
           }
         })
       )

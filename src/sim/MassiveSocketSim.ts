@@ -167,6 +167,15 @@ export interface MassiveSocketSimOptions {
   readonly bars?: BarProvider
   /** The tickers of the feed (what `A.*` covers); default the synthetic market's symbols. */
   readonly symbols?: ReadonlyArray<string>
+  /**
+   * What each cluster replays; default `/stocks` only, with `bars` and `symbols`. Every cluster's
+   * bars are published on the same session clock, each on its own connections.
+   */
+  readonly clusters?: ReadonlyArray<ClusterFeed>
+  /** Connections one API key may hold at once on one cluster; past it the newest gets `max_connections`. */
+  readonly maxConnectionsPerCluster?: number
+  /** Channels one connection may subscribe; past it each further channel gets an `error` status. */
+  readonly maxChannelsPerConnection?: number
   /** When the session clock starts: first subscribe on `/stocks` (default), at `make`, or only via `start`. */
   readonly start?: "subscribe" | "now" | "manual"
   /** Session time (epoch ms) the clock starts at; default the session open. */
@@ -177,6 +186,15 @@ export interface MassiveSocketSimOptions {
   readonly backpressureBytes?: number
   /** Numeric speeds: bytes not yet written before a subscriber gets `slow_consumer`; default 64 MiB. */
   readonly slowConsumerBytes?: number
+}
+
+/** One cluster's replay: its tickers, their per-second bars, and the wire shape of its aggregates. */
+export interface ClusterFeed {
+  readonly cluster: Cluster
+  readonly symbols: ReadonlyArray<string>
+  readonly bars: BarProvider
+  /** `index`: aggregates without volume keys (spec §11.4, indices). */
+  readonly wire: "stock" | "index"
 }
 
 export interface WsConnectionStats {
@@ -250,25 +268,26 @@ const statusFrame = (status: string, message: string): string =>
 const round4 = (x: number) => Math.round(x * 10_000) / 10_000
 const round2 = (x: number) => Math.round(x * 100) / 100
 
-/** A stocks second aggregate as the vendor sends it (spec §11.4). */
+/** A second aggregate as the vendor sends it (spec §11.4); indices carry no volume keys. */
 interface AEvent {
   readonly ev: "A"
   readonly sym: string
-  readonly v: number
-  readonly av: number
+  readonly v?: number
+  readonly av?: number
   readonly op: number
-  readonly vw: number
+  readonly vw?: number
   readonly o: number
   readonly c: number
   readonly h: number
   readonly l: number
-  readonly a: number
-  readonly z: number
+  readonly a?: number
+  readonly z?: number
   readonly s: number
   readonly e: number
 }
 
 interface Published {
+  readonly cluster: Cluster
   /** `A.SPY`: the channel that carries it. */
   readonly channel: string
   readonly json: string
@@ -282,6 +301,8 @@ interface Group {
 }
 
 interface SymbolState {
+  readonly cluster: Cluster
+  readonly wire: ClusterFeed["wire"]
   readonly sym: string
   readonly bars: ReadonlyArray<StockBar>
   i: number
@@ -290,7 +311,8 @@ interface SymbolState {
   readonly op: number
 }
 
-const published = (event: AEvent, bar: StockBar): Published => ({
+const published = (cluster: Cluster, event: AEvent, bar: StockBar): Published => ({
+  cluster,
   channel: `A.${event.sym}`,
   json: JSON.stringify(event),
   event,
@@ -298,12 +320,29 @@ const published = (event: AEvent, bar: StockBar): Published => ({
 })
 
 const nextEvent = (st: SymbolState, b: StockBar): Published => {
+  if (st.wire === "index")
+    return published(
+      st.cluster,
+      {
+        ev: "A",
+        sym: st.sym,
+        op: st.op,
+        o: b.open,
+        c: b.close,
+        h: b.high,
+        l: b.low,
+        s: b.ts,
+        e: b.ts + 1000
+      },
+      b
+    )
   st.av += b.volume
   const vw = b.vwap ?? round4((b.high + b.low + b.close) / 3)
   st.notional += vw * b.volume
   const a = st.av > 0 ? round4(st.notional / st.av) : vw
   const z = b.trades !== null && b.trades > 0 ? Math.round(b.volume / b.trades) : b.volume
   return published(
+    st.cluster,
     {
       ev: "A",
       sym: st.sym,
@@ -330,27 +369,36 @@ const corrected = (p: Published): Published => {
     ...p.event,
     c,
     h: Math.max(p.event.h, c),
-    v: p.event.v + 100,
-    av: p.event.av + 100
+    ...(p.event.v === undefined ? {} : { v: p.event.v + 100, av: (p.event.av ?? 0) + 100 })
   }
-  return published(event, { ...p.bar, close: c, high: event.h, volume: event.v })
+  return published(p.cluster, event, { ...p.bar, close: c, high: event.h, volume: event.v ?? p.bar.volume })
 }
 
-/** The session's bars, merged over symbols into publish groups, built lazily in order. */
-const makeTimeline = (date: string, symbols: ReadonlyArray<string>, provider: BarProvider) => {
+/** The session's bars, merged over clusters and symbols into publish groups, built lazily in order. */
+const makeTimeline = (date: string, feeds: ReadonlyArray<ClusterFeed>) => {
   const day = sessionOf(date)
   const states: Array<SymbolState> = []
   const seconds = new Set<number>()
   if (day._tag === "open") {
-    for (const sym of [...new Set(symbols)].sort()) {
-      const inSession = provider(sym, date).filter((b) => b.ts >= day.openMs && b.ts < day.closeMs)
-      const sorted = inSession.every((b, i) => i === 0 || inSession[i - 1]!.ts < b.ts)
-        ? inSession
-        : inSession.slice().sort((x, y) => x.ts - y.ts)
-      if (sorted.length === 0) continue
-      for (const b of sorted) seconds.add(b.ts)
-      states.push({ sym, bars: sorted, i: 0, av: 0, notional: 0, op: sorted[0]!.open })
-    }
+    for (const feed of feeds)
+      for (const sym of [...new Set(feed.symbols)].sort()) {
+        const inSession = feed.bars(sym, date).filter((b) => b.ts >= day.openMs && b.ts < day.closeMs)
+        const sorted = inSession.every((b, i) => i === 0 || inSession[i - 1]!.ts < b.ts)
+          ? inSession
+          : inSession.slice().sort((x, y) => x.ts - y.ts)
+        if (sorted.length === 0) continue
+        for (const b of sorted) seconds.add(b.ts)
+        states.push({
+          cluster: feed.cluster,
+          wire: feed.wire,
+          sym,
+          bars: sorted,
+          i: 0,
+          av: 0,
+          notional: 0,
+          op: sorted[0]!.open
+        })
+      }
   }
   const order = [...seconds].sort((a, b) => a - b)
   let k = 0
@@ -382,6 +430,8 @@ interface Conn {
   readonly ws: WebSocket
   readonly cluster: Cluster
   authenticated: boolean
+  /** The key it authenticated with (limits are per key). */
+  key: string | undefined
   readonly channels: Set<string>
   /** Event types subscribed with `<EV>.*`. */
   readonly wildcards: Set<string>
@@ -401,11 +451,7 @@ interface Conn {
 }
 
 const subscribed = (c: Conn): boolean =>
-  c.open &&
-  !c.ending &&
-  c.authenticated &&
-  c.cluster === "stocks" &&
-  (c.channels.size > 0 || c.wildcards.size > 0)
+  c.open && !c.ending && c.authenticated && (c.channels.size > 0 || c.wildcards.size > 0)
 
 const rawText = (data: RawData): string =>
   Buffer.isBuffer(data)
@@ -440,7 +486,10 @@ export const make = (
         : (key: string) => key.length > 0 && options.apiKeys!.includes(key)
     const backpressureBytes = options.backpressureBytes ?? 1 << 20
     const slowConsumerBytes = options.slowConsumerBytes ?? 64 << 20
-    const timeline = makeTimeline(options.date, options.symbols ?? SYMBOLS, provider)
+    const feeds: ReadonlyArray<ClusterFeed> = options.clusters ?? [
+      { cluster: "stocks", symbols: options.symbols ?? SYMBOLS, bars: provider, wire: "stock" }
+    ]
+    const timeline = makeTimeline(options.date, feeds)
     const fromMs = options.fromMs ?? timeline.openMs
 
     const gate = yield* Deferred.make<void>()
@@ -564,16 +613,26 @@ export const make = (
 
     const publish = (pub: number, events: ReadonlyArray<Published>) => {
       if (events.length === 0) return
-      let all: string | undefined
+      /** A cluster's events of this publish, as one frame's text (`A.*` subscribers). */
+      const all = new Map<Cluster, { readonly text: string; readonly count: number }>()
+      const allOf = (cluster: Cluster) => {
+        let found = all.get(cluster)
+        if (found === undefined) {
+          const mine = events.filter((e) => e.cluster === cluster)
+          found = { text: mine.map((e) => e.json).join(","), count: mine.length }
+          all.set(cluster, found)
+        }
+        return found
+      }
       for (const c of conns) {
         if (!subscribed(c)) continue
         if (c.wildcards.has("A")) {
-          if (all === undefined) all = events.map((e) => e.json).join(",")
-          sendData(c, [all], events.length, pub)
+          const { text, count } = allOf(c.cluster)
+          if (count > 0) sendData(c, [text], count, pub)
           continue
         }
         const parts: Array<string> = []
-        for (const e of events) if (c.channels.has(e.channel)) parts.push(e.json)
+        for (const e of events) if (e.cluster === c.cluster && c.channels.has(e.channel)) parts.push(e.json)
         if (parts.length > 0) sendData(c, parts, parts.length, pub)
       }
     }
@@ -738,7 +797,27 @@ export const make = (
           return send(c, statusFrame("auth_failed", "authentication failed"))
         }
         c.authenticated = true
-        return send(c, statusFrame("auth_success", "authenticated"))
+        c.key = params
+        send(c, statusFrame("auth_success", "authenticated"))
+        // One account, one connection per cluster by default: past the limit the newest goes.
+        const limit = options.maxConnectionsPerCluster
+        if (limit !== undefined) {
+          let holding = 0
+          for (const other of conns)
+            if (
+              other.open &&
+              !other.ending &&
+              other.authenticated &&
+              other.cluster === c.cluster &&
+              other.key === c.key
+            )
+              holding++
+          if (holding > limit) {
+            c.faults.push("max-connections")
+            closeWith(c, "max_connections", "Maximum number of connections exceeded.")
+          }
+        }
+        return
       }
       if (action === "subscribe" || action === "unsubscribe") {
         if (!c.authenticated) return send(c, statusFrame("auth_required", "authentication required"))
@@ -757,6 +836,17 @@ export const make = (
           const ev = channel.slice(0, dot)
           const wildcard = channel.slice(dot + 1) === "*"
           if (action === "subscribe") {
+            const cap = options.maxChannelsPerConnection
+            if (!wildcard && cap !== undefined && !c.channels.has(channel) && c.channels.size >= cap) {
+              send(
+                c,
+                statusFrame(
+                  "error",
+                  `too many subscriptions: at most ${cap} channels per connection (${channel})`
+                )
+              )
+              continue
+            }
             if (wildcard) c.wildcards.add(ev)
             else c.channels.add(channel)
             send(c, statusFrame("success", `subscribed to: ${channel}`))
@@ -781,6 +871,7 @@ export const make = (
         ws,
         cluster,
         authenticated: false,
+        key: undefined,
         channels: new Set(),
         wildcards: new Set(),
         framesSent: 0,

@@ -2,14 +2,16 @@
 // here, so the WASM backend's work (parsing, planning, inserting) does not take the event loop of
 // the thread that streams and writes Parquet. Plain JavaScript: it needs no TypeScript loader.
 //
-// workerData: { dbPath, host, maxConnections }. Messages to the parent:
+// workerData: { dbPath, host, maxConnections, settings } (settings: "name=value" server settings
+// given at start, as `postgres -c`). Messages to the parent:
 //   { type: "ready", port } | { type: "failed", stage: "open" | "serve", message } | { type: "stopped" }
 // From the parent: "stop" (stop serving, close the database, then exit).
 import { parentPort, workerData } from "node:worker_threads"
 import { PGlite } from "@electric-sql/pglite"
 import { PGLiteSocketServer } from "@electric-sql/pglite-socket"
+import { guardProtocol } from "./embeddedPgProtocolGuard.mjs"
 
-const { dbPath, host, maxConnections } = workerData
+const { dbPath, host, maxConnections, settings } = workerData
 // PGlite throws Emscripten ErrnoErrors ({ name: "ErrnoError", errno }: no message) for file system
 // failures; the parent classifies the fields posted here (domain/systemCause.ts).
 const describe = (cause) => {
@@ -32,13 +34,15 @@ const failed = (stage, cause) => {
 const serve = async () => {
   let db
   try {
-    db = await PGlite.create(dbPath)
+    db = await PGlite.create(dbPath, {
+      startParams: [...PGlite.defaultStartParams, ...settings.flatMap((setting) => ["-c", setting])]
+    })
   } catch (cause) {
     return failed("open", cause)
   }
   let server
   try {
-    server = new PGLiteSocketServer({ db, host, port: 0, maxConnections })
+    server = new PGLiteSocketServer({ db: guardProtocol(db), host, port: 0, maxConnections })
     await server.start()
   } catch (cause) {
     await db.close().catch(() => undefined)

@@ -8,10 +8,9 @@ import { SqlClient, type SqlError } from "@effect/sql"
 import type { PgClient } from "@effect/sql-pg/PgClient"
 import * as PgMigrator from "@effect/sql-pg/PgMigrator"
 import { Cause, Effect, Layer, Option } from "effect"
-import { Continuity } from "../domain/Continuity.js"
 import type { ColumnKind } from "../domain/Dataset.js"
+import { sqlSchemaChanges } from "../domain/datasets.js"
 import { SinkError } from "../domain/errors.js"
-import { StockBars1s } from "../domain/StockBar.js"
 import { systemCauseOf } from "../domain/systemCause.js"
 
 /** What the SQL side needs of a `Dataset` (every `Dataset<A>` is one). */
@@ -29,12 +28,8 @@ export type MigrationStep =
   | { readonly _tag: "table"; readonly table: TableSpec }
   | { readonly _tag: "addColumn"; readonly table: TableSpec; readonly column: string }
 
-/** Every schema change, in order. Append only: the position is the migration id. */
-export const migrationSteps: ReadonlyArray<MigrationStep> = [
-  { _tag: "table", table: StockBars1s },
-  { _tag: "table", table: Continuity },
-  { _tag: "addColumn", table: Continuity, column: "cause" }
-]
+/** Every schema change, in order: the registry's list (append only: the position is the migration id). */
+export const migrationSteps: ReadonlyArray<MigrationStep> = sqlSchemaChanges
 
 /** Every dataset with a SQL table. */
 export const sqlDatasets: ReadonlyArray<TableSpec> = migrationSteps.flatMap((s) =>
@@ -173,12 +168,39 @@ const fromMigratorCause = (cause: Cause.Cause<unknown>): Option.Option<SinkError
     return Option.none()
   })
 
+/** The highest migration id the database has applied; 0 when it has none (no migrations table). */
+export const appliedMigration: Effect.Effect<number, SqlError.SqlError, SqlClient.SqlClient> = Effect.gen(
+  function* () {
+    const sql = yield* SqlClient.SqlClient
+    const present = yield* sql<{ readonly present: boolean }>`
+      SELECT to_regclass(${migrationsTable}) IS NOT NULL AS present`
+    if (present[0]?.present !== true) return 0
+    const latest = yield* sql<{ readonly id: number | null }>`
+      SELECT max(migration_id)::int AS id FROM ${sql(migrationsTable)}`
+    return latest[0]?.id ?? 0
+  }
+)
+
 /**
  * Runs the migrations of `steps` (default: every one) when built. Fails with a SinkError naming
- * the migration and the Postgres message.
+ * the migration and the Postgres message. A database already at the latest migration is left
+ * alone after one read (the migrator takes a table lock and a transaction).
  */
 export const migrationsLayer = (
   steps: ReadonlyArray<MigrationStep> = migrationSteps
+): Layer.Layer<never, SinkError, PgClient | SqlClient.SqlClient> => {
+  const migrator = runMigrator(steps)
+  return Layer.unwrapEffect(
+    appliedMigration.pipe(
+      Effect.map((applied) => (applied >= steps.length ? Layer.empty : migrator)),
+      // The migrator reports whatever stopped the read.
+      Effect.orElseSucceed(() => migrator)
+    )
+  )
+}
+
+const runMigrator = (
+  steps: ReadonlyArray<MigrationStep>
 ): Layer.Layer<never, SinkError, PgClient | SqlClient.SqlClient> =>
   PgMigrator.layer({ loader: PgMigrator.fromRecord(migrations(steps)), table: migrationsTable }).pipe(
     // Only used to dump the schema when `schemaDirectory` is set (it is not).

@@ -63,6 +63,8 @@ describe("loadConfig", () => {
           stallAfterMs: 900000
         },
         massive: {
+          vendor: "Massive",
+          keyEnv: "MASSIVE_API_KEY",
           restUrl: "https://api.massive.com",
           wsUrl: "wss://socket.massive.com",
           feed: "realtime",

@@ -141,11 +141,11 @@ describe("the compiled CLI", () => {
             vw: 1.2
           }
         ])
-        worker.postMessage({ id: 7, frames: [frame], receivedAt: [1] })
+        worker.postMessage({ id: 7, frames: [frame], receivedAt: [1], ev: "A", volume: "required" })
         const response = (await next()) as DecodeResponse
         expect(response.id).toBe(7)
         const [event] = response.events[0]!
-        expect(event).toMatchObject({ _tag: "BarColumns", ev: "A", symbols: ["SPY"] })
+        expect(event).toMatchObject({ _tag: "AggregateColumns", symbols: ["SPY"] })
       } finally {
         await worker.terminate()
       }

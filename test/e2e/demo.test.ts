@@ -34,7 +34,7 @@ describe("tapehouse demo (npm start)", () => {
         expect(first.stdout).toContain("reconciled through REST: verified")
         // One logger for the whole demo: the stream's lines are not written twice.
         expect(occurrences(first.stderr, "the vendor's clock is a replay of 2024-03-08")).toBe(1)
-        expect(occurrences(first.stderr, "streaming SPY for the 2024-03-08 session")).toBe(1)
+        expect(occurrences(first.stderr, "streaming stock_bars_1s SPY for the 2024-03-08 session")).toBe(1)
         expect(occurrences(first.stderr, "stock_bars_1s 2024-03-08 committed")).toBe(1)
         // The follow-ups it prints run on the same data dir and config.
         const tapehouse = `npx tapehouse --data-dir ${dataDir} --config-dir ${configDir}`

@@ -10,7 +10,7 @@ import { StockBars1s } from "../../src/domain/StockBar.js"
 import * as Backfill from "../../src/runners/backfill.js"
 import { serveStoredDay } from "../../src/sim/lakeBars.js"
 import * as MassiveSim from "../../src/sim/MassiveSim.js"
-import * as StockBarsSource from "../../src/sources/massive/stockBarsSource.js"
+import * as StockBarsFeed from "../../src/sources/massive/stockBarsFeed.js"
 import { collect, makeConfigDir, runCli, start } from "../support/cli.js"
 import { backfillStack, readLake, tempDir, testConfig } from "../support/fixtures.js"
 
@@ -19,7 +19,7 @@ const DATE = "2024-03-04"
 const backfilledDay = Effect.gen(function* () {
   const sim = yield* MassiveSim.make()
   const dataDir = yield* tempDir("tapehouse-e2e-a-")
-  yield* Effect.flatMap(StockBarsSource.make, (source) =>
+  yield* Effect.flatMap(StockBarsFeed.make, (source) =>
     Backfill.run(source, { symbols: ["SPY"], from: DATE, to: DATE, overwrite: false, concurrency: 1 })
   ).pipe(Effect.provide(backfillStack(testConfig(dataDir, sim.url))))
   return dataDir
@@ -81,7 +81,7 @@ describe("tapehouse stream", () => {
         expect(result.code).toBe(0)
         expect(Date.now() - stoppedAt).toBeLessThan(10_000 + 5_000)
         // Everything received was committed: the count it logged equals the rows in the lake.
-        const m = /stopped: (\d+) bars received, (\d+) committed/.exec(result.stderr)
+        const m = /stopped: (\d+) records received, (\d+) committed/.exec(result.stderr)
         expect(m, result.stderr).not.toBeNull()
         const [received, committed] = [Number(m![1]), Number(m![2])]
         expect(committed).toBe(received)

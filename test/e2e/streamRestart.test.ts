@@ -18,7 +18,7 @@ import * as Backfill from "../../src/runners/backfill.js"
 import { serveStoredDay } from "../../src/sim/lakeBars.js"
 import * as MassiveSim from "../../src/sim/MassiveSim.js"
 import { readPartition } from "../../src/sinks/ParquetSink.js"
-import * as StockBarsSource from "../../src/sources/massive/stockBarsSource.js"
+import * as StockBarsFeed from "../../src/sources/massive/stockBarsFeed.js"
 import { collect, makeConfigDir, runCli, start } from "../support/cli.js"
 import { backfillStack, readLake, tempDir, testConfig } from "../support/fixtures.js"
 
@@ -53,7 +53,7 @@ describe("tapehouse stream, stopped and started again during the session", () =>
         // (Each session second is a wake-up of the replay on the TestClock: the last hour keeps it short.)
         const sim = yield* MassiveSim.make()
         const vendorDir = yield* tempDir("tapehouse-restart-vendor-")
-        yield* Effect.flatMap(StockBarsSource.make, (source) =>
+        yield* Effect.flatMap(StockBarsFeed.make, (source) =>
           Backfill.run(source, {
             symbols: ["SPY", "QQQ"],
             from: DATE,

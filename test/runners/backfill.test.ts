@@ -22,7 +22,7 @@ import { Sinks } from "../../src/sinks/Sink.js"
 import * as SinksLive from "../../src/sinks/SinksLive.js"
 import { SqlReady } from "../../src/sinks/SinksLive.js"
 import * as MassiveRest from "../../src/sources/massive/MassiveRest.js"
-import * as StockBarsSource from "../../src/sources/massive/stockBarsSource.js"
+import * as StockBarsFeed from "../../src/sources/massive/stockBarsFeed.js"
 import {
   backfillStack,
   filesUnder,
@@ -52,7 +52,7 @@ const setup = (simOptions: MassiveSim.MassiveSimOptions = {}, over: Parameters<t
     const dataDir = yield* tempDir()
     const config = testConfig(dataDir, sim.url, over)
     const backfill = (req: Backfill.BackfillRequest) =>
-      Effect.flatMap(StockBarsSource.make, (source) => Backfill.run(source, req)).pipe(
+      Effect.flatMap(StockBarsFeed.make, (source) => Backfill.run(source, req)).pipe(
         Effect.provide(backfillStack(config))
       )
     return { sim, dataDir, config, backfill }
@@ -389,7 +389,7 @@ describe("backfill over the Massive simulator", () => {
       it.scopedLive(`${name}: no file of an undone day is visible; the rerun gives the clean lake`, () =>
         Effect.gen(function* () {
           const { sim, dataDir, config, backfill } = yield* setup()
-          const crashed = yield* Effect.flatMap(StockBarsSource.make, (source) =>
+          const crashed = yield* Effect.flatMap(StockBarsFeed.make, (source) =>
             Backfill.run(source, { ...request(["SPY", "QQQ"], days[0]!, days[2]!), concurrency: 1 })
           ).pipe(Effect.provide(crashingStack(config, swap)), Effect.exit)
           expect(crashed._tag).toBe("Failure")

@@ -24,7 +24,7 @@ import { quarantineColumns } from "../../src/sinks/Quarantine.js"
 import * as SinksLive from "../../src/sinks/SinksLive.js"
 import * as MassiveRest from "../../src/sources/massive/MassiveRest.js"
 import * as MassiveSocket from "../../src/sources/massive/MassiveSocket.js"
-import * as StockBarsSource from "../../src/sources/massive/stockBarsSource.js"
+import * as StockBarsFeed from "../../src/sources/massive/stockBarsFeed.js"
 import { backfillStack, filesUnder, tempDir, testConfig } from "../support/fixtures.js"
 
 const DATE = "2024-03-04"
@@ -35,7 +35,7 @@ const backfilledDay = Effect.gen(function* () {
   const sim = yield* MassiveSim.make()
   const dataDir = yield* tempDir("tapehouse-rt-a-")
   const config = testConfig(dataDir, sim.url)
-  yield* Effect.flatMap(StockBarsSource.make, (source) =>
+  yield* Effect.flatMap(StockBarsFeed.make, (source) =>
     Backfill.run(source, { symbols: SYMBOLS, from: DATE, to: DATE, overwrite: false, concurrency: 1 })
   ).pipe(Effect.provide(backfillStack(config)))
   return dataDir
@@ -68,12 +68,14 @@ const streamInto = (
       Logger.minimumLogLevel(LogLevel.Warning)
     ).pipe(Layer.provideMerge(Layer.succeed(AppConfig, config)))
     const context = yield* Layer.build(layer)
-    const report = yield* StreamRunner.run({
-      symbols: SYMBOLS,
-      source: "massive-stocks",
-      reconcile,
-      ...(openSpillFile === undefined ? {} : { openSpillFile })
-    }).pipe(Effect.scoped, Effect.provide(context))
+    const report = yield* Effect.flatMap(StockBarsFeed.makeLive, (feed) =>
+      StreamRunner.run(feed, {
+        instruments: SYMBOLS,
+        source: "massive-stocks",
+        reconcile,
+        ...(openSpillFile === undefined ? {} : { openSpillFile })
+      })
+    ).pipe(Effect.scoped, Effect.provide(context))
     const alerts = yield* Alerts.collected.pipe(Effect.provide(context))
     return { dataDir, report, alerts }
   })

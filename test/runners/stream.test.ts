@@ -17,6 +17,7 @@ import { newYorkTimeToEpochMs } from "../../src/domain/time.js"
 import * as Alerts from "../../src/monitor/Alerts.js"
 import * as Checkpoints from "../../src/pipeline/Checkpoints.js"
 import { type OpenSpillFile, openNodeSpillFile } from "../../src/pipeline/SpillQueue.js"
+import type { LiveEvent } from "../../src/runners/LiveFeed.js"
 import * as StreamRunner from "../../src/runners/stream.js"
 import { secondBars } from "../../src/sim/syntheticMarket.js"
 import { readPartition } from "../../src/sinks/ParquetSink.js"
@@ -25,7 +26,8 @@ import { Sinks } from "../../src/sinks/Sink.js"
 import * as SinksLive from "../../src/sinks/SinksLive.js"
 import * as FrameDecoder from "../../src/sources/massive/FrameDecoder.js"
 import * as MassiveRest from "../../src/sources/massive/MassiveRest.js"
-import { MassiveSocket, type SocketEvent } from "../../src/sources/massive/MassiveSocket.js"
+import { MassiveSocket } from "../../src/sources/massive/MassiveSocket.js"
+import * as StockBarsFeed from "../../src/sources/massive/stockBarsFeed.js"
 import { tempDir, testConfig } from "../support/fixtures.js"
 
 const DATE = "2024-03-04"
@@ -37,8 +39,8 @@ const day = secondBars("SPY", DATE)
 const asStreamed = (b: StockBar): StockBar => ({ ...b, trades: null })
 
 /** A frame per minute, published 2 s after the minute, except while disconnected or silent. */
-const script = (): Array<{ at: number; event: SocketEvent }> => {
-  const out: Array<{ at: number; event: SocketEvent }> = [
+const script = (): Array<{ at: number; event: LiveEvent<StockBar> }> => {
+  const out: Array<{ at: number; event: LiveEvent<StockBar> }> = [
     { at: OPEN, event: { _tag: "Connected", at: OPEN, attempt: 1 } }
   ]
   for (let m = OPEN; m < CLOSE; m += 60_000) {
@@ -53,20 +55,21 @@ const script = (): Array<{ at: number; event: SocketEvent }> => {
     const silent = m >= ny(14, 0) && m < ny(14, 16)
     if (disconnected || silent) continue
     const bars = day.filter((b) => b.ts >= m && b.ts < m + 60_000).map(asStreamed)
-    out.push({ at, event: { _tag: "Bars", bars, receivedAt: at } })
+    out.push({ at, event: { _tag: "Records", records: bars, receivedAt: at } })
   }
   return out
 }
 
-const scriptedSocket = (steps: ReadonlyArray<{ at: number; event: SocketEvent }>) =>
+const scriptedSocket = (steps: ReadonlyArray<{ at: number; event: LiveEvent<StockBar> }>) =>
   Layer.succeed(
     MassiveSocket,
     MassiveSocket.of({
-      events: () =>
+      // The script is of stock bars, the dataset these tests stream.
+      events: <A>() =>
         Stream.fromIterable(steps).pipe(
           Stream.mapEffect(({ at, event }) =>
             Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.sleep(Math.max(0, at - now))).pipe(
-              Effect.as(event)
+              Effect.as(event as LiveEvent<A>)
             )
           ),
           Stream.concat(Stream.never)
@@ -93,13 +96,17 @@ const runnerLayer = (
     Alerts.Test
   ).pipe(Layer.provideMerge(Layer.succeed(AppConfig, config)))
 
+/** The stream runner over the stock bars feed (its live side on the provided socket). */
+const runStream = (request: StreamRunner.StreamRequest) =>
+  Effect.flatMap(StockBarsFeed.makeLive, (feed) => StreamRunner.run(feed, request))
+
 /** The runner on SPY alone, fed by `steps`, without reconciliation at the close: forked. */
 const forkSpyRunner = (
   config: AppConfigShape,
-  steps: ReadonlyArray<{ at: number; event: SocketEvent }>,
+  steps: ReadonlyArray<{ at: number; event: LiveEvent<StockBar> }>,
   sinks?: Layer.Layer<Sinks, SinkError | StorageError, AppConfig>
 ) =>
-  StreamRunner.run({ symbols: ["SPY"], source: "massive-stocks", reconcile: false }).pipe(
+  runStream({ instruments: ["SPY"], source: "massive-stocks", reconcile: false }).pipe(
     Effect.scoped,
     Effect.provide(runnerLayer(config, scriptedSocket(steps), sinks)),
     Effect.fork
@@ -161,8 +168,8 @@ describe("stream runner (TestClock, whole session)", () => {
         }
         yield* TestClock.setTime(ny(9, 0))
         const context = yield* Layer.build(runnerLayer(config, scriptedSocket(script())))
-        const fiber = yield* StreamRunner.run({
-          symbols: ["SPY"],
+        const fiber = yield* runStream({
+          instruments: ["SPY"],
           source: "massive-stocks",
           reconcile: true
         }).pipe(Effect.scoped, Effect.provide(context), Effect.fork)
@@ -234,7 +241,7 @@ describe("stream runner (TestClock, whole session)", () => {
       const start = ny(9, 31)
       yield* TestClock.setTime(start)
       // Every 250 ms a frame with the next 15 seconds of SPY, for 6 seconds.
-      const steps: Array<{ at: number; event: SocketEvent }> = [
+      const steps: Array<{ at: number; event: LiveEvent<StockBar> }> = [
         { at: start, event: { _tag: "Connected", at: start, attempt: 1 } }
       ]
       const arrival = new Map<number, number>()
@@ -242,7 +249,7 @@ describe("stream runner (TestClock, whole session)", () => {
         const at = start + 100 + k * 250
         const bars = day.filter((b) => b.ts >= OPEN + k * 15_000 && b.ts < OPEN + (k + 1) * 15_000)
         for (const b of bars) arrival.set(b.ts, at)
-        steps.push({ at, event: { _tag: "Bars", bars: bars.map(asStreamed), receivedAt: at } })
+        steps.push({ at, event: { _tag: "Records", records: bars.map(asStreamed), receivedAt: at } })
       }
       // Sinks that take no time: commit times are the flush schedule's alone.
       const commits: Array<{ readonly at: number; readonly ts: ReadonlyArray<number> }> = []
@@ -286,20 +293,20 @@ describe("stream runner (TestClock, whole session)", () => {
         const minute = (k: number) =>
           day.filter((b) => b.ts >= OPEN + k * 60_000 && b.ts < OPEN + (k + 1) * 60_000).map(asStreamed)
         // A minute of bars every minute for 21 minutes: the feed is never silent.
-        const steps: Array<{ at: number; event: SocketEvent }> = [
+        const steps: Array<{ at: number; event: LiveEvent<StockBar> }> = [
           { at: start, event: { _tag: "Connected", at: start, attempt: 1 } }
         ]
         for (let k = 0; k <= 20; k++) {
           const at = start + k * 60_000
-          steps.push({ at, event: { _tag: "Bars", bars: minute(k), receivedAt: at } })
+          steps.push({ at, event: { _tag: "Records", records: minute(k), receivedAt: at } })
         }
         const inCommit = yield* Deferred.make<void>()
         const release = yield* Deferred.make<void>()
         // The first commit is held: everything after waits in the queue.
         const holding = holdingFirstAppend(inCommit, release)
         const context = yield* Layer.build(runnerLayer(config, scriptedSocket(steps), holding.layer))
-        const runner = yield* StreamRunner.run({
-          symbols: ["SPY"],
+        const runner = yield* runStream({
+          instruments: ["SPY"],
           source: "massive-stocks",
           reconcile: false
         }).pipe(Effect.scoped, Effect.provide(context), Effect.fork)
@@ -339,22 +346,27 @@ describe("stream runner (TestClock, whole session)", () => {
         const failing = Layer.succeed(
           MassiveSocket,
           MassiveSocket.of({
-            events: () =>
-              Stream.make<Array<SocketEvent>>(
+            events: <A>() =>
+              Stream.make<Array<LiveEvent<A>>>(
                 { _tag: "Connected", at: OPEN, attempt: 1 },
-                { _tag: "Bars", bars: first, receivedAt: ny(9, 31) }
+                { _tag: "Records", records: first as ReadonlyArray<A>, receivedAt: ny(9, 31) }
               ).pipe(
                 Stream.concat(
                   Stream.fail(
-                    new VendorAuthError({ vendor: "Massive", status: 401, detail: "authentication failed" })
+                    new VendorAuthError({
+                      vendor: "Massive",
+                      status: 401,
+                      detail: "authentication failed",
+                      keyEnv: "MASSIVE_API_KEY"
+                    })
                   )
                 )
               )
           })
         )
         const layer = runnerLayer(config, failing)
-        const fiber = yield* StreamRunner.run({
-          symbols: ["SPY"],
+        const fiber = yield* runStream({
+          instruments: ["SPY"],
           source: "massive-stocks",
           reconcile: true
         }).pipe(Effect.scoped, Effect.provide(layer), Effect.fork)
@@ -382,15 +394,26 @@ describe("stream runner (TestClock, whole session)", () => {
           day.filter((b) => b.ts >= OPEN + k * 60_000 && b.ts < OPEN + (k + 1) * 60_000).map(asStreamed)
         // Minute 0 arrives at once; minutes 1 and 2 while the first flush is held in its commit.
         const steps = [
-          { at: ny(9, 31), event: { _tag: "Connected", at: ny(9, 31), attempt: 1 } as SocketEvent },
-          { at: ny(9, 31), event: { _tag: "Bars", bars: minute(0), receivedAt: ny(9, 31) } as SocketEvent },
+          { at: ny(9, 31), event: { _tag: "Connected", at: ny(9, 31), attempt: 1 } as LiveEvent<StockBar> },
+          {
+            at: ny(9, 31),
+            event: { _tag: "Records", records: minute(0), receivedAt: ny(9, 31) } as LiveEvent<StockBar>
+          },
           {
             at: ny(9, 31) + 2000,
-            event: { _tag: "Bars", bars: minute(1), receivedAt: ny(9, 31) + 2000 } as SocketEvent
+            event: {
+              _tag: "Records",
+              records: minute(1),
+              receivedAt: ny(9, 31) + 2000
+            } as LiveEvent<StockBar>
           },
           {
             at: ny(9, 31) + 3000,
-            event: { _tag: "Bars", bars: minute(2), receivedAt: ny(9, 31) + 3000 } as SocketEvent
+            event: {
+              _tag: "Records",
+              records: minute(2),
+              receivedAt: ny(9, 31) + 3000
+            } as LiveEvent<StockBar>
           }
         ]
         const inCommit = yield* Deferred.make<void>()
@@ -438,7 +461,7 @@ describe("stream runner (TestClock, whole session)", () => {
             l: 9,
             s: OPEN + k * 1000
           }))
-        const frameEvent = (k: number, at: number): SocketEvent => ({
+        const frameEvent = (k: number, at: number): LiveEvent<StockBar> => ({
           _tag: "Frame",
           raw: JSON.stringify(second(k)),
           receivedAt: at,
@@ -446,8 +469,11 @@ describe("stream runner (TestClock, whole session)", () => {
         })
         const small = day.filter((b) => b.ts < OPEN + 2000).map(asStreamed)
         const steps = [
-          { at: ny(9, 31), event: { _tag: "Connected", at: ny(9, 31), attempt: 1 } as SocketEvent },
-          { at: ny(9, 31), event: { _tag: "Bars", bars: small, receivedAt: ny(9, 31) } as SocketEvent },
+          { at: ny(9, 31), event: { _tag: "Connected", at: ny(9, 31), attempt: 1 } as LiveEvent<StockBar> },
+          {
+            at: ny(9, 31),
+            event: { _tag: "Records", records: small, receivedAt: ny(9, 31) } as LiveEvent<StockBar>
+          },
           // These arrive while the first flush is held in its commit.
           ...Array.from({ length: 20 }, (_, k) => ({
             at: ny(9, 31) + 1500 + k,
@@ -469,8 +495,8 @@ describe("stream runner (TestClock, whole session)", () => {
             }
           }
         }
-        const runner = yield* StreamRunner.run({
-          symbols: ["SPY", ...symbols],
+        const runner = yield* runStream({
+          instruments: ["SPY", ...symbols],
           source: "massive-stocks",
           reconcile: false,
           openSpillFile: recordingDisk

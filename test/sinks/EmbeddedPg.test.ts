@@ -3,10 +3,14 @@ import * as Fs from "node:fs"
 import * as Net from "node:net"
 import * as Path from "node:path"
 import { SqlClient } from "@effect/sql"
+import { PgClient } from "@effect/sql-pg"
 import { afterAll, describe, expect, it } from "@effect/vitest"
 import { Context, Effect, Exit, Layer, Option, Scope } from "effect"
 import * as EmbeddedPg from "../../src/sinks/EmbeddedPg.js"
+import * as EmbeddedPgAddress from "../../src/sinks/EmbeddedPgAddress.js"
 import * as SqlClientLive from "../../src/sinks/SqlClientLive.js"
+import { dataDirWithEmptyDb } from "../support/pgTemplate.js"
+import * as Wire from "../support/pgWire.js"
 import { makeTempDir, removeTempDirs } from "../support/tempDirs.js"
 
 const tempDir = () => makeTempDir("tapehouse-pg-")
@@ -100,6 +104,185 @@ describe("EmbeddedPg", () => {
       expect(Fs.readFileSync(lock, "utf8").trim()).toBe(String(process.pid))
       yield* Scope.close(scope, Exit.void)
       expect(Fs.existsSync(lock)).toBe(false)
+    })
+  )
+})
+
+/** A temp data dir holding an empty database (a copy: no initdb per test). */
+const emptyDb = Effect.promise(() => dataDirWithEmptyDb())
+
+/** A pool of one connection to a served embedded database, as another process would open it. */
+const clientOf = (server: EmbeddedPg.EmbeddedPgServer, scope: Scope.Scope) =>
+  Layer.buildWithScope(
+    PgClient.layer({
+      host: server.host,
+      port: server.port,
+      database: "postgres",
+      username: "postgres",
+      maxConnections: 1
+    }),
+    scope
+  ).pipe(Effect.map((context) => Context.get(context, SqlClient.SqlClient)))
+
+describe("EmbeddedPg address record (state/pg.json)", () => {
+  it.live("is written once the server accepts connections, and removed when it closes", () =>
+    Effect.gen(function* () {
+      const dataDir = yield* emptyDb
+      const record = Path.join(dataDir, "state", "pg.json")
+      const scope = yield* Scope.make()
+      const server = yield* EmbeddedPg.start(dataDir).pipe(Scope.extend(scope))
+      const written = JSON.parse(Fs.readFileSync(record, "utf8"))
+      expect(written).toMatchObject({
+        host: "127.0.0.1",
+        port: server.port,
+        pid: process.pid,
+        database: "postgres",
+        user: "postgres",
+        url: `postgres://postgres@127.0.0.1:${server.port}/postgres`
+      })
+      expect(Number.isNaN(Date.parse(written.startedAt))).toBe(false)
+      const found = yield* EmbeddedPgAddress.findServed(dataDir, "0 millis")
+      expect(Option.map(found, (a) => a.port)).toEqual(Option.some(server.port))
+
+      yield* Scope.close(scope, Exit.void)
+      expect(Fs.existsSync(record)).toBe(false)
+      expect(yield* EmbeddedPgAddress.findServed(dataDir, "0 millis")).toEqual(Option.none())
+    })
+  )
+
+  it.live("a record left by a process that died is ignored, and replaced by the next owner", () =>
+    Effect.gen(function* () {
+      const dataDir = yield* emptyDb
+      const state = Path.join(dataDir, "state")
+      const stale = { host: "127.0.0.1", port: 1, pid: 999999999, startedAt: "2024-03-04T00:00:00.000Z" }
+      Fs.writeFileSync(
+        Path.join(state, "pg.json"),
+        JSON.stringify({ ...stale, database: "postgres", user: "postgres", url: "postgres://x" })
+      )
+      Fs.writeFileSync(Path.join(state, "pg.lock"), "999999999\n")
+      expect(yield* EmbeddedPgAddress.findServed(dataDir, "0 millis")).toEqual(Option.none())
+
+      // A reader that finds nobody serving opens the database itself (and serves it in turn).
+      const rows = yield* Effect.scoped(
+        Effect.gen(function* () {
+          const context = yield* Layer.build(
+            SqlClientLive.layerFrom({ dataDir, url: Option.none() }, { joinRunning: true })
+          )
+          const record = JSON.parse(Fs.readFileSync(Path.join(state, "pg.json"), "utf8"))
+          expect(record.pid).toBe(process.pid)
+          return yield* Context.get(context, SqlClient.SqlClient)<{ one: number }>`SELECT 1 AS one`
+        })
+      )
+      expect(rows).toEqual([{ one: 1 }])
+      expect(Fs.existsSync(Path.join(state, "pg.json"))).toBe(false)
+    })
+  )
+
+  it.live("a reader joins the database another owner serves instead of failing on its lock", () =>
+    Effect.gen(function* () {
+      const dataDir = yield* emptyDb
+      const scope = yield* Scope.make()
+      const owner = yield* Layer.buildWithScope(
+        SqlClientLive.layerFrom({ dataDir, url: Option.none() }),
+        scope
+      )
+      const ownerSql = Context.get(owner, SqlClient.SqlClient)
+      yield* ownerSql`CREATE TABLE shared (n int)`
+      yield* ownerSql`INSERT INTO shared VALUES (1), (2)`
+
+      const rows = yield* Effect.scoped(
+        Effect.gen(function* () {
+          const reader = yield* Layer.build(
+            SqlClientLive.layerFrom({ dataDir, url: Option.none() }, { joinRunning: true })
+          )
+          return yield* Context.get(reader, SqlClient.SqlClient)<{ total: number }>`
+            SELECT sum(n)::int AS total FROM shared`
+        })
+      )
+      expect(rows).toEqual([{ total: 3 }])
+      // The owner kept its database (and record) through the reader's visit.
+      expect(yield* ownerSql<{ n: number }>`SELECT count(*)::int AS n FROM shared`).toEqual([{ n: 2 }])
+      expect(Fs.existsSync(Path.join(dataDir, "state", "pg.json"))).toBe(true)
+      yield* Scope.close(scope, Exit.void)
+    })
+  )
+})
+
+describe("EmbeddedPg shared by several connections", () => {
+  it.live("a client's exchange is served whole: another client's statements wait until its Sync", () =>
+    Effect.gen(function* () {
+      const scope = yield* Scope.make()
+      const server = yield* EmbeddedPg.start(yield* emptyDb).pipe(Scope.extend(scope))
+      const [a, b] = yield* Effect.promise(() =>
+        Promise.all([Wire.connect(server.host, server.port), Wire.connect(server.host, server.port)])
+      )
+      // A's Parse arrives, then only the start of its Bind (as a large Bind arrives in many reads) …
+      const bindA = Wire.bind(["from-a"])
+      a.send(Buffer.concat([Wire.parse("SELECT 'a' AS who, $1::text AS v"), bindA.subarray(0, 5)]))
+      yield* Effect.sleep("500 millis")
+      // … B sends a whole exchange of its own meanwhile …
+      b.send(
+        Buffer.concat([
+          Wire.parse("SELECT 'b' AS who, $1::text AS v"),
+          Wire.bind(["from-b"]),
+          Wire.describePortal(),
+          Wire.execute(),
+          Wire.sync()
+        ])
+      )
+      yield* Effect.sleep("500 millis")
+      // … and the rest of A's arrives. Served interleaved, A's Bind would bind B's statement.
+      a.send(Buffer.concat([bindA.subarray(5), Wire.describePortal(), Wire.execute(), Wire.sync()]))
+      const [replyA, replyB] = yield* Effect.promise(() => Promise.all([a.reply(), b.reply()]))
+      expect(replyA).toEqual({ rows: [["a", "from-a"]], errors: [] })
+      expect(replyB).toEqual({ rows: [["b", "from-b"]], errors: [] })
+      a.close()
+      b.close()
+      yield* Scope.close(scope, Exit.void)
+    })
+  )
+
+  it.live("COPY FROM STDIN is refused with an explanation, and the database keeps serving", () =>
+    Effect.gen(function* () {
+      const scope = yield* Scope.make()
+      const server = yield* EmbeddedPg.start(yield* emptyDb).pipe(Scope.extend(scope))
+      const sql = yield* clientOf(server, scope)
+      yield* sql`CREATE TABLE target (n int)`
+      const error = yield* Effect.flip(sql.unsafe("COPY target FROM STDIN"))
+      expect(String((error.cause as Error).message)).toContain("COPY FROM STDIN is not supported")
+      // Without the refusal, PGlite's backend ends itself and this never answers.
+      const rows = yield* sql<{ one: number }>`SELECT 1 AS one`.pipe(Effect.timeout("20 seconds"))
+      expect(rows).toEqual([{ one: 1 }])
+      yield* Scope.close(scope, Exit.void)
+    })
+  )
+
+  it.live("an owner that stops while a client has a transaction open leaves committed rows only", () =>
+    Effect.gen(function* () {
+      const dataDir = yield* emptyDb
+      const scope = yield* Scope.make()
+      const server = yield* EmbeddedPg.start(dataDir).pipe(Scope.extend(scope))
+      const clientScope = yield* Scope.make()
+      const sql = yield* clientOf(server, clientScope)
+      yield* sql`CREATE TABLE kept (n int)`
+      yield* sql`INSERT INTO kept VALUES (1)`
+      // Open a transaction on a reserved connection and leave it open.
+      const open = yield* sql.reserve.pipe(Scope.extend(clientScope))
+      yield* open.executeRaw("BEGIN", [])
+      yield* open.executeRaw("INSERT INTO kept VALUES (2)", [])
+
+      yield* Scope.close(scope, Exit.void)
+      yield* Scope.close(clientScope, Exit.void)
+
+      const rows = yield* Effect.scoped(
+        Effect.gen(function* () {
+          const again = yield* EmbeddedPg.start(dataDir)
+          const reopenedScope = yield* Effect.scope
+          const reopened = yield* clientOf(again, reopenedScope)
+          return yield* reopened<{ n: number }>`SELECT n FROM kept ORDER BY n`
+        })
+      )
+      expect(rows).toEqual([{ n: 1 }])
     })
   )
 })

@@ -28,7 +28,12 @@ const connectFailure = (url: string): Effect.Effect<StorageError> =>
     )
   ).pipe(
     Effect.flatMap(() => Effect.dieMessage(`connected to ${url}, expected a failure`)),
-    Effect.flip
+    Effect.flip,
+    Effect.flatMap((e) =>
+      e._tag === "StorageError"
+        ? Effect.succeed(e)
+        : Effect.dieMessage(`expected a StorageError, got ${e.message}`)
+    )
   )
 
 const expectNoPassword = (error: StorageError) => {

@@ -1,7 +1,13 @@
-/** How SQL failures read: the server's words, its SQLSTATE or the system's cause, and the action that fits. */
+/** SQL schema helpers: how failures read, and the migrations' bookkeeping read without the migrator. */
 import { SqlError } from "@effect/sql/SqlError"
-import { describe, expect, it } from "@effect/vitest"
-import { describeSqlError } from "../../src/sinks/sqlSchema.js"
+import { afterAll, describe, expect, it } from "@effect/vitest"
+import { Effect, Layer, Option } from "effect"
+import * as SqlClientLive from "../../src/sinks/SqlClientLive.js"
+import { appliedMigration, describeSqlError, Migrations, migrationSteps } from "../../src/sinks/sqlSchema.js"
+import { dataDirWithEmptyDb } from "../support/pgTemplate.js"
+import { removeTempDirs } from "../support/tempDirs.js"
+
+afterAll(removeTempDirs)
 
 const pgError = (message: string, code: string) =>
   Object.assign(new Error(message), { code, severity: "ERROR" })
@@ -32,4 +38,28 @@ describe("describeSqlError", () => {
       "ECONNRESET (read ECONNRESET)"
     )
   })
+})
+
+describe("sqlSchema", () => {
+  it.live("appliedMigration is 0 on a new database and the last migration once migrated, twice over", () =>
+    Effect.gen(function* () {
+      const dataDir = yield* Effect.promise(() => dataDirWithEmptyDb())
+      const client = SqlClientLive.layerFrom({ dataDir, url: Option.none() })
+      const [before, after, again] = yield* Effect.scoped(
+        Effect.gen(function* () {
+          const context = yield* Layer.build(client)
+          const read = appliedMigration.pipe(Effect.provide(context))
+          const before = yield* read
+          yield* Layer.build(Migrations).pipe(Effect.provide(context))
+          const after = yield* read
+          // Already at the latest: built again, it changes nothing and does not fail.
+          yield* Layer.build(Migrations).pipe(Effect.provide(context))
+          return [before, after, yield* read] as const
+        })
+      )
+      expect(before).toBe(0)
+      expect(after).toBe(migrationSteps.length)
+      expect(again).toBe(migrationSteps.length)
+    })
+  )
 })

@@ -39,6 +39,8 @@ export const testConfig = (
     stallAfterMs: 900_000
   },
   massive: {
+    vendor: "Massive",
+    keyEnv: "MASSIVE_API_KEY",
     restUrl,
     wsUrl: restUrl.replace(/^http/, "ws"),
     feed: "realtime",

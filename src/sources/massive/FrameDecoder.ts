@@ -14,20 +14,19 @@
  *   this thread, and so is everything after: nothing is lost because of the worker.
  */
 import { Worker } from "node:worker_threads"
+import type { PerFrame } from "../../runners/LiveFeed.js"
 import { type DecodeRequest, type DecodeResponse, fromWorkerEvents, WORKER_READY } from "./barColumns.js"
-import type { SocketEvent } from "./MassiveSocket.js"
-import { decodeFrame } from "./wsWire.js"
+import { type AggregateCodec, decodeFrame } from "./wsWire.js"
 
 /** Frames at least this long (about 50 aggregates) go to the worker. */
 export const WORKER_MIN_CHARS = 10_000
 
-/** The events of each frame, in frame order. */
-export type PerFrame = ReadonlyArray<ReadonlyArray<SocketEvent>>
-
 interface Batch {
   readonly frames: ReadonlyArray<string>
   readonly receivedAt: ReadonlyArray<number>
-  readonly resolve: (events: PerFrame) => void
+  /** Decodes the batch in this thread (the worker is gone), or turns the worker's answer into records. */
+  readonly here: () => void
+  readonly answer: (response: DecodeResponse) => void
 }
 
 let worker: Worker | undefined
@@ -46,19 +45,14 @@ export const stats = (): { readonly onWorker: number; readonly fellBack: number 
 /** Whether a frame is large enough to be worth decoding on the worker. */
 export const isLarge = (frame: string): boolean => frame.length >= WORKER_MIN_CHARS
 
-/**
- * The number of events a frame of flat events holds (each is an object: its `{`). Exact for the
- * vendor's frames; an event with nested objects counts more. Cheap (native `indexOf`), so a queue
- * can bound its memory in bars before the frame is decoded.
- */
-export const eventCount = (frame: string): number => {
-  let n = 0
-  for (let i = frame.indexOf("{"); i >= 0; i = frame.indexOf("{", i + 1)) n++
-  return n
-}
+/** The number of events a frame holds, so a queue can bound its memory before the frame is decoded. */
+export { eventCount } from "../../runners/spillCodec.js"
 
-const decodeHere = (frames: ReadonlyArray<string>, receivedAt: ReadonlyArray<number>): PerFrame =>
-  frames.map((frame, i) => decodeFrame(frame, receivedAt[i]!))
+const decodeHere = <A>(
+  frames: ReadonlyArray<string>,
+  receivedAt: ReadonlyArray<number>,
+  codec: AggregateCodec<A>
+): PerFrame<A> => frames.map((frame, i) => decodeFrame(frame, receivedAt[i]!, codec))
 
 /** The worker is gone: what it held is decoded here, and everything after. */
 const abandon = (w: Worker): void => {
@@ -69,7 +63,7 @@ const abandon = (w: Worker): void => {
   const batches = [...inFlight.values()]
   inFlight.clear()
   counts.fellBack += batches.length
-  for (const b of batches) b.resolve(decodeHere(b.frames, b.receivedAt))
+  for (const b of batches) b.here()
 }
 
 const start = (): Worker | undefined => {
@@ -87,7 +81,7 @@ const start = (): Worker | undefined => {
       inFlight.delete(response.id)
       if (inFlight.size === 0) w.unref()
       counts.onWorker++
-      batch.resolve(response.events.map(fromWorkerEvents))
+      batch.answer(response)
     })
     w.on("error", () => abandon(w))
     w.on("exit", () => abandon(w))
@@ -102,26 +96,36 @@ const start = (): Worker | undefined => {
 }
 
 /**
- * The events of each frame, as `decodeFrame` gives them (`receivedAt`: when each frame arrived).
- * Synchronous (an array) when every frame is small; otherwise a promise of the worker's answer.
+ * The events of each frame, as `decodeFrame` gives them with `codec` (`receivedAt`: when each frame
+ * arrived). Synchronous (an array) when every frame is small; otherwise a promise of the worker's
+ * answer.
  */
-export const decodeEach = (
+export const decodeEach = <A>(
   frames: ReadonlyArray<string>,
-  times: ReadonlyArray<number>
-): PerFrame | Promise<PerFrame> => {
+  times: ReadonlyArray<number>,
+  codec: AggregateCodec<A>
+): PerFrame<A> | Promise<PerFrame<A>> => {
   let large = false
   for (const f of frames) if (isLarge(f)) large = true
-  if (!large) return decodeHere(frames, times)
+  if (!large) return decodeHere(frames, times, codec)
   const w = start()
   if (w === undefined) {
     counts.fellBack++
-    return decodeHere(frames, times)
+    return decodeHere(frames, times, codec)
   }
   return new Promise((resolve) => {
     const id = nextId++
-    inFlight.set(id, { frames, receivedAt: times, resolve })
+    inFlight.set(id, {
+      frames,
+      receivedAt: times,
+      here: () => resolve(decodeHere(frames, times, codec)),
+      answer: (response) => {
+        if (codec.noteOpen !== undefined) for (const [sym, op] of response.opens) codec.noteOpen(sym, op)
+        resolve(response.events.map((events) => fromWorkerEvents(events, codec)))
+      }
+    })
     w.ref()
-    const request: DecodeRequest = { id, frames, receivedAt: times }
+    const request: DecodeRequest = { id, frames, receivedAt: times, ev: codec.ev, volume: codec.volume }
     w.postMessage(request)
   })
 }
@@ -146,5 +150,5 @@ export const shutdown = async (): Promise<void> => {
   inFlight.clear()
   await w.terminate()
   counts.fellBack += batches.length
-  for (const b of batches) b.resolve(decodeHere(b.frames, b.receivedAt))
+  for (const b of batches) b.here()
 }

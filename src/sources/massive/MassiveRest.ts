@@ -26,6 +26,8 @@ import {
 } from "effect"
 import { globalValue } from "effect/GlobalValue"
 import packageJson from "../../../package.json" with { type: "json" }
+import type { UpcomingMarketDay } from "../../calendar/Holidays.js"
+import * as HolidaysPort from "../../calendar/Holidays.js"
 import { AppConfig } from "../../config/AppConfig.js"
 import type { Rejected } from "../../domain/Dataset.js"
 import { VendorAuthError, VendorDecodeError, VendorRequestError } from "../../domain/errors.js"
@@ -46,17 +48,6 @@ export interface AggregatesPage {
   readonly rejected: ReadonlyArray<Rejected>
   /** 1-based page number within the request. */
   readonly page: number
-}
-
-/** A day listed by `/v1/marketstatus/upcoming` for NYSE. */
-export interface UpcomingMarketDay {
-  readonly exchange: string
-  readonly name: string
-  readonly date: string
-  readonly status: "closed" | "early-close"
-  /** Epoch ms, only for early closes. */
-  readonly openMs?: number
-  readonly closeMs?: number
 }
 
 export interface DailyOpenClose {
@@ -405,7 +396,7 @@ export const make: Effect.Effect<MassiveRestShape, never, HttpClient.HttpClient 
         }
         const text = Wire.errorText(body)
         if (status === 401 || status === 403)
-          return Effect.fail(new VendorAuthError({ vendor, status, detail: text }))
+          return Effect.fail(new VendorAuthError({ vendor, status, detail: text, keyEnv: massive.keyEnv }))
         if (retryableStatus.has(status)) {
           return Effect.map(Clock.currentTimeMillis, (now) => {
             const retryAfterMs = parseRetryAfter(headers["retry-after"], now)
@@ -698,3 +689,14 @@ export const Test = (data: TestData): Layer.Layer<MassiveRest> => {
     })
   )
 }
+
+/** Massive's `/v1/marketstatus/upcoming` as the calendar's holiday provider. */
+export const Holidays: Layer.Layer<HolidaysPort.Holidays, never, MassiveRest> = Layer.effect(
+  HolidaysPort.Holidays,
+  Effect.map(MassiveRest, (rest) =>
+    HolidaysPort.Holidays.of({
+      source: "Massive /v1/marketstatus/upcoming",
+      upcoming: rest.upcomingMarketDays
+    })
+  )
+)

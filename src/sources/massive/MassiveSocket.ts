@@ -23,53 +23,23 @@ import {
 } from "effect"
 import * as WS from "ws"
 import { AppConfig } from "../../config/AppConfig.js"
-import type { Rejected } from "../../domain/Dataset.js"
 import { VendorAuthError } from "../../domain/errors.js"
-import type { StockBar } from "../../domain/StockBar.js"
+import type { LiveEvent } from "../../runners/LiveFeed.js"
 import * as FrameDecoder from "./FrameDecoder.js"
+import type { AggregateCodec } from "./wsWire.js"
 import * as Wire from "./wsWire.js"
 
 export type Cluster = "stocks" | "options" | "indices"
 
-export type SocketEvent =
-  /** Authenticated and subscribed (first connection and every reconnect). */
-  | { readonly _tag: "Connected"; readonly at: number; readonly attempt: number }
-  /** The connection was lost (or closed by the server); a reconnect follows. */
-  | { readonly _tag: "Disconnected"; readonly at: number; readonly reason: string }
-  /**
-   * Per-second (`A`) or per-minute (`AM`) aggregates of one frame, decoded, in frame order. `ev` says
-   * which (the decoder always sets it; absent means `A`): a frame mixing both yields one `Bars` event
-   * per run, so minute bars never pass for second bars.
-   */
-  | {
-      readonly _tag: "Bars"
-      readonly ev?: "A" | "AM"
-      readonly bars: ReadonlyArray<StockBar>
-      readonly receivedAt: number
-    }
-  /**
-   * A large frame of aggregates, not decoded yet (`FrameDecoder.decodeEach` gives its events, as
-   * `decodeFrame` would). Decoding it is most of what a frame costs, so it is left to the consumer:
-   * once, on a worker thread, and not at all before a queue writes it to its spill as it came.
-   */
-  | {
-      readonly _tag: "Frame"
-      readonly raw: string
-      readonly receivedAt: number
-      /** How many events it holds (`FrameDecoder.eventCount`), for a queue that bounds its memory in bars. */
-      readonly count: number
-    }
-  /** Frames or events that could not be decoded (non-JSON, not an array, bad fields): quarantine. */
-  | { readonly _tag: "Rejected"; readonly rejected: ReadonlyArray<Rejected>; readonly receivedAt: number }
-  /** Events of a type this client does not know (schema drift): counted, skipped, reported. */
-  | { readonly _tag: "Unknown"; readonly ev: string; readonly count: number; readonly sample: string }
-  /** Status messages worth reporting (success, slow_consumer, max_connections, error …). */
-  | { readonly _tag: "Status"; readonly status: string; readonly message: string; readonly at: number }
+/** What comes off the socket: the generic live events, carrying records of the subscriber's dataset. */
+export type SocketEvent<A> = LiveEvent<A>
 
-export interface SubscribeRequest {
+export interface SubscribeRequest<A> {
   readonly cluster: Cluster
   /** Channels as the protocol writes them, e.g. "A.SPY". */
   readonly subscriptions: ReadonlyArray<string>
+  /** How the dataset reads the aggregates of these channels. */
+  readonly codec: AggregateCodec<A>
 }
 
 export interface MassiveSocketShape {
@@ -78,7 +48,7 @@ export interface MassiveSocketShape {
    * losses become `Disconnected` events followed by a reconnect. Fails only on `auth_failed`
    * (a wrong key is not retried).
    */
-  readonly events: (request: SubscribeRequest) => Stream.Stream<SocketEvent, VendorAuthError>
+  readonly events: <A>(request: SubscribeRequest<A>) => Stream.Stream<SocketEvent<A>, VendorAuthError>
 }
 
 export class MassiveSocket extends Context.Tag("tapehouse/MassiveSocket")<
@@ -165,13 +135,13 @@ class ConnectionLost extends Data.TaggedError("ConnectionLost")<{
   readonly reason: string
   /** `max_connections`: wait the maximum delay before the next attempt. */
   readonly maxDelay: boolean
-  readonly events: ReadonlyArray<SocketEvent>
+  readonly events: ReadonlyArray<SocketEvent<unknown>>
 }> {}
 
 /** Raised by the keep-alive fiber: nothing received (frame, ping, pong) for too long. */
 class ConnectionDead extends Data.TaggedError("ConnectionDead")<{ readonly idleMs: number }> {}
 
-type StatusEvent = Extract<SocketEvent, { readonly _tag: "Status" }>
+type StatusEvent = Extract<SocketEvent<never>, { readonly _tag: "Status" }>
 type ReadError = Socket.SocketError | ConnectionDead
 
 /** A frame's text and when it came off the socket (epoch ms): its `receivedAt`, whenever it is decoded. */
@@ -216,7 +186,7 @@ const describeError = (e: ReadError | Cause.NoSuchElementException, t: Required<
   return `${e.reason.toLowerCase()} error: ${causeText(e.cause)}`
 }
 
-const isDisconnectStatus = (e: SocketEvent): e is StatusEvent =>
+const isDisconnectStatus = (e: SocketEvent<unknown>): e is StatusEvent =>
   e._tag === "Status" && Wire.disconnectStatuses.has(e.status)
 
 /**
@@ -359,11 +329,12 @@ export const makeWith = (
         }
       })
 
-    const events = (request: SubscribeRequest): Stream.Stream<SocketEvent, VendorAuthError> => {
+    const events = <A>(request: SubscribeRequest<A>): Stream.Stream<SocketEvent<A>, VendorAuthError> => {
       if (Option.isNone(massive.apiKey)) {
         return Stream.fail(
           new VendorAuthError({
             vendor,
+            keyEnv: massive.keyEnv,
             status: 401,
             detail: "no API key is configured for the WebSocket feed"
           })
@@ -388,10 +359,10 @@ export const makeWith = (
             yield* Effect.logWarning(
               `Massive WebSocket ${where} disconnected (attempt ${attempt}): ${reason}`
             )
-            return { _tag: "Disconnected", at: now, reason } satisfies SocketEvent as SocketEvent
+            return { _tag: "Disconnected", at: now, reason } satisfies SocketEvent<A> as SocketEvent<A>
           })
 
-        const handshake = (conn: Connection, before: Array<SocketEvent>) =>
+        const handshake = (conn: Connection, before: Array<SocketEvent<A>>) =>
           Effect.gen(function* () {
             const clock = yield* Effect.clock
             yield* Deferred.await(conn.opened)
@@ -421,7 +392,7 @@ export const makeWith = (
                 continue
               }
               taken(conn, 1, t.highWaterMark)
-              const frame = Wire.decodeFrame(next.value.text, next.value.at)
+              const frame = Wire.decodeFrame(next.value.text, next.value.at, request.codec)
               for (let i = 0; i < frame.length; i++) {
                 const event = frame[i]!
                 if (event._tag !== "Status") {
@@ -438,6 +409,7 @@ export const makeWith = (
                   case "auth_failed":
                     return yield* new VendorAuthError({
                       vendor,
+                      keyEnv: massive.keyEnv,
                       status: 401,
                       detail: `WebSocket auth_failed: ${event.message}`
                     })
@@ -471,11 +443,11 @@ export const makeWith = (
           )
 
         /** Frames after the handshake, decoded per pulled chunk, until the connection ends. */
-        const data = (conn: Connection): Stream.Stream<SocketEvent> =>
+        const data = (conn: Connection): Stream.Stream<SocketEvent<A>> =>
           Mailbox.toStream(conn.mailbox).pipe(
             Stream.mapChunks((frames) => {
               taken(conn, frames.length, t.highWaterMark)
-              const out: Array<SocketEvent> = []
+              const out: Array<SocketEvent<A>> = []
               for (const { text: frame, at } of frames) {
                 // Large frames of aggregates go on undecoded (see the `Frame` event); one that may
                 // hold a status is decoded here, so a disconnect notice is never missed.
@@ -488,7 +460,7 @@ export const makeWith = (
                   })
                   continue
                 }
-                const decoded = Wire.decodeFrame(frame, at)
+                const decoded = Wire.decodeFrame(frame, at, request.codec)
                 for (let i = 0; i < decoded.length; i++) {
                   const e = decoded[i]!
                   out.push(e)
@@ -503,7 +475,7 @@ export const makeWith = (
             })
           )
 
-        const round: Stream.Stream<SocketEvent, VendorAuthError> = Stream.unwrapScoped(
+        const round: Stream.Stream<SocketEvent<A>, VendorAuthError> = Stream.unwrapScoped(
           Effect.gen(function* () {
             if (state.attempt > 0) {
               const forced = state.maxDelayNext
@@ -522,7 +494,7 @@ export const makeWith = (
             const attempt = ++state.attempt
             const clock = yield* Effect.clock
             const conn = yield* open(url)
-            const before: Array<SocketEvent> = []
+            const before: Array<SocketEvent<A>> = []
             const outcome = yield* Effect.either(handshake(conn, before))
             if (outcome._tag === "Left") {
               const e = outcome.left
@@ -531,7 +503,8 @@ export const makeWith = (
                 return yield* e
               }
               const disconnected = yield* lost(attempt, e.reason, e.maxDelay, undefined)
-              return Stream.fromIterable([...e.events, disconnected])
+              // Statuses and data read during the handshake of this connection: of this subscription.
+              return Stream.fromIterable([...(e.events as ReadonlyArray<SocketEvent<A>>), disconnected])
             }
             const connectedAt = clock.unsafeCurrentTimeMillis()
             yield* Effect.logInfo(
@@ -539,7 +512,7 @@ export const makeWith = (
             )
             const after = outcome.right
             for (const e of after) if (isDisconnectStatus(e)) noteStop(conn, e)
-            const connected: SocketEvent = { _tag: "Connected", at: connectedAt, attempt }
+            const connected: SocketEvent<A> = { _tag: "Connected", at: connectedAt, attempt }
             return Stream.fromIterable([...before, connected, ...after]).pipe(
               Stream.concat(data(conn)),
               Stream.concat(
@@ -615,14 +588,14 @@ export const Test = (
   Layer.succeed(
     MassiveSocket,
     MassiveSocket.of({
-      events: () =>
+      events: <A>(request: SubscribeRequest<A>) =>
         Stream.suspend(() => {
           let attempt = 1
-          const step = (s: TestStep): Effect.Effect<ReadonlyArray<SocketEvent>, VendorAuthError> =>
+          const step = (s: TestStep): Effect.Effect<ReadonlyArray<SocketEvent<A>>, VendorAuthError> =>
             Effect.flatMap(
               Clock.currentTimeMillis,
-              (now): Effect.Effect<ReadonlyArray<SocketEvent>, VendorAuthError> => {
-                if (typeof s === "string") return Effect.succeed(Wire.decodeFrame(s, now))
+              (now): Effect.Effect<ReadonlyArray<SocketEvent<A>>, VendorAuthError> => {
+                if (typeof s === "string") return Effect.succeed(Wire.decodeFrame(s, now, request.codec))
                 if ("disconnect" in s) {
                   attempt++
                   return Effect.succeed([
@@ -634,6 +607,7 @@ export const Test = (
                   return Effect.fail(
                     new VendorAuthError({
                       vendor,
+                      keyEnv: "MASSIVE_API_KEY",
                       status: 401,
                       detail: `WebSocket auth_failed: ${s.authFailed}`
                     })
@@ -643,7 +617,10 @@ export const Test = (
               }
             )
           const replay = Stream.fromEffect(
-            Effect.map(Clock.currentTimeMillis, (at): SocketEvent => ({ _tag: "Connected", at, attempt: 1 }))
+            Effect.map(
+              Clock.currentTimeMillis,
+              (at): SocketEvent<A> => ({ _tag: "Connected", at, attempt: 1 })
+            )
           ).pipe(Stream.concat(Stream.fromIterable(script).pipe(Stream.mapConcatEffect(step))))
           return options.then === "hang" ? Stream.concat(replay, Stream.never) : replay
         })

@@ -1,86 +1,101 @@
 /**
- * What the frame decode worker and `FrameDecoder` exchange: requests of frames, and their events
- * with the bars as columns (symbols, and one Float64Array transferred without a copy). Kept apart
- * from the worker's entry so that loading it never touches a thread's message port.
+ * What the frame decode worker and `FrameDecoder` exchange: requests of frames (and how to read their
+ * aggregates), and their events with the aggregates as columns (symbols, and one Float64Array
+ * transferred without a copy). The worker knows no dataset: the main thread turns the columns into
+ * records with the dataset's codec. Kept apart from the worker's entry so that loading it never
+ * touches a thread's message port.
  */
-import type { StockBar } from "../../domain/StockBar.js"
-import type { SocketEvent } from "./MassiveSocket.js"
+import type { LiveEvent } from "../../runners/LiveFeed.js"
+import type { AggregateCodec } from "./wsWire.js"
 
-/** Numbers per bar in `values`: ts, open, high, low, close, volume, vwap (NaN for null). */
-export const BAR_WIDTH = 7
+/** Numbers per aggregate in `values`: s, o, h, l, c, v, vw (NaN for absent). */
+export const AGGREGATE_WIDTH = 7
 
 export interface DecodeRequest {
   readonly id: number
   readonly frames: ReadonlyArray<string>
   /** When each frame was received. */
   readonly receivedAt: ReadonlyArray<number>
+  readonly ev: AggregateCodec<unknown>["ev"]
+  readonly volume: AggregateCodec<unknown>["volume"]
 }
 
-/** A `Bars` event as columns. */
-export interface BarColumns {
-  readonly _tag: "BarColumns"
-  readonly ev: "A" | "AM"
+/** A `Records` event as columns. */
+export interface AggregateColumns {
+  readonly _tag: "AggregateColumns"
   readonly symbols: ReadonlyArray<string>
   readonly values: Float64Array
   readonly receivedAt: number
 }
 
-export type WorkerEvent = Exclude<SocketEvent, { readonly _tag: "Bars" }> | BarColumns
+export type WorkerEvent = Exclude<LiveEvent<never>, { readonly _tag: "Records" }> | AggregateColumns
 
 export interface DecodeResponse {
   readonly id: number
   /** The events of each frame, in frame order. */
   readonly events: ReadonlyArray<ReadonlyArray<WorkerEvent>>
+  /** The official open (`op`) last seen per symbol in these frames. */
+  readonly opens: ReadonlyArray<readonly [string, number]>
 }
 
 /** What the worker posts once its code is loaded, before any response. */
 export const WORKER_READY = "ready"
 
-/** The `Bars` events of `decodeFrame` as columns; the others unchanged. */
-export const toWorkerEvents = (events: ReadonlyArray<SocketEvent>, transfer: Array<ArrayBuffer>) =>
+type Row = readonly [string, number, number, number, number, number, number, number]
+
+/** The codec the worker decodes with: each aggregate as a row of its fields, `op`s collected. */
+export const rowCodec = (
+  request: Pick<DecodeRequest, "ev" | "volume">,
+  opens: Map<string, number>
+): AggregateCodec<Row> => ({
+  ev: request.ev,
+  volume: request.volume,
+  // JSON has no NaN, so NaN can stand for an absent value here.
+  toRecord: (sym, s, o, h, l, c, v, vw) => [sym, s, o, h, l, c, v ?? Number.NaN, vw ?? Number.NaN],
+  noteOpen: (sym, op) => opens.set(sym, op)
+})
+
+/** The `Records` events of rows as columns; the others unchanged. */
+export const toWorkerEvents = (events: ReadonlyArray<LiveEvent<Row>>, transfer: Array<ArrayBuffer>) =>
   events.map((e): WorkerEvent => {
-    if (e._tag !== "Bars") return e
-    const n = e.bars.length
+    if (e._tag !== "Records") return e
+    const n = e.records.length
     const symbols: Array<string> = new Array(n)
-    const values = new Float64Array(n * BAR_WIDTH)
+    const values = new Float64Array(n * AGGREGATE_WIDTH)
     for (let i = 0; i < n; i++) {
-      const b = e.bars[i]!
-      const k = i * BAR_WIDTH
-      symbols[i] = b.symbol
-      values[k] = b.ts
-      values[k + 1] = b.open
-      values[k + 2] = b.high
-      values[k + 3] = b.low
-      values[k + 4] = b.close
-      values[k + 5] = b.volume
-      // JSON has no NaN, so NaN can stand for null here.
-      values[k + 6] = b.vwap ?? Number.NaN
+      const r = e.records[i]!
+      const k = i * AGGREGATE_WIDTH
+      symbols[i] = r[0]
+      for (let j = 1; j <= AGGREGATE_WIDTH; j++) values[k + j - 1] = r[j] as number
     }
     transfer.push(values.buffer)
-    return { _tag: "BarColumns", ev: e.ev ?? "A", symbols, values, receivedAt: e.receivedAt }
+    return { _tag: "AggregateColumns", symbols, values, receivedAt: e.receivedAt }
   })
 
-/** The worker's events as `SocketEvent`s: columns back into bars. */
-export const fromWorkerEvents = (events: ReadonlyArray<WorkerEvent>): Array<SocketEvent> =>
-  events.map((e): SocketEvent => {
-    if (e._tag !== "BarColumns") return e
+/** The worker's events as `LiveEvent`s: columns back into records through the dataset's codec. */
+export const fromWorkerEvents = <A>(
+  events: ReadonlyArray<WorkerEvent>,
+  codec: AggregateCodec<A>
+): Array<LiveEvent<A>> =>
+  events.map((e): LiveEvent<A> => {
+    if (e._tag !== "AggregateColumns") return e
     const { symbols, values } = e
     const n = symbols.length
-    const bars: Array<StockBar> = new Array(n)
+    const records: Array<A> = new Array(n)
     for (let i = 0; i < n; i++) {
-      const k = i * BAR_WIDTH
-      const vwap = values[k + 6]!
-      bars[i] = {
-        symbol: symbols[i]!,
-        ts: values[k]!,
-        open: values[k + 1]!,
-        high: values[k + 2]!,
-        low: values[k + 3]!,
-        close: values[k + 4]!,
-        volume: values[k + 5]!,
-        vwap: Number.isNaN(vwap) ? null : vwap,
-        trades: null
-      }
+      const k = i * AGGREGATE_WIDTH
+      const v = values[k + 5]!
+      const vw = values[k + 6]!
+      records[i] = codec.toRecord(
+        symbols[i]!,
+        values[k]!,
+        values[k + 1]!,
+        values[k + 2]!,
+        values[k + 3]!,
+        values[k + 4]!,
+        Number.isNaN(v) ? undefined : v,
+        Number.isNaN(vw) ? undefined : vw
+      )
     }
-    return { _tag: "Bars", ev: e.ev, bars, receivedAt: e.receivedAt }
+    return { _tag: "Records", records, receivedAt: e.receivedAt }
   })

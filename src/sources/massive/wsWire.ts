@@ -10,8 +10,7 @@
  */
 import { Schema } from "effect"
 import type { Rejected } from "../../domain/Dataset.js"
-import type { StockBar } from "../../domain/StockBar.js"
-import type { SocketEvent } from "./MassiveSocket.js"
+import type { LiveEvent } from "../../runners/LiveFeed.js"
 
 /** `{ev:"status", status, message}`: connection, auth, subscription and disconnect notices. */
 export const StatusEvent = Schema.Struct({
@@ -22,10 +21,10 @@ export const StatusEvent = Schema.Struct({
 export type StatusEvent = typeof StatusEvent.Type
 
 /**
- * Per-second (`A`) or per-minute (`AM`) aggregate, keys exactly as in spec §11.4. Only the keys that
- * map to `StockBar` are required here; `av`, `op`, `a`, `z`, `e`, `otc` are optional because the
- * decoder does not read them (a later vendor change there must not quarantine good bars). Indices
- * aggregates carry no `v`/`vw` and are rejected: they are not stock bars.
+ * Per-second (`A`) or per-minute (`AM`) aggregate of stocks and options, keys exactly as in spec
+ * §11.4. Only the keys the datasets read are required; `av`, `op`, `a`, `z`, `e`, `otc` are optional
+ * (a later vendor change there must not quarantine good bars). Indices aggregates carry no `v`/`vw`:
+ * see `IndexAggregateEvent`.
  */
 export const AggregateEvent = Schema.Struct({
   ev: Schema.Literal("A", "AM"),
@@ -45,6 +44,44 @@ export const AggregateEvent = Schema.Struct({
   otc: Schema.optional(Schema.Boolean)
 })
 export type AggregateEvent = typeof AggregateEvent.Type
+
+/** Indices `A`/`AM` (spec §11.4): no volume keys at all. */
+export const IndexAggregateEvent = Schema.Struct({
+  ev: Schema.Literal("A", "AM"),
+  sym: Schema.String,
+  op: Schema.optional(Schema.Number),
+  o: Schema.Number,
+  c: Schema.Number,
+  h: Schema.Number,
+  l: Schema.Number,
+  s: Schema.Number.pipe(Schema.int()),
+  e: Schema.optional(Schema.Number)
+})
+export type IndexAggregateEvent = typeof IndexAggregateEvent.Type
+
+/**
+ * How a dataset reads Massive aggregates: which `ev` it takes, whether they carry a volume, and the
+ * record an aggregate makes (positional arguments: no object per event on the hot path).
+ */
+export interface AggregateCodec<A> {
+  /** The `ev` read (`A`: per second); aggregates of another `ev` are reported as unknown events. */
+  readonly ev: "A" | "AM"
+  /** `required`: stock and option bars (an aggregate without `v` is rejected); `none`: index bars. */
+  readonly volume: "required" | "none"
+  /** The record of an aggregate; `v` and `vw` are undefined when absent. */
+  readonly toRecord: (
+    sym: string,
+    s: number,
+    o: number,
+    h: number,
+    l: number,
+    c: number,
+    v: number | undefined,
+    vw: number | undefined
+  ) => A
+  /** Told each aggregate's official open of the day (`op`), when it carries one. */
+  readonly noteOpen?: (sym: string, op: number) => void
+}
 
 /** Status values after which the server drops the connection (spec §11.3): the client reconnects. */
 export const disconnectStatuses: ReadonlySet<string> = new Set([
@@ -67,21 +104,24 @@ const excerpt = (text: string): string =>
 
 const describeType = (x: unknown): string => (x === null ? "null" : Array.isArray(x) ? "array" : typeof x)
 
-const rejectedFrame = (frame: string, reason: string, receivedAt: number): ReadonlyArray<SocketEvent> => [
+const rejectedFrame = <A>(frame: string, reason: string, receivedAt: number): ReadonlyArray<LiveEvent<A>> => [
   { _tag: "Rejected", rejected: [{ record: { frame }, reason }], receivedAt }
 ]
 
 /**
  * Decodes one server frame into events, in frame order:
- * - consecutive `A`/`AM` events of the same `ev` become one `Bars` event (so a frame mixing `A` and
- *   `AM` yields separate `Bars` events and minute bars never pass for second bars);
+ * - consecutive aggregates of the codec's `ev` become one `Records` event, each made by the codec;
  * - each status object becomes a `Status` event, at its place in the frame;
  * - events that do not decode are gathered in one `Rejected` event after those;
- * - events of a type this client does not read (`T`, `Q`, `V`, …) are counted per `ev` and reported
- *   as `Unknown` events (count and one sample) last.
+ * - events of a type this decoder does not read (`T`, `Q`, `V`, `AM` for a per-second codec, …) are
+ *   counted per `ev` and reported as `Unknown` events (count and one sample) last.
  * A frame that is not JSON, or not an array, is one `Rejected` event carrying the frame text.
  */
-export const decodeFrame = (frame: string, receivedAt: number): ReadonlyArray<SocketEvent> => {
+export const decodeFrame = <A>(
+  frame: string,
+  receivedAt: number,
+  codec: AggregateCodec<A>
+): ReadonlyArray<LiveEvent<A>> => {
   let parsed: unknown
   try {
     parsed = JSON.parse(frame)
@@ -90,16 +130,17 @@ export const decodeFrame = (frame: string, receivedAt: number): ReadonlyArray<So
   }
   if (!Array.isArray(parsed)) return rejectedFrame(frame, "frame is not a JSON array", receivedAt)
 
-  const out: Array<SocketEvent> = []
-  let bars: Array<StockBar> | undefined
-  let barsEv: "A" | "AM" = "A"
+  const out: Array<LiveEvent<A>> = []
+  let records: Array<A> | undefined
   let rejected: Array<Rejected> | undefined
   let unknown: Map<string, { count: number; sample: string }> | undefined
+  const wantsVolume = codec.volume === "required"
+  const noteOpen = codec.noteOpen
 
-  const flushBars = () => {
-    if (bars !== undefined) {
-      out.push({ _tag: "Bars", ev: barsEv, bars, receivedAt })
-      bars = undefined
+  const flushRecords = () => {
+    if (records !== undefined) {
+      out.push({ _tag: "Records", records, receivedAt })
+      records = undefined
     }
   }
 
@@ -115,7 +156,7 @@ export const decodeFrame = (frame: string, receivedAt: number): ReadonlyArray<So
     // biome-ignore lint/suspicious/noExplicitAny: vendor decoding, each field's type is checked below
     const e = raw as any
     const ev = e.ev
-    if (ev === "A" || ev === "AM") {
+    if (ev === codec.ev) {
       const sym = e.sym
       const o = e.o
       const h = e.h
@@ -130,33 +171,23 @@ export const decodeFrame = (frame: string, receivedAt: number): ReadonlyArray<So
         typeof h === "number" &&
         typeof l === "number" &&
         typeof c === "number" &&
-        typeof v === "number" &&
         typeof s === "number" &&
         Number.isInteger(s) &&
+        (wantsVolume ? typeof v === "number" : v === undefined || v === null || typeof v === "number") &&
         (vw === undefined || vw === null || typeof vw === "number")
       ) {
-        if (bars !== undefined && barsEv !== ev) flushBars()
-        if (bars === undefined) {
-          bars = []
-          barsEv = ev
-        }
-        bars.push({
-          symbol: sym,
-          ts: s,
-          open: o,
-          high: h,
-          low: l,
-          close: c,
-          volume: v,
-          vwap: vw ?? null,
-          trades: null
-        })
+        records ??= []
+        records.push(codec.toRecord(sym, s, o, h, l, c, v ?? undefined, vw ?? undefined))
+        if (noteOpen !== undefined && typeof e.op === "number") noteOpen(sym, e.op)
       } else {
-        ;(rejected ??= []).push({ record: raw as Record<string, unknown>, reason: aggregateProblem(e) })
+        ;(rejected ??= []).push({
+          record: raw as Record<string, unknown>,
+          reason: aggregateProblem(e, wantsVolume)
+        })
       }
     } else if (ev === "status") {
       if (typeof e.status === "string") {
-        flushBars()
+        flushRecords()
         out.push({
           _tag: "Status",
           status: e.status,
@@ -184,7 +215,7 @@ export const decodeFrame = (frame: string, receivedAt: number): ReadonlyArray<So
       })
     }
   }
-  flushBars()
+  flushRecords()
   if (rejected !== undefined) out.push({ _tag: "Rejected", rejected, receivedAt })
   if (unknown !== undefined) {
     for (const [ev, { count, sample }] of unknown) out.push({ _tag: "Unknown", ev, count, sample })
@@ -194,7 +225,7 @@ export const decodeFrame = (frame: string, receivedAt: number): ReadonlyArray<So
 
 /** The first thing wrong with an aggregate event, as a sentence fragment (slow path only). */
 // biome-ignore lint/suspicious/noExplicitAny: vendor decoding
-const aggregateProblem = (e: any): string => {
+const aggregateProblem = (e: any, wantsVolume: boolean): string => {
   const sym = typeof e.sym === "string" ? ` ${e.sym}` : ""
   const at = typeof e.s === "number" ? ` (s=${e.s})` : ""
   const what = `${e.ev} event${sym}${at}`
@@ -205,10 +236,10 @@ const aggregateProblem = (e: any): string => {
     if (typeof e[k] !== "number") return `${what} field ${k} is ${describeType(e[k])}, expected a number`
   }
   if (!Number.isInteger(e.s)) return `${what} s=${e.s} is not an integer epoch-ms timestamp`
-  if (e.v === undefined || e.v === null) {
-    return `${what} has no v (volume); indices aggregates carry no volume and do not fit stock bars`
-  }
-  if (typeof e.v !== "number") return `${what} field v is ${describeType(e.v)}, expected a number`
+  if (wantsVolume && (e.v === undefined || e.v === null))
+    return `${what} has no v (volume); indices aggregates carry no volume and do not fit this dataset`
+  if (e.v !== undefined && e.v !== null && typeof e.v !== "number")
+    return `${what} field v is ${describeType(e.v)}, expected a number`
   if (typeof e.vw !== "number") return `${what} field vw is ${describeType(e.vw)}, expected a number`
   return `${what} does not decode`
 }

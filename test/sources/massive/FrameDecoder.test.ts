@@ -1,7 +1,9 @@
 /** Large frames decoded on the worker thread give exactly the events of decodeFrame, in order. */
 import { afterAll, describe, expect, it } from "@effect/vitest"
+import type { StockBar } from "../../../src/domain/StockBar.js"
+import type { LiveEvent } from "../../../src/runners/LiveFeed.js"
 import * as FrameDecoder from "../../../src/sources/massive/FrameDecoder.js"
-import type { SocketEvent } from "../../../src/sources/massive/MassiveSocket.js"
+import { codec } from "../../../src/sources/massive/stockBarsFeed.js"
 import { decodeFrame } from "../../../src/sources/massive/wsWire.js"
 
 const AT = 1_709_562_600_000
@@ -25,14 +27,15 @@ const aggregates = (symbols: number, s: number, vw: (i: number) => number | null
     })
   )
 
-const expected = (frames: ReadonlyArray<string>): Array<SocketEvent> =>
-  frames.flatMap((f) => [...decodeFrame(f, AT)])
+const expected = (frames: ReadonlyArray<string>): Array<LiveEvent<StockBar>> =>
+  frames.flatMap((f) => [...decodeFrame(f, AT, codec)])
 
 /** Every frame received at `at`, their events in one list. */
 const decodeAll = (frames: ReadonlyArray<string>, at: number) => {
   const perFrame = FrameDecoder.decodeEach(
     frames,
-    frames.map(() => at)
+    frames.map(() => at),
+    codec
   )
   return perFrame instanceof Promise ? perFrame.then((all) => all.flat()) : perFrame.flat()
 }
@@ -49,8 +52,8 @@ describe("FrameDecoder", () => {
 
   it("decodeEach keeps each frame's events apart, each with its own arrival time", async () => {
     const frames = [aggregates(300, AT, () => 1), "not json", aggregates(400, AT + 1000, () => 2)]
-    const perFrame = await FrameDecoder.decodeEach(frames, [AT + 1, AT + 2, AT + 3])
-    expect(perFrame).toEqual(frames.map((f, i) => decodeFrame(f, AT + 1 + i)))
+    const perFrame = await FrameDecoder.decodeEach(frames, [AT + 1, AT + 2, AT + 3], codec)
+    expect(perFrame).toEqual(frames.map((f, i) => decodeFrame(f, AT + 1 + i, codec)))
   })
 
   it("small frames are decoded in this thread, synchronously", () => {
@@ -78,7 +81,7 @@ describe("FrameDecoder", () => {
     expect(events).toEqual(expected(frames))
     // It really went through the worker (a failed start would have fallen back to this thread).
     expect(FrameDecoder.stats()).toEqual({ onWorker: before.onWorker + 1, fellBack: before.fellBack })
-    const bars = events.flatMap((e) => (e._tag === "Bars" ? e.bars : []))
+    const bars = events.flatMap((e) => (e._tag === "Records" ? e.records : []))
     expect(bars).toHaveLength(2000 + 400 + 100 + 2)
     expect(bars[0]).toMatchObject({ symbol: "S0", vwap: null, trades: null })
     expect(bars[1]).toMatchObject({ symbol: "S1", vwap: null })

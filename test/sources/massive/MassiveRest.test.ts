@@ -47,6 +47,8 @@ const makeConfig = (
     stallAfterMs: 900_000
   },
   massive: {
+    vendor: "Massive",
+    keyEnv: "MASSIVE_API_KEY",
     restUrl: BASE + "/",
     wsUrl: "ws://127.0.0.1:1",
     feed: "realtime",

@@ -22,7 +22,12 @@ import {
 import { WebSocket, WebSocketServer, type WebSocket as WsSocket } from "ws"
 import { AppConfig, type AppConfigShape } from "../../../src/config/AppConfig.js"
 import { VendorAuthError } from "../../../src/domain/errors.js"
-import type { SocketEvent } from "../../../src/sources/massive/MassiveSocket.js"
+import type { StockBar } from "../../../src/domain/StockBar.js"
+import type { LiveEvent } from "../../../src/runners/LiveFeed.js"
+import { codec } from "../../../src/sources/massive/stockBarsFeed.js"
+
+type SocketEvent = LiveEvent<StockBar>
+
 import * as MassiveSocket from "../../../src/sources/massive/MassiveSocket.js"
 
 const KEY = "ws-test-key-SECRET-7f3a"
@@ -57,6 +62,8 @@ const makeConfig = (wsUrl: string, key: string | null = KEY): AppConfigShape => 
     stallAfterMs: 900_000
   },
   massive: {
+    vendor: "Massive",
+    keyEnv: "MASSIVE_API_KEY",
     restUrl: "http://127.0.0.1:1",
     wsUrl,
     feed: "realtime",
@@ -222,7 +229,7 @@ const run = (
       )
     )
     const seen: Array<SocketEvent> = []
-    const fiber = yield* socket.events({ cluster: "stocks", subscriptions }).pipe(
+    const fiber = yield* socket.events({ cluster: "stocks", subscriptions, codec }).pipe(
       Stream.runForEach((e) => Effect.sync(() => seen.push(e))),
       Effect.provide(logs.layer),
       Effect.forkScoped
@@ -232,7 +239,7 @@ const run = (
 
 const tags = (seen: ReadonlyArray<SocketEvent>) => seen.map((e) => e._tag)
 const barTs = (seen: ReadonlyArray<SocketEvent>) =>
-  seen.flatMap((e) => (e._tag === "Bars" ? e.bars.map((b) => `${b.symbol}@${b.ts}`) : []))
+  seen.flatMap((e) => (e._tag === "Records" ? e.records.map((b) => `${b.symbol}@${b.ts}`) : []))
 
 const agg = (sym: string, s: number) => ({
   ev: "A",
@@ -284,11 +291,10 @@ describe("MassiveSocket.Live against a loopback ws server", () => {
       expect(c.received).toEqual([AUTH, SUBSCRIBE])
       expect(seen[0]).toMatchObject({ _tag: "Connected", attempt: 1 })
       expect(barTs(seen)).toEqual(frames.flatMap((_, f) => [`SPY@${f * 1000}`, `QQQ@${f * 1000}`]))
-      const firstBars = seen.find((e) => e._tag === "Bars")
+      const firstBars = seen.find((e) => e._tag === "Records")
       expect(firstBars).toMatchObject({
-        _tag: "Bars",
-        ev: "A",
-        bars: [
+        _tag: "Records",
+        records: [
           {
             symbol: "SPY",
             ts: 0,
@@ -328,11 +334,11 @@ describe("MassiveSocket.Live against a loopback ws server", () => {
         const seen: Array<SocketEvent> = []
         const busy = yield* Deferred.make<void>()
         // The consumer stops pulling after the first bars (a pipeline held up by a flush).
-        yield* socket.events({ cluster: "stocks", subscriptions: ["A.SPY"] }).pipe(
+        yield* socket.events({ cluster: "stocks", subscriptions: ["A.SPY"], codec }).pipe(
           Stream.runForEach((e) =>
             Effect.sync(() => seen.push(e)).pipe(
               Effect.zipRight(
-                e._tag === "Bars" && barTs(seen).length === 1 ? Deferred.await(busy) : Effect.void
+                e._tag === "Records" && barTs(seen).length === 1 ? Deferred.await(busy) : Effect.void
               )
             )
           ),
@@ -351,7 +357,7 @@ describe("MassiveSocket.Live against a loopback ws server", () => {
         yield* TestClock.setTime(9000)
         yield* Deferred.succeed(busy, undefined)
         yield* waitFor(() => barTs(seen).length === 3, "the later bars")
-        expect(seen.filter((e) => e._tag === "Bars").map((e) => e.receivedAt)).toEqual([0, 5000, 6000])
+        expect(seen.filter((e) => e._tag === "Records").map((e) => e.receivedAt)).toEqual([0, 5000, 6000])
       })
   )
 
@@ -388,7 +394,7 @@ describe("MassiveSocket.Live against a loopback ws server", () => {
         )
         const seen: Array<SocketEvent> = []
         let slow = 20
-        yield* socket.events({ cluster: "stocks", subscriptions: ["A.SPY"] }).pipe(
+        yield* socket.events({ cluster: "stocks", subscriptions: ["A.SPY"], codec }).pipe(
           // the first pulls are slow (real time), so frames pile up past the high-water mark
           Stream.runForEach((e) =>
             Effect.zipRight(
@@ -505,15 +511,9 @@ describe("MassiveSocket.Live against a loopback ws server", () => {
         expect(server.conns).toHaveLength(2)
         for (const c of server.conns) expect(c.received).toEqual([AUTH, SUBSCRIBE])
         expect(barTs(seen)).toEqual(["SPY@0", "SPY@1000", "SPY@2000", "SPY@3000"])
-        expect(tags(seen).filter((t) => t === "Connected" || t === "Disconnected" || t === "Bars")).toEqual([
-          "Connected",
-          "Bars",
-          "Bars",
-          "Disconnected",
-          "Connected",
-          "Bars",
-          "Bars"
-        ])
+        expect(
+          tags(seen).filter((t) => t === "Connected" || t === "Disconnected" || t === "Records")
+        ).toEqual(["Connected", "Records", "Records", "Disconnected", "Connected", "Records", "Records"])
         expect(
           seen.filter((e) => e._tag === "Connected").map((e) => (e as { attempt: number }).attempt)
         ).toEqual([1, 2])
@@ -637,7 +637,7 @@ describe("MassiveSocket.Live against a loopback ws server", () => {
       yield* waitFor(() => seen.some((e) => e._tag === "Disconnected"), "Disconnected")
       expect(tags(seen).slice(0, 3)).toEqual(["Connected", "Status", "Status"]) // subscription confirmations
       const i = seen.findIndex((e) => e._tag === "Status" && e.status === "slow_consumer")
-      expect(seen[i - 1]).toMatchObject({ _tag: "Bars" })
+      expect(seen[i - 1]).toMatchObject({ _tag: "Records" })
       expect(seen[i + 1]).toMatchObject({
         _tag: "Disconnected",
         reason: "status slow_consumer: client is too slow"
@@ -732,11 +732,18 @@ describe("MassiveSocket.Test", () => {
       ])
       const socket = yield* Effect.provide(MassiveSocket.MassiveSocket, layer)
       const fiber = yield* Effect.fork(
-        Stream.runCollect(socket.events({ cluster: "stocks", subscriptions: [] }))
+        Stream.runCollect(socket.events({ cluster: "stocks", subscriptions: [], codec }))
       )
       yield* TestClock.adjust(1000)
       const events = Chunk.toArray(yield* Fiber.join(fiber))
-      expect(tags(events)).toEqual(["Connected", "Bars", "Rejected", "Disconnected", "Connected", "Bars"])
+      expect(tags(events)).toEqual([
+        "Connected",
+        "Records",
+        "Rejected",
+        "Disconnected",
+        "Connected",
+        "Records"
+      ])
       expect(events[4]).toMatchObject({ attempt: 2 })
       expect(events[5]).toMatchObject({ receivedAt: 1000 })
     })
@@ -749,7 +756,7 @@ describe("MassiveSocket.Test", () => {
         MassiveSocket.Test([{ authFailed: "bad key" }])
       )
       const error = yield* Effect.flip(
-        Stream.runDrain(socket.events({ cluster: "stocks", subscriptions: [] }))
+        Stream.runDrain(socket.events({ cluster: "stocks", subscriptions: [], codec }))
       )
       expect(error).toBeInstanceOf(VendorAuthError)
     })

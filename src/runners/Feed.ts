@@ -1,0 +1,48 @@
+/**
+ * What the runners need from a vendor for one dataset: a `Feed`. It is the dataset's description
+ * plus how to fetch its history through REST (a unit of work: one instrument on one trading day; a
+ * window of time for gap repair and reconciliation) and, when the dataset streams, how it goes live.
+ * A new dataset is a `Dataset` and a `Feed`; the runners, pipeline, sinks and monitors stay as they
+ * are. Feeds are built by the vendor's modules (`src/sources/<vendor>/<dataset>Feed.ts`) and looked
+ * up through the registry (`src/domain/datasets.ts`).
+ */
+import type { Stream } from "effect"
+import type { TradingSession } from "../calendar/MarketCalendar.js"
+import type { Dataset, Rejected } from "../domain/Dataset.js"
+import type { VendorAuthError, VendorDecodeError, VendorRequestError } from "../domain/errors.js"
+import type { LiveFeed } from "./LiveFeed.js"
+
+export interface SourcePage<A> {
+  readonly records: ReadonlyArray<A>
+  /** Records that failed decoding at the vendor boundary. */
+  readonly rejected: ReadonlyArray<Rejected>
+}
+
+export type VendorError = VendorAuthError | VendorRequestError | VendorDecodeError
+
+export interface Feed<A> {
+  readonly dataset: Dataset<A>
+  readonly vendor: string
+  /** Every record of one instrument (a value of `dataset.instrument`) on one trading day. */
+  readonly fetchDay: (
+    instrument: string,
+    session: TradingSession
+  ) => Stream.Stream<SourcePage<A>, VendorError>
+  /**
+   * Every record of `instruments` with event time in [fromMs, toMs) of `session`: what gap repair
+   * and the end-of-session reconciliation fetch.
+   */
+  readonly fetchWindow: (
+    instruments: ReadonlyArray<string>,
+    session: TradingSession,
+    fromMs: number,
+    toMs: number
+  ) => Stream.Stream<SourcePage<A>, VendorError>
+  /** Columns the live feed does not carry (the reconciliation fills them from REST), e.g. trade counts. */
+  readonly liveLacks?: ReadonlyArray<keyof A & string>
+  /** How the dataset is captured live, when it is. */
+  readonly live?: LiveFeed<A>
+}
+
+/** The backfill runner's part of a feed (a feed is one). */
+export type BackfillSource<A> = Pick<Feed<A>, "dataset" | "vendor" | "fetchDay">

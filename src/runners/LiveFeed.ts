@@ -1,0 +1,70 @@
+/**
+ * The live side of a feed: what the stream runner needs from a vendor to capture a dataset as it
+ * happens. A feed opens one or more connections (each with its own reconnects), each a stream of
+ * `LiveEvent`s carrying the dataset's records; a poller (news) is a connection too. The runner takes
+ * it from there: queue, pipeline, sinks, gap repair, the close.
+ */
+import type { Effect, Stream } from "effect"
+import type { Rejected } from "../domain/Dataset.js"
+import type { VendorAuthError } from "../domain/errors.js"
+
+/** What comes off a live connection, in order. */
+export type LiveEvent<A> =
+  /** Authenticated and subscribed (the first connection and every reconnect). */
+  | { readonly _tag: "Connected"; readonly at: number; readonly attempt: number }
+  /** The connection was lost (or closed by the server); a reconnect follows. */
+  | { readonly _tag: "Disconnected"; readonly at: number; readonly reason: string }
+  /** Records of one frame (or one poll), decoded, in order; `receivedAt`: when they came off the wire. */
+  | { readonly _tag: "Records"; readonly records: ReadonlyArray<A>; readonly receivedAt: number }
+  /**
+   * A large frame not decoded yet: decoding is most of what a frame costs, so it is left to the
+   * consumer (once, on a worker thread, and not at all before a queue writes it to its spill as it
+   * came). `LiveFeed.decodeFrames` gives its events.
+   */
+  | {
+      readonly _tag: "Frame"
+      readonly raw: string
+      readonly receivedAt: number
+      /** How many events it holds, for a queue that bounds its memory in records. */
+      readonly count: number
+    }
+  /** Frames or events that could not be decoded: quarantine. */
+  | { readonly _tag: "Rejected"; readonly rejected: ReadonlyArray<Rejected>; readonly receivedAt: number }
+  /** Events of a type this client does not read (schema drift): counted, skipped, reported. */
+  | { readonly _tag: "Unknown"; readonly ev: string; readonly count: number; readonly sample: string }
+  /** Status messages worth reporting (slow_consumer, max_connections, error …). */
+  | { readonly _tag: "Status"; readonly status: string; readonly message: string; readonly at: number }
+
+/** The events of each frame, in frame order. */
+export type PerFrame<A> = ReadonlyArray<ReadonlyArray<LiveEvent<A>>>
+
+/** One live connection of a feed: the instruments it carries and its events. */
+export interface LiveConnection<A> {
+  /** Names it in logs, alerts and the ledger, e.g. "options#2". */
+  readonly id: string
+  readonly instruments: ReadonlyArray<string>
+  /**
+   * Never ends by itself: losses are `Disconnected` events followed by a reconnect. Fails only when
+   * the vendor refuses it for good (a wrong key, no entitlement).
+   */
+  readonly events: Stream.Stream<LiveEvent<A>, VendorAuthError>
+}
+
+export interface LiveFeed<A> {
+  /** The connections that carry `instruments` (one, or several when a vendor caps them per connection). */
+  readonly connect: (instruments: ReadonlyArray<string>) => ReadonlyArray<LiveConnection<A>>
+  /** Decodes undecoded `Frame`s: synchronously for small ones, on a worker thread for large ones. */
+  readonly decodeFrames: (
+    frames: ReadonlyArray<string>,
+    receivedAt: ReadonlyArray<number>
+  ) => PerFrame<A> | Promise<PerFrame<A>>
+  /** Starts the frame decoder (a worker thread); settles when it is ready or could not start. */
+  readonly warmUp: () => Promise<void>
+  /** The instrument a record belongs to, as subscribed (SPY, O:SPY…, I:VIX): for quiet-symbol alerts. */
+  readonly subject: (a: A) => string
+  /**
+   * The vendor's clock, epoch ms, when it keeps one (a replay reports its session time); undefined
+   * when it cannot be read. Fails only on a refused key.
+   */
+  readonly vendorClock: Effect.Effect<number | undefined, VendorAuthError>
+}
