@@ -5,16 +5,34 @@
  */
 import type { Schema } from "effect"
 
-/** Storage type of a column; Parquet and SQL types are derived from it. */
+/**
+ * Storage type of a column; Parquet and SQL types are derived from it (README "Column types").
+ * In memory (what records hold):
+ */
 export type ColumnType =
-  | "string" // Parquet BYTE_ARRAY UTF8, SQL text
-  | "timestamp_ms" // epoch milliseconds in memory; Parquet TIMESTAMP(MILLIS, UTC), SQL timestamptz
-  | "double" // Parquet DOUBLE, SQL double precision
-  | "int64" // a safe integer in memory; Parquet INT64, SQL bigint
+  | "string" // a string; Parquet BYTE_ARRAY STRING, SQL text
+  | "boolean" // a boolean; Parquet BOOLEAN, SQL boolean
+  | "int64" // a safe integer; Parquet INT64, SQL bigint
+  | "double" // a number; Parquet DOUBLE, SQL double precision
+  | "decimal" // a safe integer of value × 10^scale; Parquet INT64 DECIMAL(18, scale), SQL numeric(18, scale)
+  | "date" // a "YYYY-MM-DD" string; Parquet INT32 DATE, SQL date
+  | "timestamp_ms" // epoch milliseconds (a safe integer); Parquet TIMESTAMP(MILLIS, UTC), SQL timestamptz
+  | "timestamp_ns" // epoch nanoseconds (a bigint); Parquet TIMESTAMP(NANOS, UTC), SQL bigint
+  | "string_list" // a ReadonlyArray<string>; Parquet LIST<STRING> (3-level), SQL text[]
 
-export interface Column<A> {
+/** The largest scale of a `decimal` column: its values have at most 18 digits (DECIMAL(18, scale)). */
+export const MAX_DECIMAL_SCALE = 18
+
+/**
+ * A column's type, with what the type needs besides its name: a decimal's scale (digits after the
+ * point, 0 to 18, fixed for the column). Switch on `type`; the `decimal` case then has `scale`.
+ */
+export type ColumnKind =
+  | { readonly type: Exclude<ColumnType, "decimal"> }
+  | { readonly type: "decimal"; readonly scale: number }
+
+export type Column<A> = ColumnKind & {
   readonly name: keyof A & string
-  readonly type: ColumnType
   readonly nullable: boolean
   /** One line for the README / `status`: what the column holds. */
   readonly doc: string

@@ -7,6 +7,7 @@
 import * as path from "node:path"
 import { Context, Effect, Layer, Ref } from "effect"
 import { AppConfig } from "../config/AppConfig.js"
+import { isDate, isInt64, isStringList } from "../domain/columnValues.js"
 import type { Dataset, Rejected } from "../domain/Dataset.js"
 import { SinkError, type StorageError } from "../domain/errors.js"
 import { makeDir, removeFileAndEmptyDir, removeStaleTemps, writeFileAtomic } from "./atomicFile.js"
@@ -56,24 +57,33 @@ const rawJson = (record: unknown): string => {
   }
 }
 
-/** The value if it has the column's type, else null. */
+/** The value if it has the column's type (it can be written to the column), else null. */
 const typedOrNull = (column: TableColumn, value: unknown): unknown => {
   switch (column.type) {
     case "string":
       return typeof value === "string" ? value : null
     case "double":
       return typeof value === "number" ? value : null
+    case "boolean":
+      return typeof value === "boolean" ? value : null
     case "timestamp_ms":
     case "int64":
       if (typeof value === "number") return Number.isSafeInteger(value) ? value : null
-      if (typeof value === "bigint") return value >= -(2n ** 63n) && value < 2n ** 63n ? value : null
-      return null
+      return isInt64(value) ? value : null
+    case "decimal":
+      return typeof value === "number" && Number.isSafeInteger(value) ? value : null
+    case "date":
+      return isDate(value) ? value : null
+    case "timestamp_ns":
+      return isInt64(value) ? value : null
+    case "string_list":
+      return isStringList(value) ? value : null
   }
 }
 
 /** Columns of a dataset's quarantine file: its own columns as OPTIONAL, then `reason` and `raw`. */
 export const quarantineColumns = <A>(dataset: Dataset<A>): ReadonlyArray<TableColumn> => [
-  ...dataset.columns.map((c): TableColumn => ({ name: c.name, type: c.type, nullable: true })),
+  ...dataset.columns.map(({ doc: _doc, ...column }): TableColumn => ({ ...column, nullable: true })),
   { name: REASON_COLUMN, type: "string", nullable: false },
   { name: RAW_COLUMN, type: "string", nullable: false }
 ]

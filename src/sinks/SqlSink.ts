@@ -12,7 +12,11 @@
  * 27–69k. `unnest` was never clearly slower, so it is the default.
  *
  * Timestamps travel as ISO-8601 strings with milliseconds, so Postgres stores the exact
- * millisecond (no float rounding as with `to_timestamp(ms / 1000.0)`).
+ * millisecond (no float rounding as with `to_timestamp(ms / 1000.0)`); decimals as their decimal
+ * text and nanosecond timestamps as integer text, so neither goes through a float. A `text[]`
+ * column cannot be an `unnest` argument (unnest of a 2-D array flattens it, and every row's list
+ * would need the same length), so each row's list travels as an array literal (`{"a","b"}`) in a
+ * `text[]` parameter and is cast back to `text[]` per row (bench/RESULTS.md "Column types").
  */
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
@@ -21,7 +25,8 @@ import type { SqlError } from "@effect/sql/SqlError"
 type Primitive = string | number | boolean | null
 
 import { Effect } from "effect"
-import type { Column, ColumnType, Dataset } from "../domain/Dataset.js"
+import { decimalText, scaledOfDecimalText } from "../domain/columnValues.js"
+import type { Column, ColumnKind, Dataset } from "../domain/Dataset.js"
 import { SinkError } from "../domain/errors.js"
 import type { CommitResult, PartitionWrite, Sink, WriteMode } from "./Sink.js"
 import { describeSqlError, quoteIdent, sqlType } from "./sqlSchema.js"
@@ -42,7 +47,7 @@ const maxParameters = 65_535
 /** Statement texts for one dataset, built once (bench/pglite-ceiling.ts loads with them too). */
 export interface Plan {
   readonly table: string
-  readonly columns: ReadonlyArray<{ readonly name: string; readonly type: ColumnType }>
+  readonly columns: ReadonlyArray<ColumnKind & { readonly name: string }>
   readonly unnestInsert: string
   /** ` ON CONFLICT (key) DO UPDATE SET …` */
   readonly onConflict: string
@@ -55,7 +60,7 @@ export const planOf = <A>(dataset: Dataset<A>): Plan => {
   const cached = plans.get(dataset)
   if (cached !== undefined) return cached
   const table = quoteIdent(dataset.name)
-  const columns = dataset.columns.map((c: Column<A>) => ({ name: c.name as string, type: c.type }))
+  const columns = dataset.columns.map(({ doc: _doc, nullable: _nullable, ...kind }: Column<A>) => kind)
   const names = columns.map((c) => quoteIdent(c.name)).join(", ")
   const keys = new Set<string>(dataset.key)
   const updates = columns.filter((c) => !keys.has(c.name)).map((c) => quoteIdent(c.name))
@@ -64,16 +69,23 @@ export const planOf = <A>(dataset: Dataset<A>): Plan => {
     (updates.length === 0
       ? "DO NOTHING"
       : `DO UPDATE SET ${updates.map((c) => `${c} = EXCLUDED.${c}`).join(", ")}`)
-  const arrays = columns.map((c, i) => `$${i + 1}::${sqlType(c.type)}[]`).join(", ")
+  // A list column's parameter is a text[] of array literals, cast per row in the projection.
+  const arrays = columns
+    .map((c, i) => `$${i + 1}::${c.type === "string_list" ? "text" : sqlType(c)}[]`)
+    .join(", ")
+  const lists = columns.some((c) => c.type === "string_list")
+  const source = lists
+    ? `SELECT ${columns.map((c, i) => `c${i}${c.type === "string_list" ? "::text[]" : ""}`).join(", ")} FROM unnest(${arrays}) AS u(${columns.map((_, i) => `c${i}`).join(", ")})`
+    : `SELECT * FROM unnest(${arrays})`
   const instrument = dataset.columns.find((c) => c.name === dataset.instrument)
   const time = quoteIdent(dataset.timeColumn)
   const plan: Plan = {
     table,
     columns,
     onConflict,
-    unnestInsert: `INSERT INTO ${table} (${names}) SELECT * FROM unnest(${arrays})${onConflict}`,
+    unnestInsert: `INSERT INTO ${table} (${names}) ${source}${onConflict}`,
     deleteRange:
-      `DELETE FROM ${table} WHERE ${quoteIdent(dataset.instrument)} = ANY($1::${sqlType(instrument?.type ?? "string")}[])` +
+      `DELETE FROM ${table} WHERE ${quoteIdent(dataset.instrument)} = ANY($1::${sqlType(instrument ?? { type: "string" })}[])` +
       ` AND ${time} >= $2::timestamptz AND ${time} < $3::timestamptz`
   }
   plans.set(dataset, plan)
@@ -93,13 +105,39 @@ const deletesFirst = (mode: WriteMode): boolean => {
   }
 }
 
-/** The value sent for one cell: timestamps as ISO strings (exact ms), the rest as they are. */
-const cell = (type: ColumnType, value: unknown): Primitive =>
-  value === null || value === undefined
-    ? null
-    : type === "timestamp_ms"
-      ? toIso(value as number)
-      : (value as Primitive)
+/** A Postgres array literal of strings: each quoted, `"` and `\` escaped (`{"a","b \"c\""}`). */
+export const textArrayLiteral = (list: ReadonlyArray<string>): string => {
+  let out = "{"
+  for (let i = 0; i < list.length; i++) {
+    if (i > 0) out += ","
+    out += `"${list[i]!.replace(/["\\]/g, "\\$&")}"`
+  }
+  return `${out}}`
+}
+
+/**
+ * The value sent for one cell: timestamps as ISO strings (exact ms), nanosecond timestamps as
+ * integer text, decimals as decimal text, lists as array literals, the rest as they are.
+ */
+const cell = (column: ColumnKind, value: unknown): Primitive => {
+  if (value === null || value === undefined) return null
+  switch (column.type) {
+    case "timestamp_ms":
+      return toIso(value as number)
+    case "timestamp_ns":
+      return String(value as bigint)
+    case "decimal":
+      return decimalText(value as number, column.scale)
+    case "string_list":
+      return textArrayLiteral(value as ReadonlyArray<string>)
+    case "string":
+    case "double":
+    case "int64":
+    case "boolean":
+    case "date":
+      return value as Primitive
+  }
+}
 
 /** Column arrays of rows [from, to), in one pass: the parameters of `unnestInsert`. */
 export const columnArrays = <A>(
@@ -113,7 +151,7 @@ export const columnArrays = <A>(
     const row = rows[r] as Record<string, unknown>
     for (let c = 0; c < plan.columns.length; c++) {
       const column = plan.columns[c]!
-      out[c]![r - from] = cell(column.type, row[column.name])
+      out[c]![r - from] = cell(column, row[column.name])
     }
   }
   return out
@@ -125,7 +163,7 @@ const records = <A>(plan: Plan, rows: ReadonlyArray<A>, from: number, to: number
   for (let r = from; r < to; r++) {
     const row = rows[r] as Record<string, unknown>
     const rec: Record<string, Primitive> = {}
-    for (const column of plan.columns) rec[column.name] = cell(column.type, row[column.name])
+    for (const column of plan.columns) rec[column.name] = cell(column, row[column.name])
     out[r - from] = rec
   }
   return out
@@ -247,20 +285,46 @@ export const countRows = <A>(
       )
   })
 
-const decodeCell = (type: ColumnType, value: unknown): unknown => {
+/** A value read back that does not fit its column's in-memory form. */
+class CellError extends Error {}
+
+const decodeCell = (column: ColumnKind & { readonly name: string }, value: unknown): unknown => {
   if (value === null || value === undefined) return null
-  switch (type) {
+  switch (column.type) {
     case "timestamp_ms":
       return value instanceof Date ? value.getTime() : new Date(String(value)).getTime()
     case "int64":
+    case "double":
       // node-postgres returns int8 as a string.
       return typeof value === "number" ? value : Number(value)
-    case "double":
-      return typeof value === "number" ? value : Number(value)
+    case "timestamp_ns":
+      return BigInt(String(value))
+    case "decimal": {
+      // numeric comes back as its exact text.
+      const scaled = scaledOfDecimalText(String(value), column.scale)
+      if (scaled === undefined)
+        throw new CellError(
+          `${column.name} ${String(value)} does not fit a safe integer at scale ${column.scale}`
+        )
+      return scaled
+    }
+    case "boolean":
+      return typeof value === "boolean" ? value : value === "t" || value === "true"
+    case "string_list":
+      return Array.from(value as ReadonlyArray<string>)
     case "string":
+    case "date": // selected as text: node-postgres would make a local-midnight Date of it
       return value
   }
 }
+
+/** The select list of a dataset's columns: dates as their `YYYY-MM-DD` text. */
+const selectList = <A>(dataset: Dataset<A>): string =>
+  dataset.columns
+    .map((c) =>
+      c.type === "date" ? `${quoteIdent(c.name)}::text AS ${quoteIdent(c.name)}` : quoteIdent(c.name)
+    )
+    .join(", ")
 
 /**
  * The rows of a dataset as canonical records (epoch ms timestamps, numbers), ordered by key.
@@ -272,7 +336,7 @@ export const readRows = <A>(
 ): Effect.Effect<ReadonlyArray<A>, SinkError, SqlClient.SqlClient> =>
   Effect.flatMap(SqlClient.SqlClient, (sql) => {
     const where = whereOf(dataset, options)
-    const names = dataset.columns.map((c) => quoteIdent(c.name)).join(", ")
+    const names = selectList(dataset)
     const order = dataset.key.map(quoteIdent).join(", ")
     return sql
       .unsafe<Record<string, unknown>>(
@@ -280,13 +344,23 @@ export const readRows = <A>(
         where.params
       )
       .pipe(
-        Effect.map((rows) =>
-          rows.map((row) => {
-            const out: Record<string, unknown> = {}
-            for (const c of dataset.columns) out[c.name] = decodeCell(c.type, row[c.name])
-            return out as A
+        Effect.mapError(readError(dataset, options)),
+        Effect.flatMap((rows) =>
+          Effect.try({
+            try: () =>
+              rows.map((row) => {
+                const out: Record<string, unknown> = {}
+                for (const c of dataset.columns) out[c.name] = decodeCell(c, row[c.name])
+                return out as A
+              }),
+            catch: (cause) =>
+              new SinkError({
+                sink: "sql",
+                dataset: dataset.name,
+                partition: options.date === undefined ? "all dates" : `date=${options.date}`,
+                detail: `reading failed: ${cause instanceof Error ? cause.message : String(cause)}`
+              })
           })
-        ),
-        Effect.mapError(readError(dataset, options))
+        )
       )
   })

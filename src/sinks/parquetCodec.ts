@@ -1,15 +1,19 @@
 /**
  * Parquet encoding and decoding driven only by `Dataset.columns`. Columns are built in one pass
  * over the rows into typed arrays, the schema is explicit (logical types included), and reading
- * converts back to the in-memory representation: timestamps and int64 as JS numbers, nulls as null.
+ * converts back to the in-memory representation of each `ColumnType`: int64 and timestamp_ms as
+ * JS numbers, timestamp_ns as bigints, dates as "YYYY-MM-DD", decimals as scaled safe integers,
+ * string lists as arrays, nulls as null.
  */
 import { Data } from "effect"
-import type { AsyncBuffer, CompressionCodec, FileMetaData, SchemaElement } from "hyparquet"
-import { parquetMetadata, parquetRead } from "hyparquet"
+import type { AsyncBuffer, CompressionCodec, FileMetaData, SchemaElement, SchemaTree } from "hyparquet"
+import { parquetMetadata, parquetRead, parquetSchema } from "hyparquet"
 import { compressors as decompressors } from "hyparquet-compressors"
 import type { ParquetCompression } from "../config/AppConfig.js"
-import type { ColumnType, Dataset } from "../domain/Dataset.js"
-import { columnsFromRows, FlatValueError, flatSchema, writeFlatParquet } from "./flatParquetWriter.js"
+import { dateOfDays } from "../domain/columnValues.js"
+import type { Dataset } from "../domain/Dataset.js"
+import { flatSchema, writeFlatParquet } from "./flatParquetWriter.js"
+import { columnsFromRows, type FlatColumn, FlatValueError } from "./parquetColumns.js"
 
 /** A row could not be encoded, or bytes could not be decoded, as the columns describe. */
 export class ParquetCodecError extends Data.TaggedError("ParquetCodecError")<{ readonly detail: string }> {
@@ -19,11 +23,7 @@ export class ParquetCodecError extends Data.TaggedError("ParquetCodecError")<{ r
 }
 
 /** A column of a table to encode: a `Dataset` column, or an extra one (quarantine). */
-export interface TableColumn {
-  readonly name: string
-  readonly type: ColumnType
-  readonly nullable: boolean
-}
+export type TableColumn = FlatColumn
 
 export interface EncodeOptions {
   readonly compression: ParquetCompression
@@ -87,18 +87,39 @@ export const parquetSchemaFor = (columns: ReadonlyArray<TableColumn>): Array<Sch
 const describe = (value: unknown): string => {
   if (typeof value === "string") return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)
   if (typeof value === "bigint") return `${value}n`
+  if (Array.isArray(value)) {
+    const items = value.slice(0, 5).map(describe).join(", ")
+    return `[${items}${value.length > 5 ? ", …" : ""}]`
+  }
   return String(value)
 }
 
+/** What a column's values must be, for error messages. */
+const expectedOf = (column: TableColumn): string => {
+  switch (column.type) {
+    case "string":
+      return "a string"
+    case "double":
+      return "a number"
+    case "timestamp_ms":
+      return "a safe integer of epoch milliseconds"
+    case "int64":
+      return "a safe integer"
+    case "boolean":
+      return "a boolean"
+    case "date":
+      return 'a real date "YYYY-MM-DD"'
+    case "timestamp_ns":
+      return "a bigint of epoch nanoseconds"
+    case "decimal":
+      return `a safe integer (the value × 10^${column.scale})`
+    case "string_list":
+      return "an array of strings"
+  }
+}
+
 const badValue = (column: TableColumn, row: number, value: unknown): ParquetCodecError => {
-  const expected =
-    column.type === "string"
-      ? "a string"
-      : column.type === "double"
-        ? "a number"
-        : column.type === "timestamp_ms"
-          ? "a safe integer of epoch milliseconds"
-          : "a safe integer"
+  const expected = expectedOf(column)
   const nulls = column.nullable ? " or null" : ""
   return new ParquetCodecError({
     detail: `column ${column.name} of row ${row}: expected ${expected}${nulls}, got ${describe(value)}`
@@ -179,6 +200,7 @@ export const encodeParquet = <A>(
 
 // --- decode ------------------------------------------------------------------------------
 
+/** timestamp_ms columns read any unit as epoch milliseconds. */
 const parsers = {
   timestampFromMilliseconds: (millis: bigint): number => Number(millis),
   timestampFromMicroseconds: (micros: bigint): number => Number(micros / 1000n),
@@ -197,10 +219,86 @@ const toNumber = (value: unknown): unknown => (typeof value === "bigint" ? Numbe
 /** Reads the footer of Parquet bytes. Throws when they are not Parquet. */
 export const readMetadata = (bytes: Uint8Array): FileMetaData => parquetMetadata(toArrayBuffer(bytes))
 
+/** Nanoseconds per unit of a timestamp leaf (no annotation: nanoseconds). */
+const nanosPerUnit = (element: SchemaElement): bigint => {
+  const unit =
+    element.logical_type?.type === "TIMESTAMP"
+      ? element.logical_type.unit
+      : element.converted_type === "TIMESTAMP_MILLIS"
+        ? "MILLIS"
+        : element.converted_type === "TIMESTAMP_MICROS"
+          ? "MICROS"
+          : "NANOS"
+  return unit === "MILLIS" ? 1_000_000n : unit === "MICROS" ? 1000n : 1n
+}
+
+/** A raw decimal as stored (INT32, INT64 or big-endian two's complement bytes) as a bigint. */
+const unscaled = (raw: unknown): bigint => {
+  if (typeof raw === "bigint") return raw
+  if (typeof raw === "number") return BigInt(raw)
+  const bytes = raw as Uint8Array
+  let value = 0n
+  for (const byte of bytes) value = (value << 8n) | BigInt(byte)
+  return bytes.length > 0 && bytes[0]! >= 0x80 ? value - (1n << BigInt(bytes.length * 8)) : value
+}
+
 /**
- * Decodes Parquet bytes into rows holding `columns` (in that key order): timestamps and int64 as
- * numbers, nulls as null. A nullable column missing from the file reads as null; a missing
- * required column, or bytes that are not Parquet, reject with `ParquetCodecError`.
+ * How a column's raw values (as hyparquet gives them with the leaf's annotations removed, for the
+ * types listed in `raw`) become in-memory values; undefined when they are used as they come.
+ */
+const converterOf = (column: TableColumn, leaf: SchemaElement): ((value: unknown) => unknown) | undefined => {
+  switch (column.type) {
+    case "int64":
+      return toNumber
+    case "date":
+      return (days) => dateOfDays(Number(days))
+    case "timestamp_ns": {
+      const factor = nanosPerUnit(leaf)
+      return factor === 1n ? undefined : (raw) => (raw as bigint) * factor
+    }
+    case "decimal": {
+      const fileScale = leaf.logical_type?.type === "DECIMAL" ? leaf.logical_type.scale : (leaf.scale ?? 0)
+      if (fileScale > column.scale) {
+        throw new ParquetCodecError({
+          detail: `column ${column.name} has scale ${fileScale} in the file, more than its ${column.scale}`
+        })
+      }
+      const factor = 10n ** BigInt(column.scale - fileScale)
+      return (raw) => {
+        const value = unscaled(raw) * factor
+        if (value < -9007199254740991n || value > 9007199254740991n) {
+          throw new ParquetCodecError({
+            detail: `column ${column.name}: ${value} (× 10^-${column.scale}) is beyond a safe integer`
+          })
+        }
+        return Number(value)
+      }
+    }
+    case "string_list":
+      return (list) => Array.from(list as ArrayLike<string>)
+    case "string":
+    case "double":
+    case "timestamp_ms":
+    case "boolean":
+      return undefined
+  }
+}
+
+/** Column types read raw (the leaf's converted and logical types removed) and converted here. */
+const raw = new Set<TableColumn["type"]>(["date", "timestamp_ns", "decimal"])
+
+/** The leaf holding a top-level field's values (a list's element). */
+const leafOf = (node: SchemaTree): SchemaElement => {
+  let leaf = node
+  while (leaf.children.length > 0) leaf = leaf.children[0]!
+  return leaf.element
+}
+
+/**
+ * Decodes Parquet bytes into rows holding `columns` (in that key order), each value in its
+ * column type's in-memory form (see `ColumnType`), nulls as null. A nullable column missing from
+ * the file reads as null; a missing required column, bytes that are not Parquet, or a value that
+ * does not fit its column (a decimal of larger scale) reject with `ParquetCodecError`.
  */
 export const decodeTable = async (
   columns: ReadonlyArray<TableColumn>,
@@ -208,17 +306,35 @@ export const decodeTable = async (
 ): Promise<Array<Record<string, unknown>>> => {
   try {
     const buffer = toArrayBuffer(bytes)
-    const metadata = parquetMetadata(buffer)
-    const n = Number(metadata.num_rows)
-    const present = new Set<string>()
-    for (const element of metadata.schema.slice(1)) present.add(element.name)
-    const missing = columns.filter((c) => !present.has(c.name))
+    const fileMetadata = parquetMetadata(buffer)
+    const n = Number(fileMetadata.num_rows)
+    const fields = new Map<string, SchemaTree>()
+    for (const child of parquetSchema(fileMetadata).children) fields.set(child.element.name, child)
+    const missing = columns.filter((c) => !fields.has(c.name))
     const required = missing.find((c) => !c.nullable)
     if (required !== undefined) {
       throw new ParquetCodecError({ detail: `the file has no column ${required.name}` })
     }
-    const readNames = columns.filter((c) => present.has(c.name)).map((c) => c.name)
-    const integer = new Set(columns.filter((c) => c.type === "int64").map((c) => c.name))
+    const converters = new Map<string, (value: unknown) => unknown>()
+    const stripped = new Set<SchemaElement>()
+    for (const column of columns) {
+      const field = fields.get(column.name)
+      if (field === undefined) continue
+      const leaf = leafOf(field)
+      const convert = converterOf(column, leaf)
+      if (convert !== undefined) converters.set(column.name, convert)
+      if (raw.has(column.type)) stripped.add(leaf)
+    }
+    // hyparquet reads DECIMAL as a float and DATE as a Date: read those leaves as plain integers.
+    const metadata: FileMetaData = {
+      ...fileMetadata,
+      schema: fileMetadata.schema.map((element) => {
+        if (!stripped.has(element)) return element
+        const { converted_type: _c, logical_type: _l, ...plain } = element
+        return plain
+      })
+    }
+    const readNames = columns.filter((c) => fields.has(c.name)).map((c) => c.name)
     const data = new Map<string, Array<unknown>>()
     for (const column of columns) data.set(column.name, new Array<unknown>(n).fill(null))
     const file: AsyncBuffer = buffer
@@ -232,10 +348,11 @@ export const decodeTable = async (
       onChunk: ({ columnName, columnData, rowStart }) => {
         const target = data.get(columnName)
         if (target === undefined) return
-        const convert = integer.has(columnName)
+        const convert = converters.get(columnName)
         for (let i = 0; i < columnData.length; i++) {
           const value: unknown = columnData[i]
-          target[rowStart + i] = value === undefined ? null : convert ? toNumber(value) : value
+          target[rowStart + i] =
+            value === undefined || value === null ? null : convert === undefined ? value : convert(value)
         }
       }
     })

@@ -8,7 +8,7 @@ import { SqlClient, type SqlError } from "@effect/sql"
 import type { PgClient } from "@effect/sql-pg/PgClient"
 import * as PgMigrator from "@effect/sql-pg/PgMigrator"
 import { Cause, Effect, Layer, Option } from "effect"
-import type { ColumnType } from "../domain/Dataset.js"
+import type { ColumnKind } from "../domain/Dataset.js"
 import { sqlSchemaChanges } from "../domain/datasets.js"
 import { SinkError } from "../domain/errors.js"
 import { systemCauseOf } from "../domain/systemCause.js"
@@ -16,11 +16,7 @@ import { systemCauseOf } from "../domain/systemCause.js"
 /** What the SQL side needs of a `Dataset` (every `Dataset<A>` is one). */
 export interface TableSpec {
   readonly name: string
-  readonly columns: ReadonlyArray<{
-    readonly name: string
-    readonly type: ColumnType
-    readonly nullable: boolean
-  }>
+  readonly columns: ReadonlyArray<ColumnKind & { readonly name: string; readonly nullable: boolean }>
   readonly key: ReadonlyArray<string>
 }
 
@@ -43,8 +39,13 @@ export const sqlDatasets: ReadonlyArray<TableSpec> = migrationSteps.flatMap((s) 
 /** Table holding the applied migrations (the migrator's default). */
 export const migrationsTable = "effect_sql_migrations"
 
-export const sqlType = (type: ColumnType): string => {
-  switch (type) {
+/**
+ * The Postgres type of a column. Postgres keeps timestamps to the microsecond only, so a
+ * `timestamp_ns` column is a `bigint` of epoch nanoseconds: exact, ordered, and the same range as
+ * Parquet's INT64 nanoseconds (README "Column types" shows how to read it as a timestamp).
+ */
+export const sqlType = (column: ColumnKind): string => {
+  switch (column.type) {
     case "string":
       return "text"
     case "timestamp_ms":
@@ -52,7 +53,16 @@ export const sqlType = (type: ColumnType): string => {
     case "double":
       return "double precision"
     case "int64":
+    case "timestamp_ns":
       return "bigint"
+    case "boolean":
+      return "boolean"
+    case "date":
+      return "date"
+    case "decimal":
+      return `numeric(18, ${column.scale})`
+    case "string_list":
+      return "text[]"
   }
 }
 
@@ -61,7 +71,7 @@ export const quoteIdent = (name: string): string => `"${name.replaceAll('"', '""
 
 export const createTableSql = (table: TableSpec): string => {
   const columns = table.columns.map(
-    (c) => `  ${quoteIdent(c.name)} ${sqlType(c.type)}${c.nullable ? "" : " NOT NULL"}`
+    (c) => `  ${quoteIdent(c.name)} ${sqlType(c)}${c.nullable ? "" : " NOT NULL"}`
   )
   const key = table.key.map(quoteIdent).join(", ")
   return `CREATE TABLE ${quoteIdent(table.name)} (\n${columns.join(",\n")},\n  PRIMARY KEY (${key})\n)`
@@ -77,7 +87,7 @@ export const addColumnSql = (table: TableSpec, column: string): string => {
   if (spec === undefined) throw new Error(`${table.name} has no column ${column}`)
   if (!spec.nullable)
     throw new Error(`${table.name}.${column} is added to existing rows, so it must be nullable`)
-  return `ALTER TABLE ${quoteIdent(table.name)} ADD COLUMN IF NOT EXISTS ${quoteIdent(column)} ${sqlType(spec.type)}`
+  return `ALTER TABLE ${quoteIdent(table.name)} ADD COLUMN IF NOT EXISTS ${quoteIdent(column)} ${sqlType(spec)}`
 }
 
 /** What to do about a SQLSTATE met while reading or writing, where one action fits. */

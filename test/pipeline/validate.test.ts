@@ -2,6 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { type StockBar, StockBars1s } from "../../src/domain/StockBar.js"
 import { makeDeduplicator } from "../../src/pipeline/dedupe.js"
 import { makeValidator } from "../../src/pipeline/validate.js"
+import { AllTypes, type AllTypesRow, allTypesRows } from "../support/allTypes.js"
 
 const open = Date.parse("2024-03-04T14:30:00Z")
 const window = { date: "2024-03-04", startMs: open, endMs: Date.parse("2024-03-04T21:00:00Z") }
@@ -49,6 +50,53 @@ describe("validator", () => {
     ]
     for (const [input, reason] of cases) {
       const result = validate([input], window)
+      expect(result.valid, reason).toEqual([])
+      expect(result.rejected).toEqual([{ record: input, reason }])
+    }
+  })
+})
+
+describe("validator: column types", () => {
+  const validate = makeValidator(AllTypes)
+  const everything = { date: "2024-01-02", startMs: 0, endMs: 2 ** 52 }
+
+  it("passes every type's values, edge values and nulls included", () => {
+    const rows = [...allTypesRows(30, true), ...allTypesRows(30, false)]
+    const result = validate(rows, everything)
+    expect(result.rejected).toEqual([])
+    expect(result.valid).toEqual(rows)
+  })
+
+  it("rejects a value not of its column's type with a specific reason", () => {
+    const cases: ReadonlyArray<[Partial<Record<keyof AllTypesRow, unknown>>, string]> = [
+      [{ flag: "true" }, 'flag "true" is not a boolean'],
+      [{ maybeFlag: 0 }, "maybeFlag 0 is not a boolean"],
+      [{ day: "2023-02-29" }, 'day "2023-02-29" is not a real date (YYYY-MM-DD)'],
+      [{ day: "2024-13-01" }, 'day "2024-13-01" is not a real date (YYYY-MM-DD)'],
+      [{ day: "2024-1-05" }, 'day "2024-1-05" is not a real date (YYYY-MM-DD)'],
+      [
+        { maybeDay: "2024-01-05T00:00:00Z" },
+        'maybeDay "2024-01-05T00:00:00Z" is not a real date (YYYY-MM-DD)'
+      ],
+      [{ day: 19000 }, "day 19000 is not a real date (YYYY-MM-DD)"],
+      [{ ns: 1_704_205_800_000 }, "ns 1704205800000 is not epoch nanoseconds (a bigint within int64)"],
+      [
+        { maybeNs: 2n ** 63n },
+        "maybeNs 9223372036854775808n is not epoch nanoseconds (a bigint within int64)"
+      ],
+      [{ price: 1.5 }, "price 1.5 is not a decimal scaled by 10^2 (a safe integer)"],
+      [{ qty: 2 ** 53 }, "qty 9007199254740992 is not a decimal scaled by 10^8 (a safe integer)"],
+      [{ whole: "12" }, 'whole "12" is not a decimal scaled by 10^0 (a safe integer)'],
+      [{ tags: "SPY" }, 'tags "SPY" is not a list of strings'],
+      [{ tags: ["SPY", 5] }, "tags[1] 5 is not a string"],
+      [{ maybeTags: [null] }, "maybeTags[0] null is not a string"],
+      [{ tags: null }, "tags is missing"],
+      [{ day: undefined }, "day is missing"]
+    ]
+    const good = allTypesRows(1, false)[0]!
+    for (const [change, reason] of cases) {
+      const input = { ...good, ...change } as AllTypesRow
+      const result = validate([input], everything)
       expect(result.valid, reason).toEqual([])
       expect(result.rejected).toEqual([{ record: input, reason }])
     }

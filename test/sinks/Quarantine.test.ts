@@ -9,6 +9,7 @@ import type { Rejected } from "../../src/domain/Dataset.js"
 import { StockBars1s } from "../../src/domain/StockBar.js"
 import { decodeTable } from "../../src/sinks/parquetCodec.js"
 import * as Quarantine from "../../src/sinks/Quarantine.js"
+import { AllTypes, allTypesRows } from "../support/allTypes.js"
 
 const tempDir = Effect.acquireRelease(
   Effect.promise(() => fs.mkdtemp(path.join(os.tmpdir(), "tapehouse-quarantine-"))),
@@ -79,6 +80,72 @@ describe("Quarantine", () => {
         unit: "MILLIS"
       })
     })
+  )
+
+  it.scopedLive(
+    "keeps every column type; a value of the wrong type becomes null, its reason and raw JSON kept",
+    () =>
+      Effect.gen(function* () {
+        const dataDir = yield* tempDir
+        const quarantine = yield* Quarantine.make(dataDir)
+        const [good, other] = allTypesRows(2, false)
+        const wrong = {
+          ...other!,
+          flag: "yes",
+          maybeFlag: 1,
+          day: "2023-02-29",
+          maybeDay: 19000,
+          ns: 5,
+          maybeNs: 2n ** 64n,
+          price: 1.5,
+          maybePrice: "10.25",
+          qty: 2n,
+          whole: Number.NaN,
+          tags: ["a", 2],
+          maybeTags: "a,b"
+        }
+        const rejected: ReadonlyArray<Rejected> = [
+          { record: good!, reason: "a rule failed" },
+          { record: wrong, reason: 'flag "yes" is not a boolean' }
+        ]
+        const result = yield* quarantine.write(AllTypes, DATE, "ALL", rejected)
+        const bytes = yield* Effect.promise(() => fs.readFile(path.join(dataDir, result.file!)))
+        const rows = yield* Effect.promise(() => decodeTable(Quarantine.quarantineColumns(AllTypes), bytes))
+        const raw = (record: unknown) =>
+          JSON.stringify(record, (_k, v: unknown) => (typeof v === "bigint" ? String(v) : v))
+        expect(rows[0]).toEqual({ ...good, reason: "a rule failed", raw: raw(good) })
+        const nulled = Object.fromEntries(
+          [
+            "flag",
+            "maybeFlag",
+            "day",
+            "maybeDay",
+            "ns",
+            "maybeNs",
+            "price",
+            "maybePrice",
+            "qty",
+            "whole",
+            "tags",
+            "maybeTags"
+          ].map((k) => [k, null])
+        )
+        expect(rows[1]).toEqual({
+          ...other,
+          ...nulled,
+          reason: 'flag "yes" is not a boolean',
+          raw: raw(wrong)
+        })
+        // The columns keep their types (decimal scale too), all optional.
+        const schema = parquetMetadata(
+          bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength)
+        ).schema
+        expect(schema.find((e) => e.name === "qty")).toMatchObject({ repetition_type: "OPTIONAL", scale: 8 })
+        expect(schema.find((e) => e.name === "tags")).toMatchObject({
+          repetition_type: "OPTIONAL",
+          converted_type: "LIST"
+        })
+      })
   )
 
   it.scopedLive("is idempotent: the same rejects give the same bytes, and a rewrite replaces the scope", () =>

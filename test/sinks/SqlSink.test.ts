@@ -13,6 +13,7 @@ import type { PartitionWrite, WriteMode } from "../../src/sinks/Sink.js"
 import * as SqlClientLive from "../../src/sinks/SqlClientLive.js"
 import * as SqlSink from "../../src/sinks/SqlSink.js"
 import { migrationsLayer } from "../../src/sinks/sqlSchema.js"
+import { AllTypes, type AllTypesRow, allTypesRows } from "../support/allTypes.js"
 import { makeTempDir, removeTempDirs } from "../support/tempDirs.js"
 
 const DAY = "2024-03-05"
@@ -219,6 +220,94 @@ const sinkSuite = (sqlLayer: Layer.Layer<SqlClient.SqlClient, unknown>) =>
     )
   })
 
+/** Every column type: the table's SQL types, and rows that come back as they went in. */
+const typesSuite = (sqlLayer: Layer.Layer<SqlClient.SqlClient, unknown>) =>
+  layer(sqlLayer, { excludeTestServices: true })((it) => {
+    it.effect("migrations give each column type its SQL type", () =>
+      Effect.gen(function* () {
+        const sql = yield* SqlClient.SqlClient
+        const columns = yield* sql<{
+          column_name: string
+          data_type: string
+          udt_name: string
+          numeric_precision: number | null
+          numeric_scale: number | null
+          is_nullable: string
+        }>`
+          SELECT column_name, data_type, udt_name, numeric_precision, numeric_scale, is_nullable
+          FROM information_schema.columns
+          WHERE table_schema = current_schema() AND table_name = 'all_types' ORDER BY ordinal_position`
+        const byName = new Map(columns.map((c) => [c.column_name, c]))
+        expect(byName.get("flag")).toMatchObject({ data_type: "boolean", is_nullable: "NO" })
+        expect(byName.get("maybeFlag")).toMatchObject({ data_type: "boolean", is_nullable: "YES" })
+        expect(byName.get("day")).toMatchObject({ data_type: "date" })
+        expect(byName.get("ns")).toMatchObject({ data_type: "bigint" })
+        expect(byName.get("price")).toMatchObject({
+          data_type: "numeric",
+          numeric_precision: 18,
+          numeric_scale: 2
+        })
+        expect(byName.get("qty")).toMatchObject({
+          data_type: "numeric",
+          numeric_precision: 18,
+          numeric_scale: 8
+        })
+        expect(byName.get("whole")).toMatchObject({
+          data_type: "numeric",
+          numeric_precision: 18,
+          numeric_scale: 0
+        })
+        expect(byName.get("tags")).toMatchObject({ data_type: "ARRAY", udt_name: "_text", is_nullable: "NO" })
+        expect(byName.get("maybeTags")).toMatchObject({
+          data_type: "ARRAY",
+          udt_name: "_text",
+          is_nullable: "YES"
+        })
+      })
+    )
+
+    for (const method of ["unnest", "values"] as const) {
+      it.effect(`every type round trips exactly, with nulls and without (${method} insert)`, () =>
+        Effect.gen(function* () {
+          const sql = yield* SqlClient.SqlClient
+          yield* sql`DELETE FROM all_types`
+          const sink = yield* SqlSink.make({ batchSize: 40, method })
+          const rows = [...allTypesRows(70, true), ...allTypesRows(140, false).slice(70)]
+          const write = (batch: ReadonlyArray<AllTypesRow>): PartitionWrite<AllTypesRow> => ({
+            dataset: AllTypes,
+            date: "2024-01-02",
+            instruments: [],
+            rows: batch,
+            mode: "upsert"
+          })
+          yield* sink.commit(write(rows))
+          expect(yield* SqlSink.readRows(AllTypes)).toEqual(rows)
+          // Postgres itself holds the exact values, not only the JS round trip.
+          const text = yield* sql<Record<string, string | null>>`
+            SELECT day::text AS day, ns::text AS ns, price::text AS price, qty::text AS qty, whole::text AS whole,
+                   cardinality(tags)::text AS n, tags[1] AS first, "maybeTags" IS NULL AS "noTags"
+            FROM all_types ORDER BY id LIMIT 7`
+          expect(text.map((r) => r["day"])).toEqual(rows.slice(0, 7).map((r) => r.day))
+          expect(text.map((r) => r["ns"])).toEqual(rows.slice(0, 7).map((r) => String(r.ns)))
+          expect(text.slice(0, 3).map((r) => [r["price"], r["qty"], r["whole"]])).toEqual([
+            ["123.45", "0.00000001", "0"],
+            ["-0.05", "-0.00000001", "-9007199254740991"],
+            ["0.00", "1.00000000", "9007199254740991"]
+          ])
+          expect(text.map((r) => [r["n"], r["first"]])).toEqual(
+            rows.slice(0, 7).map((r) => [String(r.tags.length), r.tags[0] ?? null])
+          )
+          // A correction replaces lists and decimals in place.
+          const changed = rows
+            .slice(0, 3)
+            .map((r) => ({ ...r, tags: ["changed", ""], maybeTags: null, price: -1 }))
+          yield* sink.commit(write(changed))
+          expect(yield* SqlSink.readRows(AllTypes)).toEqual([...changed, ...rows.slice(3)])
+        })
+      )
+    }
+  })
+
 const tempDir = () => makeTempDir("tapehouse-sql-")
 
 afterAll(removeTempDirs)
@@ -229,6 +318,13 @@ describe("SqlSink on embedded PGlite (loopback socket)", () => {
 })
 
 const pgUrl = process.env["TAPEHOUSE_TEST_PG_URL"]
+
+const allTypesMigrations = migrationsLayer([{ _tag: "table", table: AllTypes }])
+
+describe("SqlSink column types on embedded PGlite", () => {
+  const client = SqlClientLive.layerFrom({ dataDir: tempDir(), url: Option.none() })
+  typesSuite(Layer.provideMerge(allTypesMigrations, client))
+})
 
 describe("SqlSink on a real PostgreSQL", () => {
   if (pgUrl === undefined || pgUrl === "") {
@@ -252,4 +348,27 @@ describe("SqlSink on a real PostgreSQL", () => {
     })
   )
   sinkSuite(Layer.provideMerge(migrationsLayer(), Layer.provideMerge(freshSchema, client)))
+})
+
+describe("SqlSink column types on a real PostgreSQL", () => {
+  if (pgUrl === undefined || pgUrl === "") {
+    it.skip('needs TAPEHOUSE_TEST_PG_URL (run: eval "$(bash .ci/start-postgres.sh)")', () => {})
+    return
+  }
+  const schema = `tapehouse_types_${process.pid}_${Date.now()}`
+  const url = new URL(pgUrl)
+  url.searchParams.set("options", `-c search_path=${schema}`)
+  const client = SqlClientLive.layerFrom({
+    dataDir: tempDir(),
+    url: Option.some(Redacted.make(url.toString()))
+  })
+  const freshSchema = Layer.scopedDiscard(
+    Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      yield* Effect.acquireRelease(sql.unsafe(`CREATE SCHEMA "${schema}"`), () =>
+        sql.unsafe(`DROP SCHEMA "${schema}" CASCADE`).pipe(Effect.orDie)
+      )
+    })
+  )
+  typesSuite(Layer.provideMerge(allTypesMigrations, Layer.provideMerge(freshSchema, client)))
 })

@@ -7,10 +7,13 @@ import { type StockBar, StockBars1s } from "../../src/domain/StockBar.js"
 import {
   DATASET_METADATA_KEY,
   decodeParquet,
+  decodeTable,
   encodeParquet,
+  encodeTable,
   loadCompression,
   ParquetCodecError
 } from "../../src/sinks/parquetCodec.js"
+import { AllTypes, type AllTypesRow, allTypesRows } from "../support/allTypes.js"
 
 /** A dataset with every column type, nullable and not. */
 const Sample = Schema.Struct({
@@ -223,6 +226,202 @@ describe("parquetCodec", () => {
       )
       expect(error).toBeInstanceOf(ParquetCodecError)
       expect((error as ParquetCodecError).detail).toMatch(/^not a readable Parquet file/)
+    })
+  )
+
+  it.live("round-trips every column type, with nulls and without, edge values included", () =>
+    Effect.gen(function* () {
+      for (const nulls of [true, false]) {
+        for (const n of [1, 7, 100, 2500]) {
+          const rows = allTypesRows(n, nulls)
+          for (const rowGroupSize of [1000, 100_000]) {
+            const bytes = encodeParquet(AllTypes, rows, { compression: "snappy", rowGroupSize })
+            expect(yield* Effect.promise(() => decodeParquet(AllTypes, bytes))).toEqual(rows)
+          }
+        }
+      }
+      yield* Effect.promise(() => loadCompression("zstd"))
+      const rows = allTypesRows(3000, true)
+      for (const compression of ["zstd", "uncompressed"] as const) {
+        const bytes = encodeParquet(AllTypes, rows, { compression, rowGroupSize: 1000 })
+        expect(yield* Effect.promise(() => decodeParquet(AllTypes, bytes))).toEqual(rows)
+      }
+    })
+  )
+
+  it.live("encodes every column type deterministically", () =>
+    Effect.sync(() => {
+      const rows = allTypesRows(5000, true)
+      const once = encodeParquet(AllTypes, rows, options)
+      expect(encodeParquet(AllTypes, allTypesRows(5000, true), options)).toEqual(once)
+    })
+  )
+
+  it.live(
+    "writes each new type's Parquet type: BOOLEAN, INT32 DATE, INT64 TIMESTAMP(NANOS), DECIMAL(18, s), LIST<STRING>",
+    () =>
+      Effect.sync(() => {
+        const metadata = parquetMetadata(
+          encodeParquet(AllTypes, allTypesRows(10, true), options).slice().buffer
+        )
+        const schema = metadata.schema
+        const byName = new Map(schema.map((e) => [e.name, e]))
+        expect(byName.get("flag")).toMatchObject({ type: "BOOLEAN", repetition_type: "REQUIRED" })
+        expect(byName.get("maybeDay")).toMatchObject({
+          type: "INT32",
+          repetition_type: "OPTIONAL",
+          converted_type: "DATE",
+          logical_type: { type: "DATE" }
+        })
+        expect(byName.get("ns")).toMatchObject({
+          type: "INT64",
+          logical_type: { type: "TIMESTAMP", isAdjustedToUTC: true, unit: "NANOS" }
+        })
+        expect(byName.get("qty")).toMatchObject({
+          type: "INT64",
+          converted_type: "DECIMAL",
+          scale: 8,
+          precision: 18,
+          logical_type: { type: "DECIMAL", scale: 8, precision: 18 }
+        })
+        expect(byName.get("whole")).toMatchObject({ scale: 0, precision: 18 })
+        // The 3-level list of parquet-format's LogicalTypes: group (LIST) > repeated group list > element.
+        const at = schema.findIndex((e) => e.name === "maybeTags")
+        expect(schema.slice(at, at + 3)).toEqual([
+          {
+            name: "maybeTags",
+            repetition_type: "OPTIONAL",
+            num_children: 1,
+            converted_type: "LIST",
+            logical_type: { type: "LIST" }
+          },
+          { name: "list", repetition_type: "REPEATED", num_children: 1 },
+          {
+            name: "element",
+            type: "BYTE_ARRAY",
+            repetition_type: "REQUIRED",
+            converted_type: "UTF8",
+            logical_type: { type: "STRING" }
+          }
+        ])
+        expect(schema[0]).toMatchObject({ name: "root", num_children: AllTypes.columns.length })
+        const tags = metadata.row_groups[0]!.columns.find((c) => c.meta_data?.path_in_schema[0] === "tags")!
+        expect(tags.meta_data!.path_in_schema).toEqual(["tags", "list", "element"])
+      })
+  )
+
+  it.live(
+    "hyparquet's own object reader reads every type: dates as UTC midnight, decimals as numbers, lists as arrays",
+    () =>
+      Effect.gen(function* () {
+        const rows = allTypesRows(14, true)
+        const bytes = encodeParquet(AllTypes, rows, options)
+        const read = yield* Effect.promise(() =>
+          parquetReadObjects({
+            file: bytes.slice().buffer,
+            compressors,
+            parsers: { timestampFromNanoseconds: (nanos: bigint) => nanos }
+          })
+        )
+        rows.forEach((row, i) => {
+          const got = read[i] as Record<string, unknown>
+          expect(got["flag"]).toBe(row.flag)
+          expect(got["maybeFlag"]).toBe(row.maybeFlag)
+          expect(got["day"]).toEqual(new Date(`${row.day}T00:00:00Z`))
+          expect(got["ns"]).toBe(row.ns)
+          expect(got["price"]).toBeCloseTo(row.price / 100, 2)
+          expect(got["tags"]).toEqual(row.tags)
+          expect(got["maybeTags"] ?? null).toEqual(row.maybeTags)
+        })
+      })
+  )
+
+  it.live(
+    "records statistics for the new types where they prune: booleans, dates, ns timestamps, decimals",
+    () =>
+      Effect.sync(() => {
+        const rows: Array<AllTypesRow> = allTypesRows(20, true)
+        const bytes = encodeTable({ name: "t", columns: AllTypes.columns, rows }, options)
+        const metadata = parquetMetadata(bytes.slice().buffer)
+        const stats = (name: string) =>
+          metadata.row_groups[0]!.columns.find((c) => c.meta_data?.path_in_schema[0] === name)!.meta_data!
+            .statistics
+        expect(stats("flag")).toMatchObject({ min_value: false, max_value: true, null_count: 0n })
+        expect(stats("maybeDay")).toMatchObject({
+          min_value: new Date("0001-01-01T00:00:00Z"),
+          max_value: new Date("9999-12-31T00:00:00Z"),
+          null_count: BigInt(rows.filter((r) => r.maybeDay === null).length)
+        })
+        // hyparquet shows DECIMAL statistics as numbers and TIMESTAMP(NANOS) ones as dates.
+        expect(stats("whole")).toMatchObject({
+          min_value: -9_007_199_254_740_991,
+          max_value: 9_007_199_254_740_991
+        })
+        expect(stats("qty")?.min_value).toBeCloseTo(-9_007_199.25474099, 8)
+        expect(stats("qty")?.max_value).toBeCloseTo(1.23456789, 8)
+        expect(stats("ns")?.max_value).toEqual(new Date(Number((2n ** 63n - 1n) / 1_000_000n)))
+        // A list has none: min and max of every list's strings prune nothing.
+        expect(stats("tags")).toBeUndefined()
+      })
+  )
+
+  it.live("rejects a value of a new type that does not fit its column, naming column and row", () =>
+    Effect.sync(() => {
+      const cases: ReadonlyArray<[Partial<Record<keyof AllTypesRow, unknown>>, string]> = [
+        [{ flag: 1 }, "column flag of row 2: expected a boolean, got 1"],
+        [{ day: "2023-02-29" }, 'column day of row 2: expected a real date "YYYY-MM-DD", got "2023-02-29"'],
+        [
+          { maybeDay: "2024-1-5" },
+          'column maybeDay of row 2: expected a real date "YYYY-MM-DD" or null, got "2024-1-5"'
+        ],
+        [{ ns: 5 }, "column ns of row 2: expected a bigint of epoch nanoseconds, got 5"],
+        [
+          { ns: 2n ** 63n },
+          "column ns of row 2: expected a bigint of epoch nanoseconds, got 9223372036854775808n"
+        ],
+        [{ price: 1.5 }, "column price of row 2: expected a safe integer (the value × 10^2), got 1.5"],
+        [{ whole: 2n }, "column whole of row 2: expected a safe integer (the value × 10^0), got 2n"],
+        [{ tags: ["a", 1] }, 'column tags of row 2: expected an array of strings, got ["a", 1]'],
+        [{ tags: null }, "column tags of row 2: expected an array of strings, got null"],
+        [{ maybeTags: "a" }, 'column maybeTags of row 2: expected an array of strings or null, got "a"']
+      ]
+      for (const [change, message] of cases) {
+        const rows = allTypesRows(4, true).map((r, i) => (i === 2 ? { ...r, ...change } : r))
+        expect(() => encodeParquet(AllTypes, rows as ReadonlyArray<AllTypesRow>, options)).toThrow(
+          new ParquetCodecError({ detail: message })
+        )
+      }
+    })
+  )
+
+  it.live("reads a decimal of smaller scale exactly at the column's scale, and refuses a larger one", () =>
+    Effect.gen(function* () {
+      const narrow = [{ name: "p", type: "decimal", scale: 2, nullable: false }] as const
+      const bytes = encodeTable({ name: "t", columns: narrow, rows: [{ p: -12345 }, { p: 7 }] }, options)
+      const wide = [{ name: "p", type: "decimal", scale: 4, nullable: false }] as const
+      expect(yield* Effect.promise(() => decodeTable(wide, bytes))).toEqual([{ p: -1234500 }, { p: 700 }])
+      const coarse = [{ name: "p", type: "decimal", scale: 1, nullable: false }] as const
+      const error = yield* Effect.flip(
+        Effect.tryPromise({ try: () => decodeTable(coarse, bytes), catch: (e) => e })
+      )
+      expect(error).toEqual(
+        new ParquetCodecError({ detail: "column p has scale 2 in the file, more than its 1" })
+      )
+    })
+  )
+
+  it.live("reads a millisecond timestamp column as exact nanoseconds", () =>
+    Effect.gen(function* () {
+      const ms = [{ name: "t", type: "timestamp_ms", nullable: true }] as const
+      const bytes = encodeTable(
+        { name: "t", columns: ms, rows: [{ t: 1_704_205_800_123 }, { t: null }] },
+        options
+      )
+      const ns = [{ name: "t", type: "timestamp_ns", nullable: true }] as const
+      expect(yield* Effect.promise(() => decodeTable(ns, bytes))).toEqual([
+        { t: 1_704_205_800_123_000_000n },
+        { t: null }
+      ])
     })
   )
 })
