@@ -53,11 +53,13 @@ const opt = <S extends Schema.Schema.Any>(s: S) => Schema.optionalWith(s, { exac
 /** A non-empty list of tickers, upper-cased as the vendors spell them (`spy` is `SPY`). */
 const tickers = (example: string) =>
   Schema.NonEmptyArray(
-    Schema.transform(Schema.String, Schema.String.pipe(Schema.filter(isTicker)), {
-      strict: true,
-      decode: normalizeTicker,
-      encode: (t) => t
-    })
+    Schema.transform(
+      Schema.String.pipe(Schema.filter((t) => isTicker(normalizeTicker(t)))).annotations({
+        description: "a ticker: letters, digits, '.', ':', '_' or '-', at most 32"
+      }),
+      Schema.String,
+      { strict: true, decode: normalizeTicker, encode: (t) => t }
+    )
   ).annotations({ description: `a non-empty list of tickers, e.g. [${example}]` })
 
 const DatasetNameSchema = Schema.Literal(...datasetNames).annotations({

@@ -4,6 +4,7 @@ import { afterAll, describe, expect, it } from "@effect/vitest"
 import { Effect, Either, Option, Redacted } from "effect"
 import { AppConfig } from "../../src/config/AppConfig.js"
 import { defaults, layer, loadConfig, parseDotEnv } from "../../src/config/loadConfig.js"
+import { datasetNames } from "../../src/domain/datasets.js"
 import type { ConfigError } from "../../src/domain/errors.js"
 import { makeTempDir, removeTempDirs } from "../support/tempDirs.js"
 
@@ -60,8 +61,13 @@ describe("loadConfig", () => {
           queueCapacity: 1000000,
           lateDataDays: 0,
           heartbeatIntervalMs: 300000,
-          stallAfterMs: 900000
+          stallAfterMs: 900000,
+          datasets: ["stock_bars_1s"],
+          symbols: ["SPY"]
         },
+        indices: { symbols: ["I:VIX"] },
+        options: { underlyings: ["SPY"], maxDte: 7, contractsPerConnection: 100 },
+        news: { tickers: ["SPY"], pollIntervalMs: 300000, requireInsight: false },
         massive: {
           vendor: "Massive",
           keyEnv: "MASSIVE_API_KEY",
@@ -126,6 +132,34 @@ describe("loadConfig", () => {
       )
       expect(config.retry.attempts).toBe(1)
       expect(config.retry.maxThrottleWaitMs).toBe(90_000)
+    })
+  )
+
+  it.effect("the datasets' keys: lists of tickers upper-cased and without repeats", () =>
+    Effect.gen(function* () {
+      const { config } = yield* load({
+        "settings.yaml": [
+          "stream:",
+          "  datasets: [stock_bars_1s]",
+          "  symbols: [spy, qqq, SPY]",
+          "indices:",
+          "  symbols: [i:vix]",
+          "options:",
+          "  underlyings: [SPY, IWM]",
+          "  max_dte: 0",
+          "  contracts_per_connection: 40",
+          "news:",
+          "  tickers: [aapl]",
+          "  poll_interval_ms: 60000",
+          "  require_insight: true",
+          ""
+        ].join("\n")
+      })
+      expect(config.stream.datasets).toEqual(["stock_bars_1s"])
+      expect(config.stream.symbols).toEqual(["SPY", "QQQ"])
+      expect(config.indices.symbols).toEqual(["I:VIX"])
+      expect(config.options).toEqual({ underlyings: ["SPY", "IWM"], maxDte: 0, contractsPerConnection: 40 })
+      expect(config.news).toEqual({ tickers: ["AAPL"], pollIntervalMs: 60_000, requireInsight: true })
     })
   )
 
@@ -293,6 +327,22 @@ describe("loadConfig", () => {
         value: '"loud"',
         expected: "a mapping with the keys of settings.log",
         source: "config/settings.yaml line 1"
+      },
+      {
+        name: "a dataset the registry does not know",
+        files: { "settings.yaml": "stream:\n  datasets: [stock_bars_1s, stock_bars_1m]\n" },
+        key: "settings.stream.datasets.1",
+        value: '"stock_bars_1m"',
+        expected: `one of ${datasetNames.join(", ")}`,
+        source: "config/settings.yaml line 2"
+      },
+      {
+        name: "a list of tickers holding something else",
+        files: { "settings.yaml": "news:\n  tickers: [SPY, 'not a ticker']\n" },
+        key: "settings.news.tickers.1",
+        value: '"not a ticker"',
+        expected: "a ticker: letters, digits, '.', ':', '_' or '-', at most 32",
+        source: "config/settings.yaml line 2"
       },
       {
         name: "a log level",
