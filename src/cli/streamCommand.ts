@@ -1,12 +1,13 @@
 /** `tapehouse stream`: capture the live feed during the regular session into the lake and SQL. */
 import { Command, Options } from "@effect/cli"
-import { Console, Effect, Layer } from "effect"
+import { Console, Effect, Layer, Option } from "effect"
 import { AppConfig, type AppConfigShape } from "../config/AppConfig.js"
-import { datasetNames, entryOf } from "../domain/datasets.js"
+import { type DatasetName, datasetHelp, datasetNames, entryOf } from "../domain/datasets.js"
 import { UsageError } from "../domain/errors.js"
 import { StatusLine } from "../monitor/StatusLine.js"
 import type { StreamStats } from "../monitor/StreamStats.js"
 import * as PidFile from "../runners/pidFile.js"
+import type { DatasetStream } from "../runners/streamSet.js"
 import { parseSymbols } from "./backfillCommand.js"
 import { formatInt } from "./display.js"
 import { StopTimeout } from "./errors.js"
@@ -52,6 +53,9 @@ export const streamServices = (config: AppConfigShape) =>
     )
   )
 
+const messageOf = (error: unknown): string =>
+  error instanceof Error ? error.message : typeof error === "string" ? error : JSON.stringify(error)
+
 /** Stream: its services, built and run with the logger. */
 export const streamLayer = (config: AppConfigShape) =>
   streamServices(config).pipe(Layer.provideMerge(loggingLayer(config)))
@@ -59,15 +63,58 @@ export const streamLayer = (config: AppConfigShape) =>
 export const countersLine = (s: StreamStats) =>
   `stream ${s.source}  ${s.connection}  ${formatInt(s.messages)} records  ${formatInt(s.committed)} committed  ${s.reconnects} reconnects  ${s.rejected} rejected  ${s.spilled} spilled`
 
+/** The datasets a stream captures: `--datasets`, or `--dataset`, or `stream.datasets` of the config. */
+const chosenDatasets = (
+  dataset: Option.Option<DatasetName>,
+  datasets: Option.Option<string>,
+  config: AppConfigShape
+): Effect.Effect<ReadonlyArray<DatasetName>, UsageError> =>
+  Effect.gen(function* () {
+    if (Option.isSome(dataset) && Option.isSome(datasets))
+      return yield* new UsageError({
+        detail: "--dataset and --datasets were both given; use --datasets for several, --dataset for one."
+      })
+    if (Option.isSome(dataset)) return [dataset.value]
+    if (Option.isNone(datasets)) return config.stream.datasets as ReadonlyArray<DatasetName>
+    const names = [
+      ...new Set(
+        datasets.value
+          .split(",")
+          .map((d) => d.trim())
+          .filter((d) => d.length > 0)
+      )
+    ]
+    if (names.length === 0)
+      return yield* new UsageError({
+        detail: `--datasets is empty; expected a comma list of ${datasetNames.join(", ")}.`
+      })
+    const unknown = names.find((n) => !(datasetNames as ReadonlyArray<string>).includes(n))
+    if (unknown !== undefined)
+      return yield* new UsageError({
+        detail: `--datasets has ${JSON.stringify(unknown)}; expected a comma list of ${datasetNames.join(", ")}.`
+      })
+    return names as ReadonlyArray<DatasetName>
+  })
+
 export const streamCommand = Command.make(
   "stream",
   {
     dataset: choiceOption("dataset", datasetNames).pipe(
-      Options.withDescription(
-        "Dataset to capture (stock_bars_1s: Massive per-second aggregates, channel A.<symbol>)."
-      )
+      Options.withDescription(`One dataset to capture (${datasetHelp()}).`),
+      Options.optional
     ),
-    symbols: Options.text("symbols").pipe(Options.withDescription("Comma-separated tickers, e.g. SPY,QQQ.")),
+    datasets: Options.text("datasets").pipe(
+      Options.withDescription(
+        "Several datasets to capture in one process and one session, as a comma list (default: stream.datasets of settings.yaml). Each takes its instruments from the config; one that fails for good stops alone."
+      ),
+      Options.optional
+    ),
+    symbols: Options.text("symbols").pipe(
+      Options.withDescription(
+        "Comma-separated tickers of the one dataset captured, e.g. SPY,QQQ (default: its config key, stream.symbols for stock_bars_1s)."
+      ),
+      Options.optional
+    ),
     noReconcile: Options.boolean("no-reconcile").pipe(
       Options.withDescription(
         "At the close, compact the day's part files instead of reconciling the session through REST (which fills trade counts the WebSocket feed lacks and applies late corrections)."
@@ -78,44 +125,82 @@ export const streamCommand = Command.make(
     Effect.gen(function* () {
       // Its way to end before the close is a signal (Ctrl-C, SIGTERM, `tapehouse stop`): exit 0.
       yield* interruptIsNormalEnd
-      const symbols = yield* parseSymbols(opts.symbols)
       const config = yield* resolveConfig(yield* root)
-      yield* prepareDataDir(config)
-      const entry = entryOf(opts.dataset)
-      const source = entry.streamSource
-      const [Stream, feedModule] = yield* Effect.promise(() =>
-        Promise.all([import("../runners/stream.js"), entry.feed()])
-      )
-      if (feedModule.makeLive === undefined)
+      const names = yield* chosenDatasets(opts.dataset, opts.datasets, config)
+      if (Option.isSome(opts.symbols) && names.length > 1)
         return yield* new UsageError({
-          detail: `--dataset ${opts.dataset} is not captured live; backfill it instead.`
+          detail: `--symbols names the instruments of one dataset, and ${names.length} are captured (${names.join(", ")}); each takes its instruments from the config (${names.map((n) => entryOf(n).streamInstruments.key).join(", ")}).`
         })
-      const makeLive = feedModule.makeLive
-      const report = yield* Effect.gen(function* () {
-        const line = yield* StatusLine
-        yield* PidFile.register(config.dataDir, {
-          source,
-          pid: process.pid,
-          startedAt: new Date().toISOString(),
-          symbols,
-          dataset: opts.dataset
-        })
-        const feed = yield* makeLive
-        return yield* Stream.run(feed, { instruments: symbols, source, reconcile: !opts.noReconcile }, (s) =>
-          line.show(countersLine(s))
-        )
-      }).pipe(Effect.scoped, Effect.provide(streamLayer(config)))
-      yield* Console.log(
-        `${opts.dataset} ${symbols.join(",")} session ${report.session}: ${formatInt(report.stats.messages)} records received, ${formatInt(report.stats.committed)} committed, ${report.stats.reconnects} reconnect(s), ${report.stats.rejected} rejected, ${report.stats.spilled} spilled`
+      const explicit = Option.isSome(opts.symbols) ? yield* parseSymbols(opts.symbols.value) : undefined
+      yield* prepareDataDir(config)
+      const [StreamSet, modules] = yield* Effect.promise(() =>
+        Promise.all([import("../runners/streamSet.js"), Promise.all(names.map((n) => entryOf(n).feed()))])
       )
-      for (const c of report.continuity)
+      const plans = names.map((name, i) => {
+        const entry = entryOf(name)
+        return {
+          name,
+          entry,
+          module: modules[i]!,
+          instruments: explicit ?? entry.streamInstruments.of(config)
+        }
+      })
+      const notLive = plans.find((p) => p.module.makeLive === undefined)
+      if (notLive !== undefined)
+        return yield* new UsageError({
+          detail: `${notLive.name} is not captured live; backfill it instead.`
+        })
+      const outcomes = yield* Effect.gen(function* () {
+        const line = yield* StatusLine
+        const streams: Array<DatasetStream<unknown>> = []
+        for (const plan of plans) {
+          yield* PidFile.register(config.dataDir, {
+            source: plan.entry.streamSource,
+            pid: process.pid,
+            startedAt: new Date().toISOString(),
+            symbols: plan.instruments,
+            dataset: plan.name
+          })
+          streams.push({
+            feed: yield* plan.module.makeLive!,
+            request: {
+              instruments: plan.instruments,
+              source: plan.entry.streamSource,
+              reconcile: !opts.noReconcile
+            }
+          })
+        }
+        // One status line for all of them: each stream's latest counters.
+        const latest = new Map<string, StreamStats>()
+        return yield* StreamSet.runAll(streams, (s) => {
+          latest.set(s.source, s)
+          line.show([...latest.values()].map(countersLine).join("  |  "))
+        })
+      }).pipe(Effect.scoped, Effect.provide(streamLayer(config)))
+      for (const [i, outcome] of outcomes.entries()) {
+        const plan = plans[i]!
+        if (outcome._tag === "Failed") {
+          yield* Console.log(
+            `${plan.name} ${plan.instruments.join(",")}: stopped early: ${messageOf(outcome.error)}`
+          )
+          continue
+        }
+        const report = outcome.report
         yield* Console.log(
-          `  ${c.kind} ${new Date(c.start).toISOString()}–${new Date(c.end).toISOString()}: ${c.status}, ${c.rows} rows${c.detail ? ` (${c.detail})` : ""}`
+          `${plan.name} ${plan.instruments.join(",")} session ${report.session}: ${formatInt(report.stats.messages)} records received, ${formatInt(report.stats.committed)} committed, ${report.stats.reconnects} reconnect(s), ${report.stats.rejected} rejected, ${report.stats.spilled} spilled`
         )
+        for (const c of report.continuity)
+          yield* Console.log(
+            `  ${c.kind} ${new Date(c.start).toISOString()}–${new Date(c.end).toISOString()}: ${c.status}, ${c.rows} rows${c.detail ? ` (${c.detail})` : ""}`
+          )
+      }
+      // The exit code of the first dataset that failed (the others' work is committed and reported).
+      const failed = outcomes.find((o) => o._tag === "Failed")
+      if (failed !== undefined && failed._tag === "Failed") return yield* Effect.fail(failed.error)
     })
 ).pipe(
   Command.withDescription(
-    "Capture the live WebSocket feed: waits for the next regular session (and says until when), writes the lake and SQL at least every flush_interval, repairs gaps through REST, and stops by itself at the close. Ctrl-C, SIGTERM or `tapehouse stop` stop it cleanly."
+    "Capture live feeds: waits for the next regular session (and says until when), writes the lake and SQL at least every flush_interval, repairs gaps through REST, and stops by itself at the close. Several datasets run in one process (--datasets or stream.datasets), each with its own connections, queue, gaps and heartbeat. Ctrl-C, SIGTERM or `tapehouse stop` stop it cleanly."
   )
 )
 

@@ -7,6 +7,7 @@
  * other; here, at the dispatch point, it is erased (`Feed<unknown>`), once.
  */
 import type { Effect } from "effect"
+import type { AppConfigShape } from "../config/AppConfig.js"
 import type { Feed } from "../runners/Feed.js"
 import type { LiveFeed } from "../runners/LiveFeed.js"
 import type { MassiveRest } from "../sources/massive/MassiveRest.js"
@@ -36,6 +37,14 @@ export interface DatasetEntry<A> {
   readonly instruments: { readonly option: "symbols"; readonly example: string }
   /** Names a stream of it: its heartbeat, spill folder and pid file (`state/…/<source>`). */
   readonly streamSource: string
+  /**
+   * What a stream captures when the command names no instruments: the config key (for messages)
+   * and its value.
+   */
+  readonly streamInstruments: {
+    readonly key: string
+    readonly of: (config: AppConfigShape) => ReadonlyArray<string>
+  }
   /** Loads the vendor module that builds the feed. */
   readonly feed: () => Promise<FeedModule<A>>
 }
@@ -54,6 +63,7 @@ export const registry = {
     summary: "per-second stock bars (Massive custom aggregates; live: A.<ticker> on /stocks)",
     instruments: { option: "symbols", example: "SPY,QQQ" },
     streamSource: "massive-stocks",
+    streamInstruments: { key: "stream.symbols", of: (config) => config.stream.symbols },
     feed: () => import("../sources/massive/stockBarsFeed.js")
   })
 } as const
