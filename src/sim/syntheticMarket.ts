@@ -149,6 +149,15 @@ const closeAnchor = (symbol: string, spec: SymbolSpec, k: number): number => {
   )
 }
 
+/**
+ * The price a trading date's session ends at before rounding (its close anchor), dollars; undefined
+ * for unknown symbols. O(1): what the options chain centres its strikes on.
+ */
+export const referenceClose = (symbol: string, date: string): number | undefined => {
+  const spec = SPECS[symbol]
+  return spec === undefined ? undefined : closeAnchor(symbol, spec, dayIndex(date))
+}
+
 const dayCache = new Map<string, DayStatus>()
 /** `nyseDay`, memoised (it formats dates through Intl, which is slow on a hot path). */
 export const sessionOf = (date: string): DayStatus => {

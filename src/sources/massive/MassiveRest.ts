@@ -90,6 +90,12 @@ export interface MassiveRestShape {
   readonly upcomingMarketDays: Effect.Effect<ReadonlyArray<UpcomingMarketDay>, MassiveRestError>
   /** What this client has done so far: requests, throttled answers and the time waiting them out, retries. */
   readonly stats: Effect.Effect<RequestStats.RequestStats>
+  /**
+   * `GET path` (path and query, relative to the base URL) decoded with `schema`, through the same
+   * gate, retries and errors as the calls above: for endpoints modules of their own wrap
+   * (`optionContracts.ts`).
+   */
+  readonly getJson: <A, I>(path: string, schema: Schema.Schema<A, I>) => Effect.Effect<A, MassiveRestError>
 }
 
 export class MassiveRest extends Context.Tag("tapehouse/MassiveRest")<MassiveRest, MassiveRestShape>() {}
@@ -588,7 +594,8 @@ export const make: Effect.Effect<MassiveRestShape, never, HttpClient.HttpClient 
       dailyOpenClose,
       marketStatusNow,
       upcomingMarketDays,
-      stats: Effect.sync(counters.snapshot)
+      stats: Effect.sync(counters.snapshot),
+      getJson: (path, schema) => request(path, schemaDecoder(schema))
     })
   })
 
@@ -605,6 +612,8 @@ export interface TestData {
   readonly upcoming?: ReadonlyArray<UpcomingMarketDay>
   /** Bars per page (default 50000, the API's maximum `limit`). */
   readonly pageSize?: number
+  /** JSON bodies `getJson` answers, by path and query exactly as requested; other paths are 404. */
+  readonly responses?: Readonly<Record<string, unknown>>
 }
 
 /** A range bound as epoch ms: a YYYY-MM-DD `from` is New York midnight, a `to` date includes that whole day. */
@@ -685,7 +694,23 @@ export const Test = (data: TestData): Layer.Layer<MassiveRest> => {
       })),
       upcomingMarketDays: Effect.succeed(data.upcoming ?? []),
       // no HTTP, so nothing to count
-      stats: Effect.succeed(RequestStats.empty)
+      stats: Effect.succeed(RequestStats.empty),
+      getJson: (path, schema) => {
+        const body = data.responses?.[path]
+        if (body === undefined)
+          return Effect.fail(
+            new VendorRequestError({ vendor, request: path, status: 404, detail: "Not found." })
+          )
+        return Effect.mapError(
+          Schema.decodeUnknown(schema)(body, { errors: "first" }),
+          (e) =>
+            new VendorDecodeError({
+              vendor,
+              request: path,
+              detail: ParseResult.TreeFormatter.formatErrorSync(e)
+            })
+        )
+      }
     })
   )
 }
