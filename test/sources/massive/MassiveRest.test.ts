@@ -1115,7 +1115,10 @@ describe("MassiveRest.Test", () => {
         [3, [104]]
       ])
       const none = yield* Stream.runCollect(
-        rest.aggregates({ ticker: "QQQ", multiplier: 1, timespan: "second", from: day, to: day }, stockBarCodec)
+        rest.aggregates(
+          { ticker: "QQQ", multiplier: 1, timespan: "second", from: day, to: day },
+          stockBarCodec
+        )
       )
       expect(Chunk.toReadonlyArray(none)).toEqual([{ bars: [], rejected: [], page: 1 }])
       const ohlc = yield* rest.dailyOpenClose("SPY", day)
