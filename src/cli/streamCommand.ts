@@ -2,7 +2,7 @@
 import { Command, Options } from "@effect/cli"
 import { Console, Effect, Layer } from "effect"
 import { AppConfig, type AppConfigShape } from "../config/AppConfig.js"
-import { datasetNames, entryOf } from "../domain/datasets.js"
+import { datasetHelp, datasetNames, entryOf } from "../domain/datasets.js"
 import { UsageError } from "../domain/errors.js"
 import { StatusLine } from "../monitor/StatusLine.js"
 import type { StreamStats } from "../monitor/StreamStats.js"
@@ -63,11 +63,11 @@ export const streamCommand = Command.make(
   "stream",
   {
     dataset: choiceOption("dataset", datasetNames).pipe(
-      Options.withDescription(
-        "Dataset to capture (stock_bars_1s: Massive per-second aggregates, channel A.<symbol>)."
-      )
+      Options.withDescription(`Dataset to capture. ${datasetHelp()}.`)
     ),
-    symbols: Options.text("symbols").pipe(Options.withDescription("Comma-separated tickers, e.g. SPY,QQQ.")),
+    symbols: Options.text("symbols").pipe(
+      Options.withDescription("Comma-separated tickers, e.g. SPY,QQQ, or I:VIX for index_bars_1s.")
+    ),
     noReconcile: Options.boolean("no-reconcile").pipe(
       Options.withDescription(
         "At the close, compact the day's part files instead of reconciling the session through REST (which fills trade counts the WebSocket feed lacks and applies late corrections)."
