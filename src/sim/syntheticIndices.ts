@@ -67,7 +67,7 @@ const generate = (symbol: string, spec: IndexSpec, date: string): ReadonlyArray<
     const ts = session.openMs + i * 1000
     while (j < under.length && under[j]!.ts <= ts) underLast = under[j++]!.close
     // Mean-reverting noise (half-life about 3.5 minutes), small next to the underlying's pull.
-    drift = drift * 0.9967 + gauss() * 0.0003
+    drift = drift * 0.9967 + gauss() * 0.00015
     const close = round2(Math.exp(logOpen + spec.beta * (Math.log(underLast) - underOpen) + drift))
     const open = prev
     const wiggle = rng() < 0.2 ? 0.01 : 0
