@@ -1,7 +1,7 @@
 /** `tapehouse backfill`: fill history for a dataset, symbols and dates from the vendor's REST API. */
 import { Command, Options } from "@effect/cli"
 import { Clock, Console, Effect, Option } from "effect"
-import { datasetNames, entryOf } from "../domain/datasets.js"
+import { datasetHelp, datasetNames, entryOf } from "../domain/datasets.js"
 import { BackfillIncomplete, UsageError } from "../domain/errors.js"
 import { isTicker, normalizeTicker } from "../domain/tickers.js"
 import { StatusLine } from "../monitor/StatusLine.js"
@@ -38,7 +38,7 @@ export const parseSymbols = (text: string) =>
 
 export const options = {
   dataset: choiceOption("dataset", datasetNames).pipe(
-    Options.withDescription("Dataset to fill (folder and SQL table name).")
+    Options.withDescription(`Dataset to fill (folder and SQL table name). ${datasetHelp()}.`)
   ),
   symbols: Options.text("symbols").pipe(
     Options.withDescription("Comma-separated tickers, e.g. SPY,QQQ or I:VIX (upper-cased: spy means SPY).")

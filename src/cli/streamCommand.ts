@@ -111,7 +111,7 @@ export const streamCommand = Command.make(
     ),
     symbols: Options.text("symbols").pipe(
       Options.withDescription(
-        "Comma-separated tickers of the one dataset captured, e.g. SPY,QQQ (default: its config key, stream.symbols for stock_bars_1s)."
+        "Comma-separated tickers of the one dataset captured, e.g. SPY,QQQ or I:VIX (default: its config key, stream.symbols for stock_bars_1s)."
       ),
       Options.optional
     ),

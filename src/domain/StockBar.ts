@@ -17,8 +17,16 @@ export const StockBar = Schema.Struct({
 })
 export type StockBar = typeof StockBar.Type
 
+/** The four prices of a bar, whatever else it carries. */
+export interface Ohlc {
+  readonly open: number
+  readonly high: number
+  readonly low: number
+  readonly close: number
+}
+
 /** OHLC consistency: low is the lowest and high the highest of the four prices; prices are positive. */
-const ohlcRule = (b: StockBar): string | undefined => {
+export const ohlcRule = (b: Ohlc): string | undefined => {
   if (b.low > b.high) return `low ${b.low} is above high ${b.high}`
   if (b.open > b.high || b.close > b.high) return `open ${b.open} or close ${b.close} is above high ${b.high}`
   if (b.open < b.low || b.close < b.low) return `open ${b.open} or close ${b.close} is below low ${b.low}`
@@ -34,7 +42,7 @@ const tradesRule = (b: StockBar): string | undefined =>
     ? `trades ${b.trades} is not a non-negative integer`
     : undefined
 
-const symbolRule = (b: StockBar): string | undefined =>
+export const symbolRule = (b: { readonly symbol: string }): string | undefined =>
   b.symbol.length === 0 ? "symbol is empty" : undefined
 
 export const StockBars1s: Dataset<StockBar> = {
