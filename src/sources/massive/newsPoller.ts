@@ -20,7 +20,7 @@
  * that poll's records. Errors are the REST client's, after its own retries; the stream ends on one.
  */
 import { createHash } from "node:crypto"
-import { Chunk, Duration, Effect, Option, Schedule, Stream } from "effect"
+import { Duration, Effect, Schedule, Stream } from "effect"
 import type { MassiveRestError, MassiveRestShape } from "./MassiveRest.js"
 import { list, type NewsArticle } from "./news.js"
 
@@ -146,17 +146,20 @@ export const pollOnce = (
   ).pipe(Effect.withSpan("MassiveNews.poll"))
 
 /**
- * Polls now, then every `pollIntervalMs` after the previous poll ended, each from the checkpoint the
- * previous one returned. One element per poll (its articles may be empty).
+ * Polls now, then `pollIntervalMs` after the previous poll was consumed (a slow sink delays the next
+ * poll rather than letting polls pile up), each from the checkpoint the previous one returned. One
+ * element per poll, as soon as it ends (its articles may be empty).
  */
 export const polls = (
   rest: MassiveRestShape,
   settings: NewsPollSettings,
   from: NewsCheckpoint
 ): Stream.Stream<PollResult, MassiveRestError> =>
-  Stream.paginateChunkEffect(from, (checkpoint) =>
-    Effect.map(pollOnce(rest, settings, checkpoint), (result) => [
-      Chunk.of(result),
-      Option.some(result.checkpoint)
-    ])
-  ).pipe(Stream.schedule(Schedule.spaced(Duration.millis(settings.pollIntervalMs))))
+  Stream.concat(
+    Stream.make(0),
+    Stream.fromSchedule(Schedule.spaced(Duration.millis(settings.pollIntervalMs)))
+  ).pipe(
+    Stream.mapAccumEffect(from, (checkpoint) =>
+      Effect.map(pollOnce(rest, settings, checkpoint), (result) => [result.checkpoint, result] as const)
+    )
+  )
