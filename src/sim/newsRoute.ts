@@ -105,7 +105,10 @@ const decodeCursor = (cursor: string): NewsQuery | undefined => {
     if (!isRecord(q) || !isRecord(q.published_utc) || !isRecord(q.ticker)) return undefined
     const { limit, order, published_utc, search_after } = q
     const ok =
+      typeof limit === "number" &&
       Number.isInteger(limit) &&
+      limit >= 1 &&
+      limit <= MAX_LIMIT &&
       (order === "ascending" || order === "descending") &&
       typeof published_utc.gte === "number" &&
       typeof published_utc.lt === "number" &&

@@ -136,7 +136,8 @@ export interface NewsListing {
   readonly ticker?: string
   /**
    * Only articles published after this instant (epoch ms): `published_utc.gt`, or `.gte` when
-   * `inclusive`. The instant is sent with millisecond precision.
+   * `inclusive`. Sent in whole seconds, the form of the vendor's timestamps and examples: `gt`
+   * rounds down and `gte` up, which selects the same whole-second articles as the exact instant.
    */
   readonly since: number
   readonly inclusive?: boolean
@@ -144,13 +145,15 @@ export interface NewsListing {
   readonly limit?: number
 }
 
-const isoMs = (ms: number): string => new Date(ms).toISOString()
+const isoSeconds = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z")
 
 /** The first page's path: ascending by `published_utc`, newer than `since`. */
 export const listingPath = (listing: NewsListing): string => {
   const query = new URLSearchParams()
   if (listing.ticker !== undefined) query.set("ticker", listing.ticker)
-  query.set(`published_utc.${listing.inclusive === true ? "gte" : "gt"}`, isoMs(listing.since))
+  const inclusive = listing.inclusive === true
+  const second = (inclusive ? Math.ceil : Math.floor)(listing.since / 1000) * 1000
+  query.set(`published_utc.${inclusive ? "gte" : "gt"}`, isoSeconds(second))
   query.set("order", "asc")
   query.set("sort", "published_utc")
   query.set("limit", String(listing.limit ?? 1000))

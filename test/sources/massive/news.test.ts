@@ -95,6 +95,23 @@ describe.skipIf(!haveFixtures)("news decoding of the vendor's samples (needs ../
   )
 })
 
+describe("news listing", () => {
+  it("asks in whole seconds: gt rounds down and gte up, selecting the same whole-second articles", () => {
+    const at = Date.UTC(2024, 2, 4, 6, 15, 0)
+    const query = (since: number, inclusive: boolean) =>
+      Object.fromEntries(new URLSearchParams(News.listingPath({ since, inclusive }).split("?")[1]))
+    expect(query(at, false)).toEqual({
+      "published_utc.gt": "2024-03-04T06:15:00Z",
+      order: "asc",
+      sort: "published_utc",
+      limit: "1000"
+    })
+    expect(query(at, true)["published_utc.gte"]).toBe("2024-03-04T06:15:00Z")
+    expect(query(at + 500, false)["published_utc.gt"]).toBe("2024-03-04T06:15:00Z")
+    expect(query(at + 500, true)["published_utc.gte"]).toBe("2024-03-04T06:15:01Z")
+  })
+})
+
 describe("news listing over HTTP (simulator on loopback)", () => {
   it.scopedLive("asks published_utc.gt in ascending order and follows next_url through every page", () =>
     Effect.gen(function* () {
@@ -116,7 +133,7 @@ describe("news listing over HTTP (simulator on loopback)", () => {
       expect(requests).toHaveLength(Math.max(1, Math.ceil(expected.length / 5)))
       expect(requests[0]!.query).toEqual({
         ticker: "SPY",
-        "published_utc.gt": new Date(since).toISOString(),
+        "published_utc.gt": "2024-03-04T06:15:00Z",
         order: "asc",
         sort: "published_utc",
         limit: "5"

@@ -143,6 +143,19 @@ describe("news poller against the simulator", () => {
     })
   )
 
+  it.scopedLive("a poll rides out a 503 and a truncated page through the client's retries", () =>
+    Effect.gen(function* () {
+      const { rest, clock, sim } = yield* newsStack(START)
+      const clean = yield* pollRun(rest, clock, 0, 0, Poller.initialCheckpoint(START))
+      sim.clearRequests()
+      sim.faults.inject({ kind: "status", status: 503 }, { path: /^\/v2\/reference\/news/ })
+      sim.faults.inject({ kind: "truncated" }, { path: /^\/v2\/reference\/news/ })
+      const faulty = yield* pollRun(rest, clock, 0, 0, Poller.initialCheckpoint(START))
+      expect(faulty[0]!.articles.map(versionKey)).toEqual(clean[0]!.articles.map(versionKey))
+      expect(sim.requests().map((r) => r.fault ?? r.status)).toEqual(["status", "truncated", 200, 200])
+    })
+  )
+
   it.scoped(
     "polls every poll_interval_ms on the schedule (TestClock), from the previous poll's checkpoint",
     () =>
