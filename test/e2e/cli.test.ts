@@ -179,9 +179,7 @@ describe("tapehouse CLI", () => {
       expect(dataDirError.stderr).toContain(notADir)
       expect(unknownDataset.code).toBe(2)
       expect(streamDatasets.code).toBe(2)
-      expect(streamDatasets.stderr).toContain(
-        '--datasets has "stock_bars_1m"; expected a comma list of '
-      )
+      expect(streamDatasets.stderr).toContain('--datasets has "stock_bars_1m"; expected a comma list of ')
       expect(bothDatasetOptions.code).toBe(2)
       expect(bothDatasetOptions.stderr).toContain("--dataset and --datasets were both given")
     })

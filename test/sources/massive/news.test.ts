@@ -84,7 +84,7 @@ describe.skipIf(!haveFixtures)("news decoding of the vendor's samples (needs ../
       body.results[0].title = 42
       const path = News.listingPath({ ticker: "NFLX", since: 0 })
       const rest = yield* MassiveRest.MassiveRest.pipe(
-        Effect.provide(MassiveRest.Test({ bodies: { [path]: body } }))
+        Effect.provide(MassiveRest.Test({ responses: { [path]: body } }))
       )
       const error = yield* Effect.flip(Stream.runCollect(News.list(rest, { ticker: "NFLX", since: 0 })))
       expect(error._tag).toBe("VendorDecodeError")
