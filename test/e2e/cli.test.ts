@@ -179,7 +179,9 @@ describe("tapehouse CLI", () => {
       expect(dataDirError.stderr).toContain(notADir)
       expect(unknownDataset.code).toBe(2)
       expect(streamDatasets.code).toBe(2)
-      expect(streamDatasets.stderr).toContain('--datasets has "stock_bars_1m"; expected a comma list of ')
+      expect(streamDatasets.stderr).toContain(
+        '--datasets has "stock_bars_1m"; expected a comma list of '
+      )
       expect(bothDatasetOptions.code).toBe(2)
       expect(bothDatasetOptions.stderr).toContain("--dataset and --datasets were both given")
     })
@@ -312,54 +314,50 @@ describe("tapehouse CLI", () => {
     240_000
   )
 
-  it.live(
-    "sim serve answers real HTTP (aggregates, news) in the foreground and stops cleanly on SIGINT",
-    () =>
-      Effect.gen(function* () {
-        const child = start(["sim", "serve", "--port", "0", "--api-key", "k-123"])
-        const done = collect(child, 60_000)
-        const url = yield* Effect.promise(
-          () =>
-            new Promise<string>((resolve) => {
-              let out = ""
-              child.stdout?.on("data", (d: Buffer) => {
-                out += d.toString()
-                const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out)
-                if (m) resolve(m[1]!)
-              })
+  it.live("sim serve answers real HTTP in the foreground and stops cleanly on SIGINT", () =>
+    Effect.gen(function* () {
+      const child = start(["sim", "serve", "--port", "0", "--api-key", "k-123"])
+      const done = collect(child, 60_000)
+      const url = yield* Effect.promise(
+        () =>
+          new Promise<string>((resolve) => {
+            let out = ""
+            child.stdout?.on("data", (d: Buffer) => {
+              out += d.toString()
+              const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out)
+              if (m) resolve(m[1]!)
             })
-        )
-        const response = yield* Effect.promise(() =>
-          fetch(`${url}/v2/aggs/ticker/SPY/range/1/second/2024-03-04/2024-03-04?limit=3`, {
-            headers: { Authorization: "Bearer k-123" }
           })
-        )
-        expect(response.status).toBe(200)
-        const body = (yield* Effect.promise(() => response.json())) as {
-          results: Array<unknown>
-          next_url: string
-        }
-        expect(body.results).toHaveLength(3)
-        expect(body.next_url.startsWith(url)).toBe(true)
-        const news = yield* Effect.promise(() =>
-          fetch(`${url}/v2/reference/news?ticker=SPY&published_utc.gte=2024-03-04&order=asc&limit=2`, {
-            headers: { Authorization: "Bearer k-123" }
-          }).then(
-            (r) => r.json() as Promise<{ results: Array<{ tickers: Array<string> }>; next_url: string }>
-          )
-        )
-        expect(news.results).toHaveLength(2)
-        expect(news.results.every((a) => a.tickers.includes("SPY"))).toBe(true)
-        expect(news.next_url.startsWith(`${url}/v2/reference/news?cursor=`)).toBe(true)
-        child.kill("SIGINT")
-        const result = yield* Effect.promise(() => done)
-        expect(result.code).toBe(0)
-        // Its examples use the key it was given, the only one it accepts.
-        expect(result.stdout).toContain(`curl -H 'Authorization: Bearer k-123' "${url}/v2/aggs/`)
-        expect(result.stdout).toContain(
-          `TAPEHOUSE_MASSIVE_URL=${url} MASSIVE_API_KEY=k-123 npx tapehouse backfill`
-        )
-        expect(result.stdout).not.toContain("any-key")
-      })
+      )
+      const response = yield* Effect.promise(() =>
+        fetch(`${url}/v2/aggs/ticker/SPY/range/1/second/2024-03-04/2024-03-04?limit=3`, {
+          headers: { Authorization: "Bearer k-123" }
+        })
+      )
+      expect(response.status).toBe(200)
+      const body = (yield* Effect.promise(() => response.json())) as {
+        results: Array<unknown>
+        next_url: string
+      }
+      expect(body.results).toHaveLength(3)
+      expect(body.next_url.startsWith(url)).toBe(true)
+      const news = yield* Effect.promise(() =>
+        fetch(`${url}/v2/reference/news?ticker=SPY&published_utc.gte=2024-03-04&order=asc&limit=2`, {
+          headers: { Authorization: "Bearer k-123" }
+        }).then((r) => r.json() as Promise<{ results: Array<{ tickers: Array<string> }>; next_url: string }>)
+      )
+      expect(news.results).toHaveLength(2)
+      expect(news.results.every((a) => a.tickers.includes("SPY"))).toBe(true)
+      expect(news.next_url.startsWith(`${url}/v2/reference/news?cursor=`)).toBe(true)
+      child.kill("SIGINT")
+      const result = yield* Effect.promise(() => done)
+      expect(result.code).toBe(0)
+      // Its examples use the key it was given, the only one it accepts.
+      expect(result.stdout).toContain(`curl -H 'Authorization: Bearer k-123' "${url}/v2/aggs/`)
+      expect(result.stdout).toContain(
+        `TAPEHOUSE_MASSIVE_URL=${url} MASSIVE_API_KEY=k-123 npx tapehouse backfill`
+      )
+      expect(result.stdout).not.toContain("any-key")
+    })
   )
 })
