@@ -37,12 +37,14 @@ const serve = Command.make(
       // A foreground server: Ctrl-C or SIGTERM is how it ends (exit 0).
       yield* interruptIsNormalEnd
       const MassiveSim = yield* Effect.promise(() => import("../sim/MassiveSim.js"))
+      const NewsRoute = yield* Effect.promise(() => import("../sim/newsRoute.js"))
       const sim = yield* MassiveSim.make({
         port: opts.port,
         ...(Option.isSome(opts.apiKey) ? { apiKeys: [opts.apiKey.value] } : {}),
         ...(Option.isSome(opts.pageSize) ? { pageSize: opts.pageSize.value } : {}),
         ...(Option.isSome(opts.rateLimit) ? { rateLimitPerMinute: opts.rateLimit.value } : {})
       })
+      NewsRoute.register(sim)
       // The examples carry the key it accepts: the one given, or any key when none was.
       const key = Option.getOrElse(opts.apiKey, () => "any-key")
       yield* Console.log(`Massive simulator listening on ${sim.url}`)

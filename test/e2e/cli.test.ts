@@ -339,6 +339,14 @@ describe("tapehouse CLI", () => {
       }
       expect(body.results).toHaveLength(3)
       expect(body.next_url.startsWith(url)).toBe(true)
+      const news = yield* Effect.promise(() =>
+        fetch(`${url}/v2/reference/news?ticker=SPY&published_utc.gte=2024-03-04&order=asc&limit=2`, {
+          headers: { Authorization: "Bearer k-123" }
+        }).then((r) => r.json() as Promise<{ results: Array<{ tickers: Array<string> }>; next_url: string }>)
+      )
+      expect(news.results).toHaveLength(2)
+      expect(news.results.every((a) => a.tickers.includes("SPY"))).toBe(true)
+      expect(news.next_url.startsWith(`${url}/v2/reference/news?cursor=`)).toBe(true)
       child.kill("SIGINT")
       const result = yield* Effect.promise(() => done)
       expect(result.code).toBe(0)
