@@ -1,10 +1,11 @@
 /** `stock_bars_1s` from Massive: per-second custom aggregates of a ticker by day or by window, and `A.<ticker>` live on `/stocks`. */
-import { Effect } from "effect"
+import { Effect, Option } from "effect"
 import { type LiveCapableFeed, registry } from "../../domain/datasets.js"
 import { type StockBar, StockBars1s } from "../../domain/StockBar.js"
 import type { Feed } from "../../runners/Feed.js"
 import { MassiveRest, type MassiveRestShape } from "./MassiveRest.js"
 import { MassiveSocket, type MassiveSocketShape } from "./MassiveSocket.js"
+import { OfficialOpens } from "./OfficialOpens.js"
 import { secondAggregatesFeed } from "./secondAggregatesFeed.js"
 import { stockBarCodec } from "./wire.js"
 import type { AggregateCodec } from "./wsWire.js"
@@ -26,11 +27,15 @@ export const codec: AggregateCodec<StockBar> = {
   })
 }
 
-const build = (rest: MassiveRestShape, socket: MassiveSocketShape | undefined): Feed<StockBar> =>
+const build = (
+  rest: MassiveRestShape,
+  socket: MassiveSocketShape | undefined,
+  liveCodec: AggregateCodec<StockBar> = codec
+): Feed<StockBar> =>
   secondAggregatesFeed<StockBar>(rest, socket, {
     dataset: StockBars1s,
     restCodec: stockBarCodec,
-    liveCodec: codec,
+    liveCodec,
     live: registry.stock_bars_1s.live,
     // The WebSocket's per-second aggregates carry no trade count.
     liveLacks: ["trades"]
@@ -41,12 +46,20 @@ export const make: Effect.Effect<Feed<StockBar>, never, MassiveRest> = Effect.ma
   build(rest, undefined)
 )
 
-/** With its live side on `/stocks` (stream). */
+/**
+ * With its live side on `/stocks` (stream). When the process keeps `OfficialOpens`, the day's
+ * official opens its aggregates carry (`op`) are noted there, for the feeds that start from them.
+ */
 export const makeLive: Effect.Effect<
   LiveCapableFeed<StockBar>,
   never,
   MassiveRest | MassiveSocket
 > = Effect.gen(function* () {
-  const live = build(yield* MassiveRest, yield* MassiveSocket)
+  const opens = yield* Effect.serviceOption(OfficialOpens)
+  const liveCodec = Option.match(opens, {
+    onNone: () => codec,
+    onSome: (o): AggregateCodec<StockBar> => ({ ...codec, noteOpen: o.note })
+  })
+  const live = build(yield* MassiveRest, yield* MassiveSocket, liveCodec)
   return { ...live, live: live.live! }
 })
