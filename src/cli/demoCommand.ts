@@ -1,16 +1,20 @@
 /**
  * `tapehouse demo` (what `npm start` runs): the whole offline path end to end. Starts the Massive
- * simulator on a free loopback port, backfills SPY per-second bars for five trading days through
+ * simulator on a free loopback port, backfills each dataset of `DEMO` for five trading days through
  * the real REST client into the Parquet lake and the embedded Postgres, streams a full-speed replay
- * of the last day through the live WebSocket path (reconciled at its close), and prints where to look.
+ * of the last day of all of them through the live WebSocket path (each on its cluster, reconciled
+ * at its close), and prints where to look.
  */
 import * as Path from "node:path"
 import { Command } from "@effect/cli"
 import { Console, Effect, Option, Redacted } from "effect"
 import type { AppConfigShape } from "../config/AppConfig.js"
-import { StockBars1s } from "../domain/StockBar.js"
+import { type DatasetName, entryOf } from "../domain/datasets.js"
 import { StatusLine } from "../monitor/StatusLine.js"
+import type { StreamStats } from "../monitor/StreamStats.js"
 import * as Checkpoints from "../pipeline/Checkpoints.js"
+import type { BackfillReport } from "../runners/backfill.js"
+import type { DatasetStream } from "../runners/streamSet.js"
 import { tapehouseWith } from "./commandLine.js"
 import { formatBytes, formatDuration, formatInt, progressLine, rowsPerSecond } from "./display.js"
 import { backfillServices, loggingLayer } from "./layers.js"
@@ -18,7 +22,22 @@ import { root } from "./root.js"
 import { prepareDataDir, resolveConfig } from "./setup.js"
 import { countersLine, streamServices } from "./streamCommand.js"
 
-export const DEMO = { symbols: ["SPY"], from: "2024-03-04", to: "2024-03-08" } as const
+/** What the demo captures: each dataset with its instruments, over the same five trading days. */
+export const DEMO = {
+  from: "2024-03-04",
+  to: "2024-03-08",
+  datasets: [
+    { name: "stock_bars_1s", instruments: ["SPY"] },
+    { name: "index_bars_1s", instruments: ["I:VIX"] }
+  ]
+} as const satisfies {
+  readonly from: string
+  readonly to: string
+  readonly datasets: ReadonlyArray<{
+    readonly name: DatasetName
+    readonly instruments: ReadonlyArray<string>
+  }>
+}
 
 /**
  * Backfill, then the replay streamed through the live path, then the summary. One logger for all of
@@ -27,80 +46,119 @@ export const DEMO = { symbols: ["SPY"], from: "2024-03-04", to: "2024-03-08" } a
  */
 const showcase = (config: AppConfigShape, simUrl: string) =>
   Effect.gen(function* () {
-    const [Backfill, StreamRunner, { serveStoredDay }, StockBarsFeed] = yield* Effect.promise(() =>
+    const plans = DEMO.datasets.map((d) => ({ ...d, entry: entryOf(d.name) }))
+    const [Backfill, StreamSet, { serveStoredDay }, modules] = yield* Effect.promise(() =>
       Promise.all([
         import("../runners/backfill.js"),
-        import("../runners/stream.js"),
+        import("../runners/streamSet.js"),
         import("../sim/lakeBars.js"),
-        import("../sources/massive/stockBarsFeed.js")
+        Promise.all(plans.map((p) => p.entry.feed()))
       ])
     )
     // Follow-ups to copy: on the same data dir and config as this run.
     const tapehouse = tapehouseWith(yield* root)
     yield* Console.log(`Massive simulator listening on ${simUrl} (offline demo: no vendor is contacted).`)
-    yield* Console.log(
-      `Backfilling ${StockBars1s.name} ${DEMO.symbols.join(",")} ${DEMO.from}..${DEMO.to} through the REST client…`
-    )
     const line = yield* StatusLine
-    const report = yield* Effect.gen(function* () {
-      const source = yield* StockBarsFeed.make
-      return yield* Backfill.run(
-        source,
-        { ...DEMO, overwrite: false, concurrency: config.backfill.concurrency },
-        (p) => line.show(progressLine(StockBars1s.name, p))
+    const reports: Array<BackfillReport> = []
+    for (const [i, plan] of plans.entries()) {
+      yield* Console.log(
+        `Backfilling ${plan.name} ${plan.instruments.join(",")} ${DEMO.from}..${DEMO.to} through the REST client…`
       )
-    }).pipe(Effect.ensuring(Effect.sync(() => line.clear())), Effect.provide(backfillServices(config)))
-    // The live path: replay the last demo day over the Massive WebSocket protocol at full speed and
-    // capture it with `stream`'s runner (socket → spill queue → pipeline → sinks → reconcile).
+      const report = yield* Effect.gen(function* () {
+        const source = yield* modules[i]!.make
+        return yield* Backfill.run(
+          source,
+          {
+            symbols: plan.instruments,
+            from: DEMO.from,
+            to: DEMO.to,
+            overwrite: false,
+            concurrency: config.backfill.concurrency
+          },
+          (p) => line.show(progressLine(plan.name, p))
+        )
+      }).pipe(Effect.ensuring(Effect.sync(() => line.clear())), Effect.provide(backfillServices(config)))
+      reports.push(report)
+    }
+    // The live path: replay the last demo day of every dataset over the Massive WebSocket protocol
+    // at full speed, each on its cluster, and capture them together as `stream --datasets` does
+    // (socket → spill queue → pipeline → sinks → reconcile).
     yield* Console.log(
-      `Streaming a replay of ${DEMO.to} through the live WebSocket path (simulate --speed max → stream)…`
+      `Streaming a replay of ${DEMO.to} through the live WebSocket path (simulate --speed max → stream --datasets ${plans.map((p) => p.name).join(",")})…`
     )
     const streamed = yield* Effect.gen(function* () {
-      const served = yield* serveStoredDay({ dataDir: config.dataDir, date: DEMO.to, speed: "max" })
+      // The replay starts once every cluster has its subscriber: no dataset misses the open.
+      const served = yield* serveStoredDay({
+        dataDir: config.dataDir,
+        date: DEMO.to,
+        speed: "max",
+        start: "every-cluster"
+      })
       const streamConfig = {
         ...config,
         massive: { ...config.massive, restUrl: served.restUrl, wsUrl: served.wsUrl }
       }
       const started = Date.now()
-      const report = yield* Effect.flatMap(StockBarsFeed.makeLive, (feed) =>
-        StreamRunner.run(
-          feed,
-          { instruments: [...DEMO.symbols], source: "demo-replay", reconcile: true },
-          (s) => line.show(countersLine(s))
-        )
-      ).pipe(Effect.provide(streamServices(streamConfig)))
-      return { report, seconds: (Date.now() - started) / 1000 }
+      const outcomes = yield* Effect.gen(function* () {
+        const streams: Array<DatasetStream<unknown>> = []
+        for (const [i, plan] of plans.entries())
+          streams.push({
+            feed: yield* modules[i]!.makeLive!,
+            request: {
+              instruments: plan.instruments,
+              source: `demo-${plan.entry.streamSource}`,
+              reconcile: true
+            }
+          })
+        const latest = new Map<string, StreamStats>()
+        return yield* StreamSet.runAll(streams, (s) => {
+          latest.set(s.source, s)
+          line.show([...latest.values()].map(countersLine).join("  |  "))
+        })
+      }).pipe(Effect.provide(streamServices(streamConfig)))
+      return { outcomes, seconds: (Date.now() - started) / 1000 }
     }).pipe(Effect.scoped, Effect.ensuring(Effect.sync(() => line.clear())))
-    const reconciled = streamed.report.continuity.find((c) => c.kind === "reconcile")
 
     const store = yield* Checkpoints.make(config.dataDir)
-    const days = [...(yield* store.days(StockBars1s.name)).values()].filter((d) => d.status === "done")
-    const files = [...(yield* store.files(StockBars1s.name)).values()]
-    const lakeRows = days.reduce((n, d) => n + (d.rows ?? 0), 0)
-    const lakeBytes = files.reduce((n, f) => n + f.bytes, 0)
-    const lake = Path.join(config.dataDir, "lake", StockBars1s.name)
-    const relLake = Path.relative(process.cwd(), lake) || "."
-    const lines = [
-      "",
-      `dataset      ${StockBars1s.name}`,
-      report.committed.length > 0
-        ? `this run     ${report.committed.length} day(s) fetched, ${formatInt(report.rows)} rows, ${formatBytes(report.bytes)}, ${formatInt(rowsPerSecond(report.rows, report.elapsedMs))} rows/s in ${formatDuration(report.elapsedMs)}`
-        : `this run     nothing fetched: all ${report.alreadyDone.length} day(s) were already done (${report.alreadyDone.map((d) => d.date).join(", ")})`,
-      ...(report.failed.length > 0
-        ? [`failed       ${report.failed.map((f) => `${f.date}: ${f.reason}`).join("; ")}`]
-        : []),
-      `stream       replay of ${streamed.report.session}: ${formatInt(streamed.report.stats.messages)} bars over WebSocket in ${streamed.seconds.toFixed(1)} s (${formatInt(streamed.report.stats.messages / Math.max(streamed.seconds, 0.001))} msgs/s), ${streamed.report.stats.reconnects} reconnect(s); reconciled through REST: ${reconciled?.status ?? "no"}`,
-      `lake         ${days.length} day(s), ${formatInt(lakeRows)} rows, ${files.length} file(s), ${formatBytes(lakeBytes)}`,
-      `files        ${lake}/date=YYYY-MM-DD/part-0000.parquet`,
-      `sql          table ${StockBars1s.name} in the embedded Postgres at ${Path.join(config.dataDir, "state", "pg")}`,
+    const lines: Array<string> = []
+    for (const [i, plan] of plans.entries()) {
+      const report = reports[i]!
+      const outcome = streamed.outcomes[i]!
+      const days = [...(yield* store.days(plan.name)).values()].filter((d) => d.status === "done")
+      const files = [...(yield* store.files(plan.name)).values()]
+      const lake = Path.join(config.dataDir, "lake", plan.name)
+      const stream =
+        outcome._tag === "Failed"
+          ? `replay of ${DEMO.to} failed: ${String(outcome.error)}`
+          : `replay of ${outcome.report.session}: ${formatInt(outcome.report.stats.messages)} bars over WebSocket in ${streamed.seconds.toFixed(1)} s (${formatInt(outcome.report.stats.messages / Math.max(streamed.seconds, 0.001))} msgs/s), ${outcome.report.stats.reconnects} reconnect(s); reconciled through REST: ${outcome.report.continuity.find((c) => c.kind === "reconcile")?.status ?? "no"}`
+      lines.push(
+        "",
+        `dataset      ${plan.name} ${plan.instruments.join(",")}`,
+        report.committed.length > 0
+          ? `this run     ${report.committed.length} day(s) fetched, ${formatInt(report.rows)} rows, ${formatBytes(report.bytes)}, ${formatInt(rowsPerSecond(report.rows, report.elapsedMs))} rows/s in ${formatDuration(report.elapsedMs)}`
+          : `this run     nothing fetched: all ${report.alreadyDone.length} day(s) were already done (${report.alreadyDone.map((d) => d.date).join(", ")})`,
+        ...(report.failed.length > 0
+          ? [`failed       ${report.failed.map((f) => `${f.date}: ${f.reason}`).join("; ")}`]
+          : []),
+        `stream       ${stream}`,
+        `lake         ${days.length} day(s), ${formatInt(days.reduce((n, d) => n + (d.rows ?? 0), 0))} rows, ${files.length} file(s), ${formatBytes(files.reduce((n, f) => n + f.bytes, 0))}`,
+        `files        ${lake}/date=YYYY-MM-DD/part-0000.parquet`,
+        `sql          table ${plan.name} in the embedded Postgres at ${Path.join(config.dataDir, "state", "pg")}`
+      )
+    }
+    const relLake = Path.relative(process.cwd(), Path.join(config.dataDir, "lake")) || "."
+    lines.push(
       "",
       "Look at it with DuckDB:",
-      `  duckdb -c "SELECT symbol, date, count(*) AS bars, min(ts), max(ts), sum(volume) FROM read_parquet('${relLake}/*/*.parquet', hive_partitioning = true) GROUP BY ALL ORDER BY date"`,
-      "and with SQL:",
+      `  duckdb -c "SELECT symbol, date, count(*) AS bars, min(ts), max(ts), sum(volume) FROM read_parquet('${relLake}/stock_bars_1s/*/*.parquet', hive_partitioning = true) GROUP BY ALL ORDER BY date"`,
+      "and with SQL (SPY against VIX, minute by minute):",
       `  ${tapehouse} sql "SELECT symbol, (ts AT TIME ZONE 'America/New_York')::date AS day, count(*) AS bars, round(sum(volume)) AS volume FROM stock_bars_1s GROUP BY 1, 2 ORDER BY 2"`,
+      `  ${tapehouse} sql "SELECT date_trunc('minute', s.ts) AS minute, round(avg(s.close)::numeric, 2) AS spy, round(avg(v.close)::numeric, 2) AS vix FROM stock_bars_1s s JOIN index_bars_1s v ON v.ts = s.ts AND v.symbol = 'I:VIX' WHERE s.symbol = 'SPY' AND s.ts >= '2024-03-08 14:30Z' GROUP BY 1 ORDER BY 1 LIMIT 10"`,
       `State of every day: ${tapehouse} status`
-    ]
-    for (const line of lines) yield* Console.log(line)
+    )
+    for (const text of lines) yield* Console.log(text)
+    const failed = streamed.outcomes.find((o) => o._tag === "Failed")
+    if (failed !== undefined && failed._tag === "Failed") return yield* Effect.fail(failed.error)
   }).pipe(Effect.provide(loggingLayer(config)))
 
 export const demoCommand = Command.make("demo", {}, () =>
@@ -122,6 +180,6 @@ export const demoCommand = Command.make("demo", {}, () =>
   }).pipe(Effect.scoped)
 ).pipe(
   Command.withDescription(
-    "Offline demo (npm start): start the built-in Massive simulator, backfill SPY per-second bars for 2024-03-04..2024-03-08 into the lake and the embedded Postgres, stream a full-speed replay of the last day through the live WebSocket path, and print how to query them. Idempotent."
+    "Offline demo (npm start): start the built-in Massive simulator, backfill SPY per-second bars and I:VIX per-second values for 2024-03-04..2024-03-08 into the lake and the embedded Postgres, stream a full-speed replay of the last day of both through the live WebSocket path, each on its cluster, and print how to query them. Idempotent."
   )
 )

@@ -176,8 +176,11 @@ export interface MassiveSocketSimOptions {
   readonly maxConnectionsPerCluster?: number
   /** Channels one connection may subscribe; past it each further channel gets an `error` status. */
   readonly maxChannelsPerConnection?: number
-  /** When the session clock starts: first subscribe on `/stocks` (default), at `make`, or only via `start`. */
-  readonly start?: "subscribe" | "now" | "manual"
+  /**
+   * When the session clock starts: at the first subscribe (default), once every cluster of
+   * `clusters` has a subscriber (`every-cluster`), at `make`, or only via `start`.
+   */
+  readonly start?: "subscribe" | "every-cluster" | "now" | "manual"
   /** Session time (epoch ms) the clock starts at; default the session open. */
   readonly fromMs?: number
   /** Accepted keys; default the REST simulator's rule (`sim.acceptsKey`). */
@@ -857,7 +860,14 @@ export const make = (
           }
         }
         if (action === "subscribe" && subscribed(c)) {
-          if ((options.start ?? "subscribe") === "subscribe") startNow()
+          const start = options.start ?? "subscribe"
+          if (start === "subscribe") startNow()
+          // A replay of several clusters for one client capturing them all: none starts ahead.
+          else if (
+            start === "every-cluster" &&
+            feeds.every((f) => [...conns].some((o) => o.cluster === f.cluster && subscribed(o)))
+          )
+            startNow()
           poke()
         }
         return

@@ -190,7 +190,7 @@ export interface ServeStoredDayOptions {
   /** Accepted keys for REST and WebSocket; undefined = any non-empty key. */
   readonly apiKeys?: ReadonlyArray<string>
   /** When the replay clock starts (default: the first subscribe); see `MassiveSocketSim`. */
-  readonly start?: "subscribe" | "now" | "manual"
+  readonly start?: "subscribe" | "every-cluster" | "now" | "manual"
   /** Session time the replay starts at, epoch ms; default the session open. */
   readonly fromMs?: number
   /** The dataset that must be stored for the day (default: any that streams); the others stored are served too. */

@@ -7,7 +7,9 @@
 import * as Path from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
+import { IndexBars1s } from "../../src/domain/IndexBar.js"
 import { StockBars1s } from "../../src/domain/StockBar.js"
+import { indexSecondBars } from "../../src/sim/syntheticIndices.js"
 import { secondBars } from "../../src/sim/syntheticMarket.js"
 import { makeConfigDir, runCli } from "../support/cli.js"
 import { lakeSnapshot, readLake, tempDir } from "../support/fixtures.js"
@@ -32,8 +34,13 @@ describe("tapehouse demo (npm start)", () => {
           `stream       replay of 2024-03-08: ${streamedBars.toLocaleString("en-US")} bars over WebSocket`
         )
         expect(first.stdout).toContain("reconciled through REST: verified")
+        expect(first.stdout).toContain("dataset      index_bars_1s I:VIX")
+        expect(first.stdout).toContain(
+          `stream       replay of 2024-03-08: ${indexSecondBars("I:VIX", "2024-03-08").length.toLocaleString("en-US")} bars over WebSocket`
+        )
         // One logger for the whole demo: the stream's lines are not written twice.
-        expect(occurrences(first.stderr, "the vendor's clock is a replay of 2024-03-08")).toBe(1)
+        // Each of the two datasets' streams reads the vendor's clock once.
+        expect(occurrences(first.stderr, "the vendor's clock is a replay of 2024-03-08")).toBe(2)
         expect(occurrences(first.stderr, "streaming stock_bars_1s SPY for the 2024-03-08 session")).toBe(1)
         expect(occurrences(first.stderr, "stock_bars_1s 2024-03-08 committed")).toBe(1)
         // The follow-ups it prints run on the same data dir and config.
@@ -43,6 +50,8 @@ describe("tapehouse demo (npm start)", () => {
 
         const lake = yield* readLake(dataDir, StockBars1s)
         expect(lake).toHaveLength(DAYS.reduce((n, d) => n + secondBars("SPY", d).length, 0))
+        const vix = yield* readLake(dataDir, IndexBars1s)
+        expect(vix).toHaveLength(DAYS.reduce((n, d) => n + indexSecondBars("I:VIX", d).length, 0))
         const before = yield* lakeSnapshot(dataDir)
 
         const second = yield* runCli(args, { timeoutMs: 180_000 })
