@@ -74,8 +74,11 @@ export interface Discovery {
   readonly date: string
   /** The open the band was drawn around. */
   readonly open: number
-  /** Where it came from: the daily open/close, or (the day not over yet) the first per-second bar. */
-  readonly openSource: "open-close" | "first-second-bar"
+  /**
+   * Where it came from: the daily open/close, or (the day not over yet) the first per-second bar,
+   * or the `op` of the live stocks feed.
+   */
+  readonly openSource: "open-close" | "first-second-bar" | "stream-op"
   readonly contracts: ReadonlyArray<OptionContract>
 }
 
@@ -121,7 +124,22 @@ export const discoverContracts = Effect.fn("discovery.discoverContracts")(functi
 ) {
   const found = yield* officialOpen(rest, underlying, date)
   if (Option.isNone(found)) return Option.none<Discovery>()
-  const rule: DiscoveryRule = { date, open: found.value.open, ...options }
+  return Option.some(yield* discoverAround(rest, underlying, date, found.value, options))
+})
+
+/**
+ * The contracts of `underlying` tracked on `date` around a known official `open` (the `op` a live
+ * stocks feed carries, or the REST open): the day's chain (`as_of=date`) narrowed by the server,
+ * then the exact rule.
+ */
+export const discoverAround = Effect.fn("discovery.discoverAround")(function* (
+  rest: MassiveRestShape,
+  underlying: string,
+  date: string,
+  open: { readonly open: number; readonly source: Discovery["openSource"] },
+  options: { readonly maxDte?: number; readonly band?: number } = {}
+) {
+  const rule: DiscoveryRule = { date, open: open.open, ...options }
   const w = windowOf(rule)
   // The server narrows by whole cents around the band; `discover` applies the exact rule.
   const listed = yield* listContracts(rest, {
@@ -132,11 +150,12 @@ export const discoverContracts = Effect.fn("discovery.discoverContracts")(functi
     strikeFrom: Math.floor(w.strikeLow * 100) / 100,
     strikeTo: Math.ceil(w.strikeHigh * 100) / 100
   })
-  return Option.some<Discovery>({
+  const found: Discovery = {
     underlying,
     date,
-    open: found.value.open,
-    openSource: found.value.source,
+    open: open.open,
+    openSource: open.source,
     contracts: discover(rule, listed)
-  })
+  }
+  return found
 })
