@@ -5,9 +5,8 @@
  */
 import { Command, Options } from "@effect/cli"
 import { Console, Effect, Option } from "effect"
-import { datasetNames } from "../domain/datasets.js"
+import { datasetNames, entryOf } from "../domain/datasets.js"
 import { UsageError } from "../domain/errors.js"
-import { StockBars1s } from "../domain/StockBar.js"
 import { shellWord } from "./commandLine.js"
 import { formatBytes, formatInt } from "./display.js"
 import { interruptIsNormalEnd } from "./exitCode.js"
@@ -56,6 +55,10 @@ export const simulateCommand = Command.make(
     Effect.gen(function* () {
       // A foreground server: Ctrl-C or SIGTERM is how it ends (exit 0).
       yield* interruptIsNormalEnd
+      if (opts.dataset !== "stock_bars_1s")
+        return yield* new UsageError({
+          detail: `simulate replays stock_bars_1s only; ${opts.dataset} has no replay yet.`
+        })
       const speed = yield* parseSpeed(opts.speed)
       const config = yield* resolveConfig(yield* root)
       const { serveStoredDay } = yield* Effect.promise(() => import("../sim/lakeBars.js"))
@@ -103,7 +106,7 @@ export const compactCommand = Command.make(
           compression: config.parquet.compression,
           rowGroupSize: config.parquet.rowGroupSize
         },
-        StockBars1s,
+        entryOf(opts.dataset).dataset,
         opts.date
       )
       yield* Console.log(
