@@ -78,7 +78,13 @@ const sinkSuite = (sqlLayer: Layer.Layer<SqlClient.SqlClient, unknown>) =>
         const applied = yield* sql<{
           name: string
         }>`SELECT name FROM effect_sql_migrations ORDER BY migration_id`
-        expect(applied.map((m) => m.name)).toEqual(["stock_bars_1s", "continuity", "continuity_add_cause"])
+        expect(applied.map((m) => m.name)).toEqual([
+          "stock_bars_1s",
+          "continuity",
+          "continuity_add_cause",
+          "option_contracts",
+          "option_bars_1s"
+        ])
       })
     )
 
