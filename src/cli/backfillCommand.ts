@@ -2,7 +2,13 @@
 import { Command, Options } from "@effect/cli"
 import { Clock, Console, Effect, Option } from "effect"
 import { AppConfig } from "../config/AppConfig.js"
-import { type DatasetEntry, type DatasetName, datasetNames, entryOf } from "../domain/datasets.js"
+import {
+  type DatasetEntry,
+  type DatasetName,
+  datasetHelp,
+  datasetNames,
+  entryOf
+} from "../domain/datasets.js"
 import { BackfillIncomplete, UsageError } from "../domain/errors.js"
 import { isTicker, normalizeTicker } from "../domain/tickers.js"
 import { StatusLine } from "../monitor/StatusLine.js"
@@ -73,11 +79,11 @@ const fillsFirstOf = (entry: DatasetEntry<unknown>): ReadonlyArray<DatasetName> 
 
 export const options = {
   dataset: choiceOption("dataset", datasetNames).pipe(
-    Options.withDescription("Dataset to fill (folder and SQL table name).")
+    Options.withDescription(`Dataset to fill (folder and SQL table name). ${datasetHelp()}.`)
   ),
   symbols: Options.text("symbols").pipe(
     Options.withDescription(
-      "Comma-separated tickers, e.g. SPY,QQQ or I:VIX (upper-cased: spy means SPY). For datasets of tickers (stock_bars_1s)."
+      "Comma-separated tickers, e.g. SPY,QQQ or I:VIX (upper-cased: spy means SPY). For datasets of tickers (stock_bars_1s, index_bars_1s)."
     ),
     Options.optional
   ),

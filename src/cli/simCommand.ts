@@ -36,8 +36,12 @@ const serve = Command.make(
     Effect.gen(function* () {
       // A foreground server: Ctrl-C or SIGTERM is how it ends (exit 0).
       yield* interruptIsNormalEnd
-      const [MassiveSim, OptionsSim] = yield* Effect.promise(() =>
-        Promise.all([import("../sim/MassiveSim.js"), import("../sim/options/optionsSim.js")])
+      const [MassiveSim, NewsRoute, OptionsSim] = yield* Effect.promise(() =>
+        Promise.all([
+          import("../sim/MassiveSim.js"),
+          import("../sim/newsRoute.js"),
+          import("../sim/options/optionsSim.js")
+        ])
       )
       const sim = yield* MassiveSim.make({
         port: opts.port,
@@ -47,6 +51,7 @@ const serve = Command.make(
         ...(Option.isSome(opts.pageSize) ? { pageSize: opts.pageSize.value } : {}),
         ...(Option.isSome(opts.rateLimit) ? { rateLimitPerMinute: opts.rateLimit.value } : {})
       })
+      NewsRoute.register(sim)
       yield* Effect.acquireRelease(
         Effect.sync(() => OptionsSim.registerOptionContracts(sim)),
         (remove) => Effect.sync(remove)

@@ -32,7 +32,11 @@ export const parseSpeed = (text: string) => {
 export const simulateCommand = Command.make(
   "simulate",
   {
-    dataset: choiceOption("dataset", datasetNames).pipe(Options.withDescription("Dataset to replay.")),
+    dataset: choiceOption("dataset", datasetNames).pipe(
+      Options.withDescription(
+        "The dataset that must be stored for --date (the stream command printed is for it); every other dataset stored for that day is replayed too, each on its own cluster."
+      )
+    ),
     date,
     speed: Options.text("speed").pipe(
       Options.withPseudoName("N|max"),
@@ -55,9 +59,9 @@ export const simulateCommand = Command.make(
     Effect.gen(function* () {
       // A foreground server: Ctrl-C or SIGTERM is how it ends (exit 0).
       yield* interruptIsNormalEnd
-      if (opts.dataset !== "stock_bars_1s")
+      if (entryOf(opts.dataset).live === undefined)
         return yield* new UsageError({
-          detail: `simulate replays stock_bars_1s only; ${opts.dataset} has no replay yet.`
+          detail: `simulate replays the datasets that stream (${datasetNames.filter((n) => entryOf(n).live !== undefined).join(", ")}); ${opts.dataset} does not stream yet, so it has no replay.`
         })
       const speed = yield* parseSpeed(opts.speed)
       const config = yield* resolveConfig(yield* root)
@@ -67,22 +71,25 @@ export const simulateCommand = Command.make(
         date: opts.date,
         speed,
         port: opts.port,
+        dataset: opts.dataset,
         ...(Option.isSome(opts.apiKey) ? { apiKeys: [opts.apiKey.value] } : {})
       })
-      yield* Console.log(
-        `replaying ${opts.dataset} ${opts.date} at ${speed === "max" ? "full speed" : `${speed}x`}`
-      )
+      yield* Console.log(`replaying ${opts.date} at ${speed === "max" ? "full speed" : `${speed}x`}`)
       yield* Console.log(`  REST      ${served.restUrl}`)
-      yield* Console.log(`  WebSocket ${served.wsUrl}/stocks`)
+      // Every dataset stored for the day, each on its own cluster.
+      for (const s of served.served)
+        yield* Console.log(
+          `  WebSocket ${served.wsUrl}/${s.live.cluster}  ${s.dataset}: ${s.day.symbols.join(",")}`
+        )
       yield* Console.log(
-        `  stream it: TAPEHOUSE_MASSIVE_URL=${served.restUrl} TAPEHOUSE_MASSIVE_WS_URL=${served.wsUrl} MASSIVE_API_KEY=${shellWord(Option.getOrElse(opts.apiKey, () => "any-key"))} npx tapehouse stream --dataset ${opts.dataset} --symbols SPY`
+        `  stream it: TAPEHOUSE_MASSIVE_URL=${served.restUrl} TAPEHOUSE_MASSIVE_WS_URL=${served.wsUrl} MASSIVE_API_KEY=${shellWord(Option.getOrElse(opts.apiKey, () => "any-key"))} npx tapehouse stream --dataset ${opts.dataset} --symbols ${served.day.symbols[0] ?? "SPY"}`
       )
       yield* Console.log("  Ctrl-C stops.")
       return yield* Effect.never
     }).pipe(Effect.scoped)
 ).pipe(
   Command.withDescription(
-    "Serve a stored day of the lake over the Massive WebSocket protocol (and REST for the same data) on 127.0.0.1, paced at --speed, for `tapehouse stream` or any client."
+    "Serve a stored day of the lake over the Massive WebSocket protocol (and REST for the same data) on 127.0.0.1, paced at --speed, for `tapehouse stream` or any client: every dataset stored for that day on its own cluster (stock_bars_1s on /stocks, index_bars_1s on /indices)."
   )
 )
 

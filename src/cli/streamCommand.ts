@@ -28,11 +28,21 @@ export const streamServices = (config: AppConfigShape) =>
         import("../pipeline/Checkpoints.js"),
         import("../sinks/Quarantine.js"),
         import("../sinks/SinksLive.js"),
-        import("../monitor/Alerts.js")
+        import("../monitor/Alerts.js"),
+        import("../sources/massive/OfficialOpens.js")
       ])
     ).pipe(
       Effect.map(
-        ([MassiveRest, MarketCalendar, MassiveSocket, Checkpoints, Quarantine, SinksLive, Alerts]) => {
+        ([
+          MassiveRest,
+          MarketCalendar,
+          MassiveSocket,
+          Checkpoints,
+          Quarantine,
+          SinksLive,
+          Alerts,
+          OfficialOpens
+        ]) => {
           const rest = MassiveRest.Live
           const calendar = (
             config.massive.calendarFromApi
@@ -46,7 +56,9 @@ export const streamServices = (config: AppConfigShape) =>
             Layer.effect(Checkpoints.Checkpoints, Checkpoints.make(config.dataDir)),
             Quarantine.Live,
             SinksLive.fromConfig,
-            Alerts.Live
+            Alerts.Live,
+            // The stocks feed notes the day's official opens here; the option chain starts from them.
+            OfficialOpens.layer
           ).pipe(Layer.provideMerge(Layer.succeed(AppConfig, config)))
         }
       )
@@ -111,7 +123,7 @@ export const streamCommand = Command.make(
     ),
     symbols: Options.text("symbols").pipe(
       Options.withDescription(
-        "Comma-separated tickers of the one dataset captured, e.g. SPY,QQQ (default: its config key, stream.symbols for stock_bars_1s)."
+        "Comma-separated tickers of the one dataset captured, e.g. SPY,QQQ or I:VIX (default: its config key, stream.symbols for stock_bars_1s)."
       ),
       Options.optional
     ),

@@ -20,8 +20,16 @@ export type StockBar = typeof StockBar.Type
 /** The fields of a per-second bar the rules below check (stock bars, option bars). */
 type BarFields = Pick<StockBar, "symbol" | "open" | "high" | "low" | "close" | "volume" | "trades">
 
+/** The four prices of a bar, whatever else it carries. */
+export interface Ohlc {
+  readonly open: number
+  readonly high: number
+  readonly low: number
+  readonly close: number
+}
+
 /** OHLC consistency: low is the lowest and high the highest of the four prices; prices are positive. */
-const ohlcRule = (b: BarFields): string | undefined => {
+export const ohlcRule = (b: Ohlc): string | undefined => {
   if (b.low > b.high) return `low ${b.low} is above high ${b.high}`
   if (b.open > b.high || b.close > b.high) return `open ${b.open} or close ${b.close} is above high ${b.high}`
   if (b.open < b.low || b.close < b.low) return `open ${b.open} or close ${b.close} is below low ${b.low}`
@@ -37,7 +45,7 @@ const tradesRule = (b: BarFields): string | undefined =>
     ? `trades ${b.trades} is not a non-negative integer`
     : undefined
 
-const symbolRule = (b: BarFields): string | undefined =>
+export const symbolRule = (b: { readonly symbol: string }): string | undefined =>
   b.symbol.length === 0 ? "symbol is empty" : undefined
 
 /** The rules of every per-second bar dataset: a symbol, consistent positive OHLC, volume, trade count. */

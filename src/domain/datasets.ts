@@ -14,6 +14,7 @@ import type { MassiveRest } from "../sources/massive/MassiveRest.js"
 import type { MassiveSocket } from "../sources/massive/MassiveSocket.js"
 import { Continuity, type ContinuityRow } from "./Continuity.js"
 import type { Dataset } from "./Dataset.js"
+import { type IndexBar, IndexBars1s } from "./IndexBar.js"
 import { type OptionBar, OptionBars1s } from "./OptionBar.js"
 import { type OptionContractRow, OptionContracts } from "./OptionContract.js"
 import { type StockBar, StockBars1s } from "./StockBar.js"
@@ -28,6 +29,19 @@ export type LiveCapableFeed<A> = Feed<A> & { readonly live: LiveFeed<A> }
 export interface FeedModule<A> {
   readonly make: Effect.Effect<Feed<A>, never, MassiveRest | AppConfig>
   readonly makeLive?: Effect.Effect<LiveCapableFeed<A>, never, MassiveRest | MassiveSocket>
+}
+
+/**
+ * Where a dataset streams and how the vendor writes its per-second aggregates. The feed subscribes
+ * on that cluster, and `simulate` replays a stored day of the dataset there, written that way.
+ */
+export interface LiveWire {
+  /** The WebSocket cluster (`/stocks`, `/indices` …). */
+  readonly cluster: "stocks" | "options" | "indices"
+  /** `index`: aggregates with only o/h/l/c and times, no volume keys and no `adjusted` (spec §7, §11.4). */
+  readonly wire: "stock" | "index"
+  /** The ticker prefix of its instruments (`I:`); none for plain stock tickers. */
+  readonly prefix?: string
 }
 
 export interface DatasetEntry<A> {
@@ -56,6 +70,8 @@ export interface DatasetEntry<A> {
     readonly key: string
     readonly of: (config: AppConfigShape) => ReadonlyArray<string>
   }
+  /** Its live feed's cluster and wire shape, when it streams as per-second aggregates. */
+  readonly live?: LiveWire
   /** Loads the vendor module that builds the feed. */
   readonly feed: () => Promise<FeedModule<A>>
 }
@@ -75,7 +91,19 @@ export const registry = {
     instruments: { option: "symbols", example: "SPY,QQQ" },
     streamSource: "massive-stocks",
     streamInstruments: { key: "stream.symbols", of: (config) => config.stream.symbols },
+    live: { cluster: "stocks", wire: "stock" },
     feed: () => import("../sources/massive/stockBarsFeed.js")
+  }),
+  index_bars_1s: erase<IndexBar>({
+    dataset: IndexBars1s,
+    vendor: "Massive",
+    summary:
+      "per-second index values, no volume (Massive custom aggregates of I: tickers; live: A.I:<index> on /indices)",
+    instruments: { option: "symbols", example: "I:VIX" },
+    streamSource: "massive-indices",
+    streamInstruments: { key: "indices.symbols", of: (config) => config.indices.symbols },
+    live: { cluster: "indices", wire: "index", prefix: "I:" },
+    feed: () => import("../sources/massive/indexBarsFeed.js")
   }),
   option_contracts: erase<OptionContractRow>({
     dataset: OptionContracts,
@@ -124,6 +152,7 @@ export const sqlSchemaChanges: ReadonlyArray<
   { _tag: "table", table: registry.stock_bars_1s.dataset },
   { _tag: "table", table: anyDataset(Continuity) },
   { _tag: "addColumn", table: anyDataset(Continuity), column: "cause" },
+  { _tag: "table", table: registry.index_bars_1s.dataset },
   { _tag: "table", table: registry.option_contracts.dataset },
   { _tag: "table", table: registry.option_bars_1s.dataset }
 ]

@@ -5,8 +5,10 @@
  * it from there: queue, pipeline, sinks, gap repair, the close.
  */
 import type { Effect, Stream } from "effect"
+import type { TradingSession } from "../calendar/MarketCalendar.js"
 import type { Rejected } from "../domain/Dataset.js"
 import type { VendorAuthError } from "../domain/errors.js"
+import type { VendorError } from "./Feed.js"
 
 /** What comes off a live connection, in order. */
 export type LiveEvent<A> =
@@ -51,8 +53,18 @@ export interface LiveConnection<A> {
 }
 
 export interface LiveFeed<A> {
-  /** The connections that carry `instruments` (one, or several when a vendor caps them per connection). */
-  readonly connect: (instruments: ReadonlyArray<string>) => ReadonlyArray<LiveConnection<A>>
+  /**
+   * What a stream of `instruments` subscribes to in `session`, when that is only known once the
+   * session opens (an option chain: the contracts near its underlying's official open). Without it,
+   * the instruments themselves. Subjects are what connections carry, gaps track and REST repairs;
+   * the instruments stay the scope of the day's checkpoints and of a reconciliation's replace.
+   */
+  readonly subjectsFor?: (
+    instruments: ReadonlyArray<string>,
+    session: TradingSession
+  ) => Effect.Effect<ReadonlyArray<string>, VendorError>
+  /** The connections that carry `subjects` (one, or several when a vendor caps them per connection). */
+  readonly connect: (subjects: ReadonlyArray<string>) => ReadonlyArray<LiveConnection<A>>
   /** Decodes undecoded `Frame`s: synchronously for small ones, on a worker thread for large ones. */
   readonly decodeFrames: (
     frames: ReadonlyArray<string>,

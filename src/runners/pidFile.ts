@@ -65,7 +65,8 @@ export const list = (dataDir: string) =>
 export const stopAll = (dataDir: string, timeoutMs: number) =>
   Effect.gen(function* () {
     const { running } = yield* list(dataDir)
-    for (const s of running) process.kill(s.pid, "SIGTERM")
+    // One process may capture several datasets (a pid file each): it is signalled once.
+    for (const pid of new Set(running.map((s) => s.pid))) process.kill(pid, "SIGTERM")
     const deadline = Date.now() + timeoutMs
     const stillRunning = () => running.filter((s) => isAlive(s.pid))
     while (stillRunning().length > 0 && Date.now() < deadline) yield* Effect.sleep("100 millis")

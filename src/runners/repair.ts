@@ -149,23 +149,25 @@ export const compareSession = <A>(
 }
 
 /**
- * Replaces the session's partition for `instruments` by REST's version through `commitDay` (the
- * runner's staged commit, which records the day done), recording how it differed.
+ * Replaces the session's partition for `scope.instruments` by REST's version of `scope.subjects`
+ * (the same, except for feeds whose subjects are only known in the session) through `commitDay`
+ * (the runner's staged commit, which records the day done), recording how it differed.
  */
 export const reconcileSession = <A, E>(
   deps: RepairDeps<A>,
   session: TradingSession,
-  instruments: ReadonlyArray<string>,
+  scope: { readonly instruments: ReadonlyArray<string>; readonly subjects: ReadonlyArray<string> },
   streamed: ReadonlyArray<A>,
   quarantineScope: string,
   commitDay: (write: PartitionWrite<A>) => Effect.Effect<unknown, E>
 ) => {
+  const { instruments, subjects } = scope
   const make = row(deps, "reconcile", null, session.openMs, session.closeMs, instruments)
   const dataset = deps.feed.dataset
   return Effect.gen(function* () {
     const { rows, rejected } = yield* fetchWindow(
       deps.feed,
-      instruments,
+      subjects,
       session,
       session.openMs,
       session.closeMs

@@ -115,9 +115,16 @@ export const run = <A>(
       `streaming ${dataset.name} ${instruments.join(",")} for the ${session.date} session until ${new Date(session.closeMs).toISOString()}${session.earlyClose ? " (early close)" : ""}`
     )
 
+    const subjects =
+      live.subjectsFor === undefined ? instruments : yield* live.subjectsFor(instruments, session)
+    if (subjects !== instruments)
+      yield* Effect.logInfo(
+        `${dataset.name} ${instruments.join(",")}: ${subjects.length} subject(s) in this session`
+      )
+
     // Started inside the session, after its first records could have gone out: what came before
     // is a gap on each connection (from where an earlier capture of the day stopped, or the open).
-    const connections = live.connect(instruments)
+    const connections = live.connect(subjects)
     const gaps = connections.map((c) =>
       makeGapTracker({
         symbols: c.instruments,
@@ -155,7 +162,7 @@ export const run = <A>(
     }).pipe(Effect.forkScoped)
     yield* StallMonitor.run({
       stats,
-      symbols: instruments,
+      symbols: subjects,
       stallAfterMs: config.stream.stallAfterMs,
       marketTime: clock.now
     }).pipe(Effect.forkScoped)
@@ -189,6 +196,7 @@ export const run = <A>(
       clock,
       stats,
       instruments,
+      subjects,
       connections,
       gaps,
       queue,

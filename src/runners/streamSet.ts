@@ -18,6 +18,10 @@ export interface DatasetStream<A> {
   readonly request: StreamRunner.StreamRequest
 }
 
+/** `stream` with its record type erased, for a set of datasets of different types. */
+export const erased = <A>(stream: DatasetStream<A>): DatasetStream<unknown> =>
+  stream as unknown as DatasetStream<unknown>
+
 /** How one dataset's capture ended: its report, or the error that stopped it early. */
 export type StreamOutcome =
   | { readonly _tag: "Done"; readonly source: string; readonly report: StreamRunner.StreamReport }

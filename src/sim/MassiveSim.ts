@@ -20,6 +20,7 @@ import {
   newYorkTimeToEpochMs
 } from "../domain/time.js"
 import { type Fault, FaultRequests, type FaultSwitch, makeFaultSwitch } from "./faults.js"
+import { indexSecondBars } from "./syntheticIndices.js"
 import {
   dayBarsFor,
   isKnownSymbol,
@@ -65,7 +66,8 @@ export interface MassiveSimOptions {
   readonly bars?: BarProvider
   /**
    * More markets by ticker prefix (`I:` indices, `O:` option contracts): their per-second bars and
-   * how the wire writes them. Tickers without a matching prefix are the stocks of `bars`.
+   * how the wire writes them. Tickers without a matching prefix are the stocks of `bars`. Default:
+   * the synthetic indices (I:VIX) when `bars` is the synthetic market too, none otherwise.
    */
   readonly markets?: ReadonlyArray<PrefixMarket>
 }
@@ -263,6 +265,11 @@ interface Market {
   readonly known: (symbol: string) => boolean
 }
 
+/** The synthetic indices, served beside the synthetic stocks. */
+const SYNTHETIC_MARKETS: ReadonlyArray<PrefixMarket> = [
+  { prefix: "I:", bars: indexSecondBars, wire: "index" }
+]
+
 const SYNTHETIC: Market = {
   range: rangeBars,
   dayBar: (symbol, date) => dayBarsFor(symbol, date, 1, "day")[0],
@@ -444,7 +451,8 @@ const start = (options: MassiveSimOptions): Effect.Effect<Running, SimStartError
     const nextRequestId = requestIdFactory()
     const bars = options.bars ?? secondBars
     const stocks = bars === secondBars ? SYNTHETIC : providerMarket(bars)
-    const prefixed = (options.markets ?? []).map((m) => ({ ...m, market: providerMarket(m.bars) }))
+    const markets = options.markets ?? (options.bars === undefined ? SYNTHETIC_MARKETS : [])
+    const prefixed = markets.map((m) => ({ ...m, market: providerMarket(m.bars) }))
     /** The market a ticker belongs to, and how the wire writes its bars. */
     const marketOf = (ticker: string) => {
       for (const m of prefixed) if (ticker.startsWith(m.prefix)) return m

@@ -1,8 +1,9 @@
 /**
  * Serving a stored day: per-second bars read back from the Parquet lake
- * (`<dataDir>/lake/stock_bars_1s/date=D/*.parquet`) as a simulator bar provider, and
+ * (`<dataDir>/lake/<dataset>/date=D/*.parquet`) as a simulator bar provider, and
  * `serveStoredDay`, which runs the REST simulator and the WebSocket replay of that day on one port
- * (what `tapehouse simulate --date D` runs).
+ * (what `tapehouse simulate --date D` runs): every dataset of the registry that streams (`live`) and
+ * is stored for D, each on its own cluster and written the way the vendor writes it there.
  *
  * A provider is synchronous, so the partitions it serves are read up front: every `*.parquet`
  * file of a partition in file-name order (the base `part-0000.parquet`, then stream part files
@@ -13,6 +14,7 @@ import * as NodeFs from "node:fs/promises"
 import * as Path from "node:path"
 import { Effect, Schema, type Scope } from "effect"
 import type { Dataset } from "../domain/Dataset.js"
+import { type DatasetName, datasetNames, entryOf, type LiveWire } from "../domain/datasets.js"
 import { type StockBar, StockBars1s } from "../domain/StockBar.js"
 import { decodeParquet } from "../sinks/parquetCodec.js"
 import * as MassiveSim from "./MassiveSim.js"
@@ -26,7 +28,10 @@ export class StoredDayMissing extends Schema.TaggedError<StoredDayMissing>()("St
   path: Schema.String
 }) {
   override get message(): string {
-    return `No stored ${this.dataset} data for ${this.date}: ${this.path} does not exist or holds no .parquet file. Fill that day first, e.g. tapehouse backfill --dataset ${this.dataset} --symbols SPY,QQQ --from ${this.date} --to ${this.date}`
+    const example = (datasetNames as ReadonlyArray<string>).includes(this.dataset)
+      ? entryOf(this.dataset as DatasetName).instruments.example
+      : "SPY,QQQ"
+    return `No stored ${this.dataset} data for ${this.date}: ${this.path} does not exist or holds no .parquet file. Fill that day first, e.g. tapehouse backfill --dataset ${this.dataset} --symbols ${example} --from ${this.date} --to ${this.date}`
   }
 }
 
@@ -54,17 +59,45 @@ export interface LakeDay {
   readonly symbols: ReadonlyArray<string>
   /** Rows after deduplication. */
   readonly rows: number
-  /** The symbol's bars ascending by time; empty for unknown symbols. */
+  /** The symbol's bars ascending by time, as the simulators serve them; empty for unknown symbols. */
   readonly bars: (symbol: string) => ReadonlyArray<StockBar>
 }
 
 const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e))
 
-/** Reads one partition of `dataset` (default `stock_bars_1s`); fails with `StoredDayMissing` when it is absent. */
-export const readLakeDay = (
+/**
+ * A stored row of a bar dataset (symbol, ts, open, high, low, close, and maybe volume, vwap, trades)
+ * as the simulators' bar. Columns the dataset lacks (an index has no volume) take values that its
+ * wire (`index`) never writes.
+ */
+const simBar = <A>(dataset: Dataset<A>, row: A): StockBar => {
+  const r = row as Readonly<Record<string, unknown>>
+  const num = (k: string) => r[k] as number
+  return {
+    symbol: String(row[dataset.instrument]),
+    ts: row[dataset.timeColumn] as number,
+    open: num("open"),
+    high: num("high"),
+    low: num("low"),
+    close: num("close"),
+    volume: typeof r.volume === "number" ? r.volume : 0,
+    vwap: typeof r.vwap === "number" ? r.vwap : null,
+    trades: typeof r.trades === "number" ? r.trades : null
+  }
+}
+
+/** Reads one partition of a bar dataset (default `stock_bars_1s`); fails with `StoredDayMissing` when it is absent. */
+export const readLakeDay = <A = StockBar>(
   dataDir: string,
   date: string,
-  dataset: Dataset<StockBar> = StockBars1s
+  dataset?: Dataset<A>
+): Effect.Effect<LakeDay, StoredDayMissing | StoredDayUnreadable> =>
+  readStoredDay(dataDir, date, dataset ?? (StockBars1s as unknown as Dataset<A>))
+
+const readStoredDay = <A>(
+  dataDir: string,
+  date: string,
+  dataset: Dataset<A>
 ): Effect.Effect<LakeDay, StoredDayMissing | StoredDayUnreadable> =>
   Effect.gen(function* () {
     const dir = Path.resolve(dataDir, "lake", dataset.name, `date=${date}`)
@@ -87,7 +120,8 @@ export const readLakeDay = (
         try: async () => decodeParquet(dataset, new Uint8Array(await NodeFs.readFile(file))),
         catch: (e) => new StoredDayUnreadable({ path: file, detail: errorText(e) })
       })
-      for (const row of rows) byKey.set(dataset.key.map((k) => String(row[k])).join("\u0000"), row)
+      for (const row of rows)
+        byKey.set(dataset.key.map((k) => String(row[k])).join("\u0000"), simBar(dataset, row))
     }
     const bySymbol = new Map<string, Array<StockBar>>()
     for (const bar of byKey.values()) {
@@ -159,35 +193,90 @@ export interface ServeStoredDayOptions {
   readonly start?: "subscribe" | "now" | "manual"
   /** Session time the replay starts at, epoch ms; default the session open. */
   readonly fromMs?: number
+  /** The dataset that must be stored for the day (default: any that streams); the others stored are served too. */
+  readonly dataset?: DatasetName
+}
+
+/** One dataset a stored-day server replays. */
+export interface ServedDataset {
+  readonly dataset: DatasetName
+  /** Its cluster, ticker prefix and wire shape, from the registry. */
+  readonly live: LiveWire
+  readonly day: LakeDay
 }
 
 export interface StoredDayServer {
   /** `http://127.0.0.1:PORT`: the REST base URL (aggregates and open-close serve the stored day). */
   readonly restUrl: string
-  /** `ws://127.0.0.1:PORT`: the WebSocket base URL (clients append `/stocks`). */
+  /** `ws://127.0.0.1:PORT`: the WebSocket base URL (clients append `/stocks`, `/indices` …). */
   readonly wsUrl: string
   readonly rest: MassiveSim.MassiveSimServer
   readonly socket: MassiveSocketSim.MassiveSocketSimServer
+  /** The stored day of `options.dataset` (default: of the first dataset served). */
   readonly day: LakeDay
+  /** Every dataset served, in registry order. */
+  readonly served: ReadonlyArray<ServedDataset>
 }
 
+/** Every dataset that streams and is stored for `date`; `required` must be, or it fails. */
+const storedDatasets = (dataDir: string, date: string, required: DatasetName | undefined) =>
+  Effect.gen(function* () {
+    const served: Array<ServedDataset> = []
+    for (const name of datasetNames) {
+      const entry = entryOf(name)
+      if (entry.live === undefined) continue
+      const read = readLakeDay(dataDir, date, entry.dataset)
+      const day =
+        name === required
+          ? yield* read
+          : yield* read.pipe(
+              Effect.map((d): LakeDay | undefined => d),
+              Effect.catchTag("StoredDayMissing", () => Effect.succeed(undefined))
+            )
+      if (day !== undefined) served.push({ dataset: name, live: entry.live, day })
+    }
+    if (served.length === 0) {
+      const dataset = required ?? "stock_bars_1s"
+      return yield* new StoredDayMissing({
+        dataset,
+        date,
+        path: Path.resolve(dataDir, "lake", dataset, `date=${date}`)
+      })
+    }
+    return served
+  })
+
 /**
- * Serves a stored day of `stock_bars_1s` over REST and WebSocket on one port until the scope
- * closes. REST serves only that date's bars (other dates answer without results).
+ * Serves a stored day over REST and WebSocket on one port until the scope closes: each dataset
+ * stored for it on its own cluster (registry `live`), REST by ticker prefix. REST serves only that
+ * date's bars (other dates answer without results).
  */
 export const serveStoredDay = (
   options: ServeStoredDayOptions
 ): Effect.Effect<StoredDayServer, SimError, Scope.Scope> =>
   Effect.gen(function* () {
-    const day = yield* readLakeDay(options.dataDir, options.date)
+    const served = yield* storedDatasets(options.dataDir, options.date, options.dataset)
+    const day = (served.find((s) => s.dataset === options.dataset) ?? served[0]!).day
     const empty: ReadonlyArray<StockBar> = []
-    const bars: MassiveSim.BarProvider = (symbol, date) => (date === day.date ? day.bars(symbol) : empty)
+    const providerOf =
+      (stored: LakeDay): MassiveSim.BarProvider =>
+      (symbol, date) =>
+        date === stored.date ? stored.bars(symbol) : empty
+    const stocks = served.find((s) => s.live.prefix === undefined)
+    const bars: MassiveSim.BarProvider = stocks === undefined ? () => empty : providerOf(stocks.day)
+    const markets = served.flatMap(
+      (s): ReadonlyArray<MassiveSim.PrefixMarket> =>
+        s.live.prefix === undefined
+          ? []
+          : [{ prefix: s.live.prefix, bars: providerOf(s.day), wire: s.live.wire }]
+    )
     // The REST clock (`/v1/marketstatus/now`) follows the replay, so a client such as
     // `tapehouse stream` lives in the replayed session. Until the socket part exists: the open.
     const open = sessionOf(day.date)
     let sessionNow = () => options.fromMs ?? (open._tag === "open" ? open.openMs : Date.now())
     const rest = yield* MassiveSim.make({
       bars,
+      markets,
       now: () => sessionNow(),
       // The REST side serves the stored day whole, whatever the replay's clock says.
       holdBackFuture: false,
@@ -197,8 +286,12 @@ export const serveStoredDay = (
     const socket = yield* MassiveSocketSim.make(rest, {
       date: day.date,
       speed: options.speed,
-      bars,
-      symbols: day.symbols,
+      clusters: served.map((s) => ({
+        cluster: s.live.cluster,
+        symbols: s.day.symbols,
+        bars: providerOf(s.day),
+        wire: s.live.wire
+      })),
       ...(options.start === undefined ? {} : { start: options.start }),
       ...(options.fromMs === undefined ? {} : { fromMs: options.fromMs })
     })
@@ -207,5 +300,5 @@ export const serveStoredDay = (
     const closedAfter = open._tag === "open" ? open.closeMs + 60_000 : Number.NEGATIVE_INFINITY
     sessionNow = () =>
       socket.isFinished() ? Math.max(socket.sessionTimeMs(), closedAfter) : socket.sessionTimeMs()
-    return { restUrl: rest.url, wsUrl: socket.url, rest, socket, day }
+    return { restUrl: rest.url, wsUrl: socket.url, rest, socket, day, served }
   })

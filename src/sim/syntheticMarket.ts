@@ -62,7 +62,7 @@ export const isKnownSymbol = (symbol: string): boolean => Object.hasOwn(SPECS, s
 // ---------------------------------------------------------------------------------------------
 // PRNG and hashing
 
-const fnv1a = (s: string): number => {
+export const fnv1a = (s: string): number => {
   let h = 0x811c9dc5
   for (let i = 0; i < s.length; i++) {
     h ^= s.charCodeAt(i)
@@ -82,7 +82,7 @@ const mix = (a: number, b: number, c = 0): number => {
   return h >>> 0
 }
 
-const mulberry32 = (seed: number): (() => number) => {
+export const mulberry32 = (seed: number): (() => number) => {
   let a = seed >>> 0
   return () => {
     a = (a + 0x6d2b79f5) | 0
@@ -93,7 +93,7 @@ const mulberry32 = (seed: number): (() => number) => {
 }
 
 /** Standard normal draws (Box–Muller, both values used). */
-const gaussian = (rng: () => number): (() => number) => {
+export const gaussian = (rng: () => number): (() => number) => {
   let spare = Number.NaN
   return () => {
     if (!Number.isNaN(spare)) {
@@ -113,7 +113,7 @@ const gaussian = (rng: () => number): (() => number) => {
 // Daily anchors (O(1) per day)
 
 const DAY_MS = 86_400_000
-const dayIndex = (date: string): number => {
+export const dayIndex = (date: string): number => {
   const [y, m, d] = parseDate(date)
   return Date.UTC(y, m - 1, d) / DAY_MS
 }
@@ -123,7 +123,7 @@ const REF_INDEX = dayIndex("2024-03-01")
 const NOISE_SCALES = [1, 4, 16, 64, 256] as const
 
 /** Value noise in about [-1, 1] at integer knots spaced `scale` days apart, smoothly interpolated. */
-const valueNoise = (seed: number, scale: number, k: number): number => {
+export const valueNoise = (seed: number, scale: number, k: number): number => {
   const j = Math.floor(k / scale)
   const f = (k - j * scale) / scale
   const knot = (i: number) => {

@@ -135,6 +135,17 @@ describe("loadConfig", () => {
     })
   )
 
+  it("the shipped stream.datasets comment lists every dataset of the registry", () => {
+    const text = fs.readFileSync(path.join(SHIPPED, "settings.yaml"), "utf8")
+    const line = text.split("\n").find((l) => l.includes("One or more of:")) ?? ""
+    expect(
+      line
+        .replace(/.*One or more of: /, "")
+        .replace(/\. No env override\./, "")
+        .split(", ")
+    ).toEqual([...datasetNames])
+  })
+
   it.effect("the datasets' keys: lists of tickers upper-cased and without repeats", () =>
     Effect.gen(function* () {
       const { config } = yield* load({

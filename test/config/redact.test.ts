@@ -70,11 +70,8 @@ describe("makeRedactor", () => {
     expect(text).not.toContain(KEY)
   })
 
-  it("leaves ordinary text alone and is fast", () => {
+  it("leaves ordinary text alone (its speed: bench/decoding.ts)", () => {
     const line = "backfill AAPL 2024-05-01: 23400 rows in 3 pages, committed to parquet and sql"
     expect(redact(line)).toBe(line)
-    const start = performance.now()
-    for (let i = 0; i < 100_000; i++) redact(line)
-    expect(performance.now() - start).toBeLessThan(1000)
   })
 })

@@ -136,35 +136,41 @@ describe("tapehouse CLI", () => {
         "--to",
         "2024-03-04"
       ]
-      const [config, dates, reversed, dataDirError, unknownDataset] = yield* Effect.all(
-        [
-          runCli(["--config-dir", badConfig, ...backfill], { env: { TAPEHOUSE_DATA_DIR: dataDir } }),
-          runCli(backfillArgs(good, "SPY", "2024-13-01", "2024-03-04"), {
-            env: { TAPEHOUSE_DATA_DIR: dataDir, TAPEHOUSE_MASSIVE_URL: "http://127.0.0.1:9" }
-          }),
-          runCli(backfillArgs(good, "SPY", "2024-03-08", "2024-03-04"), {
-            env: { TAPEHOUSE_DATA_DIR: dataDir, TAPEHOUSE_MASSIVE_URL: "http://127.0.0.1:9" }
-          }),
-          runCli(["--config-dir", good, "--data-dir", notADir, ...backfill], {}),
-          runCli(
-            [
-              "--config-dir",
-              good,
-              "backfill",
-              "--dataset",
-              "nope",
-              "--symbols",
-              "SPY",
-              "--from",
-              "2024-03-04",
-              "--to",
-              "2024-03-04"
-            ],
-            {}
-          )
-        ],
-        { concurrency: 3 }
-      )
+      const [config, dates, reversed, dataDirError, unknownDataset, streamDatasets, bothDatasetOptions] =
+        yield* Effect.all(
+          [
+            runCli(["--config-dir", badConfig, ...backfill], { env: { TAPEHOUSE_DATA_DIR: dataDir } }),
+            runCli(backfillArgs(good, "SPY", "2024-13-01", "2024-03-04"), {
+              env: { TAPEHOUSE_DATA_DIR: dataDir, TAPEHOUSE_MASSIVE_URL: "http://127.0.0.1:9" }
+            }),
+            runCli(backfillArgs(good, "SPY", "2024-03-08", "2024-03-04"), {
+              env: { TAPEHOUSE_DATA_DIR: dataDir, TAPEHOUSE_MASSIVE_URL: "http://127.0.0.1:9" }
+            }),
+            runCli(["--config-dir", good, "--data-dir", notADir, ...backfill], {}),
+            runCli(
+              [
+                "--config-dir",
+                good,
+                "backfill",
+                "--dataset",
+                "nope",
+                "--symbols",
+                "SPY",
+                "--from",
+                "2024-03-04",
+                "--to",
+                "2024-03-04"
+              ],
+              {}
+            ),
+            runCli(["--config-dir", good, "stream", "--datasets", "stock_bars_1s,stock_bars_1m"], {}),
+            runCli(
+              ["--config-dir", good, "stream", "--dataset", "stock_bars_1s", "--datasets", "stock_bars_1s"],
+              {}
+            )
+          ],
+          { concurrency: 3 }
+        )
       expect(config.code).toBe(2)
       expect(config.stderr).toContain("sources.massive.rate_limit_per_minute")
       expect(config.stderr).toContain("lots")
@@ -176,6 +182,10 @@ describe("tapehouse CLI", () => {
       expect(dataDirError.stderr).toContain("data_dir")
       expect(dataDirError.stderr).toContain(notADir)
       expect(unknownDataset.code).toBe(2)
+      expect(streamDatasets.code).toBe(2)
+      expect(streamDatasets.stderr).toContain('--datasets has "stock_bars_1m"; expected a comma list of ')
+      expect(bothDatasetOptions.code).toBe(2)
+      expect(bothDatasetOptions.stderr).toContain("--dataset and --datasets were both given")
     })
   )
 
@@ -333,6 +343,14 @@ describe("tapehouse CLI", () => {
       }
       expect(body.results).toHaveLength(3)
       expect(body.next_url.startsWith(url)).toBe(true)
+      const news = yield* Effect.promise(() =>
+        fetch(`${url}/v2/reference/news?ticker=SPY&published_utc.gte=2024-03-04&order=asc&limit=2`, {
+          headers: { Authorization: "Bearer k-123" }
+        }).then((r) => r.json() as Promise<{ results: Array<{ tickers: Array<string> }>; next_url: string }>)
+      )
+      expect(news.results).toHaveLength(2)
+      expect(news.results.every((a) => a.tickers.includes("SPY"))).toBe(true)
+      expect(news.next_url.startsWith(`${url}/v2/reference/news?cursor=`)).toBe(true)
       child.kill("SIGINT")
       const result = yield* Effect.promise(() => done)
       expect(result.code).toBe(0)

@@ -57,7 +57,7 @@ export const run = <A>(ctx: StreamContext<A>, reconcile: boolean) =>
       const row = yield* reconcileSession(
         { feed: ctx.feed, sinks: ctx.sinks, quarantine: ctx.quarantine, source: ctx.source },
         session,
-        ctx.instruments,
+        { instruments: ctx.instruments, subjects: ctx.subjects },
         streamed,
         `reconcile-${ctx.source}`,
         (write) =>

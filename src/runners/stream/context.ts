@@ -33,6 +33,8 @@ export interface StreamContext<A> {
   readonly clock: MarketTime
   readonly stats: StreamStats
   readonly instruments: ReadonlyArray<string>
+  /** What the connections carry (`LiveFeed.subjectsFor`; the instruments themselves by default). */
+  readonly subjects: ReadonlyArray<string>
   readonly connections: ReadonlyArray<LiveConnection<A>>
   /** One per connection, in the same order: each connection has its own gaps. */
   readonly gaps: ReadonlyArray<GapTracker>

@@ -41,13 +41,21 @@ import * as Wire from "./wire.js"
 export type MassiveRestError = VendorAuthError | VendorRequestError | VendorDecodeError
 
 /** One page of an aggregates response, decoded. */
-export interface AggregatesPage {
-  /** Bars that decoded, in the order received, with `symbol` set to the requested ticker. */
-  readonly bars: ReadonlyArray<StockBar>
+export interface AggregatesPage<A = StockBar> {
+  /** Bars that decoded (by the request's codec), in the order received, with the requested ticker. */
+  readonly bars: ReadonlyArray<A>
   /** Bars that did not decode (wrong types, missing required fields), with the reason. */
   readonly rejected: ReadonlyArray<Rejected>
   /** 1-based page number within the request. */
   readonly page: number
+}
+
+export interface AggregatesRequest {
+  readonly ticker: string
+  readonly multiplier: number
+  readonly timespan: "second" | "minute" | "hour" | "day"
+  readonly from: string | number
+  readonly to: string | number
 }
 
 export interface DailyOpenClose {
@@ -73,15 +81,13 @@ export interface MassiveRestShape {
   /**
    * Custom aggregate bars `GET /v2/aggs/ticker/{ticker}/range/{multiplier}/{timespan}/{from}/{to}`
    * with `limit`, `sort=asc` and `adjusted` from config, following `next_url` page by page.
-   * `from`/`to` are YYYY-MM-DD dates or epoch-ms numbers, as the API accepts.
+   * `from`/`to` are YYYY-MM-DD dates or epoch-ms numbers, as the API accepts. Each bar becomes a
+   * record through `codec` (`Wire.stockBarCodec` for stocks; indices bars carry no volume).
    */
-  readonly aggregates: (request: {
-    readonly ticker: string
-    readonly multiplier: number
-    readonly timespan: "second" | "minute" | "hour" | "day"
-    readonly from: string | number
-    readonly to: string | number
-  }) => Stream.Stream<AggregatesPage, MassiveRestError>
+  readonly aggregates: <A>(
+    request: AggregatesRequest,
+    codec: Wire.BarCodec<A>
+  ) => Stream.Stream<AggregatesPage<A>, MassiveRestError>
   /** `GET /v1/open-close/{ticker}/{date}`. */
   readonly dailyOpenClose: (ticker: string, date: string) => Effect.Effect<DailyOpenClose, MassiveRestError>
   /** `GET /v1/marketstatus/now`. */
@@ -497,7 +503,10 @@ export const make: Effect.Effect<MassiveRestShape, never, HttpClient.HttpClient 
     const adjustedParam = (ticker: string): Record<string, string> =>
       isIndex(ticker) ? {} : { adjusted: String(massive.adjusted) }
 
-    const aggregates: MassiveRestShape["aggregates"] = (req) => {
+    const aggregates: MassiveRestShape["aggregates"] = <A>(
+      req: AggregatesRequest,
+      codec: Wire.BarCodec<A>
+    ) => {
       const query = new URLSearchParams({
         ...adjustedParam(req.ticker),
         sort: "asc",
@@ -506,10 +515,10 @@ export const make: Effect.Effect<MassiveRestShape, never, HttpClient.HttpClient 
       const first = `/v2/aggs/ticker/${tickerSegment(req.ticker)}/range/${req.multiplier}/${req.timespan}/${req.from}/${req.to}?${query}`
       const fetchPage = (path: string, page: number) =>
         Effect.flatMap(request(path, decodeAggregates), ({ envelope, next }) => {
-          const bars: Array<StockBar> = []
+          const bars: Array<A> = []
           const rejected: Array<Rejected> = []
           for (const raw of envelope.results ?? []) {
-            const r = Wire.decodeBar(raw, req.ticker)
+            const r = Wire.decodeAggregateBar(raw, req.ticker, codec)
             if (r._tag === "Bar") bars.push(r.bar)
             else rejected.push(r.rejected)
           }
@@ -522,7 +531,7 @@ export const make: Effect.Effect<MassiveRestShape, never, HttpClient.HttpClient 
               })
             )
           }
-          const result: AggregatesPage = { bars, rejected, page }
+          const result: AggregatesPage<A> = { bars, rejected, page }
           return Effect.as(
             Effect.logDebug(
               `Massive aggregates ${req.ticker} page ${page}: ${bars.length} bars, ${rejected.length} rejected${next === undefined ? ", last page" : ""}`
@@ -625,7 +634,8 @@ const boundMs = (bound: string | number, end: boolean): number => {
 
 /**
  * In memory, no HTTP: `aggregates` filters `data.bars[ticker]` to [from, to] (multiplier and timespan
- * are ignored: the data is served at its own granularity) and pages it by `pageSize`;
+ * are ignored: the data is served at its own granularity), makes each bar a record through the
+ * request's codec (an index codec drops volume, VWAP and trade count) and pages it by `pageSize`;
  * `dailyOpenClose` is derived from the day's bars (404 when there are none).
  */
 export const Test = (data: TestData): Layer.Layer<MassiveRest> => {
@@ -639,13 +649,27 @@ export const Test = (data: TestData): Layer.Layer<MassiveRest> => {
   return Layer.succeed(
     MassiveRest,
     MassiveRest.of({
-      aggregates: (req) => {
+      aggregates: <A>(req: AggregatesRequest, codec: Wire.BarCodec<A>) => {
         const bars = range(req.ticker, boundMs(req.from, false), boundMs(req.to, true))
         const pages = Math.max(1, Math.ceil(bars.length / pageSize))
         return Stream.range(1, pages).pipe(
           Stream.map(
-            (page): AggregatesPage => ({
-              bars: bars.slice((page - 1) * pageSize, page * pageSize),
+            (page): AggregatesPage<A> => ({
+              bars: bars
+                .slice((page - 1) * pageSize, page * pageSize)
+                .map((b) =>
+                  codec.toRecord(
+                    req.ticker,
+                    b.ts,
+                    b.open,
+                    b.high,
+                    b.low,
+                    b.close,
+                    b.volume,
+                    b.vwap ?? undefined,
+                    b.trades ?? undefined
+                  )
+                ),
               rejected: [],
               page
             })

@@ -5,10 +5,12 @@
  * `discover` is the rule alone; `discoverContracts` fetches the open and the chain through the
  * REST client and applies it.
  */
+
 import { Effect, Option, Stream } from "effect"
 import { addDays } from "../../domain/time.js"
 import type { MassiveRestError, MassiveRestShape } from "./MassiveRest.js"
 import { listContracts, type OptionContract } from "./optionContracts.js"
+import { stockBarCodec } from "./wire.js"
 
 export const DEFAULT_MAX_DTE = 7
 export const DEFAULT_BAND = 0.01
@@ -94,14 +96,19 @@ export const officialOpen = (
     Effect.catchIf(
       (e) => e._tag === "VendorRequestError" && e.status === 404,
       () =>
-        rest.aggregates({ ticker: underlying, multiplier: 1, timespan: "second", from: date, to: date }).pipe(
-          Stream.filter((page) => page.bars.length > 0),
-          Stream.take(1),
-          Stream.runHead,
-          Effect.map(
-            Option.map((page) => ({ open: page.bars[0]!.open, source: "first-second-bar" as const }))
+        rest
+          .aggregates(
+            { ticker: underlying, multiplier: 1, timespan: "second", from: date, to: date },
+            stockBarCodec
           )
-        )
+          .pipe(
+            Stream.filter((page) => page.bars.length > 0),
+            Stream.take(1),
+            Stream.runHead,
+            Effect.map(
+              Option.map((page) => ({ open: page.bars[0]!.open, source: "first-second-bar" as const }))
+            )
+          )
     )
   )
 

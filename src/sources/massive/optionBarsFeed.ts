@@ -11,6 +11,7 @@ import type { Feed, SourcePage } from "../../runners/Feed.js"
 import { MassiveRest, type MassiveRestShape } from "./MassiveRest.js"
 import { type DiscoverDay, makeDiscoverDay } from "./optionChainDay.js"
 import type { OptionContract } from "./optionContracts.js"
+import type { BarCodec } from "./wire.js"
 
 /** Contracts whose pages are fetched at once (the REST client bounds requests in flight too). */
 export const CONTRACTS_IN_FLIGHT = 4
@@ -18,34 +19,35 @@ export const CONTRACTS_IN_FLIGHT = 4
 const byTicker = (a: OptionContract, b: OptionContract) =>
   a.ticker < b.ticker ? -1 : a.ticker > b.ticker ? 1 : 0
 
+/** Decodes a contract's aggregates straight into option bars carrying the contract's terms. */
+export const codecOf = (contract: OptionContract): BarCodec<OptionBar> => ({
+  volume: "required",
+  toRecord: (symbol, ts, open, high, low, close, v, vw, n) => ({
+    symbol,
+    underlying: contract.underlying,
+    expiration_date: contract.expirationDate,
+    strike_price: contract.strike,
+    contract_type: contract.type,
+    ts,
+    open,
+    high,
+    low,
+    close,
+    volume: v ?? 0,
+    vwap: vw ?? null,
+    trades: n ?? null
+  })
+})
+
 const build = (rest: MassiveRestShape, discoverDay: DiscoverDay): Feed<OptionBar> => {
   /** One contract's bars in [from, to] (dates or epoch ms, as the API takes), every page. */
   const contractPages = (contract: OptionContract, from: string | number, to: string | number) =>
-    rest.aggregates({ ticker: contract.ticker, multiplier: 1, timespan: "second", from, to }).pipe(
-      Stream.map((page): SourcePage<OptionBar> => {
-        const records = new Array<OptionBar>(page.bars.length)
-        for (let i = 0; i < page.bars.length; i++) {
-          const b = page.bars[i]!
-          records[i] = {
-            symbol: contract.ticker,
-            underlying: contract.underlying,
-            expiration_date: contract.expirationDate,
-            strike_price: contract.strike,
-            contract_type: contract.type,
-            ts: b.ts,
-            open: b.open,
-            high: b.high,
-            low: b.low,
-            close: b.close,
-            volume: b.volume,
-            vwap: b.vwap,
-            trades: b.trades
-          }
-        }
-        return { records, rejected: page.rejected }
-      }),
-      Stream.runCollect
-    )
+    rest
+      .aggregates({ ticker: contract.ticker, multiplier: 1, timespan: "second", from, to }, codecOf(contract))
+      .pipe(
+        Stream.map((page): SourcePage<OptionBar> => ({ records: page.bars, rejected: page.rejected })),
+        Stream.runCollect
+      )
 
   /** Every tracked contract's pages for the day, in ticker order. */
   const chainPages = (underlying: string, date: string, from: string | number, to: string | number) =>

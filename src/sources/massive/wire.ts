@@ -121,14 +121,51 @@ export const errorText = (body: string): string => {
 }
 
 /** A bar decoded to the canonical record, or the reason it was not. */
-export type BarResult =
-  | { readonly _tag: "Bar"; readonly bar: StockBar }
+export type BarResult<A = StockBar> =
+  | { readonly _tag: "Bar"; readonly bar: A }
   | { readonly _tag: "Rejected"; readonly rejected: Rejected }
+
+/**
+ * How a dataset reads custom-range aggregate bars: whether they must carry a volume, and the record
+ * a bar makes (positional arguments: no object per bar beyond the record).
+ */
+export interface BarCodec<A> {
+  /** `required`: stock and option bars (a bar without `v` is rejected); `none`: index bars (only o/h/l/c/t). */
+  readonly volume: "required" | "none"
+  /** The record of a bar of `symbol`; `v`, `vw` and `n` are undefined when absent or null. */
+  readonly toRecord: (
+    symbol: string,
+    t: number,
+    o: number,
+    h: number,
+    l: number,
+    c: number,
+    v: number | undefined,
+    vw: number | undefined,
+    n: number | undefined
+  ) => A
+}
+
+/** Stock (and option) bars: `vw`/`n` absent or null become null; a bar without `v` is rejected, not a zero volume. */
+export const stockBarCodec: BarCodec<StockBar> = {
+  volume: "required",
+  toRecord: (symbol, ts, open, high, low, close, v, vw, n) => ({
+    symbol,
+    ts,
+    open,
+    high,
+    low,
+    close,
+    volume: v ?? 0,
+    vwap: vw ?? null,
+    trades: n ?? null
+  })
+}
 
 const describeType = (x: unknown): string => (x === null ? "null" : Array.isArray(x) ? "array" : typeof x)
 
 /**
- * Decodes one aggregate bar into a `StockBar` for `symbol`, checking each field's type by hand.
+ * Decodes one aggregate bar into a `StockBar` for `symbol` (`decodeAggregateBar` with `stockBarCodec`).
  *
  * Why not `Schema.decodeUnknownEither(AggregateBar)`: measured on 23,400 bars (one regular session of
  * second bars) with Node 20 on the 2-core dev box (`npx vitest run test/sources/massive/wire.test.ts -t
@@ -136,10 +173,16 @@ const describeType = (x: unknown): string => (x === null ? "null" : Array.isArra
  * `StockBar` does about 0.55M bars/s, this function about 13.6M bars/s including the mapping. The
  * backfill target (300k rows/s end to end) leaves decoding a small slice of the budget, which Schema
  * would eat on its own (0.55M/s = 1.8 µs of every 3.3 µs), so the plain function it is; `AggregateBar` stays the documented shape and tests check both agree.
- *
- * `vw`/`n` absent or null become null; `v` absent (indices bars) is a rejection, not a zero volume.
  */
-export const decodeBar = (raw: unknown, symbol: string): BarResult => {
+export const decodeBar = (raw: unknown, symbol: string): BarResult =>
+  decodeAggregateBar(raw, symbol, stockBarCodec)
+
+/**
+ * Decodes one aggregate bar with `codec`, checking each field's type by hand. With `volume: "none"`
+ * (indices) a bar of only `o,h,l,c,t` decodes, and `v`/`vw`/`n`, when a bar carries them anyway,
+ * must still be numbers.
+ */
+export const decodeAggregateBar = <A>(raw: unknown, symbol: string, codec: BarCodec<A>): BarResult<A> => {
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
     return reject({ symbol, value: raw as never }, `bar is ${describeType(raw)}, expected an object`)
   }
@@ -153,55 +196,46 @@ export const decodeBar = (raw: unknown, symbol: string): BarResult => {
   const v = b.v
   const vw = b.vw
   const n = b.n
+  const wantsVolume = codec.volume === "required"
   if (
     typeof o === "number" &&
     typeof h === "number" &&
     typeof l === "number" &&
     typeof c === "number" &&
     typeof t === "number" &&
-    typeof v === "number" &&
+    (wantsVolume ? typeof v === "number" : v === undefined || v === null || typeof v === "number") &&
     Number.isInteger(t) &&
     (vw === undefined || vw === null || typeof vw === "number") &&
     (n === undefined || n === null || typeof n === "number")
   ) {
     return {
       _tag: "Bar",
-      bar: {
-        symbol,
-        ts: t,
-        open: o,
-        high: h,
-        low: l,
-        close: c,
-        volume: v,
-        vwap: vw ?? null,
-        trades: n ?? null
-      }
+      bar: codec.toRecord(symbol, t, o, h, l, c, v ?? undefined, vw ?? undefined, n ?? undefined)
     }
   }
-  return reject({ symbol, ...(raw as Record<string, unknown>) }, barProblem(b))
+  return reject({ symbol, ...(raw as Record<string, unknown>) }, barProblem(b, wantsVolume))
 }
 
-const reject = (record: Record<string, unknown>, reason: string): BarResult => ({
+const reject = (record: Record<string, unknown>, reason: string): BarResult<never> => ({
   _tag: "Rejected",
   rejected: { record, reason }
 })
 
 /** The first thing wrong with a bar, as a sentence fragment (only called on the slow path). */
 // biome-ignore lint/suspicious/noExplicitAny: vendor decoding
-const barProblem = (b: any): string => {
+const barProblem = (b: any, wantsVolume: boolean): string => {
   const at = typeof b.t === "number" ? ` (t=${b.t})` : ""
   for (const k of ["o", "h", "l", "c", "t"] as const) {
     if (b[k] === undefined) return `bar${at} has no ${k}`
     if (typeof b[k] !== "number") return `bar${at} field ${k} is ${describeType(b[k])}, expected a number`
   }
   if (!Number.isInteger(b.t)) return `bar t=${b.t} is not an integer epoch-ms timestamp`
-  if (b.v === undefined || b.v === null) {
+  if (wantsVolume && (b.v === undefined || b.v === null)) {
     return `bar${at} has no v (volume); indices bars carry no volume and do not fit stock bars`
   }
-  if (typeof b.v !== "number") return `bar${at} field v is ${describeType(b.v)}, expected a number`
-  for (const k of ["vw", "n"] as const) {
-    if (typeof b[k] !== "number") return `bar${at} field ${k} is ${describeType(b[k])}, expected a number`
+  for (const k of ["v", "vw", "n"] as const) {
+    if (b[k] !== undefined && b[k] !== null && typeof b[k] !== "number")
+      return `bar${at} field ${k} is ${describeType(b[k])}, expected a number`
   }
   return `bar${at} does not decode`
 }

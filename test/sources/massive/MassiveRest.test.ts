@@ -20,6 +20,7 @@ import {
 import { AppConfig, type AppConfigShape } from "../../../src/config/AppConfig.js"
 import type { StockBar } from "../../../src/domain/StockBar.js"
 import * as MassiveRest from "../../../src/sources/massive/MassiveRest.js"
+import { stockBarCodec } from "../../../src/sources/massive/wire.js"
 
 const fixtures = join(process.cwd(), "..", "shared", "fixtures", "massive")
 const haveFixtures = existsSync(fixtures)
@@ -166,8 +167,7 @@ const envelope = (ticker: string, results: ReadonlyArray<unknown>, nextUrl?: str
   ...(nextUrl === undefined ? {} : { next_url: nextUrl })
 })
 
-type AggregatesRequest = Parameters<MassiveRest.MassiveRestShape["aggregates"]>[0]
-const spyRequest: AggregatesRequest = {
+const spyRequest: MassiveRest.AggregatesRequest = {
   ticker: "SPY",
   multiplier: 1,
   timespan: "second",
@@ -176,7 +176,7 @@ const spyRequest: AggregatesRequest = {
 }
 
 const collectPages = (rest: MassiveRest.MassiveRestShape, request = spyRequest) =>
-  Effect.map(Stream.runCollect(rest.aggregates(request)), Chunk.toReadonlyArray)
+  Effect.map(Stream.runCollect(rest.aggregates(request, stockBarCodec)), Chunk.toReadonlyArray)
 
 describe("MassiveRest.Live pipeline", () => {
   it.effect("paginates: re-adds auth on every page and never leaves the configured host", () =>
@@ -1107,7 +1107,10 @@ describe("MassiveRest.Test", () => {
       const rest = yield* MassiveRest.MassiveRest
       const pages = yield* Effect.map(
         Stream.runCollect(
-          rest.aggregates({ ticker: "SPY", multiplier: 1, timespan: "second", from: day, to: day })
+          rest.aggregates(
+            { ticker: "SPY", multiplier: 1, timespan: "second", from: day, to: day },
+            stockBarCodec
+          )
         ),
         Chunk.toReadonlyArray
       )
@@ -1117,7 +1120,10 @@ describe("MassiveRest.Test", () => {
         [3, [104]]
       ])
       const none = yield* Stream.runCollect(
-        rest.aggregates({ ticker: "QQQ", multiplier: 1, timespan: "second", from: day, to: day })
+        rest.aggregates(
+          { ticker: "QQQ", multiplier: 1, timespan: "second", from: day, to: day },
+          stockBarCodec
+        )
       )
       expect(Chunk.toReadonlyArray(none)).toEqual([{ bars: [], rejected: [], page: 1 }])
       const ohlc = yield* rest.dailyOpenClose("SPY", day)
