@@ -5,6 +5,7 @@ import { UsageError } from "../domain/errors.js"
 import { backfillCommand } from "./backfillCommand.js"
 import { withCliConsole } from "./cliConsole.js"
 import { demoCommand } from "./demoCommand.js"
+import { discoverCommand } from "./discoverCommand.js"
 import { root } from "./root.js"
 import { simCommand } from "./simCommand.js"
 import { compactCommand, simulateCommand } from "./simulateCommand.js"
@@ -15,6 +16,7 @@ import { commandTree, unknownOption } from "./unknownOptions.js"
 
 const subcommands = [
   backfillCommand,
+  discoverCommand,
   streamCommand,
   stopCommand,
   statusCommand,

@@ -1,7 +1,14 @@
 /** `tapehouse backfill`: fill history for a dataset, symbols and dates from the vendor's REST API. */
 import { Command, Options } from "@effect/cli"
 import { Clock, Console, Effect, Option } from "effect"
-import { datasetHelp, datasetNames, entryOf } from "../domain/datasets.js"
+import { AppConfig } from "../config/AppConfig.js"
+import {
+  type DatasetEntry,
+  type DatasetName,
+  datasetHelp,
+  datasetNames,
+  entryOf
+} from "../domain/datasets.js"
 import { BackfillIncomplete, UsageError } from "../domain/errors.js"
 import { isTicker, normalizeTicker } from "../domain/tickers.js"
 import { StatusLine } from "../monitor/StatusLine.js"
@@ -16,7 +23,7 @@ import { root } from "./root.js"
 import { prepareDataDir, resolveConfig } from "./setup.js"
 
 /** Parses `spy,QQQ` into distinct normalised tickers (`SPY`, `QQQ`), keeping the order given. */
-export const parseSymbols = (text: string) =>
+export const parseSymbols = (text: string, option = "--symbols") =>
   Effect.gen(function* () {
     const symbols = [
       ...new Set(
@@ -27,13 +34,47 @@ export const parseSymbols = (text: string) =>
       )
     ]
     if (symbols.length === 0)
-      return yield* new UsageError({ detail: "--symbols is empty; expected a comma list such as SPY,QQQ." })
+      return yield* new UsageError({ detail: `${option} is empty; expected a comma list such as SPY,QQQ.` })
     const bad = symbols.find((s) => !isTicker(s))
     if (bad !== undefined)
       return yield* new UsageError({
-        detail: `--symbols has ${JSON.stringify(bad)}, which is not a ticker; expected letters, digits, '.', ':', '_' or '-'.`
+        detail: `${option} has ${JSON.stringify(bad)}, which is not a ticker; expected letters, digits, '.', ':', '_' or '-'.`
       })
     return symbols
+  })
+
+/**
+ * The instruments of a backfill of `name`, from the option its registry entry names (`--symbols` or
+ * `--underlying`); the other one is refused rather than ignored.
+ */
+export const instrumentsOf = (
+  name: DatasetName,
+  given: { readonly symbols: Option.Option<string>; readonly underlying: Option.Option<string> }
+) =>
+  Effect.gen(function* () {
+    const { option, example } = entryOf(name).instruments
+    const [wanted, other] =
+      option === "symbols"
+        ? ([given.symbols, given.underlying] as const)
+        : ([given.underlying, given.symbols] as const)
+    const otherName = option === "symbols" ? "--underlying" : "--symbols"
+    if (Option.isSome(other))
+      return yield* new UsageError({
+        detail: `${otherName} does not apply to ${name}; it takes --${option}, e.g. --${option} ${example}.`
+      })
+    if (Option.isNone(wanted))
+      return yield* new UsageError({
+        detail: `${name} needs --${option}, e.g. --${option} ${example}.`
+      })
+    return yield* parseSymbols(wanted.value, `--${option}`)
+  })
+
+/** The registry names of `entry`'s `fillsFirst`, checked (a wrong name is a bug in the registry). */
+const fillsFirstOf = (entry: DatasetEntry<unknown>): ReadonlyArray<DatasetName> =>
+  (entry.fillsFirst ?? []).map((n) => {
+    const name = datasetNames.find((d) => d === n)
+    if (name === undefined) throw new Error(`registry: fillsFirst names ${n}, which is not a dataset`)
+    return name
   })
 
 export const options = {
@@ -41,7 +82,10 @@ export const options = {
     Options.withDescription(`Dataset to fill (folder and SQL table name). ${datasetHelp()}.`)
   ),
   symbols: Options.text("symbols").pipe(
-    Options.withDescription("Comma-separated tickers, e.g. SPY,QQQ or I:VIX (upper-cased: spy means SPY).")
+    Options.withDescription(
+      "Comma-separated tickers, e.g. SPY,QQQ or I:VIX (upper-cased: spy means SPY). For datasets of tickers (stock_bars_1s, index_bars_1s)."
+    ),
+    Options.optional
   ),
   from: dateOption("from").pipe(
     Options.withDescription("First day, YYYY-MM-DD (inclusive). Non-trading days are skipped.")
@@ -65,6 +109,12 @@ export const options = {
       "Vendor requests per minute (0 = no limit). Default: rate_limit_per_minute in sources.yaml (5, the free tier)."
     ),
     Options.optional
+  ),
+  underlying: Options.text("underlying").pipe(
+    Options.withDescription(
+      "Comma-separated underlyings whose tracked option chain is backfilled, e.g. SPY (option_contracts, option_bars_1s): each day's contracts are discovered (strikes within 1% of the official open, expiring within options.max_dte days) and stored in option_contracts."
+    ),
+    Options.optional
   )
 }
 
@@ -78,7 +128,7 @@ const commandLine = (): string =>
 export const backfillCommand = Command.make("backfill", options, (opts) =>
   Effect.gen(function* () {
     const global = yield* root
-    const symbols = yield* parseSymbols(opts.symbols)
+    const symbols = yield* instrumentsOf(opts.dataset, opts)
     if (Option.isSome(opts.rateLimit) && opts.rateLimit.value < 0)
       return yield* new UsageError({
         detail: `--rate-limit ${opts.rateLimit.value} is negative; expected requests per minute ≥ 0 (0 = no limit).`
@@ -88,20 +138,20 @@ export const backfillCommand = Command.make("backfill", options, (opts) =>
       ? { ...loaded, massive: { ...loaded.massive, rateLimitPerMinute: opts.rateLimit.value } }
       : loaded
     yield* prepareDataDir(config)
-    const entry = entryOf(opts.dataset)
-    const dataset = entry.dataset
-    // Loaded here, not at start: `--help` and the other commands do not need them.
-    const [Backfill, feedModule, { MassiveRest }, { MarketCalendar }] = yield* Effect.promise(() =>
+    // Datasets the one asked for fills first (option bars: the contracts of their days), then it.
+    const names = [...fillsFirstOf(entryOf(opts.dataset)), opts.dataset]
+    const [Backfill, { MassiveRest }, { MarketCalendar }] = yield* Effect.promise(() =>
       Promise.all([
+        // Loaded here, not at start: `--help` and the other commands do not need them.
         import("../runners/backfill.js"),
-        entry.feed(),
         import("../sources/massive/MassiveRest.js"),
         import("../calendar/MarketCalendar.js")
       ])
     )
 
     let lastProgress: Backfill.BackfillProgress | undefined
-    const { report, requests } = yield* Effect.gen(function* () {
+    let running: DatasetName = opts.dataset
+    const { reports, requests } = yield* Effect.gen(function* () {
       const calendar = yield* MarketCalendar
       // Only closed sessions have a history to fetch; refusing the rest keeps them from passing for done.
       const unclosed = Backfill.firstUnclosedDay(calendar, opts.from, opts.to, yield* Clock.currentTimeMillis)
@@ -110,67 +160,83 @@ export const backfillCommand = Command.make("backfill", options, (opts) =>
           detail: `${unclosed.date === opts.to ? "--to" : "the range"} ${opts.from}..${opts.to} includes ${unclosed.date}, and ${unclosed.why}. Backfill takes closed sessions only; stream the live one (tapehouse stream).`
         })
       const line = yield* StatusLine
-      const source = yield* feedModule.make
       const rest = yield* MassiveRest
-      const onPlan = (plan: Backfill.BackfillPlan) =>
-        plan.tradingDays > ESTIMATE_AFTER_DAYS && dataset.sizing !== undefined
-          ? Console.log(
-              estimateLine(
-                dataset.name,
-                estimateBackfill({
-                  sizing: dataset.sizing,
-                  tradingDays: plan.workDays,
-                  instruments: plan.workDays === 0 ? 0 : plan.instrumentDays / plan.workDays,
-                  pageLimit: config.massive.pageLimit,
-                  rateLimitPerMinute: config.massive.rateLimitPerMinute,
-                  parquet: config.parquet.enabled,
-                  sql: !config.sql.enabled ? "none" : Option.isSome(config.sql.url) ? "server" : "embedded"
-                })
+      const reports: Array<Backfill.BackfillReport> = []
+      for (const name of names) {
+        running = name
+        lastProgress = undefined
+        const entry = entryOf(name)
+        const dataset = entry.dataset
+        const feedModule = yield* Effect.promise(() => entry.feed())
+        const source = yield* feedModule.make
+        const onPlan = (plan: Backfill.BackfillPlan) =>
+          plan.tradingDays > ESTIMATE_AFTER_DAYS && dataset.sizing !== undefined
+            ? Console.log(
+                estimateLine(
+                  dataset.name,
+                  estimateBackfill({
+                    sizing: dataset.sizing,
+                    tradingDays: plan.workDays,
+                    instruments: plan.workDays === 0 ? 0 : plan.instrumentDays / plan.workDays,
+                    pageLimit: config.massive.pageLimit,
+                    rateLimitPerMinute: config.massive.rateLimitPerMinute,
+                    parquet: config.parquet.enabled,
+                    sql: !config.sql.enabled ? "none" : Option.isSome(config.sql.url) ? "server" : "embedded"
+                  })
+                )
               )
-            )
-          : Effect.void
-      const report = yield* Backfill.run(
-        source,
-        {
-          symbols,
-          from: opts.from,
-          to: opts.to,
-          overwrite: opts.overwrite,
-          acceptEmpty: opts.acceptEmpty,
-          concurrency: config.backfill.concurrency
-        },
-        (p) => {
-          lastProgress = p
-          line.show(progressLine(opts.dataset, p))
-        },
-        onPlan
-      )
+            : Effect.void
+        const report = yield* Backfill.run(
+          source,
+          {
+            symbols,
+            from: opts.from,
+            to: opts.to,
+            overwrite: opts.overwrite,
+            acceptEmpty: opts.acceptEmpty,
+            concurrency: config.backfill.concurrency
+          },
+          (p) => {
+            lastProgress = p
+            line.show(progressLine(name, p))
+          },
+          onPlan
+        )
+        reports.push(report)
+        // A dataset filled first that did not complete leaves the one asked for undone.
+        if (report.failed.length > 0) break
+      }
       const requests = yield* rest.stats
       yield* logRequestStats("Massive", requests)
-      return { report, requests }
+      return { reports, requests }
     }).pipe(
       // Ctrl-C or SIGTERM: say what is kept and how to go on (the exit code says it was interrupted).
       Effect.onInterrupt(() =>
         Effect.forEach(
-          interruptedLines(opts.dataset, receivedSignal(), lastProgress, commandLine()),
+          interruptedLines(running, receivedSignal(), lastProgress, commandLine()),
           (l) => Console.error(l),
           { discard: true }
         )
       ),
-      Effect.provide(backfillLayer(config))
+      Effect.provide(backfillLayer(config)),
+      Effect.provideService(AppConfig, config)
     )
-    for (const closed of report.closedDays)
+    const last = reports[reports.length - 1]!
+    for (const closed of last.closedDays)
       if (!closed.reason.startsWith("weekend"))
         yield* Console.log(`skipped ${closed.date}: market closed (${closed.reason})`)
-    if (report.tradingDays === 0)
+    if (last.tradingDays === 0)
       yield* Console.log(`no trading days between ${opts.from} and ${opts.to}; nothing to do.`)
-    else if (report.committed.length === 0 && report.failed.length === 0)
-      yield* Console.log(
-        `all ${report.alreadyDone.length + report.acceptedEmpty.length} instrument-day(s) already done; nothing fetched (use --overwrite to refetch).`
-      )
-    yield* Console.log(withThrottleNote(summaryLine(report), requests))
-    for (const warning of emptyWarnings(report)) yield* Console.log(warning)
-    if (report.failed.length > 0) return yield* new BackfillIncomplete({ failed: report.failed })
+    for (const report of reports) {
+      if (report.tradingDays === 0) continue
+      if (report.committed.length === 0 && report.failed.length === 0)
+        yield* Console.log(
+          `all ${report.alreadyDone.length + report.acceptedEmpty.length} instrument-day(s) already done; nothing fetched (use --overwrite to refetch).`
+        )
+      yield* Console.log(withThrottleNote(summaryLine(report), requests))
+      for (const warning of emptyWarnings(report)) yield* Console.log(warning)
+    }
+    if (last.failed.length > 0) return yield* new BackfillIncomplete({ failed: last.failed })
   })
 ).pipe(
   Command.withDescription(

@@ -164,8 +164,11 @@ const showcase = (config: AppConfigShape, simUrl: string) =>
 export const demoCommand = Command.make("demo", {}, () =>
   Effect.gen(function* () {
     const loaded = yield* resolveConfig(yield* root)
-    const MassiveSim = yield* Effect.promise(() => import("../sim/MassiveSim.js"))
-    const sim = yield* MassiveSim.make({ port: 0 })
+    const [MassiveSim, OptionsSim] = yield* Effect.promise(() =>
+      Promise.all([import("../sim/MassiveSim.js"), import("../sim/options/optionsSim.js")])
+    )
+    const sim = yield* MassiveSim.make({ port: 0, markets: [OptionsSim.optionsMarket] })
+    OptionsSim.registerOptionContracts(sim)
     const config = {
       ...loaded,
       massive: {

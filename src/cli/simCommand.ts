@@ -36,15 +36,26 @@ const serve = Command.make(
     Effect.gen(function* () {
       // A foreground server: Ctrl-C or SIGTERM is how it ends (exit 0).
       yield* interruptIsNormalEnd
-      const MassiveSim = yield* Effect.promise(() => import("../sim/MassiveSim.js"))
-      const NewsRoute = yield* Effect.promise(() => import("../sim/newsRoute.js"))
+      const [MassiveSim, NewsRoute, OptionsSim] = yield* Effect.promise(() =>
+        Promise.all([
+          import("../sim/MassiveSim.js"),
+          import("../sim/newsRoute.js"),
+          import("../sim/options/optionsSim.js")
+        ])
+      )
       const sim = yield* MassiveSim.make({
         port: opts.port,
+        // The synthetic option chain: `O:` aggregates and the contracts reference.
+        markets: [OptionsSim.optionsMarket],
         ...(Option.isSome(opts.apiKey) ? { apiKeys: [opts.apiKey.value] } : {}),
         ...(Option.isSome(opts.pageSize) ? { pageSize: opts.pageSize.value } : {}),
         ...(Option.isSome(opts.rateLimit) ? { rateLimitPerMinute: opts.rateLimit.value } : {})
       })
       NewsRoute.register(sim)
+      yield* Effect.acquireRelease(
+        Effect.sync(() => OptionsSim.registerOptionContracts(sim)),
+        (remove) => Effect.sync(remove)
+      )
       // The examples carry the key it accepts: the one given, or any key when none was.
       const key = Option.getOrElse(opts.apiKey, () => "any-key")
       yield* Console.log(`Massive simulator listening on ${sim.url}`)

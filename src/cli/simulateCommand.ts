@@ -59,6 +59,10 @@ export const simulateCommand = Command.make(
     Effect.gen(function* () {
       // A foreground server: Ctrl-C or SIGTERM is how it ends (exit 0).
       yield* interruptIsNormalEnd
+      if (entryOf(opts.dataset).live === undefined)
+        return yield* new UsageError({
+          detail: `simulate replays the datasets that stream (${datasetNames.filter((n) => entryOf(n).live !== undefined).join(", ")}); ${opts.dataset} does not stream yet, so it has no replay.`
+        })
       const speed = yield* parseSpeed(opts.speed)
       const config = yield* resolveConfig(yield* root)
       const { serveStoredDay } = yield* Effect.promise(() => import("../sim/lakeBars.js"))

@@ -56,10 +56,19 @@ export interface Dataset<A> {
   readonly key: ReadonlyArray<keyof A & string>
   /** The column a partition write is scoped by: rewriting SPY's day leaves QQQ's rows alone. */
   readonly instrument: keyof A & string
-  /** The column holding the event time (a `timestamp_ms` column). */
+  /**
+   * The column holding the event time: a `timestamp_ms` column, or a `date` column for records that
+   * describe a whole day (reference data such as a day's option chain). The SQL sink deletes and
+   * reads a partition by it.
+   */
   readonly timeColumn: keyof A & string
   /** Event time, epoch ms. */
   readonly eventTime: (a: A) => number
+  /**
+   * What a backfilled day's records must fall in: the day's regular `session` (the default; bars),
+   * or the whole partition `date` (records of the day as such, e.g. the contracts tracked that day).
+   */
+  readonly dayWindow?: "session" | "date"
   /** YYYY-MM-DD partition (New York trading date for US markets). */
   readonly partitionDate: (a: A) => string
   /** The event-time range [startMs, endMs) a partition date covers (New York midnight to midnight). */

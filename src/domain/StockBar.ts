@@ -17,6 +17,9 @@ export const StockBar = Schema.Struct({
 })
 export type StockBar = typeof StockBar.Type
 
+/** The fields of a per-second bar the rules below check (stock bars, option bars). */
+type BarFields = Pick<StockBar, "symbol" | "open" | "high" | "low" | "close" | "volume" | "trades">
+
 /** The four prices of a bar, whatever else it carries. */
 export interface Ohlc {
   readonly open: number
@@ -34,16 +37,24 @@ export const ohlcRule = (b: Ohlc): string | undefined => {
   return undefined
 }
 
-const volumeRule = (b: StockBar): string | undefined =>
+const volumeRule = (b: BarFields): string | undefined =>
   b.volume < 0 ? `volume ${b.volume} is negative` : undefined
 
-const tradesRule = (b: StockBar): string | undefined =>
+const tradesRule = (b: BarFields): string | undefined =>
   b.trades !== null && (b.trades < 0 || !Number.isInteger(b.trades))
     ? `trades ${b.trades} is not a non-negative integer`
     : undefined
 
 export const symbolRule = (b: { readonly symbol: string }): string | undefined =>
   b.symbol.length === 0 ? "symbol is empty" : undefined
+
+/** The rules of every per-second bar dataset: a symbol, consistent positive OHLC, volume, trade count. */
+export const barRules: ReadonlyArray<(b: BarFields) => string | undefined> = [
+  symbolRule,
+  ohlcRule,
+  volumeRule,
+  tradesRule
+]
 
 export const StockBars1s: Dataset<StockBar> = {
   name: "stock_bars_1s",
@@ -73,7 +84,7 @@ export const StockBars1s: Dataset<StockBar> = {
     startMs: newYorkTimeToEpochMs(date, 0, 0),
     endMs: newYorkTimeToEpochMs(addDays(date, 1), 0, 0)
   }),
-  rules: [symbolRule, ohlcRule, volumeRule, tradesRule],
+  rules: barRules,
   // A liquid ticker trades in most seconds of the session (SPY: ~22,000 of 23,400). Parquet
   // (snappy) measured on a backfill of the synthetic SPY and QQQ (bench/RESULTS.md).
   sizing: { rowsPerInstrumentDay: 22_000, parquetBytesPerRow: 19, sqlBytesPerRow: 150 }

@@ -7,7 +7,7 @@
  * other; here, at the dispatch point, it is erased (`Feed<unknown>`), once.
  */
 import type { Effect } from "effect"
-import type { AppConfigShape } from "../config/AppConfig.js"
+import type { AppConfig, AppConfigShape } from "../config/AppConfig.js"
 import type { Feed } from "../runners/Feed.js"
 import type { LiveFeed } from "../runners/LiveFeed.js"
 import type { MassiveRest } from "../sources/massive/MassiveRest.js"
@@ -15,14 +15,19 @@ import type { MassiveSocket } from "../sources/massive/MassiveSocket.js"
 import { Continuity, type ContinuityRow } from "./Continuity.js"
 import type { Dataset } from "./Dataset.js"
 import { type IndexBar, IndexBars1s } from "./IndexBar.js"
+import { type OptionBar, OptionBars1s } from "./OptionBar.js"
+import { type OptionContractRow, OptionContracts } from "./OptionContract.js"
 import { type StockBar, StockBars1s } from "./StockBar.js"
 
 /** A feed with its live side. */
 export type LiveCapableFeed<A> = Feed<A> & { readonly live: LiveFeed<A> }
 
-/** How a vendor module builds a dataset's feed: REST only (backfill), or with its live side (stream). */
+/**
+ * How a vendor module builds a dataset's feed: REST only (backfill), or with its live side (stream).
+ * A feed may read its dataset's settings (`options.max_dte`) from `AppConfig`.
+ */
 export interface FeedModule<A> {
-  readonly make: Effect.Effect<Feed<A>, never, MassiveRest>
+  readonly make: Effect.Effect<Feed<A>, never, MassiveRest | AppConfig>
   readonly makeLive?: Effect.Effect<LiveCapableFeed<A>, never, MassiveRest | MassiveSocket>
 }
 
@@ -46,9 +51,15 @@ export interface DatasetEntry<A> {
   readonly summary: string
   /**
    * What the instruments of a backfill's unit of work are (a value of `dataset.instrument`), and the
-   * option that names them: tickers (`--symbols SPY,QQQ`).
+   * option that names them: tickers (`--symbols SPY,QQQ`), or underlyings whose tracked option
+   * chain is the unit (`--underlying SPY`).
    */
-  readonly instruments: { readonly option: "symbols"; readonly example: string }
+  readonly instruments: { readonly option: "symbols" | "underlying"; readonly example: string }
+  /**
+   * Datasets a backfill of this one fills first, for the same instruments and days, each with its
+   * own checkpoints (option bars store the contracts their days tracked).
+   */
+  readonly fillsFirst?: ReadonlyArray<string>
   /** Names a stream of it: its heartbeat, spill folder and pid file (`state/…/<source>`). */
   readonly streamSource: string
   /**
@@ -93,6 +104,27 @@ export const registry = {
     streamInstruments: { key: "indices.symbols", of: (config) => config.indices.symbols },
     live: { cluster: "indices", wire: "index", prefix: "I:" },
     feed: () => import("../sources/massive/indexBarsFeed.js")
+  }),
+  option_contracts: erase<OptionContractRow>({
+    dataset: OptionContracts,
+    vendor: "Massive",
+    summary:
+      "the option contracts tracked each day: calls and puts within ±1% of the underlying's official open, expiring within options.max_dte days (Massive contracts reference as of the day)",
+    instruments: { option: "underlying", example: "SPY" },
+    streamSource: "massive-options",
+    streamInstruments: { key: "options.underlyings", of: (config) => config.options.underlyings },
+    feed: () => import("../sources/massive/optionContractsFeed.js")
+  }),
+  option_bars_1s: erase<OptionBar>({
+    dataset: OptionBars1s,
+    vendor: "Massive",
+    summary:
+      "per-second bars of every tracked option contract of an underlying (Massive custom aggregates of O: tickers; fills option_contracts too)",
+    instruments: { option: "underlying", example: "SPY" },
+    fillsFirst: ["option_contracts"],
+    streamSource: "massive-options",
+    streamInstruments: { key: "options.underlyings", of: (config) => config.options.underlyings },
+    feed: () => import("../sources/massive/optionBarsFeed.js")
   })
 } as const
 
@@ -120,5 +152,7 @@ export const sqlSchemaChanges: ReadonlyArray<
   { _tag: "table", table: registry.stock_bars_1s.dataset },
   { _tag: "table", table: anyDataset(Continuity) },
   { _tag: "addColumn", table: anyDataset(Continuity), column: "cause" },
-  { _tag: "table", table: registry.index_bars_1s.dataset }
+  { _tag: "table", table: registry.index_bars_1s.dataset },
+  { _tag: "table", table: registry.option_contracts.dataset },
+  { _tag: "table", table: registry.option_bars_1s.dataset }
 ]

@@ -214,7 +214,10 @@ export const run = <A>(
 
     const processDay = (session: TradingSession, symbols: ReadonlyArray<string>) =>
       Effect.gen(function* () {
-        const window = { date: session.date, startMs: session.openMs, endMs: session.closeMs }
+        const window =
+          dataset.dayWindow === "date"
+            ? { date: session.date, ...dataset.partitionRange(session.date) }
+            : { date: session.date, startMs: session.openMs, endMs: session.closeMs }
         const fetched = yield* Effect.forEach(symbols, (symbol) => fetchSymbol(symbol, session), {
           concurrency: 2
         })

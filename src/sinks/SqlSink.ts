@@ -28,6 +28,7 @@ import { Effect } from "effect"
 import { decimalText, scaledOfDecimalText } from "../domain/columnValues.js"
 import type { Column, ColumnKind, Dataset } from "../domain/Dataset.js"
 import { SinkError } from "../domain/errors.js"
+import { addDays } from "../domain/time.js"
 import type { CommitResult, PartitionWrite, Sink, WriteMode } from "./Sink.js"
 import { describeSqlError, quoteIdent, sqlType } from "./sqlSchema.js"
 
@@ -52,6 +53,10 @@ export interface Plan {
   /** ` ON CONFLICT (key) DO UPDATE SET …` */
   readonly onConflict: string
   readonly deleteRange: string
+  /** The SQL type the time column's bounds are cast to. */
+  readonly timeType: "date" | "timestamptz"
+  /** The bounds of a partition date in the time column's type: `[$2, $3)` of `deleteRange`. */
+  readonly rangeOf: (date: string) => readonly [string, string]
 }
 
 const plans = new WeakMap<object, Plan>()
@@ -79,14 +84,24 @@ export const planOf = <A>(dataset: Dataset<A>): Plan => {
     : `SELECT * FROM unnest(${arrays})`
   const instrument = dataset.columns.find((c) => c.name === dataset.instrument)
   const time = quoteIdent(dataset.timeColumn)
+  // A day-keyed dataset's time column is a date: its partition is the date itself.
+  const byDate = dataset.columns.find((c) => c.name === dataset.timeColumn)?.type === "date"
+  const timeType = byDate ? "date" : "timestamptz"
   const plan: Plan = {
     table,
     columns,
     onConflict,
+    timeType,
     unnestInsert: `INSERT INTO ${table} (${names}) ${source}${onConflict}`,
     deleteRange:
       `DELETE FROM ${table} WHERE ${quoteIdent(dataset.instrument)} = ANY($1::${sqlType(instrument ?? { type: "string" })}[])` +
-      ` AND ${time} >= $2::timestamptz AND ${time} < $3::timestamptz`
+      ` AND ${time} >= $2::${timeType} AND ${time} < $3::${timeType}`,
+    rangeOf: byDate
+      ? (date) => [date, addDays(date, 1)]
+      : (date) => {
+          const range = dataset.partitionRange(date)
+          return [toIso(range.startMs), toIso(range.endMs)]
+        }
   }
   plans.set(dataset, plan)
   return plan
@@ -196,9 +211,8 @@ export const make = (options: Options = {}): Effect.Effect<Sink, never, SqlClien
 
       const replace = Effect.suspend(() => {
         if (!deletesFirst(write.mode) || write.instruments.length === 0) return Effect.void
-        const range = write.dataset.partitionRange(write.date)
         return sql
-          .unsafe(plan.deleteRange, [write.instruments, toIso(range.startMs), toIso(range.endMs)])
+          .unsafe(plan.deleteRange, [write.instruments, ...plan.rangeOf(write.date)])
           .pipe(
             Effect.mapError(
               fail(`deleting ${write.instruments.length} instrument(s) of the partition from ${plan.table}`)
@@ -245,10 +259,11 @@ const whereOf = <A>(dataset: Dataset<A>, options: ReadOptions): { text: string; 
   const clauses: Array<string> = []
   const params: Array<unknown> = []
   if (options.date !== undefined) {
-    const range = dataset.partitionRange(options.date)
+    const plan = planOf(dataset)
     const time = quoteIdent(dataset.timeColumn)
-    params.push(toIso(range.startMs), toIso(range.endMs))
-    clauses.push(`${time} >= $${params.length - 1}::timestamptz AND ${time} < $${params.length}::timestamptz`)
+    const type = plan.timeType
+    params.push(...plan.rangeOf(options.date))
+    clauses.push(`${time} >= $${params.length - 1}::${type} AND ${time} < $${params.length}::${type}`)
   }
   if (options.instruments !== undefined) {
     params.push(options.instruments)

@@ -28,10 +28,14 @@ describe("tapehouse CLI", () => {
   it.live("--help on every command explains every option, and exits 0", () =>
     Effect.gen(function* () {
       const cases: ReadonlyArray<[ReadonlyArray<string>, ReadonlyArray<string>]> = [
-        [["--help"], ["--data-dir", "--config-dir", "backfill", "status", "sim", "sql", "demo"]],
+        [["--help"], ["--data-dir", "--config-dir", "backfill", "discover", "status", "sim", "sql", "demo"]],
         [
           ["backfill", "--help"],
-          ["--dataset", "--symbols", "--from", "--to", "--overwrite", "--rate-limit"]
+          ["--dataset", "--symbols", "--underlying", "--from", "--to", "--overwrite", "--rate-limit"]
+        ],
+        [
+          ["discover", "--help"],
+          ["--underlying", "--date", "max_dte"]
         ],
         [
           ["status", "--help"],

@@ -99,7 +99,28 @@ describe("tapehouse usage, piped", () => {
           ],
           [
             ["--data-dir", dataDir, "backfill", "--dataset", "nope"],
-            "--dataset nope is not one of the choices; expected one of: stock_bars_1s, index_bars_1s."
+            "--dataset nope is not one of the choices; expected one of: stock_bars_1s, index_bars_1s, option_contracts, option_bars_1s."
+          ],
+          [
+            [
+              ...["--data-dir", dataDir, "backfill", "--dataset", "option_bars_1s", "--symbols", "SPY"],
+              ...["--from", "2024-03-04", "--to", "2024-03-04"]
+            ],
+            "--symbols does not apply to option_bars_1s; it takes --underlying, e.g. --underlying SPY."
+          ],
+          [
+            [
+              "--data-dir",
+              dataDir,
+              "backfill",
+              "--dataset",
+              "stock_bars_1s",
+              "--from",
+              "2024-03-04",
+              "--to",
+              "2024-03-04"
+            ],
+            "stock_bars_1s needs --symbols, e.g. --symbols SPY,QQQ."
           ],
           // Unknown, with required options missing too: the unknown one is what is reported.
           [
