@@ -8,7 +8,7 @@
 import * as Path from "node:path"
 import { Command } from "@effect/cli"
 import { Console, Effect, Option, Redacted } from "effect"
-import type { AppConfigShape } from "../config/AppConfig.js"
+import { AppConfig, type AppConfigShape } from "../config/AppConfig.js"
 import { type DatasetName, entryOf } from "../domain/datasets.js"
 import { StatusLine } from "../monitor/StatusLine.js"
 import type { StreamStats } from "../monitor/StreamStats.js"
@@ -28,7 +28,8 @@ export const DEMO = {
   to: "2024-03-08",
   datasets: [
     { name: "stock_bars_1s", instruments: ["SPY"] },
-    { name: "index_bars_1s", instruments: ["I:VIX"] }
+    { name: "index_bars_1s", instruments: ["I:VIX"] },
+    { name: "option_contracts", instruments: ["SPY"] }
   ]
 } as const satisfies {
   readonly from: string
@@ -47,6 +48,7 @@ export const DEMO = {
 const showcase = (config: AppConfigShape, simUrl: string) =>
   Effect.gen(function* () {
     const plans = DEMO.datasets.map((d) => ({ ...d, entry: entryOf(d.name) }))
+    const live = plans.flatMap((p, i) => (p.entry.live === undefined ? [] : [{ plan: p, i }]))
     const [Backfill, StreamSet, { serveStoredDay }, modules] = yield* Effect.promise(() =>
       Promise.all([
         import("../runners/backfill.js"),
@@ -77,14 +79,18 @@ const showcase = (config: AppConfigShape, simUrl: string) =>
           },
           (p) => line.show(progressLine(plan.name, p))
         )
-      }).pipe(Effect.ensuring(Effect.sync(() => line.clear())), Effect.provide(backfillServices(config)))
+      }).pipe(
+        Effect.ensuring(Effect.sync(() => line.clear())),
+        Effect.provide(backfillServices(config)),
+        Effect.provideService(AppConfig, config)
+      )
       reports.push(report)
     }
     // The live path: replay the last demo day of every dataset over the Massive WebSocket protocol
     // at full speed, each on its cluster, and capture them together as `stream --datasets` does
     // (socket → spill queue → pipeline → sinks → reconcile).
     yield* Console.log(
-      `Streaming a replay of ${DEMO.to} through the live WebSocket path (simulate --speed max → stream --datasets ${plans.map((p) => p.name).join(",")})…`
+      `Streaming a replay of ${DEMO.to} through the live WebSocket path (simulate --speed max → stream --datasets ${live.map((l) => l.plan.name).join(",")})…`
     )
     const streamed = yield* Effect.gen(function* () {
       // The replay starts once every cluster has its subscriber: no dataset misses the open.
@@ -101,15 +107,18 @@ const showcase = (config: AppConfigShape, simUrl: string) =>
       const started = Date.now()
       const outcomes = yield* Effect.gen(function* () {
         const streams: Array<DatasetStream<unknown>> = []
-        for (const [i, plan] of plans.entries())
+        for (const { plan, i } of live) {
+          const makeLive = modules[i]!.makeLive
+          if (makeLive === undefined) continue
           streams.push({
-            feed: yield* modules[i]!.makeLive!,
+            feed: yield* makeLive,
             request: {
               instruments: plan.instruments,
               source: `demo-${plan.entry.streamSource}`,
               reconcile: true
             }
           })
+        }
         const latest = new Map<string, StreamStats>()
         return yield* StreamSet.runAll(streams, (s) => {
           latest.set(s.source, s)
@@ -123,14 +132,17 @@ const showcase = (config: AppConfigShape, simUrl: string) =>
     const lines: Array<string> = []
     for (const [i, plan] of plans.entries()) {
       const report = reports[i]!
-      const outcome = streamed.outcomes[i]!
+      const k = live.findIndex((l) => l.i === i)
+      const outcome = k < 0 ? undefined : streamed.outcomes[k]
       const days = [...(yield* store.days(plan.name)).values()].filter((d) => d.status === "done")
       const files = [...(yield* store.files(plan.name)).values()]
       const lake = Path.join(config.dataDir, "lake", plan.name)
       const stream =
-        outcome._tag === "Failed"
-          ? `replay of ${DEMO.to} failed: ${String(outcome.error)}`
-          : `replay of ${outcome.report.session}: ${formatInt(outcome.report.stats.messages)} bars over WebSocket in ${streamed.seconds.toFixed(1)} s (${formatInt(outcome.report.stats.messages / Math.max(streamed.seconds, 0.001))} msgs/s), ${outcome.report.stats.reconnects} reconnect(s); reconciled through REST: ${outcome.report.continuity.find((c) => c.kind === "reconcile")?.status ?? "no"}`
+        outcome === undefined
+          ? "not captured live (stored as the backfill wrote it)"
+          : outcome._tag === "Failed"
+            ? `replay of ${DEMO.to} failed: ${String(outcome.error)}`
+            : `replay of ${outcome.report.session}: ${formatInt(outcome.report.stats.messages)} bars over WebSocket in ${streamed.seconds.toFixed(1)} s (${formatInt(outcome.report.stats.messages / Math.max(streamed.seconds, 0.001))} msgs/s), ${outcome.report.stats.reconnects} reconnect(s); reconciled through REST: ${outcome.report.continuity.find((c) => c.kind === "reconcile")?.status ?? "no"}`
       lines.push(
         "",
         `dataset      ${plan.name} ${plan.instruments.join(",")}`,

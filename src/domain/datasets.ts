@@ -28,7 +28,7 @@ export type LiveCapableFeed<A> = Feed<A> & { readonly live: LiveFeed<A> }
  */
 export interface FeedModule<A> {
   readonly make: Effect.Effect<Feed<A>, never, MassiveRest | AppConfig>
-  readonly makeLive?: Effect.Effect<LiveCapableFeed<A>, never, MassiveRest | MassiveSocket>
+  readonly makeLive?: Effect.Effect<LiveCapableFeed<A>, never, MassiveRest | MassiveSocket | AppConfig>
 }
 
 /**
@@ -113,6 +113,7 @@ export const registry = {
     instruments: { option: "underlying", example: "SPY" },
     streamSource: "massive-options",
     streamInstruments: { key: "options.underlyings", of: (config) => config.options.underlyings },
+    live: { cluster: "options", wire: "stock", prefix: "O:" },
     feed: () => import("../sources/massive/optionContractsFeed.js")
   }),
   option_bars_1s: erase<OptionBar>({
@@ -124,6 +125,7 @@ export const registry = {
     fillsFirst: ["option_contracts"],
     streamSource: "massive-options",
     streamInstruments: { key: "options.underlyings", of: (config) => config.options.underlyings },
+    live: { cluster: "options", wire: "stock", prefix: "O:" },
     feed: () => import("../sources/massive/optionBarsFeed.js")
   })
 } as const

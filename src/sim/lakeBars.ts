@@ -18,6 +18,7 @@ import { type DatasetName, datasetNames, entryOf, type LiveWire } from "../domai
 import { type StockBar, StockBars1s } from "../domain/StockBar.js"
 import { decodeParquet } from "../sinks/parquetCodec.js"
 import * as MassiveSim from "./MassiveSim.js"
+import { registerOptionContracts } from "./options/optionsSim.js"
 import * as MassiveSocketSim from "./MassiveSocketSim.js"
 import { sessionOf } from "./syntheticMarket.js"
 
@@ -74,7 +75,8 @@ const simBar = <A>(dataset: Dataset<A>, row: A): StockBar => {
   const r = row as Readonly<Record<string, unknown>>
   const num = (k: string) => r[k] as number
   return {
-    symbol: String(row[dataset.instrument]),
+    // The ticker a bar is published under: its `symbol` (an option bar's instrument is its underlying).
+    symbol: typeof r.symbol === "string" ? r.symbol : String(row[dataset.instrument]),
     ts: row[dataset.timeColumn] as number,
     open: num("open"),
     high: num("high"),
@@ -283,6 +285,8 @@ export const serveStoredDay = (
       ...(options.port === undefined ? {} : { port: options.port }),
       ...(options.apiKeys === undefined ? {} : { apiKeys: options.apiKeys })
     })
+    // Option bars replayed: the contracts reference too, for the stream's discovery at the open.
+    if (markets.some((m) => m.prefix === "O:")) registerOptionContracts(rest)
     const socket = yield* MassiveSocketSim.make(rest, {
       date: day.date,
       speed: options.speed,

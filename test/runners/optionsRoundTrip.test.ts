@@ -1,0 +1,117 @@
+/**
+ * The round trip for option_bars_1s: backfill D (SPY's tracked chain, and SPY's bars beside it),
+ * `simulate` D (every stored dataset on its cluster: the contracts on `/options`), and a stream of
+ * the chain without reconciliation. At the open the stream discovers the contracts (no stocks feed
+ * in this process: through REST), shards them over connections of at most
+ * `options.contracts_per_connection`, and subscribes each exactly once. The live capture equals the
+ * backfill row for row in every column the WebSocket carries (no trade counts live).
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Fiber, Layer, Logger, LogLevel } from "effect"
+import * as MarketCalendar from "../../src/calendar/MarketCalendar.js"
+import { AppConfig, type AppConfigShape } from "../../src/config/AppConfig.js"
+import { type OptionBar, OptionBars1s } from "../../src/domain/OptionBar.js"
+import * as Alerts from "../../src/monitor/Alerts.js"
+import * as Checkpoints from "../../src/pipeline/Checkpoints.js"
+import * as Backfill from "../../src/runners/backfill.js"
+import * as StreamRunner from "../../src/runners/stream.js"
+import { serveStoredDay } from "../../src/sim/lakeBars.js"
+import * as MassiveSim from "../../src/sim/MassiveSim.js"
+import { optionsMarket, registerOptionContracts } from "../../src/sim/options/optionsSim.js"
+import { readPartition } from "../../src/sinks/ParquetSink.js"
+import * as Quarantine from "../../src/sinks/Quarantine.js"
+import * as SinksLive from "../../src/sinks/SinksLive.js"
+import * as MassiveRest from "../../src/sources/massive/MassiveRest.js"
+import * as MassiveSocket from "../../src/sources/massive/MassiveSocket.js"
+import * as OptionBarsFeed from "../../src/sources/massive/optionBarsFeed.js"
+import * as StockBarsFeed from "../../src/sources/massive/stockBarsFeed.js"
+import { backfillStack, tempDir, testConfig } from "../support/fixtures.js"
+
+const DATE = "2024-03-04"
+const range = { from: DATE, to: DATE, overwrite: false, concurrency: 1 }
+/** Contracts expiring on the day itself: a chain of a couple dozen, kept small for the test. */
+const withChain = (config: AppConfigShape, contractsPerConnection: number): AppConfigShape => ({
+  ...config,
+  options: { ...config.options, maxDte: 0, contractsPerConnection }
+})
+
+const backfilledDay = Effect.gen(function* () {
+  const sim = yield* MassiveSim.make({ markets: [optionsMarket] })
+  registerOptionContracts(sim)
+  const dataDir = yield* tempDir("tapehouse-ort-a-")
+  const config = withChain(testConfig(dataDir, sim.url), 100)
+  const stack = Layer.merge(backfillStack(config), Layer.succeed(AppConfig, config))
+  yield* Effect.flatMap(StockBarsFeed.make, (feed) =>
+    Backfill.run(feed, { ...range, symbols: ["SPY"] })
+  ).pipe(Effect.provide(stack))
+  yield* Effect.flatMap(OptionBarsFeed.make, (feed) =>
+    Backfill.run(feed, { ...range, symbols: ["SPY"] })
+  ).pipe(Effect.provide(stack))
+  return dataDir
+})
+
+const without = (b: OptionBar) => ({ ...b, trades: null })
+
+describe("round trip for option_bars_1s: backfill D → simulate D → stream", () => {
+  it.scopedLive(
+    "discovered at the open, sharded at contracts_per_connection (each contract subscribed once), equal to the backfill",
+    () =>
+      Effect.gen(function* () {
+        const backfillDir = yield* backfilledDay
+        const expected = yield* readPartition(backfillDir, OptionBars1s, DATE)
+        const contracts = [...new Set(expected.map((b) => b.symbol))].sort()
+        expect(contracts.length).toBeGreaterThan(12)
+
+        // The replay starts once the three connections are subscribed (paced: 2000 session seconds a second).
+        const served = yield* serveStoredDay({
+          dataDir: backfillDir,
+          date: DATE,
+          speed: 2000,
+          start: "manual"
+        })
+        expect(served.served.map((s) => s.dataset)).toEqual(["stock_bars_1s", "option_bars_1s"])
+        const dataDir = yield* tempDir("tapehouse-ort-b-")
+        const base = testConfig(dataDir, served.restUrl)
+        const perConnection = Math.ceil(contracts.length / 3)
+        const config = withChain(
+          {
+            ...base,
+            massive: { ...base.massive, wsUrl: served.wsUrl },
+            stream: { ...base.stream, flushIntervalMs: 200 }
+          },
+          perConnection
+        )
+        const layer = Layer.mergeAll(
+          MassiveRest.Live,
+          MassiveSocket.Live,
+          MarketCalendar.Test,
+          Layer.effect(Checkpoints.Checkpoints, Checkpoints.make(dataDir)),
+          Quarantine.Live,
+          SinksLive.fromConfig,
+          Alerts.Test,
+          Logger.minimumLogLevel(LogLevel.Warning)
+        ).pipe(Layer.provideMerge(Layer.succeed(AppConfig, config)))
+        const fiber = yield* Effect.flatMap(OptionBarsFeed.makeLive, (feed) =>
+          StreamRunner.run(feed, { instruments: ["SPY"], source: "massive-options", reconcile: false })
+        ).pipe(Effect.scoped, Effect.provide(layer), Effect.fork)
+        const optionConnections = () =>
+          served.socket
+            .stats()
+            .connections.filter((c) => c.cluster === "options" && c.subscriptions.length > 0)
+        for (let i = 0; i < 600 && optionConnections().length < 3; i++) yield* Effect.sleep("50 millis")
+        yield* served.socket.start
+        const report = yield* Fiber.join(fiber)
+        expect(report.stats.rejected).toBe(0)
+
+        // Three connections, every contract on exactly one of them.
+        const subscriptions = optionConnections().map((c) => c.subscriptions)
+        expect(subscriptions).toHaveLength(3)
+        for (const s of subscriptions) expect(s.length).toBeLessThanOrEqual(perConnection)
+        expect(subscriptions.flat().sort()).toEqual(contracts.map((c) => `A.${c}`))
+
+        const live = yield* readPartition(dataDir, OptionBars1s, DATE)
+        expect(live.map(without)).toEqual(expected.map(without))
+      }),
+    300_000
+  )
+})
