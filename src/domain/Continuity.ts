@@ -5,7 +5,7 @@
  */
 import { Schema } from "effect"
 import type { Dataset } from "./Dataset.js"
-import { addDays, newYorkDate, newYorkTimeToEpochMs } from "./time.js"
+import { newYorkDate, newYorkDayRange } from "./time.js"
 
 export const ContinuityRow = Schema.Struct({
   /** The stream's source, e.g. "massive-stocks". */
@@ -56,9 +56,6 @@ export const Continuity: Dataset<ContinuityRow> = {
   timeColumn: "start",
   eventTime: (r) => r.start,
   partitionDate: (r) => newYorkDate(r.start),
-  partitionRange: (date) => ({
-    startMs: newYorkTimeToEpochMs(date, 0, 0),
-    endMs: newYorkTimeToEpochMs(addDays(date, 1), 0, 0)
-  }),
+  partitionRange: newYorkDayRange,
   rules: [(r) => (r.end < r.start ? `end ${r.end} is before start ${r.start}` : undefined)]
 }

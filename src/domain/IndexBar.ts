@@ -5,7 +5,7 @@
 import { Schema } from "effect"
 import type { Dataset } from "./Dataset.js"
 import { ohlcRule, symbolRule } from "./StockBar.js"
-import { addDays, newYorkDate, newYorkTimeToEpochMs } from "./time.js"
+import { newYorkDate, newYorkDayRange } from "./time.js"
 
 export const IndexBar = Schema.Struct({
   symbol: Schema.String,
@@ -34,9 +34,6 @@ export const IndexBars1s: Dataset<IndexBar> = {
   timeColumn: "ts",
   eventTime: (b) => b.ts,
   partitionDate: (b) => newYorkDate(b.ts),
-  partitionRange: (date) => ({
-    startMs: newYorkTimeToEpochMs(date, 0, 0),
-    endMs: newYorkTimeToEpochMs(addDays(date, 1), 0, 0)
-  }),
+  partitionRange: newYorkDayRange,
   rules: [symbolRule, ohlcRule]
 }

@@ -7,7 +7,7 @@
 import { Schema } from "effect"
 import type { Dataset } from "./Dataset.js"
 import { barRules } from "./StockBar.js"
-import { addDays, newYorkDate, newYorkTimeToEpochMs } from "./time.js"
+import { newYorkDate, newYorkDayRange } from "./time.js"
 
 export const OptionBar = Schema.Struct({
   /** The contract, `O:SPY240305C00512000`. */
@@ -52,9 +52,6 @@ export const OptionBars1s: Dataset<OptionBar> = {
   timeColumn: "ts",
   eventTime: (b) => b.ts,
   partitionDate: (b) => newYorkDate(b.ts),
-  partitionRange: (date) => ({
-    startMs: newYorkTimeToEpochMs(date, 0, 0),
-    endMs: newYorkTimeToEpochMs(addDays(date, 1), 0, 0)
-  }),
+  partitionRange: newYorkDayRange,
   rules: barRules
 }

@@ -1,7 +1,7 @@
 /** Per-second stock bars: the canonical record and its Dataset (`stock_bars_1s`). */
 import { Schema } from "effect"
 import type { Dataset } from "./Dataset.js"
-import { addDays, newYorkDate, newYorkTimeToEpochMs } from "./time.js"
+import { newYorkDate, newYorkDayRange } from "./time.js"
 
 export const StockBar = Schema.Struct({
   symbol: Schema.String,
@@ -80,10 +80,7 @@ export const StockBars1s: Dataset<StockBar> = {
   timeColumn: "ts",
   eventTime: (b) => b.ts,
   partitionDate: (b) => newYorkDate(b.ts),
-  partitionRange: (date) => ({
-    startMs: newYorkTimeToEpochMs(date, 0, 0),
-    endMs: newYorkTimeToEpochMs(addDays(date, 1), 0, 0)
-  }),
+  partitionRange: newYorkDayRange,
   rules: barRules,
   // A liquid ticker trades in most seconds of the session (SPY: ~22,000 of 23,400). Parquet
   // (snappy) measured on a backfill of the synthetic SPY and QQQ (bench/RESULTS.md).

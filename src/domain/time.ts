@@ -69,3 +69,9 @@ export const datesBetween = (from: string, to: string): ReadonlyArray<string> =>
   for (let d = from; d <= to; d = addDays(d, 1)) out.push(d)
   return out
 }
+
+/** The New York calendar day `date` as epoch ms [startMs, endMs): a day partition's time range. */
+export const newYorkDayRange = (date: string): { readonly startMs: number; readonly endMs: number } => ({
+  startMs: newYorkTimeToEpochMs(date, 0, 0),
+  endMs: newYorkTimeToEpochMs(addDays(date, 1), 0, 0)
+})
