@@ -111,9 +111,9 @@ export const registry = {
     summary:
       "the option contracts tracked each day: calls and puts within ±1% of the underlying's official open, expiring within options.max_dte days (Massive contracts reference as of the day)",
     instruments: { option: "underlying", example: "SPY" },
-    streamSource: "massive-options",
+    // Not streamed itself: a stream of option_bars_1s discovers the day's contracts at the open.
+    streamSource: "massive-option-contracts",
     streamInstruments: { key: "options.underlyings", of: (config) => config.options.underlyings },
-    live: { cluster: "options", wire: "stock", prefix: "O:" },
     feed: () => import("../sources/massive/optionContractsFeed.js")
   }),
   option_bars_1s: erase<OptionBar>({

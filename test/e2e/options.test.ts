@@ -180,7 +180,8 @@ describe("option datasets through the CLI", () => {
         expect(count.code, count.stderr).toBe(0)
         const n = expectedContracts("SPY", DAY, 0).length
         expect(count.stdout).toMatch(new RegExp(`^\\s*${n}\\s+${n}\\s+${DAY}\\s+${DAY}\\s+date\\s*$`, "m"))
-      })
+      }),
+    240_000
   )
 
   it.scopedLive(
@@ -271,7 +272,8 @@ describe("option datasets through the CLI", () => {
           )
           expect(counted).toEqual([{ n: expected.length }])
         }
-      })
+      }),
+    240_000
   )
 
   it.scopedLive(
@@ -306,7 +308,8 @@ describe("option datasets through the CLI", () => {
         expect(counts.stdout).toMatch(
           new RegExp(`^\\s*${narrowTickers.length}\\s+${lake.length}\\s+${narrowTickers.length}\\s*$`, "m")
         )
-      })
+      }),
+    240_000
   )
 
   it.scopedLive(
@@ -362,6 +365,7 @@ describe("option datasets through the CLI", () => {
             0
           )
         )
-      })
+      }),
+    240_000
   )
 })
