@@ -7,7 +7,7 @@
  * other; here, at the dispatch point, it is erased (`Feed<unknown>`), once.
  */
 import type { Effect } from "effect"
-import type { AppConfigShape } from "../config/AppConfig.js"
+import type { AppConfig, AppConfigShape } from "../config/AppConfig.js"
 import type { Feed } from "../runners/Feed.js"
 import type { LiveFeed } from "../runners/LiveFeed.js"
 import type { MassiveRest } from "../sources/massive/MassiveRest.js"
@@ -15,6 +15,7 @@ import type { MassiveSocket } from "../sources/massive/MassiveSocket.js"
 import { Continuity, type ContinuityRow } from "./Continuity.js"
 import type { Dataset } from "./Dataset.js"
 import { type IndexBar, IndexBars1s } from "./IndexBar.js"
+import { News, type NewsRecord, NewsSentiment, type NewsSentimentRecord } from "./News.js"
 import { type StockBar, StockBars1s } from "./StockBar.js"
 
 /** A feed with its live side. */
@@ -22,8 +23,8 @@ export type LiveCapableFeed<A> = Feed<A> & { readonly live: LiveFeed<A> }
 
 /** How a vendor module builds a dataset's feed: REST only (backfill), or with its live side (stream). */
 export interface FeedModule<A> {
-  readonly make: Effect.Effect<Feed<A>, never, MassiveRest>
-  readonly makeLive?: Effect.Effect<LiveCapableFeed<A>, never, MassiveRest | MassiveSocket>
+  readonly make: Effect.Effect<Feed<A>, never, MassiveRest | AppConfig>
+  readonly makeLive?: Effect.Effect<LiveCapableFeed<A>, never, MassiveRest | MassiveSocket | AppConfig>
 }
 
 /**
@@ -46,9 +47,15 @@ export interface DatasetEntry<A> {
   readonly summary: string
   /**
    * What the instruments of a backfill's unit of work are (a value of `dataset.instrument`), and the
-   * option that names them: tickers (`--symbols SPY,QQQ`).
+   * option that names them: tickers (`--symbols SPY,QQQ`), or the tickers news is kept for
+   * (`--tickers SPY`).
    */
-  readonly instruments: { readonly option: "symbols"; readonly example: string }
+  readonly instruments: { readonly option: "symbols" | "tickers"; readonly example: string }
+  /**
+   * Datasets written alongside this one from the same vendor data: a backfill or a stream of it
+   * does theirs too, each through its own feed, checkpoints and tables (news → news_sentiment).
+   */
+  readonly alongside?: ReadonlyArray<string>
   /** Names a stream of it: its heartbeat, spill folder and pid file (`state/…/<source>`). */
   readonly streamSource: string
   /**
@@ -93,6 +100,27 @@ export const registry = {
     streamInstruments: { key: "indices.symbols", of: (config) => config.indices.symbols },
     live: { cluster: "indices", wire: "index", prefix: "I:" },
     feed: () => import("../sources/massive/indexBarsFeed.js")
+  }),
+  news: erase<NewsRecord>({
+    dataset: News,
+    vendor: "Massive",
+    summary:
+      "news articles mentioning the tickers, one row per article, with news_sentiment written alongside (Massive /v2/reference/news; live: polled every news.poll_interval_ms; every calendar day)",
+    instruments: { option: "tickers", example: "SPY" },
+    alongside: ["news_sentiment"],
+    streamSource: "massive-news",
+    streamInstruments: { key: "news.tickers", of: (config) => config.news.tickers },
+    feed: () => import("../sources/massive/newsArticlesFeed.js")
+  }),
+  news_sentiment: erase<NewsSentimentRecord>({
+    dataset: NewsSentiment,
+    vendor: "Massive",
+    summary:
+      "the sentiment of news articles per ticker (their insights: positive, neutral or negative, with the reasoning); written with news",
+    instruments: { option: "tickers", example: "SPY" },
+    streamSource: "massive-news-sentiment",
+    streamInstruments: { key: "news.tickers", of: (config) => config.news.tickers },
+    feed: () => import("../sources/massive/newsSentimentFeed.js")
   })
 } as const
 
@@ -101,6 +129,11 @@ export const datasetNames = Object.keys(registry) as ReadonlyArray<DatasetName>
 
 /** The entry of `name`. */
 export const entryOf = (name: DatasetName): DatasetEntry<unknown> => registry[name]
+
+/** `names` with the datasets written alongside each (news → news, news_sentiment), in order, once each. */
+export const withAlongside = (names: ReadonlyArray<DatasetName>): ReadonlyArray<DatasetName> => [
+  ...new Set(names.flatMap((n) => [n, ...((registry[n].alongside ?? []) as ReadonlyArray<DatasetName>)]))
+]
 
 /** `stock_bars_1s: per-second stock bars …`, one line per dataset, for `--help`. */
 export const datasetHelp = (): string => datasetNames.map((n) => `${n}: ${registry[n].summary}`).join("; ")
@@ -120,5 +153,7 @@ export const sqlSchemaChanges: ReadonlyArray<
   { _tag: "table", table: registry.stock_bars_1s.dataset },
   { _tag: "table", table: anyDataset(Continuity) },
   { _tag: "addColumn", table: anyDataset(Continuity), column: "cause" },
-  { _tag: "table", table: registry.index_bars_1s.dataset }
+  { _tag: "table", table: registry.index_bars_1s.dataset },
+  { _tag: "table", table: registry.news.dataset },
+  { _tag: "table", table: registry.news_sentiment.dataset }
 ]

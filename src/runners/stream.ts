@@ -15,6 +15,7 @@
 import * as Path from "node:path"
 import { Clock, Effect, Fiber } from "effect"
 import { MarketCalendar } from "../calendar/MarketCalendar.js"
+import { calendarOf } from "../calendar/sessionPolicy.js"
 import { AppConfig } from "../config/AppConfig.js"
 import type { ContinuityRow } from "../domain/Continuity.js"
 import { Alerts } from "../monitor/Alerts.js"
@@ -77,7 +78,7 @@ export const run = <A>(
 ) =>
   Effect.gen(function* () {
     const config = yield* AppConfig
-    const calendar = yield* MarketCalendar
+    const calendar = calendarOf(feed.sessionPolicy, yield* MarketCalendar)
     const sinks = yield* Sinks
     const quarantine = yield* Quarantine
     const alerts = yield* Alerts
