@@ -82,7 +82,9 @@ const sinkSuite = (sqlLayer: Layer.Layer<SqlClient.SqlClient, unknown>) =>
           "stock_bars_1s",
           "continuity",
           "continuity_add_cause",
-          "index_bars_1s"
+          "index_bars_1s",
+          "news",
+          "news_sentiment"
         ])
       })
     )
