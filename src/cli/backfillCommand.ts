@@ -1,13 +1,15 @@
 /** `tapehouse backfill`: fill history for a dataset, symbols and dates from the vendor's REST API. */
 import { Command, Options } from "@effect/cli"
 import { Clock, Console, Effect, Option } from "effect"
+import { calendarOf } from "../calendar/sessionPolicy.js"
 import { AppConfig } from "../config/AppConfig.js"
 import {
   type DatasetEntry,
   type DatasetName,
   datasetHelp,
   datasetNames,
-  entryOf
+  entryOf,
+  withAlongside
 } from "../domain/datasets.js"
 import { BackfillIncomplete, UsageError } from "../domain/errors.js"
 import { isTicker, normalizeTicker } from "../domain/tickers.js"
@@ -43,25 +45,25 @@ export const parseSymbols = (text: string, option = "--symbols") =>
     return symbols
   })
 
+/** The options that name a backfill's instruments; a dataset's registry entry says which it takes. */
+const INSTRUMENT_OPTIONS = ["symbols", "underlying", "tickers"] as const
+
 /**
- * The instruments of a backfill of `name`, from the option its registry entry names (`--symbols` or
- * `--underlying`); the other one is refused rather than ignored.
+ * The instruments of a backfill of `name`, from the option its registry entry names (`--symbols`,
+ * `--underlying` or `--tickers`); another one given is refused rather than ignored.
  */
 export const instrumentsOf = (
   name: DatasetName,
-  given: { readonly symbols: Option.Option<string>; readonly underlying: Option.Option<string> }
+  given: { readonly [K in (typeof INSTRUMENT_OPTIONS)[number]]: Option.Option<string> }
 ) =>
   Effect.gen(function* () {
     const { option, example } = entryOf(name).instruments
-    const [wanted, other] =
-      option === "symbols"
-        ? ([given.symbols, given.underlying] as const)
-        : ([given.underlying, given.symbols] as const)
-    const otherName = option === "symbols" ? "--underlying" : "--symbols"
-    if (Option.isSome(other))
+    const other = INSTRUMENT_OPTIONS.find((o) => o !== option && Option.isSome(given[o]))
+    if (other !== undefined)
       return yield* new UsageError({
-        detail: `${otherName} does not apply to ${name}; it takes --${option}, e.g. --${option} ${example}.`
+        detail: `--${other} does not apply to ${name}; it takes --${option}, e.g. --${option} ${example}.`
       })
+    const wanted = given[option]
     if (Option.isNone(wanted))
       return yield* new UsageError({
         detail: `${name} needs --${option}, e.g. --${option} ${example}.`
@@ -84,6 +86,12 @@ export const options = {
   symbols: Options.text("symbols").pipe(
     Options.withDescription(
       "Comma-separated tickers, e.g. SPY,QQQ or I:VIX (upper-cased: spy means SPY). For datasets of tickers (stock_bars_1s, index_bars_1s)."
+    ),
+    Options.optional
+  ),
+  tickers: Options.text("tickers").pipe(
+    Options.withDescription(
+      "news (and news_sentiment, written with it): the articles mentioning these tickers, e.g. SPY,QQQ. Required for news."
     ),
     Options.optional
   ),
@@ -139,7 +147,8 @@ export const backfillCommand = Command.make("backfill", options, (opts) =>
       : loaded
     yield* prepareDataDir(config)
     // Datasets the one asked for fills first (option bars: the contracts of their days), then it.
-    const names = [...fillsFirstOf(entryOf(opts.dataset)), opts.dataset]
+    // and those written alongside it from the same vendor data (news → news_sentiment).
+    const names = withAlongside([...fillsFirstOf(entryOf(opts.dataset)), opts.dataset])
     const [Backfill, { MassiveRest }, { MarketCalendar }] = yield* Effect.promise(() =>
       Promise.all([
         // Loaded here, not at start: `--help` and the other commands do not need them.
@@ -152,13 +161,6 @@ export const backfillCommand = Command.make("backfill", options, (opts) =>
     let lastProgress: Backfill.BackfillProgress | undefined
     let running: DatasetName = opts.dataset
     const { reports, requests } = yield* Effect.gen(function* () {
-      const calendar = yield* MarketCalendar
-      // Only closed sessions have a history to fetch; refusing the rest keeps them from passing for done.
-      const unclosed = Backfill.firstUnclosedDay(calendar, opts.from, opts.to, yield* Clock.currentTimeMillis)
-      if (unclosed !== undefined)
-        return yield* new UsageError({
-          detail: `${unclosed.date === opts.to ? "--to" : "the range"} ${opts.from}..${opts.to} includes ${unclosed.date}, and ${unclosed.why}. Backfill takes closed sessions only; stream the live one (tapehouse stream).`
-        })
       const line = yield* StatusLine
       const rest = yield* MassiveRest
       const reports: Array<Backfill.BackfillReport> = []
@@ -169,6 +171,19 @@ export const backfillCommand = Command.make("backfill", options, (opts) =>
         const dataset = entry.dataset
         const feedModule = yield* Effect.promise(() => entry.feed())
         const source = yield* feedModule.make
+        // The feed's own hours: an always-open dataset (news) has a day every calendar day.
+        const calendar = calendarOf(source.sessionPolicy, yield* MarketCalendar)
+        // Only closed sessions have a history to fetch; refusing the rest keeps them from passing for done.
+        const unclosed = Backfill.firstUnclosedDay(
+          calendar,
+          opts.from,
+          opts.to,
+          yield* Clock.currentTimeMillis
+        )
+        if (unclosed !== undefined)
+          return yield* new UsageError({
+            detail: `${unclosed.date === opts.to ? "--to" : "the range"} ${opts.from}..${opts.to} includes ${unclosed.date}, and ${unclosed.why}. Backfill takes closed sessions only; stream the live one (tapehouse stream).`
+          })
         const onPlan = (plan: Backfill.BackfillPlan) =>
           plan.tradingDays > ESTIMATE_AFTER_DAYS && dataset.sizing !== undefined
             ? Console.log(

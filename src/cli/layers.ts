@@ -34,8 +34,9 @@ export const backfillServices = (config: AppConfigShape) =>
             : MarketCalendar.RulesOnly
         ).pipe(Layer.provideMerge(MassiveRest.Live))
         const checkpoints = Layer.effect(Checkpoints.Checkpoints, Checkpoints.make(config.dataDir))
+        // AppConfig stays in the context: feeds read their settings from it (news.tickers …).
         return Layer.mergeAll(calendar, checkpoints, Quarantine.Live, SinksLive.fromConfig).pipe(
-          Layer.provide(Layer.succeed(AppConfig, config))
+          Layer.provideMerge(Layer.succeed(AppConfig, config))
         )
       })
     )

@@ -2,7 +2,7 @@
 import { Command, Options } from "@effect/cli"
 import { Console, Effect, Layer, Option } from "effect"
 import { AppConfig, type AppConfigShape } from "../config/AppConfig.js"
-import { type DatasetName, datasetHelp, datasetNames, entryOf } from "../domain/datasets.js"
+import { type DatasetName, datasetHelp, datasetNames, entryOf, withAlongside } from "../domain/datasets.js"
 import { UsageError } from "../domain/errors.js"
 import { StatusLine } from "../monitor/StatusLine.js"
 import type { StreamStats } from "../monitor/StreamStats.js"
@@ -138,11 +138,13 @@ export const streamCommand = Command.make(
       // Its way to end before the close is a signal (Ctrl-C, SIGTERM, `tapehouse stop`): exit 0.
       yield* interruptIsNormalEnd
       const config = yield* resolveConfig(yield* root)
-      const names = yield* chosenDatasets(opts.dataset, opts.datasets, config)
-      if (Option.isSome(opts.symbols) && names.length > 1)
+      const chosen = yield* chosenDatasets(opts.dataset, opts.datasets, config)
+      if (Option.isSome(opts.symbols) && chosen.length > 1)
         return yield* new UsageError({
-          detail: `--symbols names the instruments of one dataset, and ${names.length} are captured (${names.join(", ")}); each takes its instruments from the config (${names.map((n) => entryOf(n).streamInstruments.key).join(", ")}).`
+          detail: `--symbols names the instruments of one dataset, and ${chosen.length} are captured (${chosen.join(", ")}); each takes its instruments from the config (${chosen.map((n) => entryOf(n).streamInstruments.key).join(", ")}).`
         })
+      // With the datasets written alongside them (news → news_sentiment), each a stream of its own.
+      const names = withAlongside(chosen)
       const explicit = Option.isSome(opts.symbols) ? yield* parseSymbols(opts.symbols.value) : undefined
       yield* prepareDataDir(config)
       const [StreamSet, modules] = yield* Effect.promise(() =>

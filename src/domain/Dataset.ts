@@ -127,3 +127,15 @@ export const compareByKey = <A>(dataset: Dataset<A>) => {
     return 0
   }
 }
+
+/**
+ * The instruments a record belongs to: its `instrument` value, or each entry when that column is a
+ * `string_list` (an article belongs to every ticker it mentions). A write scoped to instruments
+ * covers the records that belong to one of them.
+ */
+export const instrumentsOf = <A>(dataset: Dataset<A>): ((a: A) => ReadonlyArray<string>) => {
+  const column = dataset.instrument
+  return dataset.columns.find((c) => c.name === column)?.type === "string_list"
+    ? (a) => a[column] as ReadonlyArray<string>
+    : (a) => [String(a[column])]
+}

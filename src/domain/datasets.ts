@@ -15,6 +15,7 @@ import type { MassiveSocket } from "../sources/massive/MassiveSocket.js"
 import { Continuity, type ContinuityRow } from "./Continuity.js"
 import type { Dataset } from "./Dataset.js"
 import { type IndexBar, IndexBars1s } from "./IndexBar.js"
+import { News, type NewsRecord, NewsSentiment, type NewsSentimentRecord } from "./News.js"
 import { type OptionBar, OptionBars1s } from "./OptionBar.js"
 import { type OptionContractRow, OptionContracts } from "./OptionContract.js"
 import { type StockBar, StockBars1s } from "./StockBar.js"
@@ -51,15 +52,20 @@ export interface DatasetEntry<A> {
   readonly summary: string
   /**
    * What the instruments of a backfill's unit of work are (a value of `dataset.instrument`), and the
-   * option that names them: tickers (`--symbols SPY,QQQ`), or underlyings whose tracked option
-   * chain is the unit (`--underlying SPY`).
+   * option that names them: tickers (`--symbols SPY,QQQ`), underlyings whose tracked option
+   * chain is the unit (`--underlying SPY`), or the tickers news is kept for (`--tickers SPY`).
    */
-  readonly instruments: { readonly option: "symbols" | "underlying"; readonly example: string }
+  readonly instruments: { readonly option: "symbols" | "underlying" | "tickers"; readonly example: string }
   /**
    * Datasets a backfill of this one fills first, for the same instruments and days, each with its
    * own checkpoints (option bars store the contracts their days tracked).
    */
   readonly fillsFirst?: ReadonlyArray<string>
+  /**
+   * Datasets written alongside this one from the same vendor data: a backfill or a stream of it
+   * does theirs too, each through its own feed, checkpoints and tables (news → news_sentiment).
+   */
+  readonly alongside?: ReadonlyArray<string>
   /** Names a stream of it: its heartbeat, spill folder and pid file (`state/…/<source>`). */
   readonly streamSource: string
   /**
@@ -127,6 +133,27 @@ export const registry = {
     streamInstruments: { key: "options.underlyings", of: (config) => config.options.underlyings },
     live: { cluster: "options", wire: "stock", prefix: "O:" },
     feed: () => import("../sources/massive/optionBarsFeed.js")
+  }),
+  news: erase<NewsRecord>({
+    dataset: News,
+    vendor: "Massive",
+    summary:
+      "news articles mentioning the tickers, one row per article, with news_sentiment written alongside (Massive /v2/reference/news; live: polled every news.poll_interval_ms; every calendar day)",
+    instruments: { option: "tickers", example: "SPY" },
+    alongside: ["news_sentiment"],
+    streamSource: "massive-news",
+    streamInstruments: { key: "news.tickers", of: (config) => config.news.tickers },
+    feed: () => import("../sources/massive/newsArticlesFeed.js")
+  }),
+  news_sentiment: erase<NewsSentimentRecord>({
+    dataset: NewsSentiment,
+    vendor: "Massive",
+    summary:
+      "the sentiment of news articles per ticker (their insights: positive, neutral or negative, with the reasoning); written with news",
+    instruments: { option: "tickers", example: "SPY" },
+    streamSource: "massive-news-sentiment",
+    streamInstruments: { key: "news.tickers", of: (config) => config.news.tickers },
+    feed: () => import("../sources/massive/newsSentimentFeed.js")
   })
 } as const
 
@@ -135,6 +162,11 @@ export const datasetNames = Object.keys(registry) as ReadonlyArray<DatasetName>
 
 /** The entry of `name`. */
 export const entryOf = (name: DatasetName): DatasetEntry<unknown> => registry[name]
+
+/** `names` with the datasets written alongside each (news → news, news_sentiment), in order, once each. */
+export const withAlongside = (names: ReadonlyArray<DatasetName>): ReadonlyArray<DatasetName> => [
+  ...new Set(names.flatMap((n) => [n, ...((registry[n].alongside ?? []) as ReadonlyArray<DatasetName>)]))
+]
 
 /** `stock_bars_1s: per-second stock bars …`, one line per dataset, for `--help`. */
 export const datasetHelp = (): string => datasetNames.map((n) => `${n}: ${registry[n].summary}`).join("; ")
@@ -156,5 +188,7 @@ export const sqlSchemaChanges: ReadonlyArray<
   { _tag: "addColumn", table: anyDataset(Continuity), column: "cause" },
   { _tag: "table", table: registry.index_bars_1s.dataset },
   { _tag: "table", table: registry.option_contracts.dataset },
-  { _tag: "table", table: registry.option_bars_1s.dataset }
+  { _tag: "table", table: registry.option_bars_1s.dataset },
+  { _tag: "table", table: registry.news.dataset },
+  { _tag: "table", table: registry.news_sentiment.dataset }
 ]

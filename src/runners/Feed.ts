@@ -8,6 +8,7 @@
  */
 import type { Stream } from "effect"
 import type { TradingSession } from "../calendar/MarketCalendar.js"
+import type { SessionPolicy } from "../calendar/sessionPolicy.js"
 import type { Dataset, Rejected } from "../domain/Dataset.js"
 import type { VendorAuthError, VendorDecodeError, VendorRequestError } from "../domain/errors.js"
 import type { LiveFeed } from "./LiveFeed.js"
@@ -40,9 +41,14 @@ export interface Feed<A> {
   ) => Stream.Stream<SourcePage<A>, VendorError>
   /** Columns the live feed does not carry (the reconciliation fills them from REST), e.g. trade counts. */
   readonly liveLacks?: ReadonlyArray<keyof A & string>
+  /**
+   * Whose hours it keeps: the exchange's sessions (`nyse`, the default) or every calendar day
+   * (`always-open`: news). A backfill's days and a stream's session come from it.
+   */
+  readonly sessionPolicy?: SessionPolicy
   /** How the dataset is captured live, when it is. */
   readonly live?: LiveFeed<A>
 }
 
 /** The backfill runner's part of a feed (a feed is one). */
-export type BackfillSource<A> = Pick<Feed<A>, "dataset" | "vendor" | "fetchDay">
+export type BackfillSource<A> = Pick<Feed<A>, "dataset" | "vendor" | "fetchDay" | "sessionPolicy">

@@ -34,6 +34,12 @@ export type LiveEvent<A> =
   | { readonly _tag: "Rejected"; readonly rejected: ReadonlyArray<Rejected>; readonly receivedAt: number }
   /** Events of a type this client does not read (schema drift): counted, skipped, reported. */
   | { readonly _tag: "Unknown"; readonly ev: string; readonly count: number; readonly sample: string }
+  /**
+   * Where a resumable feed (`LiveFeed.resumable`) stands once the events before it are committed:
+   * opaque text (a poller's checkpoint) the runner stores after the sinks commit them, and passes
+   * back to `connect` at the next start.
+   */
+  | { readonly _tag: "Position"; readonly position: string }
   /** Status messages worth reporting (slow_consumer, max_connections, error …). */
   | { readonly _tag: "Status"; readonly status: string; readonly message: string; readonly at: number }
 
@@ -63,8 +69,21 @@ export interface LiveFeed<A> {
     instruments: ReadonlyArray<string>,
     session: TradingSession
   ) => Effect.Effect<ReadonlyArray<string>, VendorError>
-  /** The connections that carry `subjects` (one, or several when a vendor caps them per connection). */
-  readonly connect: (subjects: ReadonlyArray<string>) => ReadonlyArray<LiveConnection<A>>
+  /**
+   * The connections that carry `subjects` (one, or several when a vendor caps them per connection).
+   * A resumable feed starts from `resume.position` (the last one stored), or from the session's
+   * open without one.
+   */
+  readonly connect: (
+    subjects: ReadonlyArray<string>,
+    resume?: { readonly session: TradingSession; readonly position: string | undefined }
+  ) => ReadonlyArray<LiveConnection<A>>
+  /**
+   * It asks for what it has not seen from a position of its own (a poller), emitted as `Position`
+   * events: the runner stores the position after the sinks commit, instead of repairing gaps
+   * through REST or watching for quiet subjects (news can be quiet for hours).
+   */
+  readonly resumable?: boolean
   /** Decodes undecoded `Frame`s: synchronously for small ones, on a worker thread for large ones. */
   readonly decodeFrames: (
     frames: ReadonlyArray<string>,

@@ -9,7 +9,8 @@
  */
 import { Clock, Effect, Stream } from "effect"
 import { MarketCalendar, type TradingSession } from "../calendar/MarketCalendar.js"
-import type { Rejected } from "../domain/Dataset.js"
+import { calendarOf } from "../calendar/sessionPolicy.js"
+import { instrumentsOf, type Rejected } from "../domain/Dataset.js"
 import { VendorAuthError } from "../domain/errors.js"
 import { addDays, newYorkDate } from "../domain/time.js"
 import { Checkpoints, type DayEntry, dayKey } from "../pipeline/Checkpoints.js"
@@ -104,12 +105,10 @@ export const firstUnclosedDay = (
   return undefined
 }
 
-const countBy = <A>(rows: ReadonlyArray<A>, f: (a: A) => string): Map<string, number> => {
+/** Rows per instrument; a row that belongs to several instruments (an article's tickers) counts for each. */
+const countBy = <A>(rows: ReadonlyArray<A>, f: (a: A) => ReadonlyArray<string>): Map<string, number> => {
   const counts = new Map<string, number>()
-  for (const r of rows) {
-    const k = f(r)
-    counts.set(k, (counts.get(k) ?? 0) + 1)
-  }
+  for (const r of rows) for (const k of f(r)) counts.set(k, (counts.get(k) ?? 0) + 1)
   return counts
 }
 
@@ -131,13 +130,13 @@ export const run = <A>(
 ) =>
   Effect.gen(function* () {
     const dataset = source.dataset
-    const calendar = yield* MarketCalendar
+    const calendar = calendarOf(source.sessionPolicy, yield* MarketCalendar)
     const checkpoints = yield* Checkpoints
     const sinks = yield* Sinks
     const quarantine = yield* Quarantine
     const validate = makeValidator(dataset)
     const dedupe = makeDeduplicator(dataset)
-    const instrumentOf = (a: A) => String(a[dataset.instrument])
+    const instrumentOf = instrumentsOf(dataset)
     const startedAt = yield* Clock.currentTimeMillis
     const now = Clock.currentTimeMillis.pipe(Effect.map((ms) => new Date(ms).toISOString()))
 

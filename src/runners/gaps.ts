@@ -125,3 +125,16 @@ export const makeGapTracker = (options: {
     }
   }
 }
+
+/**
+ * The tracker of a connection that keeps its own position (a resumable poller): it asks for what it
+ * has not seen, so nothing it delivers or misses is a gap to repair through REST.
+ */
+export const noGaps: GapTracker = {
+  open: () => [],
+  openGaps: () => {},
+  disconnected: () => {},
+  liveSince: () => {},
+  data: () => [],
+  closeAll: () => []
+}

@@ -15,6 +15,7 @@
 import * as Path from "node:path"
 import { Clock, Effect, Fiber } from "effect"
 import { MarketCalendar } from "../calendar/MarketCalendar.js"
+import { calendarOf } from "../calendar/sessionPolicy.js"
 import { AppConfig } from "../config/AppConfig.js"
 import type { ContinuityRow } from "../domain/Continuity.js"
 import { Alerts } from "../monitor/Alerts.js"
@@ -32,7 +33,7 @@ import { Quarantine } from "../sinks/Quarantine.js"
 import { Sinks } from "../sinks/Sink.js"
 import type { Feed } from "./Feed.js"
 import * as FlushPlanner from "./flushPlanner.js"
-import { gapsAtStart, makeGapTracker } from "./gaps.js"
+import { gapsAtStart, makeGapTracker, noGaps } from "./gaps.js"
 import type { LiveFeed } from "./LiveFeed.js"
 import * as MarketTime from "./marketTime.js"
 import * as SpillCodec from "./spillCodec.js"
@@ -41,6 +42,7 @@ import * as CloseOut from "./stream/closeOut.js"
 import { type StreamContext, weightOf } from "./stream/context.js"
 import * as FlushLoop from "./stream/flushLoop.js"
 import * as Frames from "./stream/frames.js"
+import * as Positions from "./stream/positions.js"
 import * as Producer from "./stream/producer.js"
 import { awaitSession } from "./stream/sessionClock.js"
 
@@ -77,7 +79,7 @@ export const run = <A>(
 ) =>
   Effect.gen(function* () {
     const config = yield* AppConfig
-    const calendar = yield* MarketCalendar
+    const calendar = calendarOf(feed.sessionPolicy, yield* MarketCalendar)
     const sinks = yield* Sinks
     const quarantine = yield* Quarantine
     const alerts = yield* Alerts
@@ -124,15 +126,21 @@ export const run = <A>(
 
     // Started inside the session, after its first records could have gone out: what came before
     // is a gap on each connection (from where an earlier capture of the day stopped, or the open).
-    const connections = live.connect(subjects)
+    // A resumable feed (a poller) starts from its stored position and has no gaps to repair.
+    const resumable = live.resumable === true
+    const connections = resumable
+      ? live.connect(subjects, { session, position: yield* Positions.read(config.dataDir, request.source) })
+      : live.connect(subjects)
     const gaps = connections.map((c) =>
-      makeGapTracker({
-        symbols: c.instruments,
-        openMs: session.openMs,
-        stallAfterMs: config.stream.stallAfterMs
-      })
+      resumable
+        ? noGaps
+        : makeGapTracker({
+            symbols: c.instruments,
+            openMs: session.openMs,
+            stallAfterMs: config.stream.stallAfterMs
+          })
     )
-    if (openedAt > session.openMs + MarketTime.PUBLISH_DELAY_MS) {
+    if (!resumable && openedAt > session.openMs + MarketTime.PUBLISH_DELAY_MS) {
       const lastBySubject = new Map<string, number>()
       for (const r of yield* readPartition(config.dataDir, dataset, session.date)) {
         const subject = live.subject(r)
@@ -160,12 +168,14 @@ export const run = <A>(
       dataDir: config.dataDir,
       marketTime: clock.now
     }).pipe(Effect.forkScoped)
-    yield* StallMonitor.run({
-      stats,
-      symbols: subjects,
-      stallAfterMs: config.stream.stallAfterMs,
-      marketTime: clock.now
-    }).pipe(Effect.forkScoped)
+    // A poller's subjects can be quiet for hours; its failed polls are reported as disconnects.
+    if (!resumable)
+      yield* StallMonitor.run({
+        stats,
+        symbols: subjects,
+        stallAfterMs: config.stream.stallAfterMs,
+        marketTime: clock.now
+      }).pipe(Effect.forkScoped)
 
     const frames = yield* Effect.sync(() => Frames.make(live, stats))
     const queue = yield* SpillQueue.make<SpillCodec.Arrival<A>>({

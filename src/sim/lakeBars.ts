@@ -18,8 +18,8 @@ import { type DatasetName, datasetNames, entryOf, type LiveWire } from "../domai
 import { type StockBar, StockBars1s } from "../domain/StockBar.js"
 import { decodeParquet } from "../sinks/parquetCodec.js"
 import * as MassiveSim from "./MassiveSim.js"
-import { registerOptionContracts } from "./options/optionsSim.js"
 import * as MassiveSocketSim from "./MassiveSocketSim.js"
+import { registerOptionContracts } from "./options/optionsSim.js"
 import { sessionOf } from "./syntheticMarket.js"
 
 /** The lake has no partition (or no Parquet file in it) for the day asked for. */

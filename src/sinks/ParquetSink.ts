@@ -9,7 +9,7 @@
 import * as path from "node:path"
 import { Effect } from "effect"
 import type { ParquetCompression } from "../config/AppConfig.js"
-import type { Dataset } from "../domain/Dataset.js"
+import { type Dataset, instrumentsOf } from "../domain/Dataset.js"
 import { StorageError } from "../domain/errors.js"
 import { makeDir } from "./atomicFile.js"
 import {
@@ -56,11 +56,11 @@ export const mergeRows = <A>(
 /** Existing rows that a `replace` write leaves alone: those of instruments outside its scope. */
 const keptByReplace = <A>(write: PartitionWrite<A>, existing: ReadonlyArray<A>): Array<A> => {
   const scope = new Set(write.instruments)
-  const column = write.dataset.instrument
+  const instruments = instrumentsOf(write.dataset)
   const kept: Array<A> = []
   for (let i = 0; i < existing.length; i++) {
     const row = existing[i]!
-    if (!scope.has(String(row[column]))) kept.push(row)
+    if (!instruments(row).some((instrument) => scope.has(instrument))) kept.push(row)
   }
   return kept
 }

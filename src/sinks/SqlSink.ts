@@ -94,7 +94,7 @@ export const planOf = <A>(dataset: Dataset<A>): Plan => {
     timeType,
     unnestInsert: `INSERT INTO ${table} (${names}) ${source}${onConflict}`,
     deleteRange:
-      `DELETE FROM ${table} WHERE ${quoteIdent(dataset.instrument)} = ANY($1::${sqlType(instrument ?? { type: "string" })}[])` +
+      `DELETE FROM ${table} WHERE ${inScope(dataset, "$1", instrument)}` +
       ` AND ${time} >= $2::${timeType} AND ${time} < $3::${timeType}`,
     rangeOf: byDate
       ? (date) => [date, addDays(date, 1)]
@@ -106,6 +106,19 @@ export const planOf = <A>(dataset: Dataset<A>): Plan => {
   plans.set(dataset, plan)
   return plan
 }
+
+/**
+ * The condition "the row belongs to one of the instruments in `param`": equality with one of them,
+ * or, for a list column (news tickers), sharing one with them (`&&`).
+ */
+const inScope = <A>(
+  dataset: Dataset<A>,
+  param: string,
+  column: ColumnKind | undefined = dataset.columns.find((c) => c.name === dataset.instrument)
+): string =>
+  column?.type === "string_list"
+    ? `${quoteIdent(dataset.instrument)} && ${param}::text[]`
+    : `${quoteIdent(dataset.instrument)} = ANY(${param}::${sqlType(column ?? { type: "string" })}[])`
 
 const toIso = (ms: number): string => new Date(ms).toISOString()
 
@@ -267,7 +280,7 @@ const whereOf = <A>(dataset: Dataset<A>, options: ReadOptions): { text: string; 
   }
   if (options.instruments !== undefined) {
     params.push(options.instruments)
-    clauses.push(`${quoteIdent(dataset.instrument)} = ANY($${params.length})`)
+    clauses.push(inScope(dataset, `$${params.length}`))
   }
   return { text: clauses.length === 0 ? "" : ` WHERE ${clauses.join(" AND ")}`, params }
 }

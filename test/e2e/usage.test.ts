@@ -99,7 +99,7 @@ describe("tapehouse usage, piped", () => {
           ],
           [
             ["--data-dir", dataDir, "backfill", "--dataset", "nope"],
-            "--dataset nope is not one of the choices; expected one of: stock_bars_1s, index_bars_1s, option_contracts, option_bars_1s."
+            "--dataset nope is not one of the choices; expected one of: stock_bars_1s, index_bars_1s, option_contracts, option_bars_1s, news, news_sentiment."
           ],
           [
             [
@@ -125,7 +125,7 @@ describe("tapehouse usage, piped", () => {
           // Unknown, with required options missing too: the unknown one is what is reported.
           [
             ["--data-dir", dataDir, "backfill", "--symbol", "SPY"],
-            "--symbol is not an option of tapehouse backfill; it takes --dataset, --symbols, --from, --to"
+            "--symbol is not an option of tapehouse backfill; it takes --dataset, --symbols, --tickers, --from, --to"
           ],
           [
             ["--verbose", "--data-dir", dataDir, "status"],

@@ -84,7 +84,9 @@ const sinkSuite = (sqlLayer: Layer.Layer<SqlClient.SqlClient, unknown>) =>
           "continuity_add_cause",
           "index_bars_1s",
           "option_contracts",
-          "option_bars_1s"
+          "option_bars_1s",
+          "news",
+          "news_sentiment"
         ])
       })
     )

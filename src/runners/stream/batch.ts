@@ -12,6 +12,7 @@ import type { Gap } from "../gaps.js"
 import { repairGap } from "../repair.js"
 import type { Arrival } from "../spillCodec.js"
 import type { StreamContext } from "./context.js"
+import * as Positions from "./positions.js"
 
 /** The pipeline's stages for one dataset, built once. */
 export interface Stages<A> {
@@ -77,8 +78,13 @@ export const process = <A>(
     const eventTime = feed.dataset.eventTime
     const records: Array<A> = []
     const rejected: Array<Rejected> = []
+    /** The last position of a resumable feed in this flush: stored once the flush is committed. */
+    let position: string | undefined
     for (const { conn, event: e } of arrivals) {
       switch (e._tag) {
+        case "Position":
+          position = e.position
+          break
         case "Records": {
           if (e.records.length === 0) break
           let first = Number.POSITIVE_INFINITY
@@ -157,6 +163,8 @@ export const process = <A>(
         `stream-${ctx.source}-${ctx.flushSeq}`,
         rejected
       )
+    // Everything before the position is committed (rows and rejects): the feed may resume after it.
+    if (position !== undefined) yield* Positions.write(ctx.config.dataDir, ctx.source, position)
     // Gap repairs below go to REST and are not part of what a flush costs.
     if (records.length > 0) ctx.planner.record(dueAt, yield* Clock.currentTimeMillis)
     while (ctx.pendingGaps.length > 0) yield* repair(ctx, ctx.pendingGaps.shift()!)

@@ -5,6 +5,7 @@
  * the checkpoints say what the lake holds.
  */
 import { Clock, Effect } from "effect"
+import { instrumentsOf } from "../../domain/Dataset.js"
 import type { DayEntry } from "../../pipeline/Checkpoints.js"
 import { commitStaged, fileEntryOf } from "../../pipeline/stagedCommit.js"
 import { compact, readPartition } from "../../sinks/compact.js"
@@ -23,10 +24,9 @@ const dayEntries = <A>(
 ): ReadonlyArray<DayEntry> => {
   const { dataset } = ctx.feed
   const counts = new Map<string, number>()
-  for (const r of rows) {
-    const instrument = String(r[dataset.instrument])
-    counts.set(instrument, (counts.get(instrument) ?? 0) + 1)
-  }
+  const instrumentsOfRow = instrumentsOf(dataset)
+  for (const r of rows)
+    for (const instrument of instrumentsOfRow(r)) counts.set(instrument, (counts.get(instrument) ?? 0) + 1)
   const lacks = ctx.feed.liveLacks ?? []
   return ctx.instruments.map((instrument) => ({
     kind: "day",
@@ -50,7 +50,9 @@ export const run = <A>(ctx: StreamContext<A>, reconcile: boolean) =>
     const { config, session, checkpoints } = ctx
     const { dataset } = ctx.feed
     const inScope = new Set(ctx.instruments)
-    const mine = (rows: ReadonlyArray<A>) => rows.filter((r) => inScope.has(String(r[dataset.instrument])))
+    const instrumentsOfRow = instrumentsOf(dataset)
+    const mine = (rows: ReadonlyArray<A>) =>
+      rows.filter((r) => instrumentsOfRow(r).some((instrument) => inScope.has(instrument)))
     let reconciled = false
     if (reconcile) {
       const streamed = mine(yield* readPartition(config.dataDir, dataset, session.date))

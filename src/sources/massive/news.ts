@@ -141,6 +141,8 @@ export interface NewsListing {
    */
   readonly since: number
   readonly inclusive?: boolean
+  /** Only articles published before this instant (epoch ms, a whole second): `published_utc.lt`. */
+  readonly until?: number
   /** Articles per page, 1–1000 (default 1000, the fewest requests). */
   readonly limit?: number
 }
@@ -154,6 +156,8 @@ export const listingPath = (listing: NewsListing): string => {
   const inclusive = listing.inclusive === true
   const second = (inclusive ? Math.ceil : Math.floor)(listing.since / 1000) * 1000
   query.set(`published_utc.${inclusive ? "gte" : "gt"}`, isoSeconds(second))
+  if (listing.until !== undefined)
+    query.set("published_utc.lt", isoSeconds(Math.ceil(listing.until / 1000) * 1000))
   query.set("order", "asc")
   query.set("sort", "published_utc")
   query.set("limit", String(listing.limit ?? 1000))
@@ -188,3 +192,57 @@ export const list = (
           ] as const)
     })
   ).pipe(Stream.withSpan("MassiveNews.list"))
+
+/** An article that did not decode: what came, and why (it goes to quarantine). */
+export interface RejectedArticle {
+  readonly raw: unknown
+  readonly reason: string
+}
+
+export interface LenientNewsPage {
+  readonly articles: ReadonlyArray<NewsArticle>
+  readonly rejected: ReadonlyArray<RejectedArticle>
+}
+
+/**
+ * The articles newer than `since`, a page at a time, like `list`, except that an article that does
+ * not decode is returned with its reason (for quarantine) instead of failing the listing: a backfill
+ * keeps the rest of the day.
+ */
+export const listPages = (
+  rest: MassiveRestShape,
+  listing: NewsListing
+): Stream.Stream<LenientNewsPage, MassiveRestError> =>
+  Stream.paginateEffect(listingPath(listing), (path) =>
+    Effect.flatMap(rest.getJson(path, NewsEnvelope), (envelope) => {
+      const articles: Array<NewsArticle> = []
+      const rejected: Array<RejectedArticle> = []
+      ;(envelope.results ?? []).forEach((raw, i) => {
+        const decoded = decodeArticle(raw)
+        if (Either.isRight(decoded)) articles.push(decoded.right)
+        else rejected.push({ raw, reason: `results[${i}]: ${decoded.left}` })
+      })
+      let next: string | undefined
+      try {
+        next = envelope.next_url === undefined ? undefined : nextPath(envelope.next_url)
+      } catch {
+        return Effect.fail(
+          new VendorDecodeError({
+            vendor: "Massive",
+            request: path,
+            detail: `next_url ${JSON.stringify(envelope.next_url)} is not a URL`
+          })
+        )
+      }
+      if (next === path)
+        return Effect.fail(
+          new VendorDecodeError({
+            vendor: "Massive",
+            request: path,
+            detail: "next_url points back at the same page"
+          })
+        )
+      const page: LenientNewsPage = { articles, rejected }
+      return Effect.succeed([page, next === undefined ? Option.none() : Option.some(next)] as const)
+    })
+  ).pipe(Stream.withSpan("MassiveNews.listPages"))

@@ -8,33 +8,11 @@
  * `published_utc` is epoch milliseconds (UTC) in both, for a TIMESTAMP(MILLIS, UTC) column. Optional
  * text the vendor leaves out is `null`; absent `keywords` is an empty list.
  */
+import type { NewsRecord, NewsSentimentRecord } from "../../domain/News.js"
 import { newYorkDate } from "../../domain/time.js"
-import type { NewsArticle, Sentiment } from "./news.js"
+import type { NewsArticle } from "./news.js"
 
-export interface NewsRecord {
-  readonly id: string
-  /** Epoch ms, UTC. */
-  readonly published_utc: number
-  readonly title: string
-  readonly author: string
-  readonly description: string | null
-  readonly article_url: string
-  readonly amp_url: string | null
-  readonly image_url: string | null
-  readonly publisher_name: string
-  readonly publisher_homepage_url: string
-  readonly tickers: ReadonlyArray<string>
-  readonly keywords: ReadonlyArray<string>
-}
-
-export interface NewsSentimentRecord {
-  readonly id: string
-  readonly ticker: string
-  readonly sentiment: Sentiment
-  readonly sentiment_reasoning: string
-  /** Epoch ms, UTC (the article's). */
-  readonly published_utc: number
-}
+export type { NewsRecord, NewsSentimentRecord } from "../../domain/News.js"
 
 /** The `news.*` settings that choose which articles are kept. */
 export interface NewsRelevance {
