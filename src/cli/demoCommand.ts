@@ -27,9 +27,12 @@ export const DEMO = {
   from: "2024-03-04",
   to: "2024-03-08",
   datasets: [
-    { name: "stock_bars_1s", instruments: ["SPY"] },
-    { name: "index_bars_1s", instruments: ["I:VIX"] },
-    { name: "option_contracts", instruments: ["SPY"] }
+    { name: "stock_bars_1s", instruments: ["SPY"], replay: true },
+    { name: "index_bars_1s", instruments: ["I:VIX"], replay: true },
+    { name: "option_contracts", instruments: ["SPY"], replay: false },
+    // News is always open: its live poll has no close to stop at, so the demo backfills it only.
+    { name: "news", instruments: ["SPY"], replay: false },
+    { name: "news_sentiment", instruments: ["SPY"], replay: false }
   ]
 } as const satisfies {
   readonly from: string
@@ -37,6 +40,8 @@ export const DEMO = {
   readonly datasets: ReadonlyArray<{
     readonly name: DatasetName
     readonly instruments: ReadonlyArray<string>
+    /** Streamed again from the replay of the last day. */
+    readonly replay: boolean
   }>
 }
 
@@ -48,7 +53,7 @@ export const DEMO = {
 const showcase = (config: AppConfigShape, simUrl: string) =>
   Effect.gen(function* () {
     const plans = DEMO.datasets.map((d) => ({ ...d, entry: entryOf(d.name) }))
-    const live = plans.flatMap((p, i) => (p.entry.live === undefined ? [] : [{ plan: p, i }]))
+    const live = plans.flatMap((p, i) => (p.replay ? [{ plan: p, i }] : []))
     const [Backfill, StreamSet, { serveStoredDay }, modules] = yield* Effect.promise(() =>
       Promise.all([
         import("../runners/backfill.js"),
@@ -176,11 +181,19 @@ const showcase = (config: AppConfigShape, simUrl: string) =>
 export const demoCommand = Command.make("demo", {}, () =>
   Effect.gen(function* () {
     const loaded = yield* resolveConfig(yield* root)
-    const [MassiveSim, OptionsSim] = yield* Effect.promise(() =>
-      Promise.all([import("../sim/MassiveSim.js"), import("../sim/options/optionsSim.js")])
+    const [MassiveSim, OptionsSim, NewsRoute] = yield* Effect.promise(() =>
+      Promise.all([
+        import("../sim/MassiveSim.js"),
+        import("../sim/options/optionsSim.js"),
+        import("../sim/newsRoute.js")
+      ])
     )
-    const sim = yield* MassiveSim.make({ port: 0, markets: [OptionsSim.optionsMarket] })
+    const sim = yield* MassiveSim.make({
+      port: 0,
+      markets: [...MassiveSim.SYNTHETIC_MARKETS, OptionsSim.optionsMarket]
+    })
     OptionsSim.registerOptionContracts(sim)
+    NewsRoute.register(sim)
     const config = {
       ...loaded,
       massive: {
@@ -195,6 +208,6 @@ export const demoCommand = Command.make("demo", {}, () =>
   }).pipe(Effect.scoped)
 ).pipe(
   Command.withDescription(
-    "Offline demo (npm start): start the built-in Massive simulator, backfill SPY per-second bars and I:VIX per-second values for 2024-03-04..2024-03-08 into the lake and the embedded Postgres, stream a full-speed replay of the last day of both through the live WebSocket path, each on its cluster, and print how to query them. Idempotent."
+    "Offline demo (npm start): start the built-in Massive simulator, backfill SPY per-second bars, I:VIX per-second values, SPY's tracked option contracts and SPY news with its sentiment for 2024-03-04..2024-03-08 into the lake and the embedded Postgres, stream a full-speed replay of the last day of the bars through the live WebSocket path, each on its cluster, and print how to query them. Idempotent."
   )
 )

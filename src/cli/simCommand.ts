@@ -46,7 +46,7 @@ const serve = Command.make(
       const sim = yield* MassiveSim.make({
         port: opts.port,
         // The synthetic option chain: `O:` aggregates and the contracts reference.
-        markets: [OptionsSim.optionsMarket],
+        markets: [...MassiveSim.SYNTHETIC_MARKETS, OptionsSim.optionsMarket],
         ...(Option.isSome(opts.apiKey) ? { apiKeys: [opts.apiKey.value] } : {}),
         ...(Option.isSome(opts.pageSize) ? { pageSize: opts.pageSize.value } : {}),
         ...(Option.isSome(opts.rateLimit) ? { rateLimitPerMinute: opts.rateLimit.value } : {})

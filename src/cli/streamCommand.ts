@@ -2,7 +2,7 @@
 import { Command, Options } from "@effect/cli"
 import { Console, Effect, Layer, Option } from "effect"
 import { AppConfig, type AppConfigShape } from "../config/AppConfig.js"
-import { type DatasetName, datasetHelp, datasetNames, entryOf, withAlongside } from "../domain/datasets.js"
+import { type DatasetName, datasetHelp, entryOf, streamedNames, withAlongside } from "../domain/datasets.js"
 import { UsageError } from "../domain/errors.js"
 import { StatusLine } from "../monitor/StatusLine.js"
 import type { StreamStats } from "../monitor/StreamStats.js"
@@ -98,12 +98,12 @@ const chosenDatasets = (
     ]
     if (names.length === 0)
       return yield* new UsageError({
-        detail: `--datasets is empty; expected a comma list of ${datasetNames.join(", ")}.`
+        detail: `--datasets is empty; expected a comma list of ${streamedNames.join(", ")}.`
       })
-    const unknown = names.find((n) => !(datasetNames as ReadonlyArray<string>).includes(n))
+    const unknown = names.find((n) => !(streamedNames as ReadonlyArray<string>).includes(n))
     if (unknown !== undefined)
       return yield* new UsageError({
-        detail: `--datasets has ${JSON.stringify(unknown)}; expected a comma list of ${datasetNames.join(", ")}.`
+        detail: `--datasets has ${JSON.stringify(unknown)}; expected a comma list of ${streamedNames.join(", ")}.`
       })
     return names as ReadonlyArray<DatasetName>
   })
@@ -111,7 +111,7 @@ const chosenDatasets = (
 export const streamCommand = Command.make(
   "stream",
   {
-    dataset: choiceOption("dataset", datasetNames).pipe(
+    dataset: choiceOption("dataset", streamedNames).pipe(
       Options.withDescription(`One dataset to capture (${datasetHelp()}).`),
       Options.optional
     ),

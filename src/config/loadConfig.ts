@@ -10,7 +10,7 @@ import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import { Effect, Layer, Option, type ParseResult, Redacted, Schema, SchemaAST } from "effect"
 import { LineCounter, parseDocument } from "yaml"
-import { datasetNames } from "../domain/datasets.js"
+import { streamedNames } from "../domain/datasets.js"
 import { ConfigError } from "../domain/errors.js"
 import { isTicker, normalizeTicker } from "../domain/tickers.js"
 import { AppConfig, type AppConfigShape, type LogLevelName, type ParquetCompression } from "./AppConfig.js"
@@ -62,8 +62,8 @@ const tickers = (example: string) =>
     )
   ).annotations({ description: `a non-empty list of tickers, e.g. [${example}]` })
 
-const DatasetNameSchema = Schema.Literal(...datasetNames).annotations({
-  description: `one of ${datasetNames.join(", ")}`
+const DatasetNameSchema = Schema.Literal(...streamedNames).annotations({
+  description: `one of ${streamedNames.join(", ")}`
 })
 
 const section = <F extends Schema.Struct.Fields>(name: string, fields: F) =>
@@ -99,7 +99,7 @@ export const SettingsFile = section("settings", {
       stall_after_ms: opt(int("a whole number of milliseconds ≥ 1000", 1000)),
       datasets: opt(
         Schema.NonEmptyArray(DatasetNameSchema).annotations({
-          description: `a non-empty list of datasets, each one of ${datasetNames.join(", ")}`
+          description: `a non-empty list of datasets, each one of ${streamedNames.join(", ")}`
         })
       ),
       symbols: opt(tickers("SPY, QQQ"))

@@ -66,6 +66,8 @@ export interface DatasetEntry<A> {
    * does theirs too, each through its own feed, checkpoints and tables (news → news_sentiment).
    */
   readonly alongside?: ReadonlyArray<string>
+  /** `false` for a dataset only backfilled (no live feed): `stream` and `stream.datasets` refuse it. */
+  readonly streamed?: false
   /** Names a stream of it: its heartbeat, spill folder and pid file (`state/…/<source>`). */
   readonly streamSource: string
   /**
@@ -118,6 +120,7 @@ export const registry = {
       "the option contracts tracked each day: calls and puts within ±1% of the underlying's official open, expiring within options.max_dte days (Massive contracts reference as of the day)",
     instruments: { option: "underlying", example: "SPY" },
     // Not streamed itself: a stream of option_bars_1s discovers the day's contracts at the open.
+    streamed: false,
     streamSource: "massive-option-contracts",
     streamInstruments: { key: "options.underlyings", of: (config) => config.options.underlyings },
     feed: () => import("../sources/massive/optionContractsFeed.js")
@@ -159,6 +162,11 @@ export const registry = {
 
 export type DatasetName = keyof typeof registry
 export const datasetNames = Object.keys(registry) as ReadonlyArray<DatasetName>
+
+/** Datasets `stream` captures (`--datasets`, `stream.datasets`). */
+export const streamedNames: ReadonlyArray<DatasetName> = datasetNames.filter(
+  (n) => registry[n].streamed !== false
+)
 
 /** The entry of `name`. */
 export const entryOf = (name: DatasetName): DatasetEntry<unknown> => registry[name]

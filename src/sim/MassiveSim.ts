@@ -266,7 +266,7 @@ interface Market {
 }
 
 /** The synthetic indices, served beside the synthetic stocks. */
-const SYNTHETIC_MARKETS: ReadonlyArray<PrefixMarket> = [
+export const SYNTHETIC_MARKETS: ReadonlyArray<PrefixMarket> = [
   { prefix: "I:", bars: indexSecondBars, wire: "index" }
 ]
 

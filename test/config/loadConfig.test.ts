@@ -4,7 +4,7 @@ import { afterAll, describe, expect, it } from "@effect/vitest"
 import { Effect, Either, Option, Redacted } from "effect"
 import { AppConfig } from "../../src/config/AppConfig.js"
 import { defaults, layer, loadConfig, parseDotEnv } from "../../src/config/loadConfig.js"
-import { datasetNames } from "../../src/domain/datasets.js"
+import { streamedNames } from "../../src/domain/datasets.js"
 import type { ConfigError } from "../../src/domain/errors.js"
 import { makeTempDir, removeTempDirs } from "../support/tempDirs.js"
 
@@ -135,7 +135,7 @@ describe("loadConfig", () => {
     })
   )
 
-  it("the shipped stream.datasets comment lists every dataset of the registry", () => {
+  it("the shipped stream.datasets comment lists every dataset the registry streams", () => {
     const text = fs.readFileSync(path.join(SHIPPED, "settings.yaml"), "utf8")
     const line = text.split("\n").find((l) => l.includes("One or more of:")) ?? ""
     expect(
@@ -143,7 +143,7 @@ describe("loadConfig", () => {
         .replace(/.*One or more of: /, "")
         .replace(/\. No env override\./, "")
         .split(", ")
-    ).toEqual([...datasetNames])
+    ).toEqual([...streamedNames])
   })
 
   it.effect("the datasets' keys: lists of tickers upper-cased and without repeats", () =>
@@ -344,7 +344,7 @@ describe("loadConfig", () => {
         files: { "settings.yaml": "stream:\n  datasets: [stock_bars_1s, stock_bars_1m]\n" },
         key: "settings.stream.datasets.1",
         value: '"stock_bars_1m"',
-        expected: `one of ${datasetNames.join(", ")}`,
+        expected: `one of ${streamedNames.join(", ")}`,
         source: "config/settings.yaml line 2"
       },
       {

@@ -351,6 +351,21 @@ describe("tapehouse CLI", () => {
       expect(news.results).toHaveLength(2)
       expect(news.results.every((a) => a.tickers.includes("SPY"))).toBe(true)
       expect(news.next_url.startsWith(`${url}/v2/reference/news?cursor=`)).toBe(true)
+      // The synthetic indices and option contracts are served beside the stocks.
+      const [vix, option] = yield* Effect.promise(() =>
+        Promise.all(
+          [
+            "/v2/aggs/ticker/I:VIX/range/1/second/2024-03-04/2024-03-04?limit=3",
+            "/v2/aggs/ticker/O:SPY240304C00512000/range/1/second/2024-03-04/2024-03-04?limit=3"
+          ].map((path) =>
+            fetch(`${url}${path}`, { headers: { Authorization: "Bearer k-123" } }).then(
+              (r) => r.json() as Promise<{ resultsCount: number }>
+            )
+          )
+        )
+      )
+      expect(vix!.resultsCount).toBe(3)
+      expect(option!.resultsCount).toBeGreaterThan(0)
       child.kill("SIGINT")
       const result = yield* Effect.promise(() => done)
       expect(result.code).toBe(0)

@@ -35,6 +35,11 @@ describe("tapehouse demo (npm start)", () => {
         )
         expect(first.stdout).toContain("reconciled through REST: verified")
         expect(first.stdout).toContain("dataset      index_bars_1s I:VIX")
+        // The tracked contracts and the news are backfilled for the week too.
+        expect(first.stdout).toMatch(
+          /dataset {6}option_contracts SPY\nthis run {5}5 day\(s\) fetched, [1-9][\d,]* rows/
+        )
+        expect(first.stdout).toMatch(/dataset {6}news SPY\nthis run {5}5 day\(s\) fetched, [1-9][\d,]* rows/)
         expect(first.stdout).toContain(
           `stream       replay of 2024-03-08: ${indexSecondBars("I:VIX", "2024-03-08").length.toLocaleString("en-US")} bars over WebSocket`
         )
