@@ -6,25 +6,17 @@
  * disconnect repaired through REST. Real HTTP and WebSocket on loopback, real Parquet.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Layer, Logger, LogLevel } from "effect"
-import * as MarketCalendar from "../../src/calendar/MarketCalendar.js"
-import { AppConfig } from "../../src/config/AppConfig.js"
+import { Effect, } from "effect"
 import { IndexBars1s } from "../../src/domain/IndexBar.js"
 import { StockBars1s } from "../../src/domain/StockBar.js"
-import * as Alerts from "../../src/monitor/Alerts.js"
-import * as Checkpoints from "../../src/pipeline/Checkpoints.js"
 import * as Backfill from "../../src/runners/backfill.js"
 import * as StreamRunner from "../../src/runners/stream.js"
 import { serveStoredDay } from "../../src/sim/lakeBars.js"
 import * as MassiveSim from "../../src/sim/MassiveSim.js"
 import { readPartition } from "../../src/sinks/ParquetSink.js"
-import * as Quarantine from "../../src/sinks/Quarantine.js"
-import * as SinksLive from "../../src/sinks/SinksLive.js"
 import * as IndexBarsFeed from "../../src/sources/massive/indexBarsFeed.js"
-import * as MassiveRest from "../../src/sources/massive/MassiveRest.js"
-import * as MassiveSocket from "../../src/sources/massive/MassiveSocket.js"
 import * as StockBarsFeed from "../../src/sources/massive/stockBarsFeed.js"
-import { backfillStack, tempDir, testConfig } from "../support/fixtures.js"
+import { backfillStack, streamStack, tempDir, testConfig } from "../support/fixtures.js"
 
 const DATE = "2024-03-04"
 const range = { from: DATE, to: DATE, overwrite: false, concurrency: 1 }
@@ -52,16 +44,7 @@ const streamIndices = (restUrl: string, wsUrl: string) =>
       massive: { ...base.massive, wsUrl },
       stream: { ...base.stream, flushIntervalMs: 200 }
     }
-    const layer = Layer.mergeAll(
-      MassiveRest.Live,
-      MassiveSocket.Live,
-      MarketCalendar.Test,
-      Layer.effect(Checkpoints.Checkpoints, Checkpoints.make(dataDir)),
-      Quarantine.Live,
-      SinksLive.fromConfig,
-      Alerts.Test,
-      Logger.minimumLogLevel(LogLevel.Warning)
-    ).pipe(Layer.provideMerge(Layer.succeed(AppConfig, config)))
+    const layer = streamStack(config)
     const report = yield* Effect.flatMap(IndexBarsFeed.makeLive, (feed) =>
       StreamRunner.run(feed, { instruments: ["I:VIX"], source: "massive-indices", reconcile: false })
     ).pipe(Effect.scoped, Effect.provide(layer))

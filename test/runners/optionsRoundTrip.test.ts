@@ -7,25 +7,18 @@
  * backfill row for row in every column the WebSocket carries (no trade counts live).
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Fiber, Layer, Logger, LogLevel } from "effect"
-import * as MarketCalendar from "../../src/calendar/MarketCalendar.js"
+import { Effect, Fiber, Layer, } from "effect"
 import { AppConfig, type AppConfigShape } from "../../src/config/AppConfig.js"
 import { type OptionBar, OptionBars1s } from "../../src/domain/OptionBar.js"
-import * as Alerts from "../../src/monitor/Alerts.js"
-import * as Checkpoints from "../../src/pipeline/Checkpoints.js"
 import * as Backfill from "../../src/runners/backfill.js"
 import * as StreamRunner from "../../src/runners/stream.js"
 import { serveStoredDay } from "../../src/sim/lakeBars.js"
 import * as MassiveSim from "../../src/sim/MassiveSim.js"
 import { optionsMarket, registerOptionContracts } from "../../src/sim/options/optionsSim.js"
 import { readPartition } from "../../src/sinks/ParquetSink.js"
-import * as Quarantine from "../../src/sinks/Quarantine.js"
-import * as SinksLive from "../../src/sinks/SinksLive.js"
-import * as MassiveRest from "../../src/sources/massive/MassiveRest.js"
-import * as MassiveSocket from "../../src/sources/massive/MassiveSocket.js"
 import * as OptionBarsFeed from "../../src/sources/massive/optionBarsFeed.js"
 import * as StockBarsFeed from "../../src/sources/massive/stockBarsFeed.js"
-import { backfillStack, tempDir, testConfig } from "../support/fixtures.js"
+import { backfillStack, streamStack, tempDir, testConfig } from "../support/fixtures.js"
 
 const DATE = "2024-03-04"
 const range = { from: DATE, to: DATE, overwrite: false, concurrency: 1 }
@@ -81,16 +74,7 @@ describe("round trip for option_bars_1s: backfill D → simulate D → stream", 
           },
           perConnection
         )
-        const layer = Layer.mergeAll(
-          MassiveRest.Live,
-          MassiveSocket.Live,
-          MarketCalendar.Test,
-          Layer.effect(Checkpoints.Checkpoints, Checkpoints.make(dataDir)),
-          Quarantine.Live,
-          SinksLive.fromConfig,
-          Alerts.Test,
-          Logger.minimumLogLevel(LogLevel.Warning)
-        ).pipe(Layer.provideMerge(Layer.succeed(AppConfig, config)))
+        const layer = streamStack(config)
         const fiber = yield* Effect.flatMap(OptionBarsFeed.makeLive, (feed) =>
           StreamRunner.run(feed, { instruments: ["SPY"], source: "massive-options", reconcile: false })
         ).pipe(Effect.scoped, Effect.provide(layer), Effect.fork)

@@ -6,12 +6,9 @@
 import * as NodeFs from "node:fs/promises"
 import * as Path from "node:path"
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, Effect, Exit, Layer, Logger, LogLevel } from "effect"
-import * as MarketCalendar from "../../src/calendar/MarketCalendar.js"
-import { AppConfig } from "../../src/config/AppConfig.js"
+import { Cause, Effect, Exit, Layer, } from "effect"
 import { StockBars1s } from "../../src/domain/StockBar.js"
 import * as Alerts from "../../src/monitor/Alerts.js"
-import * as Checkpoints from "../../src/pipeline/Checkpoints.js"
 import type { OpenSpillFile } from "../../src/pipeline/SpillQueue.js"
 import * as Backfill from "../../src/runners/backfill.js"
 import * as StreamRunner from "../../src/runners/stream.js"
@@ -19,13 +16,9 @@ import { serveStoredDay } from "../../src/sim/lakeBars.js"
 import * as MassiveSim from "../../src/sim/MassiveSim.js"
 import { readPartition } from "../../src/sinks/ParquetSink.js"
 import { decodeTable } from "../../src/sinks/parquetCodec.js"
-import * as Quarantine from "../../src/sinks/Quarantine.js"
 import { quarantineColumns } from "../../src/sinks/Quarantine.js"
-import * as SinksLive from "../../src/sinks/SinksLive.js"
-import * as MassiveRest from "../../src/sources/massive/MassiveRest.js"
-import * as MassiveSocket from "../../src/sources/massive/MassiveSocket.js"
 import * as StockBarsFeed from "../../src/sources/massive/stockBarsFeed.js"
-import { backfillStack, filesUnder, tempDir, testConfig } from "../support/fixtures.js"
+import { backfillStack, filesUnder, streamStack, tempDir, testConfig } from "../support/fixtures.js"
 
 const DATE = "2024-03-04"
 const SYMBOLS = ["SPY", "QQQ"]
@@ -57,16 +50,7 @@ const streamInto = (
       massive: { ...base.massive, wsUrl },
       stream: { ...base.stream, flushIntervalMs: 200, queueCapacity }
     }
-    const layer = Layer.mergeAll(
-      MassiveRest.Live,
-      MassiveSocket.Live,
-      MarketCalendar.Test,
-      Layer.effect(Checkpoints.Checkpoints, Checkpoints.make(dataDir)),
-      Quarantine.Live,
-      SinksLive.fromConfig,
-      Alerts.Test,
-      Logger.minimumLogLevel(LogLevel.Warning)
-    ).pipe(Layer.provideMerge(Layer.succeed(AppConfig, config)))
+    const layer = streamStack(config)
     const context = yield* Layer.build(layer)
     const report = yield* Effect.flatMap(StockBarsFeed.makeLive, (feed) =>
       StreamRunner.run(feed, {

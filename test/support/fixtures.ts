@@ -6,11 +6,13 @@ import { Effect, Layer, Logger, LogLevel, Option, Redacted } from "effect"
 import * as MarketCalendar from "../../src/calendar/MarketCalendar.js"
 import { AppConfig, type AppConfigShape } from "../../src/config/AppConfig.js"
 import type { Dataset } from "../../src/domain/Dataset.js"
+import * as Alerts from "../../src/monitor/Alerts.js"
 import * as Checkpoints from "../../src/pipeline/Checkpoints.js"
 import { decodeParquet } from "../../src/sinks/parquetCodec.js"
 import * as Quarantine from "../../src/sinks/Quarantine.js"
 import * as SinksLive from "../../src/sinks/SinksLive.js"
 import * as MassiveRest from "../../src/sources/massive/MassiveRest.js"
+import * as MassiveSocket from "../../src/sources/massive/MassiveSocket.js"
 
 export const sharedDir = Path.resolve(import.meta.dirname, "../../../shared")
 
@@ -79,6 +81,22 @@ export const backfillStack = (config: AppConfigShape) =>
     SinksLive.fromConfig,
     Logger.minimumLogLevel(LogLevel.Warning)
   ).pipe(Layer.provide(Layer.succeed(AppConfig, config)))
+
+/**
+ * What a stream needs against a simulator on loopback: the live REST and WebSocket clients, the
+ * test calendar, the lake under `config.dataDir`, alerts collected, warnings and up logged.
+ */
+export const streamStack = (config: AppConfigShape) =>
+  Layer.mergeAll(
+    MassiveRest.Live,
+    MassiveSocket.Live,
+    MarketCalendar.Test,
+    Layer.effect(Checkpoints.Checkpoints, Checkpoints.make(config.dataDir)),
+    Quarantine.Live,
+    SinksLive.fromConfig,
+    Alerts.Test,
+    Logger.minimumLogLevel(LogLevel.Warning)
+  ).pipe(Layer.provideMerge(Layer.succeed(AppConfig, config)))
 
 const listFiles = async (dir: string): Promise<Array<string>> => {
   const out: Array<string> = []

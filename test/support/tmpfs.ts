@@ -38,8 +38,14 @@ export const canMountTmpfs: boolean = (() => {
 /** The prefix that runs a command as the unprivileged user `nobody` (uid and gid 65534). */
 export const asNobody: ReadonlyArray<string> = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
 
-/** Whether `asNobody` works here (it needs root and util-linux's `setpriv`). */
+/**
+ * Whether `asNobody` can run the CLI here: it needs root, util-linux's `setpriv`, and a checkout
+ * `nobody` may read (not one under a private folder such as a `mktemp -d`).
+ */
 export const canRunAsNobody: boolean =
   process.getuid?.() === 0 &&
-  spawnSync(asNobody[0] ?? "setpriv", [...asNobody.slice(1), "true"], { stdio: "ignore", timeout: 10_000 })
-    .status === 0
+  spawnSync(
+    asNobody[0] ?? "setpriv",
+    [...asNobody.slice(1), "test", "-r", Path.resolve(import.meta.dirname, "../../bin/tapehouse.mjs")],
+    { stdio: "ignore", timeout: 10_000 }
+  ).status === 0
