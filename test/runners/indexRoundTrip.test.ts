@@ -6,7 +6,7 @@
  * disconnect repaired through REST. Real HTTP and WebSocket on loopback, real Parquet.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, } from "effect"
+import { Effect } from "effect"
 import { IndexBars1s } from "../../src/domain/IndexBar.js"
 import { StockBars1s } from "../../src/domain/StockBar.js"
 import * as Backfill from "../../src/runners/backfill.js"

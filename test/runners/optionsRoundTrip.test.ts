@@ -7,7 +7,7 @@
  * backfill row for row in every column the WebSocket carries (no trade counts live).
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Fiber, Layer, } from "effect"
+import { Effect, Fiber, Layer } from "effect"
 import { AppConfig, type AppConfigShape } from "../../src/config/AppConfig.js"
 import { type OptionBar, OptionBars1s } from "../../src/domain/OptionBar.js"
 import * as Backfill from "../../src/runners/backfill.js"

@@ -6,7 +6,7 @@
 import * as NodeFs from "node:fs/promises"
 import * as Path from "node:path"
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, Effect, Exit, Layer, } from "effect"
+import { Cause, Effect, Exit, Layer } from "effect"
 import { StockBars1s } from "../../src/domain/StockBar.js"
 import * as Alerts from "../../src/monitor/Alerts.js"
 import type { OpenSpillFile } from "../../src/pipeline/SpillQueue.js"
