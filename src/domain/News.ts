@@ -9,7 +9,7 @@
  */
 import { Schema } from "effect"
 import type { Dataset } from "./Dataset.js"
-import { addDays, newYorkDate, newYorkTimeToEpochMs } from "./time.js"
+import { newYorkDate, newYorkDayRange } from "./time.js"
 
 export const NewsRecord = Schema.Struct({
   id: Schema.String,
@@ -39,11 +39,6 @@ export const NewsSentimentRecord = Schema.Struct({
   published_utc: Schema.Number
 })
 export type NewsSentimentRecord = typeof NewsSentimentRecord.Type
-
-const newYorkDay = (date: string) => ({
-  startMs: newYorkTimeToEpochMs(date, 0, 0),
-  endMs: newYorkTimeToEpochMs(addDays(date, 1), 0, 0)
-})
 
 const idRule = (r: { readonly id: string }): string | undefined =>
   r.id.length === 0 ? "id is empty" : undefined
@@ -75,7 +70,7 @@ export const News: Dataset<NewsRecord> = {
   timeColumn: "published_utc",
   eventTime: (r) => r.published_utc,
   partitionDate: (r) => newYorkDate(r.published_utc),
-  partitionRange: newYorkDay,
+  partitionRange: newYorkDayRange,
   rules: [idRule]
 }
 
@@ -99,6 +94,6 @@ export const NewsSentiment: Dataset<NewsSentimentRecord> = {
   timeColumn: "published_utc",
   eventTime: (r) => r.published_utc,
   partitionDate: (r) => newYorkDate(r.published_utc),
-  partitionRange: newYorkDay,
+  partitionRange: newYorkDayRange,
   rules: [idRule, sentimentRule]
 }

@@ -6,6 +6,7 @@ import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import { afterAll, describe, expect, it } from "@effect/vitest"
 import { decimalText } from "../../src/domain/columnValues.js"
+import { News, type NewsRecord } from "../../src/domain/News.js"
 import { StockBars1s } from "../../src/domain/StockBar.js"
 import { encodeParquet, encodeTable } from "../../src/sinks/parquetCodec.js"
 import { AllTypes, allTypesRows } from "../support/allTypes.js"
@@ -85,6 +86,46 @@ describe.skipIf(duck === undefined)(
         x: "DOUBLE",
         note: "VARCHAR"
       })
+    })
+
+    it("the news dataset's files: published_utc a TIMESTAMP, tickers and keywords VARCHAR[]", async () => {
+      const article = (i: number, keywords: ReadonlyArray<string>): NewsRecord => ({
+        id: `a${i}`,
+        published_utc: Date.UTC(2024, 2, 4, 14, 30 + i),
+        title: `Title ${i}`,
+        author: "Desk",
+        description: i === 0 ? null : "What happened",
+        article_url: `https://news.example/${i}`,
+        amp_url: null,
+        image_url: null,
+        publisher_name: "Wire",
+        publisher_homepage_url: "https://news.example",
+        tickers: ["SPY", "QQQ"].slice(0, i + 1),
+        keywords
+      })
+      const rows = [article(0, []), article(1, ["markets", "rates"])]
+      const file = await writeFile("news.parquet", encodeParquet(News, rows, options))
+      const columns = await duckdb(`DESCRIBE SELECT * FROM read_parquet('${file}')`)
+      const types = Object.fromEntries(columns.map((c) => [c["column_name"], c["column_type"]]))
+      expect([types["published_utc"], types["tickers"], types["keywords"], types["description"]]).toEqual([
+        "TIMESTAMP WITH TIME ZONE",
+        "VARCHAR[]",
+        "VARCHAR[]",
+        "VARCHAR"
+      ])
+      const read = await duckdb(
+        `SELECT id, epoch_ms(published_utc)::VARCHAR AS at, tickers, keywords, description
+         FROM read_parquet('${file}') ORDER BY id`
+      )
+      expect(read).toEqual(
+        rows.map((r) => ({
+          id: r.id,
+          at: String(r.published_utc),
+          tickers: r.tickers,
+          keywords: r.keywords,
+          description: r.description
+        }))
+      )
     })
 
     it("every value: booleans, dates, decimals exactly, lists (empty, with empty strings, null), timestamps", async () => {
