@@ -53,7 +53,6 @@ export const DEMO = {
 const showcase = (config: AppConfigShape, simUrl: string) =>
   Effect.gen(function* () {
     const plans = DEMO.datasets.map((d) => ({ ...d, entry: entryOf(d.name) }))
-    const live = plans.flatMap((p, i) => (p.replay ? [{ plan: p, i }] : []))
     const [Backfill, StreamSet, { serveStoredDay }, modules] = yield* Effect.promise(() =>
       Promise.all([
         import("../runners/backfill.js"),
@@ -62,6 +61,11 @@ const showcase = (config: AppConfigShape, simUrl: string) =>
         Promise.all(plans.map((p) => p.entry.feed()))
       ])
     )
+    // The datasets the replay streams again, each with its live feed (outcomes come in this order).
+    const live = plans.flatMap((plan, i) => {
+      const makeLive = modules[i]!.makeLive
+      return plan.replay && makeLive !== undefined ? [{ plan, i, makeLive }] : []
+    })
     // Follow-ups to copy: on the same data dir and config as this run.
     const tapehouse = tapehouseWith(yield* root)
     yield* Console.log(`Massive simulator listening on ${simUrl} (offline demo: no vendor is contacted).`)
@@ -112,9 +116,7 @@ const showcase = (config: AppConfigShape, simUrl: string) =>
       const started = Date.now()
       const outcomes = yield* Effect.gen(function* () {
         const streams: Array<DatasetStream<unknown>> = []
-        for (const { plan, i } of live) {
-          const makeLive = modules[i]!.makeLive
-          if (makeLive === undefined) continue
+        for (const { plan, makeLive } of live) {
           streams.push({
             feed: yield* makeLive,
             request: {
@@ -146,7 +148,7 @@ const showcase = (config: AppConfigShape, simUrl: string) =>
         outcome === undefined
           ? "not captured live (stored as the backfill wrote it)"
           : outcome._tag === "Failed"
-            ? `replay of ${DEMO.to} failed: ${String(outcome.error)}`
+            ? `replay of ${DEMO.to} failed: ${outcome.message}`
             : `replay of ${outcome.report.session}: ${formatInt(outcome.report.stats.messages)} bars over WebSocket in ${streamed.seconds.toFixed(1)} s (${formatInt(outcome.report.stats.messages / Math.max(streamed.seconds, 0.001))} msgs/s), ${outcome.report.stats.reconnects} reconnect(s); reconciled through REST: ${outcome.report.continuity.find((c) => c.kind === "reconcile")?.status ?? "no"}`
       lines.push(
         "",

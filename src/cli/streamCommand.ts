@@ -65,9 +65,6 @@ export const streamServices = (config: AppConfigShape) =>
     )
   )
 
-const messageOf = (error: unknown): string =>
-  error instanceof Error ? error.message : typeof error === "string" ? error : JSON.stringify(error)
-
 /** Stream: its services, built and run with the logger. */
 export const streamLayer = (config: AppConfigShape) =>
   streamServices(config).pipe(Layer.provideMerge(loggingLayer(config)))
@@ -194,9 +191,7 @@ export const streamCommand = Command.make(
       for (const [i, outcome] of outcomes.entries()) {
         const plan = plans[i]!
         if (outcome._tag === "Failed") {
-          yield* Console.log(
-            `${plan.name} ${plan.instruments.join(",")}: stopped early: ${messageOf(outcome.error)}`
-          )
+          yield* Console.log(`${plan.name} ${plan.instruments.join(",")}: stopped early: ${outcome.message}`)
           continue
         }
         const report = outcome.report

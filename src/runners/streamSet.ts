@@ -25,7 +25,13 @@ export const erased = <A>(stream: DatasetStream<A>): DatasetStream<unknown> =>
 /** How one dataset's capture ended: its report, or the error that stopped it early. */
 export type StreamOutcome =
   | { readonly _tag: "Done"; readonly source: string; readonly report: StreamRunner.StreamReport }
-  | { readonly _tag: "Failed"; readonly source: string; readonly error: unknown }
+  | {
+      readonly _tag: "Failed"
+      readonly source: string
+      readonly error: unknown
+      /** The error as one line, for summaries. */
+      readonly message: string
+    }
 
 const messageOf = (error: unknown): string =>
   error instanceof Error ? error.message : typeof error === "string" ? error : JSON.stringify(error)
@@ -60,15 +66,17 @@ export const runAll = (
               Either.match(result, {
                 onRight: (report) =>
                   Effect.succeed({ _tag: "Done" as const, source: request.source, report }),
-                onLeft: (error) =>
-                  alerts
+                onLeft: (error) => {
+                  const message = messageOf(error)
+                  return alerts
                     .raise({
                       kind: "error",
                       level: "error",
                       source: request.source,
-                      message: `${feed.dataset.name} stopped: ${messageOf(error)}${others(request.source)}`
+                      message: `${feed.dataset.name} stopped: ${message}${others(request.source)}`
                     })
-                    .pipe(Effect.as({ _tag: "Failed" as const, source: request.source, error }))
+                    .pipe(Effect.as({ _tag: "Failed" as const, source: request.source, error, message }))
+                }
               })
           )
         ),
