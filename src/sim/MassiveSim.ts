@@ -7,19 +7,17 @@
  * The bars come from the synthetic market unless a `bars` provider is given (e.g. a stored day
  * read from the lake); the WebSocket half (`MassiveSocketSim`) attaches to `server`.
  */
-import * as http from "node:http"
-import type { Socket } from "node:net"
-import { Context, Effect, Either, Layer, ParseResult, Schema, type Scope } from "effect"
-import { earlyClosesOf, holidaysOf, nyseDay } from "../calendar/nyseRules.js"
+import type * as http from "node:http"
+import { Context, Effect, Layer, type Scope } from "effect"
+import { nyseDay } from "../calendar/nyseRules.js"
 import type { StockBar } from "../domain/StockBar.js"
-import {
-  addDays,
-  isIsoDate,
-  newYorkDate,
-  newYorkOffsetMinutes,
-  newYorkTimeToEpochMs
-} from "../domain/time.js"
-import { type Fault, FaultRequests, type FaultSwitch, makeFaultSwitch } from "./faults.js"
+import { addDays, isIsoDate, newYorkTimeToEpochMs } from "../domain/time.js"
+import { CONTROL_PREFIX, type ControlHandler, makeControls } from "./core/controls.js"
+import { type Fault, type FaultSwitch, makeFaultSwitch } from "./core/faults.js"
+import { makeHttpFaults, registerFaultControls } from "./core/httpFaults.js"
+import { listen, type SimStartError } from "./core/httpHost.js"
+import { json, type Reply, requestIdFactory, writeReply } from "./core/reply.js"
+import { marketStatusNow, upcoming } from "./marketStatus.js"
 import { indexSecondBars } from "./syntheticIndices.js"
 import {
   dayBarsFor,
@@ -123,41 +121,18 @@ export interface MassiveSimServer {
   readonly now: () => number
 }
 
-export interface ControlRequest {
-  readonly method: string
-  /** The parsed JSON body of a POST/PUT (Left: why it could not be read), undefined otherwise. */
-  readonly body: Either.Either<unknown, string> | undefined
-}
-export type ControlHandler = (request: ControlRequest) => { readonly status: number; readonly body: unknown }
+// The core's shapes under the names routes and callers import from here.
+export type { ControlHandler, ControlRequest } from "./core/controls.js"
+export { SimStartError } from "./core/httpHost.js"
+export { json, type Reply } from "./core/reply.js"
 
 export class MassiveSim extends Context.Tag("tapehouse/MassiveSim")<MassiveSim, MassiveSimServer>() {}
-
-/** The simulator could not listen (port taken, permission). */
-export class SimStartError extends Schema.TaggedError<SimStartError>()("SimStartError", {
-  host: Schema.String,
-  port: Schema.Number,
-  detail: Schema.String
-}) {
-  override get message(): string {
-    return `The Massive simulator could not listen on ${this.host}:${this.port} (${this.detail}). Choose another port, or 0 for a free one.`
-  }
-}
 
 // ---------------------------------------------------------------------------------------------
 // Responses
 
-const JSON_TYPE = "application/json; charset=utf-8"
 const MAX_LIMIT = 50_000
 const DEFAULT_LIMIT = 5_000
-
-export interface Reply {
-  readonly status: number
-  readonly body: string
-  readonly contentType?: string
-  readonly headers?: Readonly<Record<string, string>>
-}
-
-export const json = (status: number, value: unknown): Reply => ({ status, body: JSON.stringify(value) })
 
 export const errorBody = (status: number, requestId: string, error: string): Reply =>
   json(status, { status: "ERROR", request_id: requestId, error })
@@ -182,11 +157,6 @@ const faultBody = (status: number, requestId: string): Reply => {
   if (status >= 500) return errorBody(status, requestId, "Internal server error. Please try again later.")
   return errorBody(status, requestId, `Simulated HTTP ${status}.`)
 }
-
-const HTML_PAGE = `<!DOCTYPE html>
-<html><head><title>502 Bad Gateway</title></head>
-<body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>
-`
 
 // ---------------------------------------------------------------------------------------------
 // Aggregates
@@ -305,132 +275,10 @@ const providerMarket = (provider: BarProvider): Market => {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Market status
-
-const pad2 = (n: number) => String(n).padStart(2, "0")
-
-const newYorkIso = (ms: number): string => {
-  const offset = newYorkOffsetMinutes(ms)
-  const local = new Date(Math.floor(ms / 1000) * 1000 + offset * 60_000).toISOString().slice(0, 19)
-  const abs = Math.abs(offset)
-  return `${local}${offset < 0 ? "-" : "+"}${pad2(Math.floor(abs / 60))}:${pad2(abs % 60)}`
-}
-
-const marketStatusNow = (now: number) => {
-  const date = newYorkDate(now)
-  const day = nyseDay(date)
-  let market = "closed"
-  let earlyHours = false
-  let afterHours = false
-  if (day._tag === "open") {
-    if (now >= day.openMs && now < day.closeMs) market = "open"
-    else if (now >= newYorkTimeToEpochMs(date, 4, 0) && now < day.openMs) {
-      market = "extended-hours"
-      earlyHours = true
-    } else if (now >= day.closeMs && now < newYorkTimeToEpochMs(date, 20, 0)) {
-      market = "extended-hours"
-      afterHours = true
-    }
-  }
-  // FX trades around the clock from Sunday 17:00 to Friday 17:00 New York time.
-  const dow = new Date(`${date}T00:00:00Z`).getUTCDay()
-  const fivepm = newYorkTimeToEpochMs(date, 17, 0)
-  const fxClosed = dow === 6 || (dow === 5 && now >= fivepm) || (dow === 0 && now < fivepm)
-  return {
-    market,
-    earlyHours,
-    afterHours,
-    serverTime: newYorkIso(now),
-    exchanges: { nyse: market, nasdaq: market, otc: market },
-    currencies: { fx: fxClosed ? "closed" : "open", crypto: "open" }
-  }
-}
-
-const VENDOR_HOLIDAY_NAMES: Readonly<Record<string, string>> = {
-  "New Year's Day": "New Years Day",
-  "Juneteenth National Independence Day": "Juneteenth",
-  "Thanksgiving Day": "Thanksgiving",
-  "Christmas Day": "Christmas",
-  "Day after Thanksgiving": "Thanksgiving",
-  "Christmas Eve": "Christmas"
-}
-const vendorName = (rule: string): string => {
-  const base = rule.replace(/ \(early close\)$/, "")
-  return VENDOR_HOLIDAY_NAMES[base] ?? base
-}
-
-const upcoming = (now: number) => {
-  const from = newYorkDate(now)
-  const to = addDays(from, 365)
-  const firstYear = Number(from.slice(0, 4))
-  const days: Array<{ date: string; name: string; early: boolean }> = []
-  for (const year of [firstYear, firstYear + 1]) {
-    for (const [date, name] of holidaysOf(year)) days.push({ date, name, early: false })
-    for (const [date, name] of earlyClosesOf(year)) days.push({ date, name, early: true })
-  }
-  const out: Array<Record<string, string>> = []
-  for (const d of days
-    .filter((d) => d.date >= from && d.date <= to)
-    .sort((a, b) => (a.date < b.date ? -1 : 1))) {
-    for (const exchange of ["NYSE", "NASDAQ"]) {
-      const name = vendorName(d.name)
-      if (!d.early) {
-        out.push({ exchange, name, date: d.date, status: "closed" })
-        continue
-      }
-      const session = nyseDay(d.date)
-      if (session._tag !== "open") continue
-      out.push({
-        exchange,
-        name,
-        date: d.date,
-        status: "early-close",
-        open: new Date(session.openMs).toISOString(),
-        close: new Date(session.closeMs).toISOString()
-      })
-    }
-  }
-  return out
-}
-
-// ---------------------------------------------------------------------------------------------
 // Server
 
 const AGGS_RE = /^\/v2\/aggs\/ticker\/([^/]+)\/range\/([^/]+)\/([^/]+)\/([^/]+)\/([^/]+)\/?$/
 const OPEN_CLOSE_RE = /^\/v1\/open-close\/([^/]+)\/([^/]+)\/?$/
-
-const FAULT_KINDS: ReadonlyArray<Fault["kind"]> = [
-  "status",
-  "truncated",
-  "non-json",
-  "slow",
-  "repeat-rows",
-  "ohlc-violation",
-  "drop-connection"
-]
-
-const transportKinds = new Set<Fault["kind"]>(["status", "truncated", "non-json", "slow", "drop-connection"])
-
-const requestIdFactory = () => {
-  let n = 0
-  const word = (x: number) => {
-    let h = Math.imul(x ^ 0x5bd1e995, 0x27d4eb2d)
-    h ^= h >>> 15
-    h = Math.imul(h, 0x85ebca6b)
-    h ^= h >>> 13
-    return (h >>> 0).toString(16).padStart(8, "0")
-  }
-  return () => {
-    n++
-    return word(n) + word(n + 0x1000) + word(n + 0x2000) + word(n + 0x3000)
-  }
-}
-
-interface Running {
-  readonly api: MassiveSimServer
-  readonly sockets: Set<Socket>
-  readonly timers: Set<NodeJS.Timeout>
-}
 
 const safeDecode = (s: string): string | undefined => {
   try {
@@ -440,9 +288,10 @@ const safeDecode = (s: string): string | undefined => {
   }
 }
 
-const start = (options: MassiveSimOptions): Effect.Effect<Running, SimStartError> =>
-  Effect.async<Running, SimStartError>((resume) => {
-    const host = options.host ?? "127.0.0.1"
+const makeServer = (
+  options: MassiveSimOptions
+): Effect.Effect<MassiveSimServer, SimStartError, Scope.Scope> =>
+  Effect.gen(function* () {
     const now = options.now ?? Date.now
     const holdBackFuture = options.holdBackFuture ?? true
     const faults = makeFaultSwitch(
@@ -461,39 +310,17 @@ const start = (options: MassiveSimOptions): Effect.Effect<Running, SimStartError
     const routes: Array<RouteHandler> = []
     const acceptsKey = (key: string) =>
       key.length > 0 && (options.apiKeys === undefined || options.apiKeys.includes(key))
-    const controls = new Map<string, ControlHandler>()
-    const sockets = new Set<Socket>()
-    const timers = new Set<NodeJS.Timeout>()
+    const controls = makeControls()
+    registerFaultControls(controls, faults)
     let recorded: Array<RecordedRequest> = []
-    let recentRequests: Array<number> = []
-    let origin = ""
-
-    const server = http.createServer()
-    server.on("connection", (socket) => {
-      sockets.add(socket)
-      socket.once("close", () => sockets.delete(socket))
+    controls.register("/__sim/requests", (request) => {
+      if (request.method === "GET") return { status: 200, body: recorded }
+      if (request.method !== "DELETE") return undefined
+      recorded = []
+      return { status: 200, body: { status: "OK" } }
     })
-    server.on("clientError", (_err, socket) => socket.destroy())
-
-    const write = (res: http.ServerResponse, requestId: string, reply: Reply) => {
-      res.writeHead(reply.status, {
-        "Content-Type": reply.contentType ?? JSON_TYPE,
-        "Content-Length": Buffer.byteLength(reply.body),
-        "X-Request-ID": requestId,
-        ...reply.headers
-      })
-      res.end(reply.body)
-    }
-
-    const writeTruncated = (res: http.ServerResponse, requestId: string, reply: Reply) => {
-      const bytes = Buffer.from(reply.body)
-      res.writeHead(reply.status, {
-        "Content-Type": reply.contentType ?? JSON_TYPE,
-        "Content-Length": bytes.length,
-        "X-Request-ID": requestId
-      })
-      res.write(bytes.subarray(0, Math.floor(bytes.length / 2)), () => res.socket?.destroy())
-    }
+    // Set once listening, before any request can arrive: `next_url` is on the simulator's origin.
+    let origin = ""
 
     const aggregates = (url: URL, m: RegExpExecArray, requestId: string): Reply => {
       const ticker = safeDecode(m[1]!)
@@ -639,107 +466,11 @@ const start = (options: MassiveSimOptions): Effect.Effect<Running, SimStartError
       return undefined
     }
 
-    const readBody = (req: http.IncomingMessage, k: (text: string | undefined) => void) => {
-      const chunks: Array<Buffer> = []
-      let size = 0
-      req.on("data", (c: Buffer) => {
-        size += c.length
-        if (size <= 1_000_000) chunks.push(c)
-      })
-      req.on("end", () => k(size > 1_000_000 ? undefined : Buffer.concat(chunks).toString("utf8")))
-      req.on("error", () => k(undefined))
-    }
-
-    const parseJson = (text: string | undefined): Either.Either<unknown, string> => {
-      if (text === undefined) return Either.left("body too large or unreadable")
-      try {
-        return Either.right(JSON.parse(text) as unknown)
-      } catch (e) {
-        return Either.left(`not JSON: ${(e as Error).message}`)
-      }
-    }
-
-    const control = (req: http.IncomingMessage, res: http.ServerResponse, url: URL, requestId: string) => {
-      const ok = (value: unknown) => write(res, requestId, json(200, value))
-      const bad = (detail: string) => write(res, requestId, errorBody(400, requestId, detail))
-      const path = url.pathname.replace(/\/$/, "")
-      if (path === "/__sim/faults") {
-        if (req.method === "GET") return ok(faults.pending())
-        if (req.method === "DELETE") {
-          faults.clear()
-          return ok({ status: "OK", pending: 0 })
-        }
-        if (req.method === "POST")
-          return readBody(req, (text) => {
-            const parsed = parseJson(text)
-            if (Either.isLeft(parsed)) return bad(parsed.left)
-            const decoded = Schema.decodeUnknownEither(FaultRequests)(parsed.right)
-            if (Either.isLeft(decoded)) {
-              const issues = ParseResult.ArrayFormatter.formatErrorSync(decoded.left)
-              const first = issues
-                .slice(0, 3)
-                .map((i) => `${i.path.join(".") || "body"}: ${i.message}`)
-                .join("; ")
-              return bad(`not a fault (kind: ${FAULT_KINDS.join(" | ")}): ${first}`.slice(0, 600))
-            }
-            const list = Array.isArray(decoded.right) ? decoded.right : [decoded.right]
-            let regexes: Array<RegExp | undefined>
-            try {
-              regexes = list.map((r) => (r.path === undefined ? undefined : new RegExp(r.path)))
-            } catch (e) {
-              return bad(`invalid path regex: ${(e as Error).message}`)
-            }
-            list.forEach((r, i) => {
-              const { times, every, path: _path, ...fault } = r
-              const re = regexes[i]
-              faults.inject(fault as Fault, {
-                ...(times === undefined ? {} : { times }),
-                ...(every === undefined ? {} : { every }),
-                ...(re ? { path: re } : {})
-              })
-            })
-            return ok({ status: "OK", pending: faults.pending().length })
-          })
-      }
-      if (path === "/__sim/rate-limit" && req.method === "POST")
-        return readBody(req, (text) => {
-          const parsed = parseJson(text)
-          if (Either.isLeft(parsed)) return bad(parsed.left)
-          // biome-ignore lint/suspicious/noExplicitAny: request JSON
-          const perMinute = (parsed.right as any)?.perMinute
-          if (perMinute !== null && !(Number.isInteger(perMinute) && perMinute > 0))
-            return bad('expected {"perMinute": <positive integer> | null}')
-          faults.setRateLimitPerMinute(perMinute === null ? undefined : perMinute)
-          return ok({ status: "OK", perMinute })
-        })
-      if (path === "/__sim/requests") {
-        if (req.method === "GET") return ok(recorded)
-        if (req.method === "DELETE") {
-          recorded = []
-          return ok({ status: "OK" })
-        }
-      }
-      const extra = controls.get(path)
-      if (extra !== undefined) {
-        const method = req.method ?? "GET"
-        const answer = (body: Either.Either<unknown, string> | undefined) => {
-          const reply = extra({ method, body })
-          write(res, requestId, json(reply.status, reply.body))
-        }
-        if (method === "POST" || method === "PUT") return readBody(req, (text) => answer(parseJson(text)))
-        return answer(undefined)
-      }
-      return write(
-        res,
-        requestId,
-        notFound(requestId, `No simulator control endpoint ${req.method} ${path}.`)
-      )
-    }
-
-    server.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const handle = (req: http.IncomingMessage, res: http.ServerResponse) => {
       const url = new URL(req.url ?? "/", origin || "http://127.0.0.1")
       const requestId = nextRequestId()
-      if (url.pathname.startsWith("/__sim/")) return control(req, res, url, requestId)
+      if (url.pathname.startsWith(CONTROL_PREFIX))
+        return controls.handle(req, url.pathname, requestId, (reply) => writeReply(res, requestId, reply))
 
       const query: Record<string, string> = {}
       for (const [k, v] of url.searchParams) if (k !== "apiKey") query[k] = v
@@ -764,7 +495,7 @@ const start = (options: MassiveSimOptions): Effect.Effect<Running, SimStartError
         })
       const send = (reply: Reply, fault?: RecordedRequest["fault"]) => {
         record(reply.status, fault)
-        write(res, requestId, reply)
+        writeReply(res, requestId, reply)
       }
 
       const handler = route(url, requestId)
@@ -776,120 +507,37 @@ const start = (options: MassiveSimOptions): Effect.Effect<Running, SimStartError
         (k): k is string => k !== null && k !== undefined && k.length > 0
       )
       if (keys.length === 0) return send(errorBody(401, requestId, "API Key was not provided"))
-      const known = keys.some(acceptsKey)
-      if (!known) return send(errorBody(401, requestId, "Unknown API Key"))
-
-      const perMinute = faults.rateLimitPerMinute()
-      if (perMinute !== undefined) {
-        const t = Date.now()
-        recentRequests = recentRequests.filter((x) => x > t - 60_000)
-        if (recentRequests.length >= perMinute)
-          return send(errorBody(429, requestId, RATE_LIMIT_MESSAGE), "rate-limit")
-        recentRequests.push(t)
-      }
-
-      const fault = faults.take(url.pathname, (f) => transportKinds.has(f.kind))
-      switch (fault?.kind) {
-        case "drop-connection":
-          record(0, fault.kind)
-          req.socket.destroy()
-          return
-        case "status": {
-          const base = fault.body === undefined ? faultBody(fault.status, requestId) : undefined
-          const body = fault.body ?? base!.body
-          let contentType = JSON_TYPE
-          if (fault.body !== undefined) {
-            try {
-              JSON.parse(fault.body)
-            } catch {
-              contentType = "text/plain; charset=utf-8"
-            }
-          }
-          return send(
-            {
-              status: fault.status,
-              body,
-              contentType,
-              ...(fault.retryAfter === undefined ? {} : { headers: { "Retry-After": fault.retryAfter } })
-            },
-            fault.kind
-          )
-        }
-        case "non-json":
-          return send({ status: 200, body: HTML_PAGE, contentType: "text/html; charset=utf-8" }, fault.kind)
-        case "truncated": {
-          const reply = handler()
-          record(reply.status, fault.kind)
-          return writeTruncated(res, requestId, reply)
-        }
-        case "slow": {
-          const timer = setTimeout(() => {
-            timers.delete(timer)
-            if (!res.destroyed) send(handler(), fault.kind)
-          }, fault.delayMs)
-          timers.add(timer)
-          return
-        }
-        default:
-          return send(handler())
-      }
-    })
-
-    const port = options.port ?? 0
-    const onError = (e: Error) => {
-      resume(Effect.fail(new SimStartError({ host, port, detail: e.message })))
+      if (!keys.some(acceptsKey)) return send(errorBody(401, requestId, "Unknown API Key"))
+      httpFaults.answer({ req, res, path: url.pathname, requestId, handler, send, record })
     }
-    server.once("error", onError)
-    server.listen(port, host, () => {
-      server.off("error", onError)
-      const address = server.address()
-      const actual = typeof address === "object" && address !== null ? address.port : port
-      origin = `http://${host}:${actual}`
-      resume(
-        Effect.succeed({
-          sockets,
-          timers,
-          api: {
-            url: origin,
-            port: actual,
-            server,
-            faults,
-            requests: () => recorded.slice(),
-            clearRequests: () => {
-              recorded = []
-            },
-            bars,
-            acceptsKey,
-            registerControl: (path, handler) => {
-              const key = path.replace(/\/$/, "")
-              controls.set(key, handler)
-              return () => {
-                if (controls.get(key) === handler) controls.delete(key)
-              }
-            },
-            registerRoute: (handler) => {
-              routes.push(handler)
-              return () => {
-                const i = routes.indexOf(handler)
-                if (i >= 0) routes.splice(i, 1)
-              }
-            },
-            now
-          }
-        })
-      )
-    })
-    return Effect.sync(() => {
-      server.close()
-    })
-  })
 
-const stop = (running: Running): Effect.Effect<void> =>
-  Effect.async<void>((resume) => {
-    for (const t of running.timers) clearTimeout(t)
-    running.timers.clear()
-    running.api.server.close(() => resume(Effect.void))
-    for (const s of running.sockets) s.destroy()
+    const host = yield* listen(
+      { simulator: "Massive", ...(options.port === undefined ? {} : { port: options.port }) },
+      handle
+    )
+    origin = host.url
+    const httpFaults = makeHttpFaults(faults, faultBody, host.later)
+    return MassiveSim.of({
+      url: host.url,
+      port: host.port,
+      server: host.server,
+      faults,
+      requests: () => recorded.slice(),
+      clearRequests: () => {
+        recorded = []
+      },
+      bars,
+      acceptsKey,
+      registerControl: controls.register,
+      registerRoute: (handler) => {
+        routes.push(handler)
+        return () => {
+          const i = routes.indexOf(handler)
+          if (i >= 0) routes.splice(i, 1)
+        }
+      },
+      now
+    })
   })
 
 /**
@@ -898,8 +546,7 @@ const stop = (running: Running): Effect.Effect<void> =>
  */
 export const make = (
   options: MassiveSimOptions = {}
-): Effect.Effect<MassiveSimServer, SimStartError, Scope.Scope> =>
-  Effect.map(Effect.acquireRelease(start(options), stop), (r) => r.api)
+): Effect.Effect<MassiveSimServer, SimStartError, Scope.Scope> => makeServer(options)
 
 /** The simulator as a scoped layer. */
 export const layer = (options: MassiveSimOptions = {}): Layer.Layer<MassiveSim, SimStartError> =>

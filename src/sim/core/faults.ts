@@ -1,10 +1,11 @@
 /**
- * Scripted faults for the Massive simulator: "the next N requests matching a path", or "one
+ * Scripted faults of a simulator's HTTP API: "the next N requests matching a path", or "one
  * matching request in N" (`every`), answer with an error status, a truncated body, HTML, a delay,
  * repeated or corrupt rows, or a dropped connection. Driven from code (`inject`) or over HTTP
  * (`POST /__sim/faults`).
  */
 import { Schema } from "effect"
+import { makeFaultQueue, type Queued, type QueueOptions } from "./faultQueue.js"
 
 export const Fault = Schema.Union(
   /** Answer with this status (429 storms, 5xx bursts, 403); a vendor-like JSON body unless `body` is given. */
@@ -33,6 +34,25 @@ export const Fault = Schema.Union(
 export type Fault = typeof Fault.Type
 export type FaultKind = Fault["kind"]
 
+export const FAULT_KINDS: ReadonlyArray<FaultKind> = [
+  "status",
+  "truncated",
+  "non-json",
+  "slow",
+  "repeat-rows",
+  "ohlc-violation",
+  "drop-connection"
+]
+
+/** The faults that shape the answer itself; the others change a page's rows and are the routes' to apply. */
+export const TRANSPORT_KINDS: ReadonlySet<FaultKind> = new Set<FaultKind>([
+  "status",
+  "truncated",
+  "non-json",
+  "slow",
+  "drop-connection"
+])
+
 /**
  * What `POST /__sim/faults` accepts: one fault (or an array of them) plus `times`, `every` and
  * `path` (a regex source), as in `InjectOptions`.
@@ -47,26 +67,8 @@ export const FaultRequest = Schema.extend(
 )
 export const FaultRequests = Schema.Union(FaultRequest, Schema.Array(FaultRequest))
 
-export interface InjectOptions {
-  /** How many matching requests the fault applies to; default 1, or unlimited with `every`. */
-  readonly times?: number
-  /**
-   * Apply to one matching request in `every` (the every-th, the 2·every-th, …) and let the others
-   * through: a deterministic storm. Requests an earlier queued fault took are not counted, so a
-   * second `every` fault hits "one in N of the others".
-   */
-  readonly every?: number
-  /** Only requests whose path (without the query) matches; default every API request. */
-  readonly path?: RegExp
-}
-
-export interface PendingFault {
-  readonly fault: Fault
-  /** Uses left; `null` = until cleared. */
-  readonly remaining: number | null
-  readonly every?: number
-  readonly path?: string
-}
+export type InjectOptions = QueueOptions
+export type PendingFault = Queued<Fault>
 
 export interface FaultSwitch {
   /**
@@ -88,57 +90,14 @@ export interface FaultSwitch {
   readonly setRateLimitPerMinute: (perMinute: number | undefined) => void
 }
 
-interface Entry {
-  readonly fault: Fault
-  /** Uses left (`Infinity` = until cleared). */
-  remaining: number
-  readonly every: number
-  /** Matching requests this entry has seen, for `every`. */
-  seen: number
-  readonly path: RegExp | undefined
-}
-
-const positiveInt = (name: string, n: number) => {
-  if (!Number.isInteger(n) || n < 1) throw new RangeError(`${name} must be a positive integer, got ${n}`)
-}
-
 export const makeFaultSwitch = (options: { readonly rateLimitPerMinute?: number } = {}): FaultSwitch => {
-  let queue: Array<Entry> = []
+  const queue = makeFaultQueue<Fault>()
   let rateLimit = options.rateLimitPerMinute
   return {
-    inject: (fault, opts = {}) => {
-      const every = opts.every ?? 1
-      positiveInt("every", every)
-      const times = opts.times ?? (opts.every === undefined ? 1 : Number.POSITIVE_INFINITY)
-      if (opts.times !== undefined) positiveInt("times", times)
-      queue.push({ fault, remaining: times, every, seen: 0, path: opts.path })
-    },
-    clear: () => {
-      queue = []
-    },
-    pending: () =>
-      queue.map((e) => ({
-        fault: e.fault,
-        remaining: Number.isFinite(e.remaining) ? e.remaining : null,
-        ...(e.every > 1 ? { every: e.every } : {}),
-        ...(e.path ? { path: e.path.source } : {})
-      })),
-    take: (path, accepts) => {
-      for (let i = 0; i < queue.length; i++) {
-        const e = queue[i]!
-        if (e.path !== undefined) {
-          e.path.lastIndex = 0
-          if (!e.path.test(path)) continue
-        }
-        if (!accepts(e.fault)) continue
-        e.seen++
-        if (e.seen % e.every !== 0) continue
-        e.remaining--
-        if (e.remaining <= 0) queue.splice(i, 1)
-        return e.fault
-      }
-      return undefined
-    },
+    inject: queue.inject,
+    clear: queue.clear,
+    pending: queue.pending,
+    take: queue.take,
     rateLimitPerMinute: () => rateLimit,
     setRateLimitPerMinute: (perMinute) => {
       rateLimit = perMinute
