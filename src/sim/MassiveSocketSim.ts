@@ -26,24 +26,31 @@
  * `non-array`, `unknown-event`, `slow-consumer`), or the session (`correction`, `burst`).
  * `GET /__sim/ws-stats` returns `stats()`.
  */
-import type { IncomingMessage } from "node:http"
-import type { Duplex } from "node:stream"
-import {
-  type Clock,
-  Context,
-  Deferred,
-  Duration,
-  Effect,
-  Either,
-  Exit,
-  Layer,
-  ParseResult,
-  Schema,
-  type Scope
-} from "effect"
-import { type RawData, type WebSocket, WebSocketServer } from "ws"
+import { Context, Effect, Either, Layer, Schema, type Scope } from "effect"
+import type { WebSocket } from "ws"
 import type { StockBar } from "../domain/StockBar.js"
 import { newYorkTimeToEpochMs } from "../domain/time.js"
+import { badControl, type ControlHandler, decodeControlList } from "./core/controls.js"
+import { type Entitlements, entitlementsControl, makeEntitlements } from "./core/entitlements.js"
+import { makeFaultQueue } from "./core/faultQueue.js"
+import { makeReplayClock, type Speed } from "./core/replayClock.js"
+import {
+  type HandshakeHooks,
+  type HandshakeProtocol,
+  handleClientFrame,
+  isSubscribed,
+  type Subscriber
+} from "./core/wsHandshake.js"
+import {
+  closePolicy,
+  makePeer,
+  onDrain,
+  rawText,
+  release,
+  sendText,
+  terminateWhenFlushed
+} from "./core/wsPeer.js"
+import { attachWebSocket } from "./core/wsServer.js"
 import { type BarProvider, MassiveSim, type MassiveSimServer, PUBLISH_DELAY_MS } from "./MassiveSim.js"
 import { SYMBOLS, sessionOf } from "./syntheticMarket.js"
 
@@ -112,29 +119,15 @@ export interface WsFaultSwitch {
 }
 
 const makeWsFaultSwitch = (onInject: () => void): WsFaultSwitch => {
-  let queue: Array<{ readonly fault: WsFault; remaining: number }> = []
+  const queue = makeFaultQueue<WsFault>()
   return {
     inject: (fault, options = {}) => {
-      const times = options.times ?? 1
-      if (!Number.isInteger(times) || times < 1)
-        throw new RangeError(`times must be a positive integer, got ${times}`)
-      queue.push({ fault, remaining: times })
+      queue.inject(fault, { times: options.times ?? 1 })
       onInject()
     },
-    clear: () => {
-      queue = []
-    },
-    pending: () => queue.map((e) => ({ fault: e.fault, remaining: e.remaining })),
-    take: (accepts) => {
-      for (let i = 0; i < queue.length; i++) {
-        const e = queue[i]!
-        if (!accepts(e.fault)) continue
-        e.remaining--
-        if (e.remaining <= 0) queue.splice(i, 1)
-        return e.fault
-      }
-      return undefined
-    }
+    clear: queue.clear,
+    pending: () => queue.pending().map((e) => ({ fault: e.fault, remaining: e.remaining ?? 0 })),
+    take: (accepts) => queue.take(undefined, accepts)
   }
 }
 
@@ -156,7 +149,7 @@ const DATA_FAULTS = new Set<WsFaultKind>(["drop", "malformed", "non-array", "unk
 // API
 
 export type Cluster = "stocks" | "options" | "indices"
-export type Speed = number | "max"
+export type { Speed }
 
 export interface MassiveSocketSimOptions {
   /** The trading date to replay, YYYY-MM-DD (its regular session). */
@@ -185,6 +178,12 @@ export interface MassiveSocketSimOptions {
   readonly fromMs?: number
   /** Accepted keys; default the REST simulator's rule (`sim.acceptsKey`). */
   readonly apiKeys?: ReadonlyArray<string>
+  /**
+   * Keys limited to some clusters, as a plan is: on any other cluster the key's auth is answered
+   * with `auth_failed`. Keys not listed may use every cluster. Changed at run time with
+   * `POST /__sim/ws-entitlements {"key": "...", "parts": ["stocks", "indices"] | null}`.
+   */
+  readonly entitlements?: Readonly<Record<string, ReadonlyArray<Cluster>>>
   /** "max": bytes not yet written to a subscriber's socket before the replay waits; default 1 MiB. */
   readonly backpressureBytes?: number
   /** Numeric speeds: bytes not yet written before a subscriber gets `slow_consumer`; default 64 MiB. */
@@ -235,6 +234,8 @@ export interface MassiveSocketSimServer {
   readonly date: string
   readonly speed: Speed
   readonly faults: WsFaultSwitch
+  /** Which keys may use which clusters (`options.entitlements`, changed at run time here). */
+  readonly entitlements: Entitlements
   /** Starts the session clock now if it is not running yet (idempotent). */
   readonly start: Effect.Effect<void>
   /** Succeeds once the session clock runs. */
@@ -428,43 +429,69 @@ const makeTimeline = (date: string, feeds: ReadonlyArray<ClusterFeed>) => {
 // ---------------------------------------------------------------------------------------------
 // Connections
 
-interface Conn {
+/** One client connection: its transport and handshake state (core) and what this feed counts. */
+interface Conn extends Subscriber {
   readonly id: number
-  readonly ws: WebSocket
   readonly cluster: Cluster
-  authenticated: boolean
-  /** The key it authenticated with (limits are per key). */
-  key: string | undefined
-  readonly channels: Set<string>
-  /** Event types subscribed with `<EV>.*`. */
-  readonly wildcards: Set<string>
-  framesSent: number
   dataFrames: number
   barsSent: number
-  pendingBytes: number
-  waiters: Array<() => void>
   /** Data frames still to send before an armed `drop`. */
   dropAfter: number | undefined
-  /** No more frames: closing or dropped. */
-  ending: boolean
-  /** Terminate the TCP connection once every frame sent so far is written. */
-  dropping: boolean
-  open: boolean
   readonly faults: Array<WsFaultKind>
 }
 
-const subscribed = (c: Conn): boolean =>
-  c.open && !c.ending && c.authenticated && (c.channels.size > 0 || c.wildcards.size > 0)
-
-const rawText = (data: RawData): string =>
-  Buffer.isBuffer(data)
-    ? data.toString("utf8")
-    : Array.isArray(data)
-      ? Buffer.concat(data).toString("utf8")
-      : Buffer.from(data).toString("utf8")
+/** The vendor's client messages and status frames (spec §11), for the core handshake. */
+const PROTOCOL: HandshakeProtocol = {
+  parse: (text) => {
+    let msg: unknown
+    try {
+      msg = JSON.parse(text)
+    } catch {
+      return { _tag: "Invalid", message: "invalid message: not JSON" }
+    }
+    const fields: Readonly<Record<string, unknown>> =
+      typeof msg === "object" && msg !== null ? (msg as Record<string, unknown>) : {}
+    const { action, params } = fields
+    if (action === "auth") return { _tag: "Auth", key: typeof params === "string" ? params : undefined }
+    if (action === "subscribe" || action === "unsubscribe")
+      return {
+        _tag: action === "subscribe" ? "Subscribe" : "Unsubscribe",
+        channels:
+          typeof params === "string"
+            ? params
+                .split(",")
+                .map((p) => p.trim())
+                .filter((p) => p.length > 0)
+            : undefined
+      }
+    return { _tag: "Invalid", message: `unknown action: ${String(action)}` }
+  },
+  channel: (channel) => {
+    const dot = channel.indexOf(".")
+    if (dot <= 0 || dot === channel.length - 1) return undefined
+    return { ev: channel.slice(0, dot), wildcard: channel.slice(dot + 1) === "*" }
+  },
+  frames: {
+    authSuccess: statusFrame("auth_success", "authenticated"),
+    // The vendor's text for a bad key; a refused entitlement says which (our wording).
+    authFailed: (reason) =>
+      statusFrame(
+        "auth_failed",
+        reason === undefined ? "authentication failed" : `authentication failed: ${reason}`
+      ),
+    authRequired: statusFrame("auth_required", "authentication required"),
+    subscribed: (channel) => statusFrame("success", `subscribed to: ${channel}`),
+    unsubscribed: (channel) => statusFrame("success", `unsubscribed to: ${channel}`),
+    error: (message) => statusFrame("error", message),
+    badChannels: statusFrame("error", "params must be a comma-separated string of channels")
+  }
+}
 
 // ---------------------------------------------------------------------------------------------
 // make
+
+const SLOW_CONSUMER = "Connection closed: the client is not reading fast enough."
+const MAX_CONNECTIONS = "Maximum number of connections exceeded."
 
 /**
  * Attaches the WebSocket simulator to `sim` (upgrades on `/stocks`, `/options`, `/indices`) and
@@ -475,37 +502,22 @@ export const make = (
   options: MassiveSocketSimOptions
 ): Effect.Effect<MassiveSocketSimServer, never, Scope.Scope> =>
   Effect.gen(function* () {
-    const clock: Clock.Clock = yield* Effect.clock
-    const speed = options.speed
-    const paced = speed !== "max"
-    if (paced && !(Number.isFinite(speed) && speed > 0))
-      return yield* Effect.dieMessage(
-        `MassiveSocketSim speed must be a positive number or "max", got ${speed}`
-      )
     const provider = options.bars ?? sim.bars
     const acceptsKey =
       options.apiKeys === undefined
         ? sim.acceptsKey
         : (key: string) => key.length > 0 && options.apiKeys!.includes(key)
+    const entitlements = makeEntitlements(options.entitlements)
     const backpressureBytes = options.backpressureBytes ?? 1 << 20
     const slowConsumerBytes = options.slowConsumerBytes ?? 64 << 20
     const feeds: ReadonlyArray<ClusterFeed> = options.clusters ?? [
       { cluster: "stocks", symbols: options.symbols ?? SYMBOLS, bars: provider, wire: "stock" }
     ]
     const timeline = makeTimeline(options.date, feeds)
-    const fromMs = options.fromMs ?? timeline.openMs
-
-    const gate = yield* Deferred.make<void>()
-    const running = yield* Deferred.make<void>()
-    const done = yield* Deferred.make<void>()
-    const startNow = () => {
-      Deferred.unsafeDone(gate, Exit.void)
-    }
+    const clock = yield* makeReplayClock(options.speed, options.fromMs ?? timeline.openMs)
+    const { paced, fromMs } = clock
 
     // Session state
-    let startClock: number | undefined
-    let lastPub: number | undefined
-    let finished = false
     let burstUntil = Number.NEGATIVE_INFINITY
     let barsPublished = 0
     const lastBySymbol = new Map<string, Published>()
@@ -513,22 +525,7 @@ export const make = (
     let pendingCorrections: Array<{ readonly due: number; readonly event: Published }> = []
     const correctionsSent: Array<StockBar> = []
     const sessionFaults: Array<WsFaultKind> = []
-
-    const sessionTimeMs = (): number => {
-      if (finished) return Math.max(lastPub ?? fromMs, fromMs)
-      if (startClock === undefined) return fromMs
-      if (!paced) return lastPub ?? fromMs
-      return fromMs + speed * (clock.unsafeCurrentTimeMillis() - startClock)
-    }
-
-    // Wake-ups of the replay loop from callbacks (a fault injected, a subscriber arrived).
-    let wake: (() => void) | undefined
-    const poke = () => {
-      const w = wake
-      wake = undefined
-      w?.()
-    }
-    const faults = makeWsFaultSwitch(poke)
+    const faults = makeWsFaultSwitch(clock.poke)
 
     // Connections
     const conns = new Set<Conn>()
@@ -536,35 +533,13 @@ export const make = (
     let framesSent = 0
     const history: Array<Conn> = []
 
-    const release = (c: Conn) => {
-      const ws = c.waiters
-      c.waiters = []
-      for (const w of ws) w()
-    }
-
-    const terminateWhenFlushed = (c: Conn) => {
-      c.ending = true
-      c.dropping = true
-      if (c.pendingBytes <= 0) c.ws.terminate()
-    }
-
     const send = (c: Conn, text: string): void => {
-      if (!c.open || c.ending || c.ws.readyState !== c.ws.OPEN) return
-      const bytes = Buffer.byteLength(text)
-      c.framesSent++
-      framesSent++
-      c.pendingBytes += bytes
-      c.ws.send(text, () => {
-        c.pendingBytes -= bytes
-        if (c.pendingBytes <= backpressureBytes / 2) release(c)
-        if (c.dropping && c.pendingBytes <= 0 && c.open) c.ws.terminate()
-      })
+      if (sendText(c, text, backpressureBytes)) framesSent++
     }
 
     const closeWith = (c: Conn, status: string, message: string) => {
       send(c, statusFrame(status, message))
-      c.ending = true
-      c.ws.close(1008, status)
+      closePolicy(c, status)
     }
 
     const sendData = (c: Conn, parts: ReadonlyArray<string>, bars: number, pub: number) => {
@@ -582,7 +557,7 @@ export const make = (
           if (c.dropAfter <= 0) return terminateWhenFlushed(c)
           break
         case "slow-consumer":
-          return closeWith(c, "slow_consumer", "Connection closed: the client is not reading fast enough.")
+          return closeWith(c, "slow_consumer", SLOW_CONSUMER)
         case "malformed": {
           const frame = `[${parts.join(",")}]`
           send(c, frame.slice(0, Math.max(1, Math.floor(frame.length / 2))))
@@ -610,7 +585,7 @@ export const make = (
       }
       if (paced && c.pendingBytes > slowConsumerBytes && !c.ending) {
         c.faults.push("slow-consumer")
-        closeWith(c, "slow_consumer", "Connection closed: the client is not reading fast enough.")
+        closeWith(c, "slow_consumer", SLOW_CONSUMER)
       }
     }
 
@@ -628,7 +603,7 @@ export const make = (
         return found
       }
       for (const c of conns) {
-        if (!subscribed(c)) continue
+        if (!isSubscribed(c)) continue
         if (c.wildcards.has("A")) {
           const { text, count } = allOf(c.cluster)
           if (count > 0) sendData(c, [text], count, pub)
@@ -640,14 +615,18 @@ export const make = (
       }
     }
 
-    const publishGroup = (group: Group) => {
-      lastPub = group.pub
-      const events: Array<Published> = group.events.slice()
-      barsPublished += events.length
-      for (const e of group.events) {
+    const remember = (events: ReadonlyArray<Published>) => {
+      for (const e of events) {
         lastBySymbol.set(e.event.sym, e)
         lastSymbol = e.event.sym
       }
+    }
+
+    const publishGroup = (group: Group) => {
+      clock.published(group.pub)
+      const events: Array<Published> = group.events.slice()
+      barsPublished += events.length
+      remember(group.events)
       if (pendingCorrections.length > 0) {
         const due = pendingCorrections.filter((p) => p.due <= group.pub)
         if (due.length > 0) {
@@ -671,9 +650,9 @@ export const make = (
         )
         if (f === undefined) return
         sessionFaults.push(f.kind)
-        const now = Math.max(sessionTimeMs(), lastPub ?? fromMs)
+        const now = Math.max(clock.now(), clock.lastPublished() ?? fromMs)
         if (f.kind === "burst") {
-          if (paced) burstUntil = Math.max(burstUntil, sessionTimeMs() + f.seconds * 1000)
+          if (paced) burstUntil = Math.max(burstUntil, clock.now() + f.seconds * 1000)
         } else if (f.kind === "correction") {
           const original = lastBySymbol.get(f.symbol ?? lastSymbol!)!
           const due = now + (f.afterSeconds ?? 5) * 1000
@@ -683,80 +662,42 @@ export const make = (
       }
     }
 
-    // Waits (all resumable from callbacks)
-    const sleepOrWake = (ms: number): Effect.Effect<boolean> =>
-      Effect.raceFirst(
-        Effect.as(Effect.sleep(Duration.millis(ms)), false),
-        Effect.async<boolean>((resume) => {
-          wake = () => resume(Effect.succeed(true))
-          return Effect.sync(() => {
-            wake = undefined
-          })
-        })
-      )
-
-    const untilClock = (target: number): Effect.Effect<boolean> => {
-      const wait = target - clock.unsafeCurrentTimeMillis()
-      return wait > 0 ? sleepOrWake(wait) : Effect.succeed(false)
-    }
-
     const hasSubscriber = () => {
-      for (const c of conns) if (subscribed(c)) return true
+      for (const c of conns) if (isSubscribed(c)) return true
       return false
     }
 
     const awaitSubscriber: Effect.Effect<void> = Effect.suspend(() =>
-      hasSubscriber()
-        ? Effect.void
-        : Effect.flatMap(
-            Effect.async<boolean>((resume) => {
-              wake = () => resume(Effect.succeed(true))
-              return Effect.sync(() => {
-                wake = undefined
-              })
-            }),
-            () => awaitSubscriber
-          )
+      hasSubscriber() ? Effect.void : Effect.flatMap(clock.awaitPoke, () => awaitSubscriber)
     )
 
     const awaitDrain: Effect.Effect<void> = Effect.suspend(() => {
       let full: Conn | undefined
-      for (const c of conns) if (subscribed(c) && c.pendingBytes > backpressureBytes) full = c
+      for (const c of conns) if (isSubscribed(c) && c.pendingBytes > backpressureBytes) full = c
       if (full === undefined) return Effect.void
       const c = full
       return Effect.flatMap(
         Effect.async<void>((resume) => {
-          const w = () => resume(Effect.void)
-          c.waiters.push(w)
-          return Effect.sync(() => {
-            c.waiters = c.waiters.filter((x) => x !== w)
-          })
+          const cancel = onDrain(c, () => resume(Effect.void))
+          return Effect.sync(cancel)
         }),
         () => awaitDrain
       )
     })
 
-    /** The clock time (whole ms, never early) at which the session reaches `sessionMs`. */
-    const clockAt = (sessionMs: number) => startClock! + Math.ceil((sessionMs - fromMs) / (speed as number))
-
     const replay = Effect.gen(function* () {
-      yield* Deferred.await(gate)
-      startClock = clock.unsafeCurrentTimeMillis()
-      yield* Deferred.succeed(running, undefined)
+      yield* clock.begin
       let group = timeline.next()
       while (group !== undefined) {
         takeSessionFaults()
         if (group.pub < fromMs) {
           // Before the replay's start: accumulates day totals, never sent.
-          for (const e of group.events) {
-            lastBySymbol.set(e.event.sym, e)
-            lastSymbol = e.event.sym
-          }
+          remember(group.events)
           group = timeline.next()
           continue
         }
         if (paced) {
-          if (group.pub > burstUntil && (yield* untilClock(clockAt(group.pub)))) continue
+          if (group.pub > burstUntil && (yield* clock.until(group.pub))) continue
         } else {
           yield* awaitSubscriber
           yield* awaitDrain
@@ -769,130 +710,80 @@ export const make = (
         takeSessionFaults()
         const next = pendingCorrections[0]
         if (next === undefined) break
-        if (paced && (yield* untilClock(clockAt(next.due)))) continue
+        if (paced && (yield* clock.until(next.due))) continue
         pendingCorrections.shift()
-        lastPub = Math.max(lastPub ?? fromMs, next.due)
+        clock.published(Math.max(clock.lastPublished() ?? fromMs, next.due))
         correctionsSent.push(next.event.bar)
         publish(next.due, [next.event])
       }
-      finished = true
-      yield* Deferred.succeed(done, undefined)
+      yield* clock.finish
     })
 
-    // The WebSocket server
-    const onMessage = (c: Conn, text: string) => {
-      let msg: unknown
-      try {
-        msg = JSON.parse(text)
-      } catch {
-        return send(c, statusFrame("error", "invalid message: not JSON"))
-      }
-      const fields: Readonly<Record<string, unknown>> =
-        typeof msg === "object" && msg !== null ? (msg as Record<string, unknown>) : {}
-      const action = fields.action
-      const params = fields.params
-      if (action === "auth") {
+    /** Connections `c`'s key holds on its cluster, `c` included. */
+    const heldByKey = (c: Conn): number => {
+      let holding = 0
+      for (const other of conns)
+        if (
+          other.open &&
+          !other.ending &&
+          other.authenticated &&
+          other.cluster === c.cluster &&
+          other.key === c.key
+        )
+          holding++
+      return holding
+    }
+
+    const hooks: HandshakeHooks<Conn> = {
+      authorize: (c, key) => {
         const fault = faults.take((f) => f.kind === "no-auth-reply" || f.kind === "auth-failed")
         if (fault !== undefined) c.faults.push(fault.kind)
-        if (fault?.kind === "no-auth-reply") return
-        if (fault?.kind === "auth-failed" || typeof params !== "string" || !acceptsKey(params)) {
-          c.authenticated = false
-          return send(c, statusFrame("auth_failed", "authentication failed"))
-        }
-        c.authenticated = true
-        c.key = params
-        send(c, statusFrame("auth_success", "authenticated"))
-        // One account, one connection per cluster by default: past the limit the newest goes.
+        if (fault?.kind === "no-auth-reply") return "silent"
+        if (fault?.kind === "auth-failed" || key === undefined || !acceptsKey(key))
+          return { refused: undefined }
+        if (!entitlements.allows(key, c.cluster))
+          return { refused: `this key is not entitled to the /${c.cluster} cluster` }
+        return "accept"
+      },
+      // One account, one connection per cluster by default: past the limit the newest goes.
+      authenticated: (c) => {
         const limit = options.maxConnectionsPerCluster
-        if (limit !== undefined) {
-          let holding = 0
-          for (const other of conns)
-            if (
-              other.open &&
-              !other.ending &&
-              other.authenticated &&
-              other.cluster === c.cluster &&
-              other.key === c.key
-            )
-              holding++
-          if (holding > limit) {
-            c.faults.push("max-connections")
-            closeWith(c, "max_connections", "Maximum number of connections exceeded.")
-          }
+        if (limit !== undefined && heldByKey(c) > limit) {
+          c.faults.push("max-connections")
+          closeWith(c, "max_connections", MAX_CONNECTIONS)
         }
-        return
+      },
+      refuseChannel: (c, channel, parsed) => {
+        const cap = options.maxChannelsPerConnection
+        return !parsed.wildcard && cap !== undefined && !c.channels.has(channel) && c.channels.size >= cap
+          ? `too many subscriptions: at most ${cap} channels per connection (${channel})`
+          : undefined
+      },
+      subscribed: () => {
+        const start = options.start ?? "subscribe"
+        if (start === "subscribe") clock.start()
+        // A replay of several clusters for one client capturing them all: none starts ahead.
+        else if (
+          start === "every-cluster" &&
+          feeds.every((f) => [...conns].some((o) => o.cluster === f.cluster && isSubscribed(o)))
+        )
+          clock.start()
+        clock.poke()
       }
-      if (action === "subscribe" || action === "unsubscribe") {
-        if (!c.authenticated) return send(c, statusFrame("auth_required", "authentication required"))
-        if (typeof params !== "string")
-          return send(c, statusFrame("error", "params must be a comma-separated string of channels"))
-        const channels = params
-          .split(",")
-          .map((s) => s.trim())
-          .filter((s) => s.length > 0)
-        for (const channel of channels) {
-          const dot = channel.indexOf(".")
-          if (dot <= 0 || dot === channel.length - 1) {
-            send(c, statusFrame("error", `invalid channel: ${channel}`))
-            continue
-          }
-          const ev = channel.slice(0, dot)
-          const wildcard = channel.slice(dot + 1) === "*"
-          if (action === "subscribe") {
-            const cap = options.maxChannelsPerConnection
-            if (!wildcard && cap !== undefined && !c.channels.has(channel) && c.channels.size >= cap) {
-              send(
-                c,
-                statusFrame(
-                  "error",
-                  `too many subscriptions: at most ${cap} channels per connection (${channel})`
-                )
-              )
-              continue
-            }
-            if (wildcard) c.wildcards.add(ev)
-            else c.channels.add(channel)
-            send(c, statusFrame("success", `subscribed to: ${channel}`))
-          } else {
-            if (wildcard) c.wildcards.delete(ev)
-            else c.channels.delete(channel)
-            send(c, statusFrame("success", `unsubscribed to: ${channel}`))
-          }
-        }
-        if (action === "subscribe" && subscribed(c)) {
-          const start = options.start ?? "subscribe"
-          if (start === "subscribe") startNow()
-          // A replay of several clusters for one client capturing them all: none starts ahead.
-          else if (
-            start === "every-cluster" &&
-            feeds.every((f) => [...conns].some((o) => o.cluster === f.cluster && subscribed(o)))
-          )
-            startNow()
-          poke()
-        }
-        return
-      }
-      return send(c, statusFrame("error", `unknown action: ${String(action)}`))
     }
 
     const onConnection = (ws: WebSocket, cluster: Cluster) => {
       const c: Conn = {
+        ...makePeer(ws),
         id: ++nextId,
-        ws,
         cluster,
         authenticated: false,
         key: undefined,
         channels: new Set(),
         wildcards: new Set(),
-        framesSent: 0,
         dataFrames: 0,
         barsSent: 0,
-        pendingBytes: 0,
-        waiters: [],
         dropAfter: undefined,
-        ending: false,
-        dropping: false,
-        open: true,
         faults: []
       }
       conns.add(c)
@@ -902,26 +793,15 @@ export const make = (
         c.open = false
         conns.delete(c)
         release(c)
-        poke()
+        clock.poke()
       })
-      ws.on("message", (data) => onMessage(c, rawText(data)))
+      ws.on("message", (data) => handleClientFrame(c, rawText(data), PROTOCOL, hooks, send))
       send(c, statusFrame("connected", "Connected Successfully"))
       const fault = faults.take((f) => f.kind === "max-connections")
       if (fault !== undefined) {
         c.faults.push(fault.kind)
-        closeWith(c, "max_connections", "Maximum number of connections exceeded.")
+        closeWith(c, "max_connections", MAX_CONNECTIONS)
       }
-    }
-
-    const wss = new WebSocketServer({ noServer: true, maxPayload: 1 << 20, perMessageDeflate: false })
-    const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-      const path = new URL(req.url ?? "/", "http://127.0.0.1").pathname.replace(/\/$/, "")
-      const cluster = CLUSTERS[path]
-      if (cluster === undefined) {
-        socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
-        return
-      }
-      wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, cluster))
     }
 
     const stats = (): WsStats => ({
@@ -944,30 +824,17 @@ export const make = (
       }))
     })
 
-    const controlFaults = (request: {
-      readonly method: string
-      readonly body: Either.Either<unknown, string> | undefined
-    }) => {
-      const bad = (error: string) => ({ status: 400, body: { status: "ERROR", error } })
+    const controlFaults: ControlHandler = (request) => {
       if (request.method === "GET") return { status: 200, body: faults.pending() }
       if (request.method === "DELETE") {
         faults.clear()
         return { status: 200, body: { status: "OK", pending: 0 } }
       }
       if (request.method !== "POST")
-        return bad(`Method ${request.method} is not allowed; use GET, POST or DELETE.`)
-      if (request.body === undefined || Either.isLeft(request.body))
-        return bad(request.body === undefined ? "missing body" : request.body.left)
-      const decoded = Schema.decodeUnknownEither(WsFaultRequests)(request.body.right)
-      if (Either.isLeft(decoded)) {
-        const first = ParseResult.ArrayFormatter.formatErrorSync(decoded.left)
-          .slice(0, 3)
-          .map((i) => `${i.path.join(".") || "body"}: ${i.message}`)
-          .join("; ")
-        return bad(`not a WebSocket fault (kind: ${WS_FAULT_KINDS.join(" | ")}): ${first}`.slice(0, 600))
-      }
-      const list = Array.isArray(decoded.right) ? decoded.right : [decoded.right]
-      for (const r of list) {
+        return badControl(undefined, `Method ${request.method} is not allowed; use GET, POST or DELETE.`)
+      const list = decodeControlList(WsFaultRequests, request.body, "a WebSocket fault", WS_FAULT_KINDS)
+      if (Either.isLeft(list)) return badControl(undefined, list.left)
+      for (const r of list.right) {
         const { times, ...fault } = r
         faults.inject(fault as WsFault, times === undefined ? {} : { times })
       }
@@ -975,43 +842,44 @@ export const make = (
     }
 
     yield* Effect.acquireRelease(
-      Effect.sync(() => {
-        sim.server.on("upgrade", onUpgrade)
-        const removers = [
-          sim.registerControl("/__sim/ws-faults", controlFaults),
-          sim.registerControl("/__sim/ws-stats", (r) =>
-            r.method === "GET"
-              ? { status: 200, body: stats() }
-              : { status: 400, body: { status: "ERROR", error: "use GET" } }
-          )
-        ]
-        return removers
-      }),
+      Effect.sync(() => [
+        sim.registerControl("/__sim/ws-faults", controlFaults),
+        sim.registerControl("/__sim/ws-stats", (r) =>
+          r.method === "GET"
+            ? { status: 200, body: stats() }
+            : { status: 400, body: { status: "ERROR", error: "use GET" } }
+        ),
+        sim.registerControl(
+          "/__sim/ws-entitlements",
+          entitlementsControl(entitlements, Object.values(CLUSTERS))
+        )
+      ]),
       (removers) =>
-        Effect.async<void>((resume) => {
+        Effect.sync(() => {
           for (const r of removers) r()
-          sim.server.off("upgrade", onUpgrade)
-          for (const c of conns) {
-            c.ending = true
-            c.ws.terminate()
-            release(c)
-          }
-          wss.close(() => resume(Effect.void))
         })
     )
+    yield* attachWebSocket(sim.server, CLUSTERS, onConnection, () => {
+      for (const c of conns) {
+        c.ending = true
+        c.ws.terminate()
+        release(c)
+      }
+    })
     yield* Effect.forkScoped(replay)
-    if (options.start === "now") startNow()
+    if (options.start === "now") clock.start()
 
     return MassiveSocketSim.of({
       url: sim.url.replace(/^http/, "ws"),
       date: options.date,
-      speed,
+      speed: options.speed,
       faults,
-      start: Effect.sync(startNow),
-      started: Deferred.await(running),
-      finished: Deferred.await(done),
-      isFinished: () => finished,
-      sessionTimeMs,
+      entitlements,
+      start: Effect.sync(clock.start),
+      started: clock.started,
+      finished: clock.finished,
+      isFinished: clock.isFinished,
+      sessionTimeMs: clock.now,
       stats,
       corrections: () => correctionsSent.slice()
     })
