@@ -197,6 +197,8 @@ export interface ServeStoredDayOptions {
   readonly fromMs?: number
   /** The dataset that must be stored for the day (default: any that streams); the others stored are served too. */
   readonly dataset?: DatasetName
+  /** Keys limited to some clusters (`auth_failed` on the others); see `MassiveSocketSim`. */
+  readonly entitlements?: MassiveSocketSim.MassiveSocketSimOptions["entitlements"]
 }
 
 /** One dataset a stored-day server replays. */
@@ -297,7 +299,8 @@ export const serveStoredDay = (
         wire: s.live.wire
       })),
       ...(options.start === undefined ? {} : { start: options.start }),
-      ...(options.fromMs === undefined ? {} : { fromMs: options.fromMs })
+      ...(options.fromMs === undefined ? {} : { fromMs: options.fromMs }),
+      ...(options.entitlements === undefined ? {} : { entitlements: options.entitlements })
     })
     // A finished replay means the session is over: report a time after the close, so clients that
     // follow this clock (a stream waiting for the close) see the market closed.

@@ -323,6 +323,51 @@ describe("MassiveSocketSim faults", () => {
   )
 })
 
+describe("MassiveSocketSim entitlements", () => {
+  it.scoped("a key limited to some clusters gets auth_failed on the others only; other keys everywhere", () =>
+    Effect.gen(function* () {
+      const { sim, sock } = yield* setup({
+        start: "manual",
+        entitlements: { "k-stocks": ["stocks", "indices"] }
+      })
+      const authOn = (cluster: string, key: string) =>
+        Effect.gen(function* () {
+          const c = yield* connect(`${sock.url}/${cluster}`)
+          yield* c.next
+          c.send({ action: "auth", params: key })
+          return JSON.parse(yield* c.next)[0] as Json
+        })
+      expect((yield* authOn("stocks", "k-stocks")).status).toBe("auth_success")
+      expect((yield* authOn("indices", "k-stocks")).status).toBe("auth_success")
+      const refused = yield* authOn("options", "k-stocks")
+      expect(refused).toEqual({
+        ev: "status",
+        status: "auth_failed",
+        message: "authentication failed: this key is not entitled to the /options cluster"
+      })
+      expect((yield* authOn("options", "k-other")).status).toBe("auth_success")
+
+      // Over HTTP: lift the limit, then limit another key; unknown clusters are refused.
+      const post = (body: unknown) =>
+        Effect.promise(() =>
+          fetch(`${sim.url}/__sim/ws-entitlements`, { method: "POST", body: JSON.stringify(body) }).then(
+            async (r) => ({ status: r.status, body: (await r.json()) as Json })
+          )
+        )
+      expect((yield* post({ key: "k-stocks", parts: null })).status).toBe(200)
+      expect((yield* authOn("options", "k-stocks")).status).toBe("auth_success")
+      expect((yield* post({ key: "k-other", parts: ["stocks"] })).body.entitled).toEqual({
+        "k-other": ["stocks"]
+      })
+      expect((yield* authOn("options", "k-other")).status).toBe("auth_failed")
+      const bad = yield* post({ key: "k-other", parts: ["futures"] })
+      expect(bad.status).toBe(400)
+      expect(bad.body.error).toContain("unknown part(s): futures")
+      expect(sock.entitlements.list()).toEqual({ "k-other": ["stocks"] })
+    })
+  )
+})
+
 describe("MassiveSocketSim lifecycle", () => {
   it.effect("closing the scope closes client connections and the server", () =>
     Effect.gen(function* () {
