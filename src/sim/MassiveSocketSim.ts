@@ -26,21 +26,21 @@
  * `non-array`, `unknown-event`, `slow-consumer`), or the session (`correction`, `burst`).
  * `GET /__sim/ws-stats` returns `stats()`.
  */
-import { Context, Effect, Either, Layer, Schema, type Scope } from "effect"
+import { Context, Effect, Either, Layer, type Scope } from "effect"
 import type { WebSocket } from "ws"
 import type { StockBar } from "../domain/StockBar.js"
-import { newYorkTimeToEpochMs } from "../domain/time.js"
+import {
+  type Cluster,
+  type ClusterFeed,
+  corrected,
+  type Group,
+  makeTimeline,
+  type Published
+} from "./aggregateTimeline.js"
 import { badControl, type ControlHandler, decodeControlList } from "./core/controls.js"
 import { type Entitlements, entitlementsControl, makeEntitlements } from "./core/entitlements.js"
-import { makeFaultQueue } from "./core/faultQueue.js"
 import { makeReplayClock, type Speed } from "./core/replayClock.js"
-import {
-  type HandshakeHooks,
-  type HandshakeProtocol,
-  handleClientFrame,
-  isSubscribed,
-  type Subscriber
-} from "./core/wsHandshake.js"
+import { type HandshakeHooks, handleClientFrame, isSubscribed, type Subscriber } from "./core/wsHandshake.js"
 import {
   closePolicy,
   makePeer,
@@ -52,103 +52,31 @@ import {
 } from "./core/wsPeer.js"
 import { attachWebSocket } from "./core/wsServer.js"
 import { type BarProvider, MassiveSim, type MassiveSimServer, PUBLISH_DELAY_MS } from "./MassiveSim.js"
-import { SYMBOLS, sessionOf } from "./syntheticMarket.js"
-
-// ---------------------------------------------------------------------------------------------
-// Faults
-
-export const WsFault = Schema.Union(
-  /**
-   * Close the TCP connection abruptly (no close frame): after `afterFrames` more data frames
-   * (default 0: instead of the next one), counted from the first data frame sent at or after
-   * session time `atSessionMs` (default: the next data frame).
-   */
-  Schema.Struct({
-    kind: Schema.Literal("drop"),
-    afterFrames: Schema.optional(Schema.Int.pipe(Schema.nonNegative())),
-    atSessionMs: Schema.optional(Schema.Number)
-  }),
-  /** Never answer the next auth message. */
-  Schema.Struct({ kind: Schema.Literal("no-auth-reply") }),
-  /** Answer the next auth message with `auth_failed`, whatever the key. */
-  Schema.Struct({ kind: Schema.Literal("auth-failed") }),
-  /** Before the next data frame, send its first half alone (not JSON). */
-  Schema.Struct({ kind: Schema.Literal("malformed") }),
-  /** Before the next data frame, send its first event as a bare JSON object. */
-  Schema.Struct({ kind: Schema.Literal("non-array") }),
-  /** Add an `{"ev":"ZZ",…}` event at the end of the next data frame. */
-  Schema.Struct({ kind: Schema.Literal("unknown-event") }),
-  /** The next connection gets `connected`, then a `max_connections` status, then a close (1008). */
-  Schema.Struct({ kind: Schema.Literal("max-connections") }),
-  /** Instead of the next data frame: a `slow_consumer` status, then a close (1008). */
-  Schema.Struct({ kind: Schema.Literal("slow-consumer") }),
-  /**
-   * Re-send the last published bar of `symbol` (default: the last symbol published) with close
-   * +0.01, high raised to it and volume +100, `afterSeconds` session seconds later (default 5).
-   */
-  Schema.Struct({
-    kind: Schema.Literal("correction"),
-    symbol: Schema.optional(Schema.String),
-    afterSeconds: Schema.optional(Schema.Int.pipe(Schema.between(0, 900)))
-  }),
-  /** Publish the next `seconds` of the session at once (numeric speeds; a no-op at "max"). */
-  Schema.Struct({ kind: Schema.Literal("burst"), seconds: Schema.Int.pipe(Schema.positive()) })
-)
-export type WsFault = typeof WsFault.Type
-export type WsFaultKind = WsFault["kind"]
-
-/** What `POST /__sim/ws-faults` accepts: a fault or an array of them, each with optional `times`. */
-export const WsFaultRequest = Schema.extend(
-  WsFault,
-  Schema.Struct({ times: Schema.optional(Schema.Int.pipe(Schema.positive())) })
-)
-export const WsFaultRequests = Schema.Union(WsFaultRequest, Schema.Array(WsFaultRequest))
-
-export interface PendingWsFault {
-  readonly fault: WsFault
-  readonly remaining: number
-}
-
-export interface WsFaultSwitch {
-  /** Queues a fault for the next `times` occasions (default 1). */
-  readonly inject: (fault: WsFault, options?: { readonly times?: number }) => void
-  readonly clear: () => void
-  readonly pending: () => ReadonlyArray<PendingWsFault>
-  /** Takes one use of the first queued fault `accepts` agrees to. Used by the simulator. */
-  readonly take: (accepts: (fault: WsFault) => boolean) => WsFault | undefined
-}
-
-const makeWsFaultSwitch = (onInject: () => void): WsFaultSwitch => {
-  const queue = makeFaultQueue<WsFault>()
-  return {
-    inject: (fault, options = {}) => {
-      queue.inject(fault, { times: options.times ?? 1 })
-      onInject()
-    },
-    clear: queue.clear,
-    pending: () => queue.pending().map((e) => ({ fault: e.fault, remaining: e.remaining ?? 0 })),
-    take: (accepts) => queue.take(undefined, accepts)
-  }
-}
-
-const WS_FAULT_KINDS: ReadonlyArray<WsFaultKind> = [
-  "drop",
-  "no-auth-reply",
-  "auth-failed",
-  "malformed",
-  "non-array",
-  "unknown-event",
-  "max-connections",
-  "slow-consumer",
-  "correction",
-  "burst"
-]
-const DATA_FAULTS = new Set<WsFaultKind>(["drop", "malformed", "non-array", "unknown-event", "slow-consumer"])
+import {
+  DATA_FAULTS,
+  makeWsFaultSwitch,
+  WS_FAULT_KINDS,
+  type WsFault,
+  type WsFaultKind,
+  WsFaultRequests,
+  type WsFaultSwitch
+} from "./socketFaults.js"
+import { CLUSTERS, PROTOCOL, statusFrame } from "./socketProtocol.js"
+import { SYMBOLS } from "./syntheticMarket.js"
 
 // ---------------------------------------------------------------------------------------------
 // API
 
-export type Cluster = "stocks" | "options" | "indices"
+export type { Cluster, ClusterFeed } from "./aggregateTimeline.js"
+export {
+  type PendingWsFault,
+  WsFault,
+  type WsFaultKind,
+  WsFaultRequest,
+  WsFaultRequests,
+  type WsFaultSwitch
+} from "./socketFaults.js"
+
 export type { Speed }
 
 export interface MassiveSocketSimOptions {
@@ -188,15 +116,6 @@ export interface MassiveSocketSimOptions {
   readonly backpressureBytes?: number
   /** Numeric speeds: bytes not yet written before a subscriber gets `slow_consumer`; default 64 MiB. */
   readonly slowConsumerBytes?: number
-}
-
-/** One cluster's replay: its tickers, their per-second bars, and the wire shape of its aggregates. */
-export interface ClusterFeed {
-  readonly cluster: Cluster
-  readonly symbols: ReadonlyArray<string>
-  readonly bars: BarProvider
-  /** `index`: aggregates without volume keys (spec §11.4, indices). */
-  readonly wire: "stock" | "index"
 }
 
 export interface WsConnectionStats {
@@ -260,172 +179,6 @@ export class MassiveSocketSim extends Context.Tag("tapehouse/MassiveSocketSim")<
 
 export { PUBLISH_DELAY_MS }
 
-const CLUSTERS: Readonly<Record<string, Cluster>> = {
-  "/stocks": "stocks",
-  "/options": "options",
-  "/indices": "indices"
-}
-
-const statusFrame = (status: string, message: string): string =>
-  JSON.stringify([{ ev: "status", status, message }])
-
-const round4 = (x: number) => Math.round(x * 10_000) / 10_000
-const round2 = (x: number) => Math.round(x * 100) / 100
-
-/** A second aggregate as the vendor sends it (spec §11.4); indices carry no volume keys. */
-interface AEvent {
-  readonly ev: "A"
-  readonly sym: string
-  readonly v?: number
-  readonly av?: number
-  readonly op: number
-  readonly vw?: number
-  readonly o: number
-  readonly c: number
-  readonly h: number
-  readonly l: number
-  readonly a?: number
-  readonly z?: number
-  readonly s: number
-  readonly e: number
-}
-
-interface Published {
-  readonly cluster: Cluster
-  /** `A.SPY`: the channel that carries it. */
-  readonly channel: string
-  readonly json: string
-  readonly event: AEvent
-  readonly bar: StockBar
-}
-
-interface Group {
-  readonly pub: number
-  readonly events: ReadonlyArray<Published>
-}
-
-interface SymbolState {
-  readonly cluster: Cluster
-  readonly wire: ClusterFeed["wire"]
-  readonly sym: string
-  readonly bars: ReadonlyArray<StockBar>
-  i: number
-  av: number
-  notional: number
-  readonly op: number
-}
-
-const published = (cluster: Cluster, event: AEvent, bar: StockBar): Published => ({
-  cluster,
-  channel: `A.${event.sym}`,
-  json: JSON.stringify(event),
-  event,
-  bar
-})
-
-const nextEvent = (st: SymbolState, b: StockBar): Published => {
-  if (st.wire === "index")
-    return published(
-      st.cluster,
-      {
-        ev: "A",
-        sym: st.sym,
-        op: st.op,
-        o: b.open,
-        c: b.close,
-        h: b.high,
-        l: b.low,
-        s: b.ts,
-        e: b.ts + 1000
-      },
-      b
-    )
-  st.av += b.volume
-  const vw = b.vwap ?? round4((b.high + b.low + b.close) / 3)
-  st.notional += vw * b.volume
-  const a = st.av > 0 ? round4(st.notional / st.av) : vw
-  const z = b.trades !== null && b.trades > 0 ? Math.round(b.volume / b.trades) : b.volume
-  return published(
-    st.cluster,
-    {
-      ev: "A",
-      sym: st.sym,
-      v: b.volume,
-      av: st.av,
-      op: st.op,
-      vw,
-      o: b.open,
-      c: b.close,
-      h: b.high,
-      l: b.low,
-      a,
-      z,
-      s: b.ts,
-      e: b.ts + 1000
-    },
-    b
-  )
-}
-
-const corrected = (p: Published): Published => {
-  const c = round2(p.event.c + 0.01)
-  const event: AEvent = {
-    ...p.event,
-    c,
-    h: Math.max(p.event.h, c),
-    ...(p.event.v === undefined ? {} : { v: p.event.v + 100, av: (p.event.av ?? 0) + 100 })
-  }
-  return published(p.cluster, event, { ...p.bar, close: c, high: event.h, volume: event.v ?? p.bar.volume })
-}
-
-/** The session's bars, merged over clusters and symbols into publish groups, built lazily in order. */
-const makeTimeline = (date: string, feeds: ReadonlyArray<ClusterFeed>) => {
-  const day = sessionOf(date)
-  const states: Array<SymbolState> = []
-  const seconds = new Set<number>()
-  if (day._tag === "open") {
-    for (const feed of feeds)
-      for (const sym of [...new Set(feed.symbols)].sort()) {
-        const inSession = feed.bars(sym, date).filter((b) => b.ts >= day.openMs && b.ts < day.closeMs)
-        const sorted = inSession.every((b, i) => i === 0 || inSession[i - 1]!.ts < b.ts)
-          ? inSession
-          : inSession.slice().sort((x, y) => x.ts - y.ts)
-        if (sorted.length === 0) continue
-        for (const b of sorted) seconds.add(b.ts)
-        states.push({
-          cluster: feed.cluster,
-          wire: feed.wire,
-          sym,
-          bars: sorted,
-          i: 0,
-          av: 0,
-          notional: 0,
-          op: sorted[0]!.open
-        })
-      }
-  }
-  const order = [...seconds].sort((a, b) => a - b)
-  let k = 0
-  return {
-    openMs: day._tag === "open" ? day.openMs : newYorkTimeToEpochMs(date, 9, 30),
-    size: order.length,
-    /** The next group, or undefined at the end. Each call advances. */
-    next: (): Group | undefined => {
-      const ts = order[k]
-      if (ts === undefined) return undefined
-      k++
-      const events: Array<Published> = []
-      for (const st of states) {
-        const b = st.bars[st.i]
-        if (b === undefined || b.ts !== ts) continue
-        st.i++
-        events.push(nextEvent(st, b))
-      }
-      return { pub: ts + PUBLISH_DELAY_MS, events }
-    }
-  }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Connections
 
@@ -438,53 +191,6 @@ interface Conn extends Subscriber {
   /** Data frames still to send before an armed `drop`. */
   dropAfter: number | undefined
   readonly faults: Array<WsFaultKind>
-}
-
-/** The vendor's client messages and status frames (spec §11), for the core handshake. */
-const PROTOCOL: HandshakeProtocol = {
-  parse: (text) => {
-    let msg: unknown
-    try {
-      msg = JSON.parse(text)
-    } catch {
-      return { _tag: "Invalid", message: "invalid message: not JSON" }
-    }
-    const fields: Readonly<Record<string, unknown>> =
-      typeof msg === "object" && msg !== null ? (msg as Record<string, unknown>) : {}
-    const { action, params } = fields
-    if (action === "auth") return { _tag: "Auth", key: typeof params === "string" ? params : undefined }
-    if (action === "subscribe" || action === "unsubscribe")
-      return {
-        _tag: action === "subscribe" ? "Subscribe" : "Unsubscribe",
-        channels:
-          typeof params === "string"
-            ? params
-                .split(",")
-                .map((p) => p.trim())
-                .filter((p) => p.length > 0)
-            : undefined
-      }
-    return { _tag: "Invalid", message: `unknown action: ${String(action)}` }
-  },
-  channel: (channel) => {
-    const dot = channel.indexOf(".")
-    if (dot <= 0 || dot === channel.length - 1) return undefined
-    return { ev: channel.slice(0, dot), wildcard: channel.slice(dot + 1) === "*" }
-  },
-  frames: {
-    authSuccess: statusFrame("auth_success", "authenticated"),
-    // The vendor's text for a bad key; a refused entitlement says which (our wording).
-    authFailed: (reason) =>
-      statusFrame(
-        "auth_failed",
-        reason === undefined ? "authentication failed" : `authentication failed: ${reason}`
-      ),
-    authRequired: statusFrame("auth_required", "authentication required"),
-    subscribed: (channel) => statusFrame("success", `subscribed to: ${channel}`),
-    unsubscribed: (channel) => statusFrame("success", `unsubscribed to: ${channel}`),
-    error: (message) => statusFrame("error", message),
-    badChannels: statusFrame("error", "params must be a comma-separated string of channels")
-  }
 }
 
 // ---------------------------------------------------------------------------------------------
