@@ -95,6 +95,10 @@ export const badControl = (requestId: string | undefined, error: string) => ({
   body: { status: "ERROR", ...(requestId === undefined ? {} : { request_id: requestId }), error }
 })
 
+/** The request's JSON body, or why there is none ("missing body", or why it could not be read). */
+export const bodyOf = (request: ControlRequest): Either.Either<unknown, string> =>
+  request.body ?? Either.left("missing body")
+
 /**
  * Decodes a control body with `schema` into a list (one item or an array of them); Left: a
  * sentence naming the accepted `kinds` and the first issues.
@@ -105,9 +109,9 @@ export const decodeControlList = <A, I>(
   what: string,
   kinds: ReadonlyArray<string>
 ): Either.Either<ReadonlyArray<A>, string> => {
-  if (body === undefined) return Either.left("missing body")
-  if (Either.isLeft(body)) return Either.left(body.left)
-  const decoded = Schema.decodeUnknownEither(schema)(body.right)
+  const json = body ?? Either.left("missing body")
+  if (Either.isLeft(json)) return Either.left(json.left)
+  const decoded = Schema.decodeUnknownEither(schema)(json.right)
   if (Either.isLeft(decoded)) {
     const first = ParseResult.ArrayFormatter.formatErrorSync(decoded.left)
       .slice(0, 3)

@@ -4,7 +4,7 @@
  * Changed from code (`set`) or over HTTP (`/__sim/ws-entitlements`, `entitlementsControl`).
  */
 import { Either, Schema } from "effect"
-import { badControl, type ControlHandler } from "./controls.js"
+import { badControl, bodyOf, type ControlHandler } from "./controls.js"
 
 export interface Entitlements {
   readonly allows: (key: string, part: string) => boolean
@@ -42,9 +42,8 @@ export const entitlementsControl =
   (request) => {
     if (request.method === "GET") return { status: 200, body: entitlements.list() }
     if (request.method !== "POST") return undefined
-    const body = request.body
-    if (body === undefined || Either.isLeft(body))
-      return badControl(request.requestId, body === undefined ? "missing body" : body.left)
+    const body = bodyOf(request)
+    if (Either.isLeft(body)) return badControl(request.requestId, body.left)
     const decoded = Schema.decodeUnknownEither(EntitlementRequest)(body.right)
     const unknown = Either.isRight(decoded)
       ? (decoded.right.parts ?? []).filter((p) => !parts.includes(p))

@@ -7,7 +7,7 @@
  */
 import type * as http from "node:http"
 import { Either } from "effect"
-import { badControl, type Controls, decodeControlList } from "./controls.js"
+import { badControl, bodyOf, type Controls, decodeControlList } from "./controls.js"
 import { FAULT_KINDS, type Fault, FaultRequests, type FaultSwitch, TRANSPORT_KINDS } from "./faults.js"
 import { BAD_GATEWAY_PAGE, JSON_TYPE, type Reply, writeTruncated } from "./reply.js"
 
@@ -126,9 +126,8 @@ export const registerFaultControls = (controls: Controls, faults: FaultSwitch): 
   })
   controls.register("/__sim/rate-limit", (request) => {
     if (request.method !== "POST") return undefined
-    const body = request.body
-    if (body === undefined || Either.isLeft(body))
-      return badControl(request.requestId, body === undefined ? "missing body" : body.left)
+    const body = bodyOf(request)
+    if (Either.isLeft(body)) return badControl(request.requestId, body.left)
     const perMinute =
       typeof body.right === "object" && body.right !== null
         ? (body.right as Record<string, unknown>).perMinute
