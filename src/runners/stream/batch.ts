@@ -147,6 +147,8 @@ export const process = <A>(
           }
           break
         case "Moved": {
+          // A move an earlier run left in the spill: this run's connection of that id is still open.
+          if (ctx.stats.connections.has(ctx.connections[conn]?.id ?? "")) break
           // Its gaps, and the window until the new connection delivers its instruments, go with them.
           const from = ctx.gaps[conn]!
           from.disconnected()
