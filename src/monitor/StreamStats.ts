@@ -49,12 +49,22 @@ const SEVERITY: ReadonlyArray<ConnectionState> = [
   "closed"
 ]
 
-/** Sets one connection's state; the feed's `connection` becomes the worst of them. */
-export const setConnectionOf = (stats: StreamStats, id: string, state: ConnectionState): void => {
-  stats.connections.set(id, state)
+const setWorst = (stats: StreamStats): void => {
   let worst: ConnectionState = "closed"
   for (const s of stats.connections.values()) if (SEVERITY.indexOf(s) < SEVERITY.indexOf(worst)) worst = s
   setConnection(stats, worst)
+}
+
+/** Sets one connection's state; the feed's `connection` becomes the worst of them. */
+export const setConnectionOf = (stats: StreamStats, id: string, state: ConnectionState): void => {
+  stats.connections.set(id, state)
+  setWorst(stats)
+}
+
+/** A connection of the feed is gone for good (its instruments went to another): no longer counted. */
+export const dropConnection = (stats: StreamStats, id: string): void => {
+  stats.connections.delete(id)
+  setWorst(stats)
 }
 
 export const makeStreamStats = (source: string): StreamStats => ({

@@ -40,6 +40,18 @@ export type LiveEvent<A> =
    * back to `connect` at the next start.
    */
   | { readonly _tag: "Position"; readonly position: string }
+  /**
+   * This connection ends for good and its instruments go on `to`, another connection of the feed
+   * (the vendor refused it: more connections than the account may hold). The last event of the
+   * connection; `message` says why and what to change, for the one alert the runner raises.
+   */
+  | {
+      readonly _tag: "Moved"
+      readonly instruments: ReadonlyArray<string>
+      readonly to: string
+      readonly message: string
+      readonly at: number
+    }
   /** Status messages worth reporting (slow_consumer, max_connections, error …). */
   | { readonly _tag: "Status"; readonly status: string; readonly message: string; readonly at: number }
 
@@ -52,8 +64,9 @@ export interface LiveConnection<A> {
   readonly id: string
   readonly instruments: ReadonlyArray<string>
   /**
-   * Never ends by itself: losses are `Disconnected` events followed by a reconnect. Fails only when
-   * the vendor refuses it for good (a wrong key, no entitlement).
+   * Never ends by itself: losses are `Disconnected` events followed by a reconnect, except after a
+   * `Moved` event (its instruments went to another connection). Fails only when the vendor refuses
+   * it for good (a wrong key, no entitlement).
    */
   readonly events: Stream.Stream<LiveEvent<A>, VendorAuthError>
 }

@@ -216,7 +216,8 @@ export const run = <A>(
       pending: [],
       flushSeq: 0,
       recordsPerEvent: 1,
-      driftReported: new Set()
+      driftReported: new Set(),
+      limitAlerted: false
     }
     const stages: Batch.Stages<A> = {
       lateData: makeLateDataFilter(dataset, session.date, config.stream.lateDataDays),

@@ -195,6 +195,8 @@ export interface ServeStoredDayOptions {
   readonly start?: "subscribe" | "every-cluster" | "now" | "manual"
   /** Session time the replay starts at, epoch ms; default the session open. */
   readonly fromMs?: number
+  /** Connections one key may hold at once on a cluster (see `MassiveSocketSim`); default no limit. */
+  readonly maxConnectionsPerCluster?: number
   /** The dataset that must be stored for the day (default: any that streams); the others stored are served too. */
   readonly dataset?: DatasetName
   /** Keys limited to some clusters (`auth_failed` on the others); see `MassiveSocketSim`. */
@@ -300,7 +302,10 @@ export const serveStoredDay = (
       })),
       ...(options.start === undefined ? {} : { start: options.start }),
       ...(options.fromMs === undefined ? {} : { fromMs: options.fromMs }),
-      ...(options.entitlements === undefined ? {} : { entitlements: options.entitlements })
+      ...(options.entitlements === undefined ? {} : { entitlements: options.entitlements }),
+      ...(options.maxConnectionsPerCluster === undefined
+        ? {}
+        : { maxConnectionsPerCluster: options.maxConnectionsPerCluster })
     })
     // A finished replay means the session is over: report a time after the close, so clients that
     // follow this clock (a stream waiting for the close) see the market closed.

@@ -51,4 +51,40 @@ describe("gaps", () => {
       { start: OPEN + 61_000 + STALL + 6000, end: OPEN + 10_000_000, symbols: ["SPY"], cause: "reconnect" }
     ])
   })
+
+  it("handed over: a refused connection's gaps close at the first record of its symbols on the taker", () => {
+    const refused = makeGapTracker({ symbols: ["QQQ"], openMs: OPEN, stallAfterMs: STALL })
+    const taker = makeGapTracker({ symbols: ["SPY"], openMs: OPEN, stallAfterMs: STALL })
+    expect(refused.data(OPEN, OPEN + 4000, 1)).toEqual([])
+    expect(taker.data(OPEN, OPEN + 4000, 1)).toEqual([])
+    refused.disconnected()
+    expect(taker.awaited()).toBeUndefined()
+    taker.adopt(["QQQ"], refused.handOver())
+    expect(refused.open()).toEqual([])
+    expect([...taker.awaited()!]).toEqual(["QQQ"])
+    // The taker's own records do not close it; the first QQQ record does, at its time.
+    expect(taker.data(OPEN + 5000, OPEN + 9000, 2)).toEqual([])
+    expect(taker.data(OPEN + 10_000, OPEN + 12_000, 3, OPEN + 11_000)).toEqual([
+      { start: OPEN + 5000, end: OPEN + 11_000, symbols: ["QQQ"], cause: "reconnect" }
+    ])
+    expect(taker.awaited()).toBeUndefined()
+    // Later losses of the taker cover what it took over.
+    taker.disconnected()
+    expect(taker.closeAll(OPEN + 100_000)).toEqual([
+      { start: OPEN + 13_000, end: OPEN + 100_000, symbols: ["SPY", "QQQ"], cause: "reconnect" }
+    ])
+  })
+
+  it("a loss of the taker while a handed-over gap waits opens a gap for its own symbols only", () => {
+    const taker = makeGapTracker({ symbols: ["SPY"], openMs: OPEN, stallAfterMs: STALL })
+    expect(taker.data(OPEN, OPEN + 4000, 1)).toEqual([])
+    taker.adopt(["QQQ"], [{ start: OPEN + 2000, symbols: ["QQQ"], cause: "reconnect", liveOnly: false }])
+    taker.disconnected()
+    expect(taker.data(OPEN + 60_000, OPEN + 61_000, 2)).toEqual([
+      { start: OPEN + 5000, end: OPEN + 60_000, symbols: ["SPY"], cause: "reconnect" }
+    ])
+    expect(taker.closeAll(OPEN + 100_000)).toEqual([
+      { start: OPEN + 2000, end: OPEN + 100_000, symbols: ["QQQ"], cause: "reconnect" }
+    ])
+  })
 })

@@ -3,7 +3,8 @@
  * validation and dedupe and are appended to every sink; rejects go to quarantine; the events that
  * are not records (statuses, disconnects, unknown event types) raise their alerts; gaps the records
  * close (a reconnect, a restart, a stall) are repaired through REST after the commit, each written
- * to the continuity ledger at once.
+ * to the continuity ledger at once. A connection whose instruments moved to another hands its gaps
+ * over to that one.
  */
 import { Clock, Effect } from "effect"
 import { Continuity, type ContinuityRow } from "../../domain/Continuity.js"
@@ -63,6 +64,31 @@ export const repair = <A>(ctx: StreamContext<A>, gap: Gap) =>
     })
   })
 
+/** The event time of the first record among `records` of one of `subjects`, if any. */
+const firstOf = <A>(
+  ctx: StreamContext<A>,
+  records: ReadonlyArray<A>,
+  subjects: ReadonlySet<string>
+): number | undefined => {
+  const { subject } = ctx.feed.live
+  const eventTime = ctx.feed.dataset.eventTime
+  let first: number | undefined
+  for (const r of records)
+    if (subjects.has(subject(r))) {
+      const t = eventTime(r)
+      if (first === undefined || t < first) first = t
+    }
+  return first
+}
+
+/** The vendor's connection limit, reported once per stream (not at every refused attempt). */
+const alertLimit = <A>(ctx: StreamContext<A>, message: string) =>
+  Effect.suspend(() => {
+    if (ctx.limitAlerted) return Effect.void
+    ctx.limitAlerted = true
+    return ctx.alerts.raise({ kind: "max-connections", source: ctx.source, message })
+  })
+
 /**
  * Processes decoded events (no `Frame`) of one flush; `dueAt`: when the flush was due, for the
  * flush planner.
@@ -99,7 +125,10 @@ export const process = <A>(
           if (stats.lastEventTime === undefined || last > stats.lastEventTime) stats.lastEventTime = last
           stats.messages += e.records.length
           // Open gaps close at the first new record; a long silence is a stall gap.
-          for (const g of ctx.gaps[conn]!.data(first, last, e.receivedAt)) ctx.pendingGaps.push(g)
+          const tracker = ctx.gaps[conn]!
+          const awaited = tracker.awaited()
+          const firstAwaited = awaited === undefined ? undefined : firstOf(ctx, e.records, awaited)
+          for (const g of tracker.data(first, last, e.receivedAt, firstAwaited)) ctx.pendingGaps.push(g)
           break
         }
         case "Rejected":
@@ -117,10 +146,29 @@ export const process = <A>(
             })
           }
           break
+        case "Moved": {
+          // A move an earlier run left in the spill: this run's connection of that id is still open.
+          if (ctx.stats.connections.has(ctx.connections[conn]?.id ?? "")) break
+          // Its gaps, and the window until the new connection delivers its instruments, go with them.
+          const from = ctx.gaps[conn]!
+          from.disconnected()
+          const to = ctx.connections.findIndex((c) => c.id === e.to)
+          if (to >= 0) ctx.gaps[to]!.adopt(e.instruments, from.handOver())
+          yield* Effect.logWarning(
+            `${ctx.connections[conn]?.id ?? "a connection"} closed for good: its ${e.instruments.length} instrument(s) go on ${e.to}`
+          )
+          yield* alertLimit(ctx, e.message)
+          break
+        }
         case "Status":
-          if (e.status === "slow_consumer" || e.status === "max_connections")
+          if (e.status === "max_connections")
+            yield* alertLimit(
+              ctx,
+              `server status ${e.status} on ${ctx.connections[conn]?.id ?? "the connection"}: ${e.message}`
+            )
+          else if (e.status === "slow_consumer")
             yield* ctx.alerts.raise({
-              kind: e.status === "slow_consumer" ? "slow-consumer" : "max-connections",
+              kind: "slow-consumer",
               source: ctx.source,
               message: `server status ${e.status} on ${ctx.connections[conn]?.id ?? "the connection"}: ${e.message}`
             })

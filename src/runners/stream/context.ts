@@ -52,6 +52,8 @@ export interface StreamContext<A> {
   recordsPerEvent: number
   /** Event types already reported as schema drift. */
   readonly driftReported: Set<string>
+  /** The connection limit was reported (one alert per stream, however many connections it refused). */
+  limitAlerted: boolean
 }
 
 /** What a queued event weighs against the queue's bound: its records (a frame's events before decoding). */

@@ -6,7 +6,7 @@
  * for a silent or lost feed.
  */
 import { Chunk, Effect, Stream } from "effect"
-import { setConnectionOf } from "../../monitor/StreamStats.js"
+import { dropConnection, setConnectionOf } from "../../monitor/StreamStats.js"
 import type { Arrival } from "../spillCodec.js"
 import type { StreamContext } from "./context.js"
 import type { Frames } from "./frames.js"
@@ -34,6 +34,9 @@ const noteArrivals = <A>(ctx: StreamContext<A>, conn: number, arrivals: Readonly
       case "Disconnected":
         setConnectionOf(stats, id, "disconnected")
         stats.reconnects++
+        break
+      case "Moved":
+        dropConnection(stats, id)
         break
     }
 }

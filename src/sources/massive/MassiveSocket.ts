@@ -17,6 +17,7 @@ import {
   Layer,
   Mailbox,
   Option,
+  Queue,
   Random,
   Redacted,
   Stream
@@ -40,6 +41,11 @@ export interface SubscribeRequest<A> {
   readonly subscriptions: ReadonlyArray<string>
   /** How the dataset reads the aggregates of these channels. */
   readonly codec: AggregateCodec<A>
+  /**
+   * Channels this connection takes over while it runs (from another connection of the same feed):
+   * each batch is subscribed at once on the open connection, and with the others after every reconnect.
+   */
+  readonly more?: Queue.Dequeue<ReadonlyArray<string>>
 }
 
 export interface MassiveSocketShape {
@@ -343,12 +349,29 @@ export const makeWith = (
       const apiKey = massive.apiKey.value
       const where = `/${request.cluster}`
       const url = `${baseUrl}/${request.cluster}`
-      const subscribe =
-        request.subscriptions.length === 0 ? undefined : Wire.subscribeMessage(request.subscriptions)
 
       return Stream.suspend(() => {
         /** Per run of the stream: attempts so far, consecutive failures, next delay forced to the max. */
         const state = { attempt: 0, failures: 0, maxDelayNext: false }
+        /** What every (re)connect subscribes: the request's channels and those taken over since. */
+        const channels = [...request.subscriptions]
+        const more = request.more
+        /** Subscribes the channels taken over while the connection is open (forked in its round's scope). */
+        const subscribeMore = (conn: Connection) =>
+          more === undefined
+            ? Effect.void
+            : Queue.take(more).pipe(
+                Effect.flatMap((batch) => {
+                  for (const c of batch) channels.push(c)
+                  // A failed write is a lost connection: the read side reports it, the reconnect subscribes.
+                  return Effect.zipRight(
+                    Effect.ignore(conn.write(Wire.subscribeMessage(batch))),
+                    Effect.logInfo(`Massive WebSocket ${where}: took over ${batch.length} channel(s)`)
+                  )
+                }),
+                Effect.forever,
+                Effect.forkScoped
+              )
 
         const lost = (attempt: number, reason: string, forceMax: boolean, connectedAt: number | undefined) =>
           Effect.gen(function* () {
@@ -362,7 +385,7 @@ export const makeWith = (
             return { _tag: "Disconnected", at: now, reason } satisfies SocketEvent<A> as SocketEvent<A>
           })
 
-        const handshake = (conn: Connection, before: Array<SocketEvent<A>>) =>
+        const handshake = (conn: Connection, before: Array<SocketEvent<A>>, subscribe: string | undefined) =>
           Effect.gen(function* () {
             const clock = yield* Effect.clock
             yield* Deferred.await(conn.opened)
@@ -493,9 +516,11 @@ export const makeWith = (
             }
             const attempt = ++state.attempt
             const clock = yield* Effect.clock
+            if (more !== undefined) for (const batch of yield* Queue.takeAll(more)) channels.push(...batch)
             const conn = yield* open(url)
             const before: Array<SocketEvent<A>> = []
-            const outcome = yield* Effect.either(handshake(conn, before))
+            const subscribe = channels.length === 0 ? undefined : Wire.subscribeMessage(channels)
+            const outcome = yield* Effect.either(handshake(conn, before, subscribe))
             if (outcome._tag === "Left") {
               const e = outcome.left
               if (e._tag === "VendorAuthError") {
@@ -508,8 +533,9 @@ export const makeWith = (
             }
             const connectedAt = clock.unsafeCurrentTimeMillis()
             yield* Effect.logInfo(
-              `Massive WebSocket ${where} connected (attempt ${attempt}); subscribed to ${request.subscriptions.length} channel(s)`
+              `Massive WebSocket ${where} connected (attempt ${attempt}); subscribed to ${channels.length} channel(s)`
             )
+            yield* subscribeMore(conn)
             const after = outcome.right
             for (const e of after) if (isDisconnectStatus(e)) noteStop(conn, e)
             const connected: SocketEvent<A> = { _tag: "Connected", at: connectedAt, attempt }

@@ -1,11 +1,12 @@
 /**
  * What every Massive live feed shares: its connections on a cluster (one, or several when a limit
- * caps the channels per connection), the frame decoder for its aggregates, and the vendor's clock
+ * caps the channels per connection; see connectionShards.ts), the frame decoder for its aggregates, and the vendor's clock
  * (`/v1/marketstatus/now`, which a replay answers with its session time).
  */
 import { Duration, Effect } from "effect"
 import { VendorAuthError } from "../../domain/errors.js"
-import type { LiveConnection, LiveFeed } from "../../runners/LiveFeed.js"
+import type { LiveFeed } from "../../runners/LiveFeed.js"
+import * as ConnectionShards from "./connectionShards.js"
 import * as FrameDecoder from "./FrameDecoder.js"
 import type { MassiveRestShape } from "./MassiveRest.js"
 import type { Cluster, MassiveSocketShape } from "./MassiveSocket.js"
@@ -30,17 +31,8 @@ export interface AggregateFeedOptions<A> {
   readonly subject: (a: A) => string
   /** Channels per connection at most (undefined: one connection for all). */
   readonly perConnection?: number
-}
-
-/** Splits `items` into groups of at most `size` (one group when `size` is undefined). */
-export const shards = <T>(
-  items: ReadonlyArray<T>,
-  size: number | undefined
-): ReadonlyArray<ReadonlyArray<T>> => {
-  if (size === undefined || items.length <= size) return [items]
-  const out: Array<ReadonlyArray<T>> = []
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size))
-  return out
+  /** The config key of `perConnection`, named when the vendor refuses a connection. */
+  readonly perConnectionKey?: string
 }
 
 /** A live feed of per-second aggregates (`A.<ticker>`) on one cluster. */
@@ -49,18 +41,7 @@ export const aggregateFeed = <A>(
   rest: MassiveRestShape,
   options: AggregateFeedOptions<A>
 ): LiveFeed<A> => ({
-  connect: (instruments) =>
-    shards(instruments, options.perConnection).map(
-      (group, i, all): LiveConnection<A> => ({
-        id: all.length === 1 ? options.cluster : `${options.cluster}#${i + 1}`,
-        instruments: group,
-        events: socket.events({
-          cluster: options.cluster,
-          subscriptions: group.map((t) => `${options.codec.ev}.${t}`),
-          codec: options.codec
-        })
-      })
-    ),
+  connect: (instruments) => ConnectionShards.connections(socket, instruments, options),
   decodeFrames: (frames, receivedAt) => FrameDecoder.decodeEach(frames, receivedAt, options.codec),
   warmUp: FrameDecoder.warmUp,
   subject: options.subject,

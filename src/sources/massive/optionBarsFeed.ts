@@ -183,7 +183,8 @@ export const makeLive: Effect.Effect<
         cluster: "options",
         codec: liveCodec(),
         subject: (b) => b.symbol,
-        perConnection: config.options.contractsPerConnection
+        perConnection: config.options.contractsPerConnection,
+        perConnectionKey: "options.contracts_per_connection"
       }),
       subjectsFor: chainSubjectsFor(rest, opens, { maxDte: config.options.maxDte, openWaitMs: OPEN_WAIT_MS })
     }

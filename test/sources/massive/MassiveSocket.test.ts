@@ -15,6 +15,7 @@ import {
   Logger,
   LogLevel,
   Option,
+  Queue,
   Redacted,
   Stream,
   TestClock
@@ -624,6 +625,44 @@ describe("MassiveSocket.Live against a loopback ws server", () => {
         expect(
           logs.some((l) => l.startsWith("WARN") && l.includes("another client is using this account"))
         ).toBe(true)
+      })
+  )
+
+  it.scoped(
+    "channels taken over: subscribed at once on the open connection, and with the others after a reconnect",
+    () =>
+      Effect.gen(function* () {
+        const server = yield* startServer()
+        const socket = yield* MassiveSocket.MassiveSocket.pipe(
+          Effect.provide(
+            MassiveSocket.layer(OPTIONS).pipe(Layer.provide(Layer.succeed(AppConfig, makeConfig(server.url))))
+          )
+        )
+        const more = yield* Queue.unbounded<ReadonlyArray<string>>()
+        const seen: Array<SocketEvent> = []
+        yield* socket.events({ cluster: "stocks", subscriptions: ["A.SPY", "A.QQQ"], codec, more }).pipe(
+          Stream.runForEach((e) => Effect.sync(() => seen.push(e))),
+          Effect.forkScoped
+        )
+        yield* waitFor(() => server.conns[0]?.received.length === 2, "the first subscribe")
+        yield* Queue.offer(more, ["A.IWM", "A.DIA"])
+        yield* waitFor(
+          () => server.conns[0]!.received.length === 3,
+          "the subscribe of the channels taken over"
+        )
+        expect(server.conns[0]!.received).toEqual([
+          AUTH,
+          SUBSCRIBE,
+          JSON.stringify({ action: "subscribe", params: "A.IWM,A.DIA" })
+        ])
+        server.conns[0]!.ws.terminate()
+        yield* waitFor(() => seen.some((e) => e._tag === "Disconnected"), "Disconnected")
+        yield* TestClock.adjust(yield* awaitSleep(BASE_MS, MAX_MS, "the backoff"))
+        yield* waitFor(() => server.conns[1]?.received.length === 2, "the subscribe after the reconnect")
+        expect(server.conns[1]!.received).toEqual([
+          AUTH,
+          JSON.stringify({ action: "subscribe", params: "A.SPY,A.QQQ,A.IWM,A.DIA" })
+        ])
       })
   )
 
