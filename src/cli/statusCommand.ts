@@ -41,7 +41,7 @@ export const statusLines = (r: StatusReport, verify: boolean): ReadonlyArray<str
       (g) => `${g.cause ?? "gap"} ${clock(g.start)}–${clock(g.end)} ${g.status}, ${formatInt(g.rows)} rows`
     )
     lines.push(
-      `coverage ${c.date}: ${text}; ${c.gaps.length} gap(s)${gaps.length > 0 ? ` (${gaps.join("; ")})` : ""}` +
+      `coverage ${c.date} ${c.dataset ?? c.source}: ${text}; ${c.gaps.length} gap(s)${gaps.length > 0 ? ` (${gaps.join("; ")})` : ""}` +
         (c.reconcile ? `; reconcile ${c.reconcile.status}: ${c.reconcile.detail ?? ""}` : "")
     )
   }

@@ -9,6 +9,7 @@ import * as NodeFs from "node:fs/promises"
 import * as Path from "node:path"
 import { Effect } from "effect"
 import { Continuity, type ContinuityRow } from "../domain/Continuity.js"
+import { datasetNames, entryOf } from "../domain/datasets.js"
 import * as Alerts from "../monitor/Alerts.js"
 import type * as Heartbeat from "../monitor/Heartbeat.js"
 import * as Checkpoints from "../pipeline/Checkpoints.js"
@@ -59,6 +60,10 @@ export interface StreamStatus {
 
 export interface DayCoverage {
   readonly date: string
+  /** The stream source whose ledger rows these are (`massive-stocks`, `demo-massive-options` …). */
+  readonly source: string
+  /** The dataset that source streams, from the registry; null for a source it does not name. */
+  readonly dataset: string | null
   /** Every gap ever opened that day, repaired or not. */
   readonly gaps: ReadonlyArray<ContinuityRow>
   readonly reconcile: ContinuityRow | null
@@ -125,6 +130,14 @@ const streamsOf = (dataDir: string) =>
     )
   })
 
+/** The dataset a stream source captures (a demo's sources carry a `demo-` prefix). */
+const datasetOfSource = (source: string): string | null =>
+  datasetNames.find((n) => {
+    const own = entryOf(n).streamSource
+    return source === own || source.endsWith(`-${own}`)
+  }) ?? null
+
+/** Each streamed day's coverage, per stream source (one per dataset): several datasets stream the same day. */
 const coverageOf = (dataDir: string) =>
   Effect.gen(function* () {
     const root = Path.join(dataDir, "lake", Continuity.name)
@@ -139,13 +152,24 @@ const coverageOf = (dataDir: string) =>
       const rows: ReadonlyArray<ContinuityRow> = yield* readPartition(dataDir, Continuity, date).pipe(
         Effect.orElseSucceed(() => [])
       )
-      const gaps = rows.filter((r) => r.kind === "gap").sort((a, b) => a.start - b.start)
-      const reconcile = rows.find((r) => r.kind === "reconcile") ?? null
-      const reconciled = reconcile !== null && reconcile.status !== "failed"
-      const unrepairedMs = reconciled
-        ? 0
-        : gaps.filter((g) => g.status === "failed").reduce((n, g) => n + (g.end - g.start), 0)
-      out.push({ date, gaps, reconcile, unrepairedMs, complete: unrepairedMs === 0 })
+      for (const source of [...new Set(rows.map((r) => r.source))].sort()) {
+        const own = rows.filter((r) => r.source === source)
+        const gaps = own.filter((r) => r.kind === "gap").sort((a, b) => a.start - b.start)
+        const reconcile = own.find((r) => r.kind === "reconcile") ?? null
+        const reconciled = reconcile !== null && reconcile.status !== "failed"
+        const unrepairedMs = reconciled
+          ? 0
+          : gaps.filter((g) => g.status === "failed").reduce((n, g) => n + (g.end - g.start), 0)
+        out.push({
+          date,
+          source,
+          dataset: datasetOfSource(source),
+          gaps,
+          reconcile,
+          unrepairedMs,
+          complete: unrepairedMs === 0
+        })
+      }
     }
     return out
   })
@@ -220,7 +244,9 @@ const datasetOf = (
           ...u,
           dataset,
           state: running ? "streaming" : "stopped",
-          gaps: coverage.find((c) => c.date === u.date)?.gaps.length ?? 0
+          gaps: coverage
+            .filter((c) => c.date === u.date && c.dataset === dataset)
+            .reduce((n, c) => n + c.gaps.length, 0)
         })
       )
     const counts = Object.fromEntries(
@@ -241,7 +267,9 @@ const datasetOf = (
 export const collectStatus = (dataDir: string, filter: StatusFilter) =>
   Effect.gen(function* () {
     const streams = yield* streamsOf(dataDir)
-    const coverage = yield* coverageOf(dataDir)
+    const coverage = (yield* coverageOf(dataDir)).filter(
+      (c) => filter.dataset === undefined || c.dataset === filter.dataset
+    )
     const store = yield* Checkpoints.make(dataDir)
     const journaled = (yield* store.datasets).filter((d) => d !== Continuity.name)
     // A dataset streamed without any checkpoint yet still shows its part files.

@@ -180,7 +180,7 @@ describe("tapehouse stream, stopped and started again during the session", () =>
 
         const after = yield* status()
         expect(after.stdout).toMatch(
-          /coverage 2024-03-04: every gap repaired; 2 gap\(s\) \(late-start \S+ repaired, [\d,]+ rows; restart \S+ repaired, [\d,]+ rows\)/
+          /coverage 2024-03-04 stock_bars_1s: every gap repaired; 2 gap\(s\) \(late-start \S+ repaired, [\d,]+ rows; restart \S+ repaired, [\d,]+ rows\)/
         )
         expect(after.stdout).toMatch(/SPY\s+2024-03-04\s+streamed/)
       }),
