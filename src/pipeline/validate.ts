@@ -65,12 +65,19 @@ const columnCheck = <A>(column: Column<A>): Check<A> => {
         if (v === null || v === undefined) return missing()
         return typeof v === "boolean" ? undefined : `${name} ${describe(v)} is not a boolean`
       }
-    case "date":
+    case "date": {
+      // Rows of one instrument repeat the same date (an option's expiration): the last valid value
+      // is remembered, so the calendar check runs once per distinct value in a run, not per row.
+      let lastValid: unknown
       return (a) => {
         const v = a[name] as unknown
+        if (v === lastValid && v !== undefined) return undefined
         if (v === null || v === undefined) return missing()
-        return isDate(v) ? undefined : `${name} ${describe(v)} is not a real date (YYYY-MM-DD)`
+        if (!isDate(v)) return `${name} ${describe(v)} is not a real date (YYYY-MM-DD)`
+        lastValid = v
+        return undefined
       }
+    }
     case "timestamp_ns":
       return (a) => {
         const v = a[name] as unknown

@@ -115,6 +115,10 @@ export const mergeRuns = <A>(dataset: Dataset<A>, runs: ReadonlyArray<ReadonlyAr
   // A loop, not `concat(...runs)`: a streamed day can have more parts than a call has arguments.
   const all: Array<A> = []
   for (const run of runs) for (let i = 0; i < run.length; i++) all.push(run[i]!)
+  // The usual case (one sorted, deduplicated run into an empty partition): nothing to sort or drop.
+  let increasing = true
+  for (let i = 1; i < all.length && increasing; i++) increasing = compare(all[i - 1]!, all[i]!) < 0
+  if (increasing) return all
   // Stable: among equal keys, rows keep their write order.
   all.sort(compare)
   const out: Array<A> = []

@@ -88,10 +88,24 @@ export interface BsmInput {
 }
 
 /** The Black–Scholes–Merton premium per share. */
-export const bsmPrice = (o: BsmInput): number => {
-  const { spot: S, strike: K, t, rate: r, dividendYield: q, sigma } = o
+export const bsmPrice = (o: BsmInput): number =>
+  bsmPriceOf(o.type === "call", o.spot, o.strike, o.t, o.rate, o.dividendYield, o.sigma)
+
+/**
+ * `bsmPrice` with positional arguments, for the simulator's per-second loop (no object per price);
+ * the same arithmetic, so the same doubles.
+ */
+export const bsmPriceOf = (
+  call: boolean,
+  S: number,
+  K: number,
+  t: number,
+  r: number,
+  q: number,
+  sigma: number
+): number => {
   if (!(t > 0) || !(sigma > 0)) {
-    const intrinsic = o.type === "call" ? S - K : K - S
+    const intrinsic = call ? S - K : K - S
     return Math.max(0, intrinsic)
   }
   const sd = sigma * Math.sqrt(t)
@@ -99,7 +113,7 @@ export const bsmPrice = (o: BsmInput): number => {
   const d2 = d1 - sd
   const discountedSpot = S * Math.exp(-q * t)
   const discountedStrike = K * Math.exp(-r * t)
-  return o.type === "call"
+  return call
     ? discountedSpot * normCdf(d1) - discountedStrike * normCdf(d2)
     : discountedStrike * normCdf(-d2) - discountedSpot * normCdf(-d1)
 }

@@ -37,7 +37,7 @@ import { formatOptionTicker, type OptionTickerParts, parseOptionTicker } from ".
 import type { StockBar } from "../../domain/StockBar.js"
 import { addDays, dayOfWeek, newYorkDate, newYorkTimeToEpochMs } from "../../domain/time.js"
 import { referenceClose, secondBars, sessionOf } from "../syntheticMarket.js"
-import { bsmPrice, type OptionType } from "./blackScholes.js"
+import { bsmPriceOf, type OptionType } from "./blackScholes.js"
 
 export interface UnderlyingRules {
   /** Strike grid step × 1000. */
@@ -272,8 +272,11 @@ export const underlyingOpen = (underlying: string, date: string): number | undef
 // Pricing
 
 /** σ(k, t) = a + c·x + b·x², x = clamp(k/√t, ±3) (0 at t ≤ 0): the smile of `underlying`. */
-export const smileVol = (underlying: string, k: number, t: number): number => {
-  const a = RULES[underlying]?.atmVol ?? Number.NaN
+export const smileVol = (underlying: string, k: number, t: number): number =>
+  smileOf(RULES[underlying]?.atmVol ?? Number.NaN, k, t)
+
+/** The smile with its level `a` given. */
+const smileOf = (a: number, k: number, t: number): number => {
   const raw = t > 0 ? k / Math.sqrt(t) : 0
   const x = Math.max(-SMILE_X_CAP, Math.min(SMILE_X_CAP, raw))
   return a + SMILE_SKEW * x + SMILE_CURVE * x * x
@@ -311,7 +314,7 @@ const priceAt = (
   const forward = spot * Math.exp((RATE - rules.dividendYield) * Math.max(0, t))
   const k = Math.log(strike / forward)
   const sigma = smileVol(underlying, k, t)
-  const price = bsmPrice({ type, spot, strike, t, rate: RATE, dividendYield: rules.dividendYield, sigma })
+  const price = bsmPriceOf(type === "call", spot, strike, t, RATE, rules.dividendYield, sigma)
   return { forward, k, sigma, price }
 }
 
@@ -379,17 +382,63 @@ const mulberry32 = (seed: number): (() => number) => {
 
 const cents = (p: number): number => Math.max(0.01, Math.round(p * 100) / 100)
 
-const generateBars = (c: SimContract, date: string): ReadonlyArray<StockBar> => {
+/** A contract's bars of one day as columns: priced once, kept, and turned into `StockBar`s per call. */
+interface DayColumns {
+  readonly length: number
+  readonly ts: Float64Array
+  readonly open: Float64Array
+  readonly high: Float64Array
+  readonly low: Float64Array
+  readonly close: Float64Array
+  readonly vwap: Float64Array
+  /** At most 8 trades of 12 contracts. */
+  readonly volume: Uint8Array
+  readonly trades: Uint8Array
+}
+
+const NO_BARS: DayColumns = {
+  length: 0,
+  ts: new Float64Array(0),
+  open: new Float64Array(0),
+  high: new Float64Array(0),
+  low: new Float64Array(0),
+  close: new Float64Array(0),
+  vwap: new Float64Array(0),
+  volume: new Uint8Array(0),
+  trades: new Uint8Array(0)
+}
+
+/**
+ * Prices a contract's day second by second (see the module comment). The arithmetic is `priceAt`'s
+ * and `tradeProbability`'s written out without an object per price, so the doubles are the same.
+ */
+const generateBars = (c: SimContract, date: string): DayColumns => {
   const path = underlyingPath(c.underlying, date)
-  if (path === undefined) return []
+  if (path === undefined) return NO_BARS
   const rules = RULES[c.underlying]!
+  const q = rules.dividendYield
+  const atm = rules.atmVol
+  const call = c.type === "call"
   const strike = c.strikeMilli / 1000
   const expiryMs = newYorkTimeToEpochMs(c.expirationDate, 16, 0)
   const rng = mulberry32(fnv1a(`${c.ticker}|${date}`))
-  const bars: Array<StockBar> = []
-  for (let i = 0; i < path.seconds; i++) {
-    const ts = path.openMs + i * 1000
-    const t = (expiryMs - (ts + 1000)) / YEAR_MS
+  const premium = (s: number, t: number): number => {
+    const k = Math.log(strike / (s * Math.exp((RATE - q) * Math.max(0, t))))
+    return cents(bsmPriceOf(call, s, strike, t, RATE, q, smileOf(atm, k, t)))
+  }
+  const cap = path.seconds
+  const ts = new Float64Array(cap)
+  const open = new Float64Array(cap)
+  const high = new Float64Array(cap)
+  const low = new Float64Array(cap)
+  const close = new Float64Array(cap)
+  const vwap = new Float64Array(cap)
+  const volume = new Uint8Array(cap)
+  const trades = new Uint8Array(cap)
+  let n = 0
+  for (let i = 0; i < cap; i++) {
+    const second = path.openMs + i * 1000
+    const t = (expiryMs - (second + 1000)) / YEAR_MS
     const spot = path.close[i]!
     // Draw the same number of values every second, so that one second's outcome does not shift the next.
     const u = rng()
@@ -397,21 +446,83 @@ const generateBars = (c: SimContract, date: string): ReadonlyArray<StockBar> => 
     const u2 = rng()
     const u3 = rng()
     const u4 = rng()
-    const k = Math.log(strike / (spot * Math.exp((RATE - rules.dividendYield) * Math.max(0, t))))
-    if (u >= tradeProbability(c.underlying, k, t)) continue
-    const at = (s: number) =>
-      s === spot ? close : cents(priceAt(rules, c.underlying, c.type, strike, s, t).price)
-    const close = cents(priceAt(rules, c.underlying, c.type, strike, spot, t).price)
-    const open = at(path.open[i]!)
-    const a = at(path.high[i]!)
-    const b = at(path.low[i]!)
-    const high = Math.max(open, close, a, b)
-    const low = Math.min(open, close, a, b)
-    const trades = 1 + Math.floor(u1 * u2 * 8)
-    const volume = trades * (1 + Math.floor(u3 * 12))
-    const vwap = Math.round((low + (high - low) * (0.25 + 0.5 * u4)) * 10_000) / 10_000
-    bars.push({ symbol: c.ticker, ts, open, high, low, close, volume, vwap, trades })
+    const k = Math.log(strike / (spot * Math.exp((RATE - q) * Math.max(0, t))))
+    const m = t > 0 ? Math.abs(k) / (atm * Math.sqrt(t)) : Math.abs(k) > 0 ? Number.POSITIVE_INFINITY : 0
+    if (u >= rules.liquidity * Math.exp(-m)) continue
+    const c0 = cents(bsmPriceOf(call, spot, strike, t, RATE, q, smileOf(atm, k, t)))
+    const so = path.open[i]!
+    const sh = path.high[i]!
+    const sl = path.low[i]!
+    const o = so === spot ? c0 : premium(so, t)
+    const a = sh === spot ? c0 : premium(sh, t)
+    const b = sl === spot ? c0 : premium(sl, t)
+    const h = Math.max(o, c0, a, b)
+    const l = Math.min(o, c0, a, b)
+    const tradeCount = 1 + Math.floor(u1 * u2 * 8)
+    ts[n] = second
+    open[n] = o
+    high[n] = h
+    low[n] = l
+    close[n] = c0
+    volume[n] = tradeCount * (1 + Math.floor(u3 * 12))
+    vwap[n] = Math.round((l + (h - l) * (0.25 + 0.5 * u4)) * 10_000) / 10_000
+    trades[n] = tradeCount
+    n++
   }
+  return {
+    length: n,
+    ts: ts.slice(0, n),
+    open: open.slice(0, n),
+    high: high.slice(0, n),
+    low: low.slice(0, n),
+    close: close.slice(0, n),
+    vwap: vwap.slice(0, n),
+    volume: volume.slice(0, n),
+    trades: trades.slice(0, n)
+  }
+}
+
+/**
+ * Priced days kept, oldest out first, up to this many bars (about 51 bytes each): a day of a tracked
+ * chain (~130 contracts, ~1.1M bars) fits, so serving it again (a rerun, a second client) prices
+ * nothing.
+ */
+const COLUMN_CACHE_BARS = 1_500_000
+const columnCache = new Map<string, DayColumns>()
+let columnCacheBars = 0
+
+const dayColumns = (key: string, ticker: string, date: string): DayColumns => {
+  const cached = columnCache.get(key)
+  if (cached !== undefined) return cached
+  const c = aliveOn(ticker, date)
+  const columns = c === undefined ? NO_BARS : generateBars(c, date)
+  while (
+    columnCache.size > 0 &&
+    (columnCacheBars + columns.length > COLUMN_CACHE_BARS || columnCache.size >= 20_000)
+  ) {
+    const oldest = columnCache.keys().next().value!
+    columnCacheBars -= columnCache.get(oldest)!.length
+    columnCache.delete(oldest)
+  }
+  columnCache.set(key, columns)
+  columnCacheBars += columns.length
+  return columns
+}
+
+const barsOf = (ticker: string, d: DayColumns): ReadonlyArray<StockBar> => {
+  const bars: Array<StockBar> = new Array(d.length)
+  for (let i = 0; i < d.length; i++)
+    bars[i] = {
+      symbol: ticker,
+      ts: d.ts[i]!,
+      open: d.open[i]!,
+      high: d.high[i]!,
+      low: d.low[i]!,
+      close: d.close[i]!,
+      volume: d.volume[i]!,
+      vwap: d.vwap[i]!,
+      trades: d.trades[i]!
+    }
   return bars
 }
 
@@ -427,8 +538,7 @@ export const optionSecondBars = (ticker: string, date: string): ReadonlyArray<St
   const key = `${ticker}|${date}`
   const cached = barCache.get(key)
   if (cached !== undefined) return cached
-  const c = aliveOn(ticker, date)
-  const bars = c === undefined ? [] : generateBars(c, date)
+  const bars = barsOf(ticker, dayColumns(key, ticker, date))
   if (barCache.size >= BAR_CACHE_SIZE) barCache.delete(barCache.keys().next().value!)
   barCache.set(key, bars)
   return bars

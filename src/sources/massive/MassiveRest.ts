@@ -36,6 +36,7 @@ import { addDays, newYorkTimeToEpochMs } from "../../domain/time.js"
 import * as NetworkError from "../networkError.js"
 import * as RequestStats from "../RequestStats.js"
 import * as RetryPolicy from "../retryPolicy.js"
+import { scanAggregatesBody } from "./aggregatesBody.js"
 import * as Wire from "./wire.js"
 
 export type MassiveRestError = VendorAuthError | VendorRequestError | VendorDecodeError
@@ -135,6 +136,8 @@ type AttemptError = Retryable | VendorAuthError | VendorRequestError
 
 /** What one endpoint makes of a successful body; `Left` = the body is broken (retried). */
 type BodyDecoder<A> = (json: unknown) => Either.Either<A, string>
+/** Decodes a body from its text, or answers undefined to leave it to `JSON.parse` and a `BodyDecoder`. */
+type TextDecoder<A> = (body: string) => Either.Either<A, string> | undefined
 
 // -- one budget per API key across the process --------------------------------------------------
 
@@ -248,22 +251,33 @@ const schemaDecoder =
     )
 
 interface DecodedPage {
-  readonly envelope: Wire.AggregatesEnvelope
+  readonly envelope: typeof Wire.AggregatesEnvelopeHead.Type
+  /** The bars, not yet decoded: each is checked alone, so that one bad bar is rejected alone. */
+  readonly results: ReadonlyArray<unknown>
   readonly next: string | undefined
 }
 
+/** A page's envelope and its bars decoded by a codec. */
+interface DecodedBars<A> {
+  readonly envelope: DecodedPage["envelope"]
+  readonly next: string | undefined
+  readonly bars: Array<A>
+  readonly rejected: Array<Rejected>
+}
+
+const decodeAggregatesHead = schemaDecoder(Wire.AggregatesEnvelopeHead)
+
 const decodeAggregates: BodyDecoder<DecodedPage> = (json) =>
-  Either.flatMap(
-    schemaDecoder(Wire.AggregatesEnvelope)(json),
-    (envelope): Either.Either<DecodedPage, string> => {
-      if (envelope.next_url === undefined) return Either.right({ envelope, next: undefined })
-      try {
-        return Either.right({ envelope, next: nextPath(envelope.next_url) })
-      } catch {
-        return Either.left(`next_url ${JSON.stringify(envelope.next_url)} is not a URL`)
-      }
+  Either.flatMap(decodeAggregatesHead(json), (envelope): Either.Either<DecodedPage, string> => {
+    const results = Wire.resultsOf(json)
+    if (typeof results === "string") return Either.left(results)
+    if (envelope.next_url === undefined) return Either.right({ envelope, results, next: undefined })
+    try {
+      return Either.right({ envelope, results, next: nextPath(envelope.next_url) })
+    } catch {
+      return Either.left(`next_url ${JSON.stringify(envelope.next_url)} is not a URL`)
     }
-  )
+  })
 
 interface DecodedUpcoming {
   readonly days: ReadonlyArray<UpcomingMarketDay>
@@ -385,9 +399,18 @@ export const make: Effect.Effect<MassiveRestShape, never, HttpClient.HttpClient 
         )
       ).pipe(gate.run)
 
-    const attempt = <A>(path: string, decode: BodyDecoder<A>): Effect.Effect<A, AttemptError> =>
+    const attempt = <A>(
+      path: string,
+      decode: BodyDecoder<A>,
+      fromText?: TextDecoder<A>
+    ): Effect.Effect<A, AttemptError> =>
       Effect.flatMap(exchange(path), ({ status, headers, body }): Effect.Effect<A, AttemptError> => {
         if (status >= 200 && status < 300) {
+          const scanned = fromText?.(body)
+          if (scanned !== undefined)
+            return Either.isRight(scanned)
+              ? Effect.succeed(scanned.right)
+              : Effect.fail(new Retryable({ status, detail: scanned.left, malformed: true }))
           let json: unknown
           try {
             json = JSON.parse(body)
@@ -476,9 +499,13 @@ export const make: Effect.Effect<MassiveRestShape, never, HttpClient.HttpClient 
      * The whole pipeline for one GET: attempts, retried by `RetryPolicy` (errors use up `attempts`;
      * 429s wait within `maxThrottleWaitMs`), then domain errors only.
      */
-    const request = <A>(path: string, decode: BodyDecoder<A>): Effect.Effect<A, MassiveRestError> => {
+    const request = <A>(
+      path: string,
+      decode: BodyDecoder<A>,
+      fromText?: TextDecoder<A>
+    ): Effect.Effect<A, MassiveRestError> => {
       const loop = (state: RetryPolicy.RetryState): Effect.Effect<A, MassiveRestError> =>
-        Effect.catchTag(attempt(path, decode), "Retryable", (e) =>
+        Effect.catchTag(attempt(path, decode, fromText), "Retryable", (e) =>
           Effect.gen(function* () {
             const throttled = e.status === 429
             if (throttled) counters.throttled()
@@ -513,15 +540,26 @@ export const make: Effect.Effect<MassiveRestShape, never, HttpClient.HttpClient 
         limit: String(massive.pageLimit)
       })
       const first = `/v2/aggs/ticker/${tickerSegment(req.ticker)}/range/${req.multiplier}/${req.timespan}/${req.from}/${req.to}?${query}`
-      const fetchPage = (path: string, page: number) =>
-        Effect.flatMap(request(path, decodeAggregates), ({ envelope, next }) => {
+      const decodePage: BodyDecoder<DecodedBars<A>> = (json) =>
+        Either.map(decodeAggregates(json), ({ envelope, results, next }) => {
           const bars: Array<A> = []
           const rejected: Array<Rejected> = []
-          for (const raw of envelope.results ?? []) {
-            const r = Wire.decodeAggregateBar(raw, req.ticker, codec)
-            if (r._tag === "Bar") bars.push(r.bar)
-            else rejected.push(r.rejected)
-          }
+          Wire.decodeAggregateBars(results, req.ticker, codec, bars, rejected)
+          return { envelope, next, bars, rejected }
+        })
+      // The usual page reads straight from the text into records; any other takes `decodePage`.
+      const scanPage: TextDecoder<DecodedBars<A>> = (body) => {
+        const scanned = scanAggregatesBody(body, req.ticker, codec)
+        if (scanned === undefined) return undefined
+        return Either.map(decodeAggregates(scanned.head), ({ envelope, next }) => ({
+          envelope,
+          next,
+          bars: scanned.bars,
+          rejected: []
+        }))
+      }
+      const fetchPage = (path: string, page: number) =>
+        Effect.flatMap(request(path, decodePage, scanPage), ({ envelope, bars, rejected, next }) => {
           if (next === path) {
             return Effect.fail(
               new VendorDecodeError({

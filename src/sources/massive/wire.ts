@@ -31,6 +31,20 @@ export const AggregatesEnvelope = Schema.Struct({
 })
 export type AggregatesEnvelope = typeof AggregatesEnvelope.Type
 
+/**
+ * The envelope without `results`, which the client checks itself (`resultsOf`): Schema's
+ * `Array(Unknown)` walks every bar with a parse result of its own, a cost per row on the hot path.
+ */
+export const AggregatesEnvelopeHead = AggregatesEnvelope.omit("results")
+
+/** `results` of an aggregates body: absent is no bars; anything but an array is a problem (a sentence). */
+export const resultsOf = (body: unknown): ReadonlyArray<unknown> | string => {
+  // biome-ignore lint/suspicious/noExplicitAny: vendor decoding, the envelope is checked by its Schema
+  const results = (body as any)?.results
+  if (results === undefined) return []
+  return Array.isArray(results) ? results : `results is ${describeType(results)}, expected an array of bars`
+}
+
 /** One custom-range aggregate bar. Indices bars have only `o,h,l,c,t`. `otc` appears only when true. */
 export const AggregateBar = Schema.Struct({
   o: Schema.Number,
@@ -214,6 +228,53 @@ export const decodeAggregateBar = <A>(raw: unknown, symbol: string, codec: BarCo
     }
   }
   return reject({ symbol, ...(raw as Record<string, unknown>) }, barProblem(b, wantsVolume))
+}
+
+/**
+ * Decodes a page's bars with `codec` into `bars`, the ones that do not decode into `rejected`:
+ * `decodeAggregateBar`'s checks without a result object per bar.
+ */
+export const decodeAggregateBars = <A>(
+  results: ReadonlyArray<unknown>,
+  symbol: string,
+  codec: BarCodec<A>,
+  bars: Array<A>,
+  rejected: Array<Rejected>
+): void => {
+  const wantsVolume = codec.volume === "required"
+  const toRecord = codec.toRecord
+  for (let i = 0; i < results.length; i++) {
+    const raw = results[i]
+    if (typeof raw === "object" && raw !== null && !Array.isArray(raw)) {
+      // biome-ignore lint/suspicious/noExplicitAny: vendor decoding, each field's type is checked below
+      const b = raw as any
+      const o = b.o
+      const h = b.h
+      const l = b.l
+      const c = b.c
+      const t = b.t
+      const v = b.v
+      const vw = b.vw
+      const n = b.n
+      if (
+        typeof o === "number" &&
+        typeof h === "number" &&
+        typeof l === "number" &&
+        typeof c === "number" &&
+        typeof t === "number" &&
+        (wantsVolume ? typeof v === "number" : v === undefined || v === null || typeof v === "number") &&
+        Number.isInteger(t) &&
+        (vw === undefined || vw === null || typeof vw === "number") &&
+        (n === undefined || n === null || typeof n === "number")
+      ) {
+        bars.push(toRecord(symbol, t, o, h, l, c, v ?? undefined, vw ?? undefined, n ?? undefined))
+        continue
+      }
+    }
+    const r = decodeAggregateBar(raw, symbol, codec)
+    if (r._tag === "Rejected") rejected.push(r.rejected)
+    else bars.push(r.bar)
+  }
 }
 
 const reject = (record: Record<string, unknown>, reason: string): BarResult<never> => ({
