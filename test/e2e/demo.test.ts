@@ -32,7 +32,7 @@ describe("tapehouse demo (npm start)", () => {
         const configDir = yield* makeConfigDir(dir)
         const dataDir = Path.join(dir, "data")
         const args = ["--config-dir", configDir, "--data-dir", dataDir, "demo"]
-        const first = yield* runCli(args, { timeoutMs: 180_000 })
+        const first = yield* runCli(args, { timeoutMs: 480_000 })
         expect(first.code, first.stderr).toBe(0)
         const streamedBars = secondBars("SPY", "2024-03-08").length
         expect(first.stdout).toMatch(/this run {5}5 day\(s\) fetched, [\d,]+ rows/)
@@ -99,7 +99,7 @@ describe("tapehouse demo (npm start)", () => {
         expect(vix).toHaveLength(DAYS.reduce((n, d) => n + indexSecondBars("I:VIX", d).length, 0))
         const before = yield* lakeSnapshot(dataDir)
 
-        const second = yield* runCli(args, { timeoutMs: 180_000 })
+        const second = yield* runCli(args, { timeoutMs: 480_000 })
         expect(second.code, second.stderr).toBe(0)
         expect(second.stdout).toContain(
           `nothing fetched: all 5 day(s) were already done (${DAYS.join(", ")})`
@@ -109,6 +109,6 @@ describe("tapehouse demo (npm start)", () => {
         expect(second.stdout).toContain("replay of 2024-03-08: 0 articles polled over REST")
         expect(yield* lakeSnapshot(dataDir)).toEqual(before)
       }),
-    240_000
+    960_000
   )
 })
