@@ -2,8 +2,9 @@
  * `tapehouse demo` (what `npm start` runs): the whole offline path end to end. Starts the Massive
  * simulator on a free loopback port, backfills each dataset of `DEMO` for five trading days through
  * the real REST client into the Parquet lake and the embedded Postgres, streams a full-speed replay
- * of the last day of all of them through the live WebSocket path (each on its cluster, reconciled
- * at its close), and prints where to look.
+ * of the last day of the four streamed datasets in one stream set (bars and option bars over the
+ * WebSocket path, each on its cluster, the option chain discovered from SPY's `op`; news polled from
+ * the replay's REST), each reconciled at its close, and prints where to look.
  */
 import * as Path from "node:path"
 import { Command } from "@effect/cli"
@@ -14,6 +15,7 @@ import { StatusLine } from "../monitor/StatusLine.js"
 import type { StreamStats } from "../monitor/StreamStats.js"
 import * as Checkpoints from "../pipeline/Checkpoints.js"
 import type { BackfillReport } from "../runners/backfill.js"
+import type { StreamReport } from "../runners/stream.js"
 import type { DatasetStream } from "../runners/streamSet.js"
 import { tapehouseWith } from "./commandLine.js"
 import { formatBytes, formatDuration, formatInt, progressLine, rowsPerSecond } from "./display.js"
@@ -27,13 +29,26 @@ export const DEMO = {
   from: "2024-03-04",
   to: "2024-03-08",
   datasets: [
-    { name: "stock_bars_1s", instruments: ["SPY"], replay: true },
-    { name: "index_bars_1s", instruments: ["I:VIX"], replay: true },
-    { name: "option_contracts", instruments: ["SPY"], replay: false },
-    // News is always open: its live poll has no close to stop at, so the demo backfills it only.
-    { name: "news", instruments: ["SPY"], replay: false },
-    { name: "news_sentiment", instruments: ["SPY"], replay: false }
-  ]
+    { name: "stock_bars_1s", instruments: ["SPY"], replay: true, unit: "bars over WebSocket" },
+    { name: "index_bars_1s", instruments: ["I:VIX"], replay: true, unit: "bars over WebSocket" },
+    { name: "option_contracts", instruments: ["SPY"], replay: false, unit: "contracts" },
+    // The chain is discovered again at the replayed open, from the `op` of SPY's first aggregate.
+    // Its bars are backfilled for the replayed day only (a day of the chain is ~200,000 bars).
+    {
+      name: "option_bars_1s",
+      instruments: ["SPY"],
+      replay: true,
+      unit: "bars over WebSocket",
+      from: "2024-03-08"
+    },
+    // Always open: polled from the replay's REST until the replayed day is over (then one last poll).
+    { name: "news", instruments: ["SPY"], replay: true, unit: "articles polled over REST" },
+    { name: "news_sentiment", instruments: ["SPY"], replay: true, unit: "insights polled over REST" }
+  ],
+  /** How often the replay's news is polled (a replayed day passes in seconds). */
+  newsPollIntervalMs: 250,
+  /** The option chain tracked: contracts expiring the same day (0DTE), within ±1 % of the open. */
+  optionsMaxDte: 0
 } as const satisfies {
   readonly from: string
   readonly to: string
@@ -42,7 +57,27 @@ export const DEMO = {
     readonly instruments: ReadonlyArray<string>
     /** Streamed again from the replay of the last day. */
     readonly replay: boolean
+    /** What its records are, as the stream line says. */
+    readonly unit: string
+    /** Its first backfilled day, when later than `from`. */
+    readonly from?: string
   }>
+  readonly newsPollIntervalMs: number
+  readonly optionsMaxDte: number
+}
+
+/** What one dataset's capture of the replay did, in one line. */
+const streamLine = (report: StreamReport, unit: string, seconds: number) => {
+  const { stats, continuity } = report
+  const repaired = continuity.filter((c) => c.kind === "gap").reduce((n, c) => n + c.rows, 0)
+  return [
+    `replay of ${report.session}: ${formatInt(stats.messages)} ${unit} in ${seconds.toFixed(1)} s`,
+    unit.includes("WebSocket")
+      ? ` (${formatInt(stats.messages / Math.max(seconds, 0.001))} msgs/s), ${stats.reconnects} reconnect(s)`
+      : "",
+    repaired > 0 ? `, ${formatInt(repaired)} rows repaired through REST (gaps)` : "",
+    `; reconciled through REST: ${continuity.find((c) => c.kind === "reconcile")?.status ?? "no"}`
+  ].join("")
 }
 
 /**
@@ -52,7 +87,11 @@ export const DEMO = {
  */
 const showcase = (config: AppConfigShape, simUrl: string) =>
   Effect.gen(function* () {
-    const plans = DEMO.datasets.map((d) => ({ ...d, entry: entryOf(d.name) }))
+    const plans = DEMO.datasets.map((d) => ({
+      ...d,
+      from: "from" in d ? d.from : DEMO.from,
+      entry: entryOf(d.name)
+    }))
     const [Backfill, StreamSet, { serveStoredDay }, modules] = yield* Effect.promise(() =>
       Promise.all([
         import("../runners/backfill.js"),
@@ -73,7 +112,7 @@ const showcase = (config: AppConfigShape, simUrl: string) =>
     const reports: Array<BackfillReport> = []
     for (const [i, plan] of plans.entries()) {
       yield* Console.log(
-        `Backfilling ${plan.name} ${plan.instruments.join(",")} ${DEMO.from}..${DEMO.to} through the REST client…`
+        `Backfilling ${plan.name} ${plan.instruments.join(",")} ${plan.from}..${DEMO.to} through the REST client…`
       )
       const report = yield* Effect.gen(function* () {
         const source = yield* modules[i]!.make
@@ -81,7 +120,7 @@ const showcase = (config: AppConfigShape, simUrl: string) =>
           source,
           {
             symbols: plan.instruments,
-            from: DEMO.from,
+            from: plan.from,
             to: DEMO.to,
             overwrite: false,
             concurrency: config.backfill.concurrency
@@ -95,23 +134,29 @@ const showcase = (config: AppConfigShape, simUrl: string) =>
       )
       reports.push(report)
     }
-    // The live path: replay the last demo day of every dataset over the Massive WebSocket protocol
-    // at full speed, each on its cluster, and capture them together as `stream --datasets` does
-    // (socket → spill queue → pipeline → sinks → reconcile).
+    // The live path: replay the last demo day of every dataset stored for it (simulate --speed max:
+    // the bars on their WebSocket clusters, the news on REST) and capture them together as `stream
+    // --datasets` does (socket or poller → spill queue → pipeline → sinks → reconcile).
     yield* Console.log(
-      `Streaming a replay of ${DEMO.to} through the live WebSocket path (simulate --speed max → stream --datasets ${live.map((l) => l.plan.name).join(",")})…`
+      `Streaming a replay of ${DEMO.to} through the live path (simulate --speed max → stream --datasets ${live
+        .map((l) => l.plan.name)
+        .filter((n) => n !== "news_sentiment")
+        .join(",")})…`
     )
     const streamed = yield* Effect.gen(function* () {
-      // The replay starts once every cluster has its subscriber: no dataset misses the open.
+      // The replay starts once the stocks and indices clusters have their subscriber, and holds after
+      // its first second until the option chain, drawn from that second's `op`, has subscribed.
       const served = yield* serveStoredDay({
         dataDir: config.dataDir,
         date: DEMO.to,
         speed: "max",
-        start: "every-cluster"
+        start: "every-cluster",
+        lateClusters: ["options"]
       })
       const streamConfig = {
         ...config,
-        massive: { ...config.massive, restUrl: served.restUrl, wsUrl: served.wsUrl }
+        massive: { ...config.massive, restUrl: served.restUrl, wsUrl: served.wsUrl },
+        news: { ...config.news, pollIntervalMs: DEMO.newsPollIntervalMs }
       }
       const started = Date.now()
       const outcomes = yield* Effect.gen(function* () {
@@ -149,7 +194,7 @@ const showcase = (config: AppConfigShape, simUrl: string) =>
           ? "not captured live (stored as the backfill wrote it)"
           : outcome._tag === "Failed"
             ? `replay of ${DEMO.to} failed: ${outcome.message}`
-            : `replay of ${outcome.report.session}: ${formatInt(outcome.report.stats.messages)} bars over WebSocket in ${streamed.seconds.toFixed(1)} s (${formatInt(outcome.report.stats.messages / Math.max(streamed.seconds, 0.001))} msgs/s), ${outcome.report.stats.reconnects} reconnect(s); reconciled through REST: ${outcome.report.continuity.find((c) => c.kind === "reconcile")?.status ?? "no"}`
+            : streamLine(outcome.report, plan.unit, streamed.seconds)
       lines.push(
         "",
         `dataset      ${plan.name} ${plan.instruments.join(",")}`,
@@ -198,6 +243,7 @@ export const demoCommand = Command.make("demo", {}, () =>
     NewsRoute.register(sim)
     const config = {
       ...loaded,
+      options: { ...loaded.options, maxDte: DEMO.optionsMaxDte },
       massive: {
         ...loaded.massive,
         restUrl: sim.url,
@@ -210,6 +256,6 @@ export const demoCommand = Command.make("demo", {}, () =>
   }).pipe(Effect.scoped)
 ).pipe(
   Command.withDescription(
-    "Offline demo (npm start): start the built-in Massive simulator, backfill SPY per-second bars, I:VIX per-second values, SPY's tracked option contracts and SPY news with its sentiment for 2024-03-04..2024-03-08 into the lake and the embedded Postgres, stream a full-speed replay of the last day of the bars through the live WebSocket path, each on its cluster, and print how to query them. Idempotent."
+    "Offline demo (npm start): start the built-in Massive simulator, backfill SPY per-second bars, I:VIX per-second values, SPY's tracked option contracts and their per-second bars, and SPY news with its sentiment for 2024-03-04..2024-03-08 into the lake and the embedded Postgres, stream a full-speed replay of the last day of all four through the live path in one stream set (bars on their WebSocket clusters, the option chain discovered from SPY's op, news polled from the replay's REST until the replayed day is over), and print how to query them. Idempotent."
   )
 )

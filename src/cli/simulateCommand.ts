@@ -81,6 +81,10 @@ export const simulateCommand = Command.make(
         yield* Console.log(
           `  WebSocket ${served.wsUrl}/${s.live.cluster}  ${s.dataset}: ${s.day.symbols.join(",")}`
         )
+      if (served.newsArticles > 0)
+        yield* Console.log(
+          `  News      ${served.restUrl}/v2/reference/news  ${formatInt(served.newsArticles)} stored article(s), each once the replay's clock passes its published_utc`
+        )
       yield* Console.log(
         `  stream it: TAPEHOUSE_MASSIVE_URL=${served.restUrl} TAPEHOUSE_MASSIVE_WS_URL=${served.wsUrl} MASSIVE_API_KEY=${shellWord(Option.getOrElse(opts.apiKey, () => "any-key"))} npx tapehouse stream --dataset ${opts.dataset} --symbols ${served.day.symbols[0] ?? "SPY"}`
       )
@@ -89,7 +93,7 @@ export const simulateCommand = Command.make(
     }).pipe(Effect.scoped)
 ).pipe(
   Command.withDescription(
-    "Serve a stored day of the lake over the Massive WebSocket protocol (and REST for the same data) on 127.0.0.1, paced at --speed, for `tapehouse stream` or any client: every dataset stored for that day on its own cluster (stock_bars_1s on /stocks, index_bars_1s on /indices)."
+    "Serve a stored day of the lake over the Massive WebSocket protocol (and REST for the same data) on 127.0.0.1, paced at --speed, for `tapehouse stream` or any client: every dataset stored for that day on its own cluster (stock_bars_1s on /stocks, index_bars_1s on /indices, option_bars_1s on /options), and its stored news on /v2/reference/news as the replay's clock reaches each article."
   )
 )
 

@@ -69,6 +69,16 @@ export interface LiveConnection<A> {
    * it for good (a wrong key, no entitlement).
    */
   readonly events: Stream.Stream<LiveEvent<A>, VendorAuthError>
+  /**
+   * A poller's last poll at the close (resumable feeds), once `events` has stopped: from `position`
+   * (the last one stored, after the sinks committed), what was published before the session's close
+   * and not delivered yet, as `Records` then a `Position`. A poll on a timer may last have run well
+   * before the close; this one runs after it, so the capture ends with everything published in the
+   * session, and an always-open feed ends in a replay as soon as the replayed day is over.
+   */
+  readonly closingPoll?: (
+    position: string | undefined
+  ) => Effect.Effect<ReadonlyArray<LiveEvent<A>>, VendorError>
 }
 
 export interface LiveFeed<A> {

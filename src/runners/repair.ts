@@ -10,7 +10,7 @@
 import { Effect, Stream } from "effect"
 import type { TradingSession } from "../calendar/MarketCalendar.js"
 import type { ContinuityRow } from "../domain/Continuity.js"
-import { keyOf, type Rejected } from "../domain/Dataset.js"
+import { instrumentsOf, keyOf, type Rejected } from "../domain/Dataset.js"
 import { makeDeduplicator } from "../pipeline/dedupe.js"
 import { makeValidator } from "../pipeline/validate.js"
 import type { QuarantineShape } from "../sinks/Quarantine.js"
@@ -119,6 +119,11 @@ export interface Comparison {
   readonly filled: number
 }
 
+/** Equal column values: lists (a `string_list` column) element by element. */
+const sameValue = (a: unknown, b: unknown): boolean =>
+  Object.is(a, b) ||
+  (Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((v, i) => Object.is(v, b[i])))
+
 /** Compares the stream's rows with REST's by key; `liveLacks`: columns the live feed does not carry. */
 export const compareSession = <A>(
   feed: Feed<A>,
@@ -133,7 +138,7 @@ export const compareSession = <A>(
   let missing = 0
   let changed = 0
   let filled = 0
-  const differs = (x: A, y: A) => (c: string) => !Object.is(x[c as keyof A], y[c as keyof A])
+  const differs = (x: A, y: A) => (c: string) => !sameValue(x[c as keyof A], y[c as keyof A])
   for (const r of authoritative) {
     const k = key(r)
     if (!byKey.has(k)) {
@@ -172,7 +177,15 @@ export const reconcileSession = <A, E>(
       session.openMs,
       session.closeMs
     )
-    const c = compareSession(deps.feed, streamed, rows)
+    // The stream's rows are those of the instruments (closeOut.ts); so are REST's compared with them
+    // (an article's insights for tickers other than the ones asked for are not the stream's miss).
+    const inScope = new Set(instruments)
+    const instrumentsOfRow = instrumentsOf(dataset)
+    const c = compareSession(
+      deps.feed,
+      streamed,
+      rows.filter((r) => instrumentsOfRow(r).some((i) => inScope.has(i)))
+    )
     yield* deps.quarantine.write(dataset, session.date, quarantineScope, rejected)
     yield* commitDay({ dataset, date: session.date, instruments, rows, mode: "replace" })
     const differed = c.missing + c.extra + c.changed

@@ -31,7 +31,7 @@ import { makeValidator } from "../pipeline/validate.js"
 import { readPartition } from "../sinks/compact.js"
 import { Quarantine } from "../sinks/Quarantine.js"
 import { Sinks } from "../sinks/Sink.js"
-import type { Feed } from "./Feed.js"
+import type { Feed, VendorError } from "./Feed.js"
 import * as FlushPlanner from "./flushPlanner.js"
 import { gapsAtStart, makeGapTracker, noGaps } from "./gaps.js"
 import type { LiveFeed } from "./LiveFeed.js"
@@ -68,6 +68,13 @@ export interface StreamReport {
   /** Market time when capture stopped, epoch ms. */
   readonly stoppedAt: number
 }
+
+const VENDOR_ERRORS: ReadonlySet<string> = new Set([
+  "VendorAuthError",
+  "VendorRequestError",
+  "VendorDecodeError"
+])
+const isVendorError = (e: { readonly _tag: string }): e is VendorError => VENDOR_ERRORS.has(e._tag)
 
 /** How long a shutdown drains the queue before leaving the rest in the spill (it must exit within 10 s). */
 const DRAIN_TIME_MS = 8000
@@ -155,11 +162,19 @@ export const run = <A>(
         })
         gaps[i]!.openGaps(atStart)
       })
-      for (const g of gaps.flatMap((t) => t.open()))
-        yield* Effect.logInfo(
-          `${g.cause === "restart" ? `an earlier capture of ${g.symbols.join(",")} stopped at` : `started after the open; ${g.symbols.join(",")} missed from`} ${new Date(g.start).toISOString()}: repaired through REST once the feed's first record arrives`
-        )
+    } else if (!resumable && subjects !== instruments) {
+      // Subjects drawn at the open (an option chain from its underlying's first aggregate) are
+      // subscribed after their session's first records went out: from the open to each connection's
+      // first record is repaired through REST.
+      for (const [i, c] of connections.entries())
+        gaps[i]!.openGaps([
+          { start: session.openMs, symbols: c.instruments, cause: "late-start", liveOnly: true }
+        ])
     }
+    for (const g of gaps.flatMap((t) => t.open()))
+      yield* Effect.logInfo(
+        `${g.cause === "restart" ? `an earlier capture of ${g.symbols.join(",")} stopped at` : `started after the open; ${g.symbols.join(",")} missed from`} ${new Date(g.start).toISOString()}: repaired through REST once the feed's first record arrives`
+      )
 
     // Monitors beside the pipeline.
     yield* Heartbeat.run({
@@ -244,9 +259,32 @@ export const run = <A>(
         yield* Fiber.interrupt(producer)
         setConnection(stats, "closed")
         yield* flusher.drain(untilMs)
-        if (untilMs === undefined)
+        if (untilMs === undefined) {
           for (const g of gaps.flatMap((t) => t.closeAll(session.closeMs))) yield* Batch.repair(ctx, g)
+          yield* closingPolls
+        }
       })
+    /**
+     * At the close, a poller polls once more from the position it stored (everything before it is
+     * committed): what it had not delivered yet is committed like any flush. A failure leaves it to
+     * the reconciliation (or the next start).
+     */
+    const closingPolls = Effect.forEach(connections, (c, conn) =>
+      c.closingPoll === undefined
+        ? Effect.void
+        : Effect.flatMap(Positions.read(config.dataDir, request.source), c.closingPoll).pipe(
+            Effect.flatMap((events) => {
+              for (const event of events) ctx.pending.push({ conn, event })
+              return flusher.flushPending()
+            }),
+            // Storage and sink failures stop the stream as in any flush; only the vendor's are left.
+            Effect.catchIf(isVendorError, (e) =>
+              Effect.logWarning(
+                `${dataset.name}: the last poll at the close failed (${e.message}); the reconciliation through REST, or the next start, fetches what it missed`
+              )
+            )
+          )
+    )
     const stoppedBy = yield* FlushLoop.run(ctx, flusher, producer, stopAt, onTick).pipe(
       Effect.onInterrupt(() =>
         Effect.flatMap(Clock.currentTimeMillis, (now) => finish(now + DRAIN_TIME_MS)).pipe(

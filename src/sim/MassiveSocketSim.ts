@@ -102,6 +102,12 @@ export interface MassiveSocketSimOptions {
    * `clusters` has a subscriber (`every-cluster`), at `make`, or only via `start`.
    */
   readonly start?: "subscribe" | "every-cluster" | "now" | "manual"
+  /**
+   * Clusters whose client subscribes only once the replay has begun (an option chain drawn from the
+   * `op` of the underlying's first aggregate): `every-cluster` starts without them, and at `max`
+   * speed the replay holds after its first second until each has a subscriber.
+   */
+  readonly lateClusters?: ReadonlyArray<Cluster>
   /** Session time (epoch ms) the clock starts at; default the session open. */
   readonly fromMs?: number
   /** Accepted keys; default the REST simulator's rule (`sim.acceptsKey`). */
@@ -178,6 +184,9 @@ export class MassiveSocketSim extends Context.Tag("tapehouse/MassiveSocketSim")<
 // Wire
 
 export { PUBLISH_DELAY_MS }
+
+/** How long a `max` replay holds for its late clusters' subscribers (wall time). */
+const LATE_CLUSTER_WAIT = "30 seconds"
 
 // ---------------------------------------------------------------------------------------------
 // Connections
@@ -377,6 +386,15 @@ export const make = (
       hasSubscriber() ? Effect.void : Effect.flatMap(clock.awaitPoke, () => awaitSubscriber)
     )
 
+    const late = options.lateClusters ?? []
+    let lateAwaited = false
+    /** Until every late cluster has a subscriber. */
+    const awaitLate: Effect.Effect<void> = Effect.suspend(() =>
+      late.every((cl) => [...conns].some((o) => o.cluster === cl && isSubscribed(o)))
+        ? Effect.void
+        : Effect.flatMap(clock.awaitPoke, () => awaitLate)
+    )
+
     const awaitDrain: Effect.Effect<void> = Effect.suspend(() => {
       let full: Conn | undefined
       for (const c of conns) if (isSubscribed(c) && c.pendingBytes > backpressureBytes) full = c
@@ -409,6 +427,12 @@ export const make = (
           yield* awaitDrain
         }
         publishGroup(group)
+        // The first second is out (it carries the `op` a late cluster's client starts from): wait for
+        // the late clusters once, for a bounded time (a client that never comes does not stall the rest).
+        if (!paced && late.length > 0 && !lateAwaited) {
+          lateAwaited = true
+          yield* Effect.timeoutOption(awaitLate, LATE_CLUSTER_WAIT)
+        }
         group = timeline.next()
       }
       // Corrections still pending after the last bar.
@@ -471,7 +495,10 @@ export const make = (
         // A replay of several clusters for one client capturing them all: none starts ahead.
         else if (
           start === "every-cluster" &&
-          feeds.every((f) => [...conns].some((o) => o.cluster === f.cluster && isSubscribed(o)))
+          feeds.every(
+            (f) =>
+              late.includes(f.cluster) || [...conns].some((o) => o.cluster === f.cluster && isSubscribed(o))
+          )
         )
           clock.start()
         clock.poke()

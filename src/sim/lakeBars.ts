@@ -3,7 +3,9 @@
  * (`<dataDir>/lake/<dataset>/date=D/*.parquet`) as a simulator bar provider, and
  * `serveStoredDay`, which runs the REST simulator and the WebSocket replay of that day on one port
  * (what `tapehouse simulate --date D` runs): every dataset of the registry that streams (`live`) and
- * is stored for D, each on its own cluster and written the way the vendor writes it there.
+ * is stored for D, each on its own cluster and written the way the vendor writes it there, and the
+ * news stored for D on `/v2/reference/news`, each article once the replay's clock has passed its
+ * `published_utc`.
  *
  * A provider is synchronous, so the partitions it serves are read up front: every `*.parquet`
  * file of a partition in file-name order (the base `part-0000.parquet`, then stream part files
@@ -16,9 +18,12 @@ import { Effect, Schema, type Scope } from "effect"
 import type { Dataset } from "../domain/Dataset.js"
 import { type DatasetName, datasetNames, entryOf, type LiveWire } from "../domain/datasets.js"
 import { type StockBar, StockBars1s } from "../domain/StockBar.js"
+import { addDays, newYorkTimeToEpochMs } from "../domain/time.js"
 import { decodeParquet } from "../sinks/parquetCodec.js"
+import { readStoredNews } from "./lakeNews.js"
 import * as MassiveSim from "./MassiveSim.js"
 import * as MassiveSocketSim from "./MassiveSocketSim.js"
+import * as NewsRoute from "./newsRoute.js"
 import { registerOptionContracts } from "./options/optionsSim.js"
 import { sessionOf } from "./syntheticMarket.js"
 
@@ -201,6 +206,8 @@ export interface ServeStoredDayOptions {
   readonly dataset?: DatasetName
   /** Keys limited to some clusters (`auth_failed` on the others); see `MassiveSocketSim`. */
   readonly entitlements?: MassiveSocketSim.MassiveSocketSimOptions["entitlements"]
+  /** Clusters subscribed only once the replay has begun (an option chain drawn from `op`); see `MassiveSocketSim`. */
+  readonly lateClusters?: ReadonlyArray<MassiveSocketSim.Cluster>
 }
 
 /** One dataset a stored-day server replays. */
@@ -222,6 +229,8 @@ export interface StoredDayServer {
   readonly day: LakeDay
   /** Every dataset served, in registry order. */
   readonly served: ReadonlyArray<ServedDataset>
+  /** Articles of the day served on `/v2/reference/news` (0: the lake holds no news for it, and none is served). */
+  readonly newsArticles: number
 }
 
 /** Every dataset that streams and is stored for `date`; `required` must be, or it fails. */
@@ -291,6 +300,15 @@ export const serveStoredDay = (
     })
     // Option bars replayed: the contracts reference too, for the stream's discovery at the open.
     if (markets.some((m) => m.prefix === "O:")) registerOptionContracts(rest)
+    // The day's stored news, revealed on the replay's clock (a poller sees each article arrive as it
+    // was published). Other days hold no article.
+    const news = yield* readStoredNews(options.dataDir, day.date).pipe(
+      Effect.mapError(
+        (e) =>
+          new StoredDayUnreadable({ path: Path.resolve(options.dataDir, "lake", "news"), detail: e.message })
+      )
+    )
+    if (news !== undefined) NewsRoute.register(rest, news.source)
     const socket = yield* MassiveSocketSim.make(rest, {
       date: day.date,
       speed: options.speed,
@@ -305,12 +323,23 @@ export const serveStoredDay = (
       ...(options.entitlements === undefined ? {} : { entitlements: options.entitlements }),
       ...(options.maxConnectionsPerCluster === undefined
         ? {}
-        : { maxConnectionsPerCluster: options.maxConnectionsPerCluster })
+        : { maxConnectionsPerCluster: options.maxConnectionsPerCluster }),
+      ...(options.lateClusters === undefined ? {} : { lateClusters: options.lateClusters })
     })
-    // A finished replay means the session is over: report a time after the close, so clients that
-    // follow this clock (a stream waiting for the close) see the market closed.
-    const closedAfter = open._tag === "open" ? open.closeMs + 60_000 : Number.NEGATIVE_INFINITY
+    // A finished replay means the replayed day is over: report a minute past its end (midnight New
+    // York), so clients that follow this clock see it closed: a stream waiting for the close, and an
+    // always-open feed (a news poller) whose session is the calendar day. The news route then serves
+    // every article of the day.
+    const dayOver = newYorkTimeToEpochMs(addDays(day.date, 1), 0, 0) + 60_000
     sessionNow = () =>
-      socket.isFinished() ? Math.max(socket.sessionTimeMs(), closedAfter) : socket.sessionTimeMs()
-    return { restUrl: rest.url, wsUrl: socket.url, rest, socket, day, served }
+      socket.isFinished() ? Math.max(socket.sessionTimeMs(), dayOver) : socket.sessionTimeMs()
+    return {
+      restUrl: rest.url,
+      wsUrl: socket.url,
+      rest,
+      socket,
+      day,
+      served,
+      newsArticles: news?.articles ?? 0
+    }
   })

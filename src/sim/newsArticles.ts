@@ -46,8 +46,8 @@ export interface NewsArticleWire {
   readonly article_url: string
   readonly tickers: ReadonlyArray<string>
   readonly amp_url?: string
-  readonly image_url: string
-  readonly description: string
+  readonly image_url?: string
+  readonly description?: string
   readonly keywords?: ReadonlyArray<string>
   readonly insights?: ReadonlyArray<{
     readonly ticker: string

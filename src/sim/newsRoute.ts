@@ -14,9 +14,44 @@
  * the page's last article (the vendor's cursor has the same members); explicit parameters are
  * ignored when a cursor is present. Walking `next_url` visits every article once even while the
  * clock moves (a later article is appended at the end of an ascending walk).
+ *
+ * The articles come from a `NewsSource`: the synthetic ones of `newsArticles.ts` by default, or any
+ * other (`tapehouse simulate` serves the articles stored in the lake for its day, `lakeNews.ts`).
  */
 import { errorBody, json, type MassiveSimServer, type Reply, type RouteHandler } from "./MassiveSim.js"
-import { articleAt, HOUR_MS, makeHourCache, NEWS_FIRST_MS, type NewsSkeleton } from "./newsArticles.js"
+import {
+  articleAt,
+  HOUR_MS,
+  makeHourCache,
+  NEWS_FIRST_MS,
+  type NewsArticleWire,
+  type NewsSkeleton
+} from "./newsArticles.js"
+
+/** What ordering and filtering need of an article. */
+export interface ListedArticle {
+  /** `published_utc`, epoch ms. */
+  readonly ms: number
+  readonly id: string
+  readonly tickers: ReadonlyArray<string>
+}
+
+/** What the route serves: the articles of each hour, and each article as served at a time. */
+export interface NewsSource<S extends ListedArticle> {
+  /** The articles published in hour `hour` (epoch ms / 1 h), ascending by (`published_utc`, `id`). */
+  readonly hour: (hour: number) => ReadonlyArray<S>
+  /** The article as served at `nowMs` (the caller asks only for published ones: `ms <= nowMs`). */
+  readonly article: (listed: S, nowMs: number) => NewsArticleWire
+  /** Nothing is published before this instant (epoch ms). */
+  readonly firstMs: number
+}
+
+/** The deterministic synthetic articles (`newsArticles.ts`). */
+export const syntheticNews = (): NewsSource<NewsSkeleton> => ({
+  hour: makeHourCache(),
+  article: articleAt,
+  firstMs: NEWS_FIRST_MS
+})
 
 const PATH_RE = /^\/v2\/reference\/news\/?$/
 const DEFAULT_LIMIT = 10
@@ -52,7 +87,7 @@ const spanOf = (text: string): readonly [number, number] | undefined => {
   return Number.isNaN(t) ? undefined : [t, t + 1]
 }
 
-const parseQuery = (params: URLSearchParams): NewsQuery | string => {
+const parseQuery = (params: URLSearchParams, firstMs: number): NewsQuery | string => {
   const limitText = params.get("limit")
   const limit = limitText === null ? DEFAULT_LIMIT : Number(limitText)
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT)
@@ -91,7 +126,7 @@ const parseQuery = (params: URLSearchParams): NewsQuery | string => {
     order: order === "asc" ? "ascending" : "descending",
     ticker,
     // JSON has no infinities: the bounds of the data stand in for them.
-    published_utc: { gte: Math.max(gte, NEWS_FIRST_MS), lt: Math.min(lt, 8.64e15) }
+    published_utc: { gte: Math.max(gte, firstMs), lt: Math.min(lt, 8.64e15) }
   }
 }
 
@@ -136,25 +171,25 @@ const tickerMatches = (cond: NewsQuery["ticker"], tickers: ReadonlyArray<string>
 }
 
 /** Whether `s` comes after the key `[ms, id]` in the walk's order. */
-const isAfter = (s: NewsSkeleton, key: readonly [number, string], ascending: boolean): boolean => {
+const isAfter = (s: ListedArticle, key: readonly [number, string], ascending: boolean): boolean => {
   const c = s.ms - key[0] || (s.id < key[1] ? -1 : s.id > key[1] ? 1 : 0)
   return ascending ? c > 0 : c < 0
 }
 
-/** The news route over the clock `now` (epoch ms). */
-export const route = (now: () => number): RouteHandler => {
-  const hours = makeHourCache()
+/** The news route over the clock `now` (epoch ms), serving `source`. */
+export const route = <S extends ListedArticle>(now: () => number, source: NewsSource<S>): RouteHandler => {
+  const hours = source.hour
 
   /** Up to `n` matching articles in the walk's order, published no later than `nowMs`. */
-  const select = (q: NewsQuery, nowMs: number, n: number): Array<NewsSkeleton> => {
+  const select = (q: NewsQuery, nowMs: number, n: number): Array<S> => {
     const ascending = q.order === "ascending"
     const from = q.published_utc.gte
     const to = Math.min(q.published_utc.lt, nowMs + 1)
-    const out: Array<NewsSkeleton> = []
+    const out: Array<S> = []
     if (from >= to) return out
     const first = Math.floor(from / HOUR_MS)
     const last = Math.floor((to - 1) / HOUR_MS)
-    const keep = (s: NewsSkeleton) =>
+    const keep = (s: S) =>
       s.ms >= from &&
       s.ms < to &&
       (q.search_after === undefined || isAfter(s, q.search_after, ascending)) &&
@@ -175,7 +210,8 @@ export const route = (now: () => number): RouteHandler => {
 
   const news = (url: URL, requestId: string): Reply => {
     const cursorText = url.searchParams.get("cursor")
-    const parsed = cursorText === null ? parseQuery(url.searchParams) : decodeCursor(cursorText)
+    const parsed =
+      cursorText === null ? parseQuery(url.searchParams, source.firstMs) : decodeCursor(cursorText)
     if (parsed === undefined) return errorBody(400, requestId, "Invalid cursor.")
     if (typeof parsed === "string") return errorBody(400, requestId, parsed)
     const nowMs = now()
@@ -187,7 +223,7 @@ export const route = (now: () => number): RouteHandler => {
         ? `${url.origin}/v2/reference/news?cursor=${encodeCursor({ ...parsed, search_after: [last.ms, last.id] })}`
         : undefined
     return json(200, {
-      results: page.map((s) => articleAt(s, nowMs)),
+      results: page.map((s) => source.article(s, nowMs)),
       status: "OK",
       request_id: requestId,
       count: page.length,
@@ -198,5 +234,9 @@ export const route = (now: () => number): RouteHandler => {
   return (url, requestId) => (PATH_RE.test(url.pathname) ? news(url, requestId) : undefined)
 }
 
-/** Serves news on a running simulator, on its clock; returns the remover. */
-export const register = (sim: MassiveSimServer): (() => void) => sim.registerRoute(route(sim.now))
+/** Serves news (default: the synthetic articles) on a running simulator, on `now` (default its clock); returns the remover. */
+export const register = <S extends ListedArticle>(
+  sim: MassiveSimServer,
+  source?: NewsSource<S>,
+  now: () => number = sim.now
+): (() => void) => sim.registerRoute(source === undefined ? route(now, syntheticNews()) : route(now, source))

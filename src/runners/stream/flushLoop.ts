@@ -121,7 +121,7 @@ export const make = <A>(ctx: StreamContext<A>, stages: Batch.Stages<A>, frames: 
 /**
  * Flushes until the session is over (market time past `stopAt`) and the feed has gone quiet: a
  * replay faster than real time, or a backlog in the queue, may still be delivering the session's
- * last records. Stops with the producer's error when the socket side failed for good (everything
+ * last records. A poller stops at `stopAt`: what it has queued is drained, then it polls once more. Stops with the producer's error when the socket side failed for good (everything
  * taken is committed first).
  */
 export const run = <A, E>(
@@ -173,7 +173,11 @@ export const run = <A, E>(
         yield* clock.resync
         lastResync = nowMs
       }
-      const quiet = stats.frames === framesAtLastTick && queue.size() === 0 && ctx.pending.length === 0
+      // A poller is never quiet (each poll is an event), and needs not be: its last poll at the
+      // close (`LiveConnection.closingPoll`) fetches what it has not delivered.
+      const quiet =
+        ctx.feed.live.resumable === true ||
+        (stats.frames === framesAtLastTick && queue.size() === 0 && ctx.pending.length === 0)
       framesAtLastTick = stats.frames
       if ((yield* clock.now) >= stopAt && quiet) return "close" as const
     }

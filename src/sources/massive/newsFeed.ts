@@ -22,7 +22,7 @@ import type { LiveConnection, LiveEvent, LiveFeed } from "../../runners/LiveFeed
 import { MassiveRest, type MassiveRestShape } from "./MassiveRest.js"
 import { vendorClock } from "./massiveLive.js"
 import { listPages, type NewsArticle } from "./news.js"
-import { defaultPollSettings, initialCheckpoint, type NewsCheckpoint, polls } from "./newsPoller.js"
+import { defaultPollSettings, initialCheckpoint, type NewsCheckpoint, pollOnce, polls } from "./newsPoller.js"
 import { isRelevant, type NewsRelevance } from "./newsRecords.js"
 
 /** How the articles kept become a dataset's records. */
@@ -99,7 +99,10 @@ export const newsFeed = <A>(
   const connection = (
     subjects: ReadonlyArray<string>,
     resume:
-      | { readonly session: { readonly openMs: number }; readonly position: string | undefined }
+      | {
+          readonly session: { readonly openMs: number; readonly closeMs: number }
+          readonly position: string | undefined
+        }
       | undefined
   ): LiveConnection<A> => {
     const pollSettings = {
@@ -108,11 +111,15 @@ export const newsFeed = <A>(
       pollIntervalMs: settings.pollIntervalMs,
       pageLimit: settings.pageLimit
     }
-    const stored = resume?.position === undefined ? undefined : parseCheckpoint(resume.position)
+    /** Where to start from `position` (a stored checkpoint), else from the session's open (or now). */
+    const startFrom = (position: string | undefined) =>
+      Effect.map(Clock.currentTimeMillis, (now) => {
+        const stored = position === undefined ? undefined : parseCheckpoint(position)
+        return stored ?? initialCheckpoint(resume?.session.openMs ?? now)
+      })
     const events = Stream.unwrap(
       Effect.gen(function* () {
-        const start = stored ?? initialCheckpoint(resume?.session.openMs ?? (yield* Clock.currentTimeMillis))
-        let checkpoint = start
+        let checkpoint = yield* startFrom(resume?.position)
         let attempt = 0
         // One run of polls from the latest checkpoint; a failure ends it with a `Disconnected`.
         const run = Stream.suspend(() => {
@@ -148,7 +155,16 @@ export const newsFeed = <A>(
         )
       })
     )
-    return { id: "news", instruments: subjects, events }
+    const closingPoll = (position: string | undefined) =>
+      Effect.gen(function* () {
+        const poll = yield* pollOnce(rest, pollSettings, yield* startFrom(position), resume?.session.closeMs)
+        const records = project(poll.articles, subjects)
+        const out: Array<LiveEvent<A>> = []
+        if (records.length > 0) out.push({ _tag: "Records", records, receivedAt: Date.now() })
+        out.push({ _tag: "Position", position: JSON.stringify(poll.checkpoint) })
+        return out
+      })
+    return { id: "news", instruments: subjects, events, closingPoll }
   }
 
   const live: LiveFeed<A> = {

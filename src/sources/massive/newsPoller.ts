@@ -135,14 +135,23 @@ const readWindow = (
   )
 }
 
-/** One poll: read the window from `checkpoint`, return what is new or revised and the next checkpoint. */
+/**
+ * One poll: read the window from `checkpoint`, return what is new or revised and the next checkpoint.
+ * With `untilMs`, articles published at or after it are left for a later capture (a session's last
+ * poll: the next day's articles belong to the next day's capture).
+ */
 export const pollOnce = (
   rest: MassiveRestShape,
   settings: NewsPollSettings,
-  checkpoint: NewsCheckpoint
+  checkpoint: NewsCheckpoint,
+  untilMs?: number
 ): Effect.Effect<PollResult, MassiveRestError> =>
   Effect.map(readWindow(rest, settings, windowStart(checkpoint, settings)), (read) =>
-    advance(checkpoint, read, settings)
+    advance(
+      checkpoint,
+      untilMs === undefined ? read : read.filter((a) => a.published_utc < untilMs),
+      settings
+    )
   ).pipe(Effect.withSpan("MassiveNews.poll"))
 
 /**
