@@ -79,6 +79,12 @@ const isVendorError = (e: { readonly _tag: string }): e is VendorError => VENDOR
 /** How long a shutdown drains the queue before leaving the rest in the spill (it must exit within 10 s). */
 const DRAIN_TIME_MS = 8000
 
+/** A few names, then how many more: an option chain's gap names a hundred contracts. */
+const briefList = (names: ReadonlyArray<string>, shown = 4): string =>
+  names.length <= shown
+    ? names.join(",")
+    : `${names.slice(0, shown).join(",")} and ${names.length - shown} more (${names.length})`
+
 export const run = <A>(
   feed: Feed<A> & { readonly live: LiveFeed<A> },
   request: StreamRequest,
@@ -171,10 +177,12 @@ export const run = <A>(
           { start: session.openMs, symbols: c.instruments, cause: "late-start", liveOnly: true }
         ])
     }
-    for (const g of gaps.flatMap((t) => t.open()))
+    for (const g of gaps.flatMap((t) => t.open())) {
+      const names = briefList(g.symbols)
       yield* Effect.logInfo(
-        `${g.cause === "restart" ? `an earlier capture of ${g.symbols.join(",")} stopped at` : `started after the open; ${g.symbols.join(",")} missed from`} ${new Date(g.start).toISOString()}: repaired through REST once the feed's first record arrives`
+        `${g.cause === "restart" ? `an earlier capture of ${names} stopped at` : `started after the open; ${names} missed from`} ${new Date(g.start).toISOString()}: repaired through REST once the feed's first record arrives`
       )
+    }
 
     // Monitors beside the pipeline.
     yield* Heartbeat.run({
