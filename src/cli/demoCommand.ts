@@ -33,7 +33,7 @@ export const DEMO = {
     { name: "index_bars_1s", instruments: ["I:VIX"], replay: true, unit: "bars over WebSocket" },
     { name: "option_contracts", instruments: ["SPY"], replay: false, unit: "contracts" },
     // The chain is discovered again at the replayed open, from the `op` of SPY's first aggregate.
-    // Its bars are backfilled for the replayed day only (a day of the chain is ~200,000 bars).
+    // Its bars are backfilled for the replayed day only (a day of the 0DTE chain is about 65,000 bars).
     {
       name: "option_bars_1s",
       instruments: ["SPY"],
