@@ -191,27 +191,22 @@ const describeType = (x: unknown): string => (x === null ? "null" : Array.isArra
 export const decodeBar = (raw: unknown, symbol: string): BarResult =>
   decodeAggregateBar(raw, symbol, stockBarCodec)
 
-/**
- * Decodes one aggregate bar with `codec`, checking each field's type by hand. With `volume: "none"`
- * (indices) a bar of only `o,h,l,c,t` decodes, and `v`/`vw`/`n`, when a bar carries them anyway,
- * must still be numbers.
- */
-export const decodeAggregateBar = <A>(raw: unknown, symbol: string, codec: BarCodec<A>): BarResult<A> => {
-  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
-    return reject({ symbol, value: raw as never }, `bar is ${describeType(raw)}, expected an object`)
-  }
-  // biome-ignore lint/suspicious/noExplicitAny: vendor decoding, each field's type is checked below
-  const b = raw as any
-  const o = b.o
-  const h = b.h
-  const l = b.l
-  const c = b.c
-  const t = b.t
-  const v = b.v
-  const vw = b.vw
-  const n = b.n
-  const wantsVolume = codec.volume === "required"
-  if (
+/** The fields of an aggregate bar have the types the codec needs (volume required, or optional as for indices). */
+const isBarShape = (
+  b: { readonly [field: string]: unknown },
+  wantsVolume: boolean
+): b is {
+  o: number
+  h: number
+  l: number
+  c: number
+  t: number
+  v?: number | null
+  vw?: number | null
+  n?: number | null
+} => {
+  const { o, h, l, c, t, v, vw, n } = b
+  return (
     typeof o === "number" &&
     typeof h === "number" &&
     typeof l === "number" &&
@@ -221,10 +216,34 @@ export const decodeAggregateBar = <A>(raw: unknown, symbol: string, codec: BarCo
     Number.isInteger(t) &&
     (vw === undefined || vw === null || typeof vw === "number") &&
     (n === undefined || n === null || typeof n === "number")
-  ) {
+  )
+}
+
+/**
+ * Decodes one aggregate bar with `codec`, checking each field's type by hand. With `volume: "none"`
+ * (indices) a bar of only `o,h,l,c,t` decodes, and `v`/`vw`/`n`, when a bar carries them anyway,
+ * must still be numbers.
+ */
+export const decodeAggregateBar = <A>(raw: unknown, symbol: string, codec: BarCodec<A>): BarResult<A> => {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+    return reject({ symbol, value: raw as never }, `bar is ${describeType(raw)}, expected an object`)
+  }
+  const b = raw as Readonly<Record<string, unknown>>
+  const wantsVolume = codec.volume === "required"
+  if (isBarShape(b, wantsVolume)) {
     return {
       _tag: "Bar",
-      bar: codec.toRecord(symbol, t, o, h, l, c, v ?? undefined, vw ?? undefined, n ?? undefined)
+      bar: codec.toRecord(
+        symbol,
+        b.t,
+        b.o,
+        b.h,
+        b.l,
+        b.c,
+        b.v ?? undefined,
+        b.vw ?? undefined,
+        b.n ?? undefined
+      )
     }
   }
   return reject({ symbol, ...(raw as Record<string, unknown>) }, barProblem(b, wantsVolume))
@@ -246,28 +265,11 @@ export const decodeAggregateBars = <A>(
   for (let i = 0; i < results.length; i++) {
     const raw = results[i]
     if (typeof raw === "object" && raw !== null && !Array.isArray(raw)) {
-      // biome-ignore lint/suspicious/noExplicitAny: vendor decoding, each field's type is checked below
-      const b = raw as any
-      const o = b.o
-      const h = b.h
-      const l = b.l
-      const c = b.c
-      const t = b.t
-      const v = b.v
-      const vw = b.vw
-      const n = b.n
-      if (
-        typeof o === "number" &&
-        typeof h === "number" &&
-        typeof l === "number" &&
-        typeof c === "number" &&
-        typeof t === "number" &&
-        (wantsVolume ? typeof v === "number" : v === undefined || v === null || typeof v === "number") &&
-        Number.isInteger(t) &&
-        (vw === undefined || vw === null || typeof vw === "number") &&
-        (n === undefined || n === null || typeof n === "number")
-      ) {
-        bars.push(toRecord(symbol, t, o, h, l, c, v ?? undefined, vw ?? undefined, n ?? undefined))
+      const b = raw as Readonly<Record<string, unknown>>
+      if (isBarShape(b, wantsVolume)) {
+        bars.push(
+          toRecord(symbol, b.t, b.o, b.h, b.l, b.c, b.v ?? undefined, b.vw ?? undefined, b.n ?? undefined)
+        )
         continue
       }
     }
