@@ -392,7 +392,9 @@ describe("stream runner (TestClock, whole session)", () => {
         yield* TestClock.setTime(ny(9, 31))
         const minute = (k: number) =>
           day.filter((b) => b.ts >= OPEN + k * 60_000 && b.ts < OPEN + (k + 1) * 60_000).map(asStreamed)
-        // Minute 0 arrives at once; minutes 1 and 2 while the first flush is held in its commit.
+        // Minute 0 arrives at once; minutes 1 and 2 while the first flush is held in its commit. They
+        // come 30 s later, past the 25 s `stepUntil` may take to see the commit begin on a busy machine:
+        // arriving before the first flush takes its batch, they would ride in it.
         const steps = [
           { at: ny(9, 31), event: { _tag: "Connected", at: ny(9, 31), attempt: 1 } as LiveEvent<StockBar> },
           {
@@ -400,19 +402,19 @@ describe("stream runner (TestClock, whole session)", () => {
             event: { _tag: "Records", records: minute(0), receivedAt: ny(9, 31) } as LiveEvent<StockBar>
           },
           {
-            at: ny(9, 31) + 2000,
+            at: ny(9, 31) + 30_000,
             event: {
               _tag: "Records",
               records: minute(1),
-              receivedAt: ny(9, 31) + 2000
+              receivedAt: ny(9, 31) + 30_000
             } as LiveEvent<StockBar>
           },
           {
-            at: ny(9, 31) + 3000,
+            at: ny(9, 31) + 31_000,
             event: {
               _tag: "Records",
               records: minute(2),
-              receivedAt: ny(9, 31) + 3000
+              receivedAt: ny(9, 31) + 31_000
             } as LiveEvent<StockBar>
           }
         ]
@@ -424,7 +426,7 @@ describe("stream runner (TestClock, whole session)", () => {
         yield* stepUntil("500 millis", 50, Deferred.isDone(inCommit))
         expect(yield* Deferred.isDone(inCommit)).toBe(true)
         // Minutes 1 and 2 arrive while the commit is held.
-        yield* TestClock.adjust("5 seconds")
+        yield* TestClock.adjust("35 seconds")
         for (let i = 0; i < 3; i++) yield* settle
         // SIGTERM: the CLI interrupts the runner. The interruption waits for the commit in progress.
         const stopping = yield* Fiber.interrupt(runner).pipe(Effect.fork)
