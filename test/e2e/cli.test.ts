@@ -247,7 +247,8 @@ describe("tapehouse CLI", () => {
         const dir = yield* tempDir()
         const configDir = yield* makeConfigDir(dir, { sql: true })
         const dataDir = Path.join(dir, "data")
-        const args = backfillArgs(configDir, "SPY,QQQ", "2024-03-04", "2024-03-08")
+        // Six symbol-days, two at a time: the kill lands after two are done, with others in flight.
+        const args = backfillArgs(configDir, "SPY,QQQ", "2024-03-04", "2024-03-06")
         // Slow pages so that the kill lands while days are in flight.
         sim.faults.inject({ kind: "slow", delayMs: 400 }, { times: 1000 })
         const child = start(args, { env: env(sim, dataDir) })
