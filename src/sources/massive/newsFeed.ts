@@ -127,7 +127,8 @@ export const newsFeed = <A>(
           const connected: LiveEvent<A> = { _tag: "Connected", at: Date.now(), attempt }
           return Stream.concat(
             Stream.make(connected),
-            polls(rest, pollSettings, checkpoint).pipe(
+            // The session's end bounds every poll: the next day's articles are the next capture's.
+            polls(rest, pollSettings, checkpoint, resume?.session.closeMs).pipe(
               Stream.mapConcat((poll): ReadonlyArray<LiveEvent<A>> => {
                 checkpoint = poll.checkpoint
                 const position: LiveEvent<A> = { _tag: "Position", position: JSON.stringify(poll.checkpoint) }

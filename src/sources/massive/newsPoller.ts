@@ -157,18 +157,24 @@ export const pollOnce = (
 /**
  * Polls now, then `pollIntervalMs` after the previous poll was consumed (a slow sink delays the next
  * poll rather than letting polls pile up), each from the checkpoint the previous one returned. One
- * element per poll, as soon as it ends (its articles may be empty).
+ * element per poll, as soon as it ends (its articles may be empty). With `untilMs`, every poll leaves
+ * articles published at or after it to a later capture, as `pollOnce` does: a poll that runs past
+ * the session's end must not take the next day's articles (nor move the checkpoint past them).
  */
 export const polls = (
   rest: MassiveRestShape,
   settings: NewsPollSettings,
-  from: NewsCheckpoint
+  from: NewsCheckpoint,
+  untilMs?: number
 ): Stream.Stream<PollResult, MassiveRestError> =>
   Stream.concat(
     Stream.make(0),
     Stream.fromSchedule(Schedule.spaced(Duration.millis(settings.pollIntervalMs)))
   ).pipe(
     Stream.mapAccumEffect(from, (checkpoint) =>
-      Effect.map(pollOnce(rest, settings, checkpoint), (result) => [result.checkpoint, result] as const)
+      Effect.map(
+        pollOnce(rest, settings, checkpoint, untilMs),
+        (result) => [result.checkpoint, result] as const
+      )
     )
   )

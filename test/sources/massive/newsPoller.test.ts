@@ -143,6 +143,32 @@ describe("news poller against the simulator", () => {
     })
   )
 
+  it.scopedLive(
+    "a timed poll that runs past the session's end leaves the next day's articles, and its checkpoint before them, to the next capture",
+    () =>
+      Effect.gen(function* () {
+        const { rest, clock } = yield* newsStack(START)
+        const end = START + 2 * HOUR_MS // the session's end, as `closeMs`
+        clock.now = end + HOUR_MS // the poll was due before the end and ran after it
+        const [late] = yield* Poller.polls(rest, settings, Poller.initialCheckpoint(START), end).pipe(
+          Stream.take(1),
+          Stream.runCollect,
+          Effect.map((chunk) => [...chunk])
+        )
+        const after = truth(end, clock.now - 1)
+        expect(after.length).toBeGreaterThan(0)
+        expect(late!.articles.map((a) => a.id).sort()).toEqual(
+          truth(START, end - 1)
+            .map((s) => s.id)
+            .sort()
+        )
+        expect(late!.checkpoint.latestMs).toBeLessThan(end)
+        // The next capture, from that checkpoint, takes them: each once, nothing of before again.
+        const next = yield* Poller.pollOnce(rest, settings, late!.checkpoint)
+        expect(next.articles.map((a) => a.id).sort()).toEqual(after.map((s) => s.id).sort())
+      })
+  )
+
   it.scopedLive("a poll rides out a 503 and a truncated page through the client's retries", () =>
     Effect.gen(function* () {
       const { rest, clock, sim } = yield* newsStack(START)
