@@ -173,6 +173,14 @@ describe("tapehouse stream, stopped and started again during the session", () =>
         expect(gaps[1]!.start).toBeLessThan(stoppedAt)
         // It ends at the first bar the restarted stream got: published 3 s after its second.
         expect(gaps[1]!.end).toBeGreaterThanOrEqual(stoppedAt + 20 * 60_000 - 3000)
+        // The restart raised an alert; the late start, repaired whole, is in the ledger only.
+        const alerts = (yield* Effect.promise(() =>
+          NodeFs.readFile(Path.join(dataDir, "state", "alerts.jsonl"), "utf8")
+        ))
+          .trim()
+          .split("\n")
+          .map((line) => JSON.parse(line) as { kind: string; message: string })
+        expect(alerts.filter((a) => a.kind === "gap").map((a) => a.message.split(" ")[0])).toEqual(["restart"])
 
         // The lake equals the vendor's day in every column the WebSocket carries.
         const lake = [...(yield* readPartition(dataDir, StockBars1s, DATE))].sort(byKey)

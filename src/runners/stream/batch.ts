@@ -41,7 +41,7 @@ export const recordLedger = <A>(ctx: StreamContext<A>, row: ContinuityRow) =>
     })
   )
 
-/** Repairs one gap through REST, records it in the ledger and says so in an alert. */
+/** Repairs one gap through REST, records it in the ledger and says so in an alert (see below). */
 export const repair = <A>(ctx: StreamContext<A>, gap: Gap) =>
   Effect.gen(function* () {
     const { session } = ctx
@@ -57,6 +57,10 @@ export const repair = <A>(ctx: StreamContext<A>, gap: Gap) =>
       `repair-${ctx.source}-${gap.start}`
     )
     yield* recordLedger(ctx, repaired)
+    // A late start repaired whole is the capture working as designed (an option chain subscribes
+    // only once its underlying has opened; a stream started late on purpose): the ledger and
+    // `status` record it, and an alert at every session would only teach users to ignore alerts.
+    if (gap.cause === "late-start" && repaired.status === "repaired") return
     yield* ctx.alerts.raise({
       kind: "gap",
       source: ctx.source,
