@@ -180,7 +180,9 @@ describe("tapehouse stream, stopped and started again during the session", () =>
           .trim()
           .split("\n")
           .map((line) => JSON.parse(line) as { kind: string; message: string })
-        expect(alerts.filter((a) => a.kind === "gap").map((a) => a.message.split(" ")[0])).toEqual(["restart"])
+        expect(alerts.filter((a) => a.kind === "gap").map((a) => a.message.split(" ")[0])).toEqual([
+          "restart"
+        ])
 
         // The lake equals the vendor's day in every column the WebSocket carries.
         const lake = [...(yield* readPartition(dataDir, StockBars1s, DATE))].sort(byKey)
