@@ -52,19 +52,34 @@ export const makeDeduplicator = <A>(dataset: Dataset<A>) => {
     return rows
   }
 
-  return (records: ReadonlyArray<A>): Deduplicated<A> => {
-    let sorted = records
-    if (!isSorted(records)) {
-      const fast = bucketable ? byInstrument(records) : undefined
-      if (fast !== undefined) return { rows: fast, duplicates: 0 }
-      sorted = [...records].sort(compare)
-    }
+  /** Equal neighbours of sorted records dropped (the later kept). */
+  const dropEqualNeighbours = (sorted: ReadonlyArray<A>): Array<A> => {
     const rows: Array<A> = []
     for (let i = 0; i < sorted.length; i++) {
       const a = sorted[i]!
       if (rows.length > 0 && compare(rows[rows.length - 1]!, a) === 0) rows[rows.length - 1] = a
       else rows.push(a)
     }
+    return rows
+  }
+
+  return (records: ReadonlyArray<A>): Deduplicated<A> => {
+    // One pass for the usual case: strictly increasing keys are sorted and free of duplicates.
+    let increasing = true
+    for (let i = 1; i < records.length; i++) {
+      if (compare(records[i - 1]!, records[i]!) >= 0) {
+        increasing = false
+        break
+      }
+    }
+    if (increasing) return { rows: records.slice(), duplicates: 0 }
+    let sorted = records
+    if (!isSorted(records)) {
+      const fast = bucketable ? byInstrument(records) : undefined
+      if (fast !== undefined) return { rows: fast, duplicates: 0 }
+      sorted = [...records].sort(compare)
+    }
+    const rows = dropEqualNeighbours(sorted)
     return { rows, duplicates: records.length - rows.length }
   }
 }

@@ -10,7 +10,7 @@
 import { Clock, Effect, Stream } from "effect"
 import { MarketCalendar, type TradingSession } from "../calendar/MarketCalendar.js"
 import { calendarOf } from "../calendar/sessionPolicy.js"
-import { instrumentsOf, type Rejected } from "../domain/Dataset.js"
+import { type Dataset, type EventWindow, instrumentsOf, type Rejected } from "../domain/Dataset.js"
 import { VendorAuthError } from "../domain/errors.js"
 import { addDays, newYorkDate } from "../domain/time.js"
 import { Checkpoints, type DayEntry, dayKey } from "../pipeline/Checkpoints.js"
@@ -105,11 +105,44 @@ export const firstUnclosedDay = (
   return undefined
 }
 
-/** Rows per instrument; a row that belongs to several instruments (an article's tickers) counts for each. */
-const countBy = <A>(rows: ReadonlyArray<A>, f: (a: A) => ReadonlyArray<string>): Map<string, number> => {
-  const counts = new Map<string, number>()
-  for (const r of rows) for (const k of f(r)) counts.set(k, (counts.get(k) ?? 0) + 1)
-  return counts
+/**
+ * Adds `rows` to `counts` per instrument; a row that belongs to several instruments (an article's
+ * tickers) counts for each. A one-instrument column is counted by runs of equal values (a page is
+ * one instrument's), without a list per row.
+ */
+const instrumentCounter = <A>(dataset: Dataset<A>) => {
+  const column = dataset.instrument
+  if (dataset.columns.find((c) => c.name === column)?.type === "string_list") {
+    const instrumentOf = instrumentsOf(dataset)
+    return (rows: ReadonlyArray<A>, counts: Map<string, number>): Map<string, number> => {
+      for (const r of rows) for (const k of instrumentOf(r)) counts.set(k, (counts.get(k) ?? 0) + 1)
+      return counts
+    }
+  }
+  return (rows: ReadonlyArray<A>, counts: Map<string, number>): Map<string, number> => {
+    let i = 0
+    while (i < rows.length) {
+      const value = rows[i]![column]
+      let j = i + 1
+      while (j < rows.length && rows[j]![column] === value) j++
+      const k = String(value)
+      counts.set(k, (counts.get(k) ?? 0) + (j - i))
+      i = j
+    }
+    return counts
+  }
+}
+
+/** What one instrument's fetch gave, gathered page by page. */
+interface Received<A> {
+  readonly valid: Array<A>
+  /** Records that failed decoding at the vendor boundary. */
+  readonly vendorRejects: Array<Rejected>
+  /** Records that failed validation. */
+  readonly invalid: Array<Rejected>
+  /** Valid records per instrument. */
+  readonly received: Map<string, number>
+  pages: number
 }
 
 /** What a run will do, known before it fetches anything. */
@@ -136,7 +169,7 @@ export const run = <A>(
     const quarantine = yield* Quarantine
     const validate = makeValidator(dataset)
     const dedupe = makeDeduplicator(dataset)
-    const instrumentOf = instrumentsOf(dataset)
+    const countInstruments = instrumentCounter(dataset)
     const startedAt = yield* Clock.currentTimeMillis
     const now = Clock.currentTimeMillis.pipe(Effect.map((ms) => new Date(ms).toISOString()))
 
@@ -198,39 +231,54 @@ export const run = <A>(
     let rowsTotal = 0
     let daysDone = 0
 
-    const fetchSymbol = (symbol: string, session: TradingSession) =>
-      source.fetchDay(symbol, session).pipe(
-        Stream.runFold(
-          { records: [] as Array<A>, rejected: [] as Array<Rejected>, pages: 0 },
-          (acc, page) => {
-            for (const r of page.records) acc.records.push(r)
-            for (const r of page.rejected) acc.rejected.push(r)
-            acc.pages++
-            return acc
-          }
+    /**
+     * One instrument's day, processed page by page as the pages arrive: each page is validated and
+     * counted while the next requests are in flight, so that fetching and processing overlap instead
+     * of adding up. What is kept per instrument (valid records in arrival order, vendor rejects, then
+     * validation rejects) is what collecting every page first and validating afterwards gave.
+     */
+    const receiveSymbol = (symbol: string, session: TradingSession, window: EventWindow) =>
+      Effect.suspend(() => {
+        const got: Received<A> = { valid: [], vendorRejects: [], invalid: [], received: new Map(), pages: 0 }
+        return source.fetchDay(symbol, session).pipe(
+          Stream.runForEach((page) =>
+            Effect.sync(() => {
+              got.pages++
+              for (const r of page.rejected) got.vendorRejects.push(r)
+              const checked = validate(page.records, window)
+              const valid = got.valid
+              for (let i = 0; i < checked.valid.length; i++) valid.push(checked.valid[i]!)
+              for (const r of checked.rejected) got.invalid.push(r)
+              countInstruments(checked.valid, got.received)
+            })
+          ),
+          Effect.as(got)
         )
-      )
+      })
 
     const processDay = (session: TradingSession, symbols: ReadonlyArray<string>) =>
       Effect.gen(function* () {
-        const window =
+        const window: EventWindow =
           dataset.dayWindow === "date"
             ? { date: session.date, ...dataset.partitionRange(session.date) }
             : { date: session.date, startMs: session.openMs, endMs: session.closeMs }
-        const fetched = yield* Effect.forEach(symbols, (symbol) => fetchSymbol(symbol, session), {
+        const fetched = yield* Effect.forEach(symbols, (symbol) => receiveSymbol(symbol, session, window), {
           concurrency: 2
         })
-        const all: Array<A> = []
+        // In the order of `symbols`, whatever order the fetches finished in: "last received wins"
+        // among equal keys (an article under two tickers) stays the same from one run to the next.
+        const all: Array<A> = fetched.length === 1 ? fetched[0]!.valid : []
         const rejectedBySymbol = new Map<string, Array<Rejected>>(symbols.map((s) => [s, []]))
+        const receivedBySymbol = new Map<string, number>()
         let pages = 0
         fetched.forEach((f, i) => {
           const symbol = symbols[i]!
           pages += f.pages
-          const checked = validate(f.records, window)
-          for (const r of checked.valid) all.push(r)
+          if (fetched.length > 1) for (let k = 0; k < f.valid.length; k++) all.push(f.valid[k]!)
           const rejects = rejectedBySymbol.get(symbol)!
-          for (const r of f.rejected) rejects.push(r)
-          for (const r of checked.rejected) rejects.push(r)
+          for (const r of f.vendorRejects) rejects.push(r)
+          for (const r of f.invalid) rejects.push(r)
+          for (const [k, n] of f.received) receivedBySymbol.set(k, (receivedBySymbol.get(k) ?? 0) + n)
         })
         const { rows, duplicates } = dedupe(all)
         let rejectedCount = 0
@@ -239,8 +287,8 @@ export const run = <A>(
           rejectedCount += rejects.length
           yield* quarantine.write(dataset, session.date, symbol, rejects)
         }
-        const rowsBySymbol = countBy(rows, instrumentOf)
-        const receivedBySymbol = countBy(all, instrumentOf)
+        // Without duplicates every received row is kept: no second count.
+        const rowsBySymbol = duplicates === 0 ? receivedBySymbol : countInstruments(rows, new Map())
         // Nothing at all came back for the instrument (not even rejects): the vendor has no data.
         const isEmpty = (symbol: string) =>
           (receivedBySymbol.get(symbol) ?? 0) === 0 && (rejectedBySymbol.get(symbol)?.length ?? 0) === 0

@@ -144,8 +144,11 @@ class Scan {
     if (s.charCodeAt(this.i) !== 0x22) return undefined
     const end = s.indexOf('"', this.i + 1)
     if (end < 0) return undefined
+    for (let i = this.i + 1; i < end; i++) {
+      const c = s.charCodeAt(i)
+      if (c === 0x5c || c < 0x20) return undefined
+    }
     const key = s.slice(this.i + 1, end)
-    if (key.includes("\\")) return undefined
     this.i = end + 1
     return key
   }
@@ -157,6 +160,9 @@ class Scan {
     return true
   }
 }
+
+/** The key code of `vw` (one-letter keys are their character's code). */
+const VW = 0x10000
 
 /** A field's value: a number, or undefined for absent and null (as the codec takes them). */
 const opt = (x: number) => (Number.isNaN(x) ? undefined : x)
@@ -175,12 +181,26 @@ const scanBar = <A>(scan: Scan, symbol: string, codec: BarCodec<A>, out: Array<A
   let v = Number.NaN
   let vw = Number.NaN
   let n = Number.NaN
+  const s = scan.s
   scan.space()
-  if (scan.s.charCodeAt(scan.i) === 0x7d) return false
+  if (s.charCodeAt(scan.i) === 0x7d) return false
   for (;;) {
     scan.space()
-    const key = scan.key()
-    if (key === undefined || !scan.expect(0x3a)) return false
+    // The vendor's keys are one letter, or `vw`: read from the characters, without a string each.
+    const i = scan.i
+    let code = 0
+    if (s.charCodeAt(i) === 0x22) {
+      const c1 = s.charCodeAt(i + 1)
+      if (s.charCodeAt(i + 2) === 0x22 && c1 >= 0x20 && c1 !== 0x22 && c1 !== 0x5c) {
+        code = c1
+        scan.i = i + 3
+      } else if (c1 === 0x76 && s.charCodeAt(i + 2) === 0x77 && s.charCodeAt(i + 3) === 0x22) {
+        code = VW
+        scan.i = i + 4
+      }
+    }
+    const key = code === 0 ? scan.key() : undefined
+    if ((code === 0 && key === undefined) || !scan.expect(0x3a)) return false
     scan.space()
     if (key === "otc") {
       // A flag the vendor adds on OTC bars; not part of the record.
@@ -190,18 +210,18 @@ const scanBar = <A>(scan: Scan, symbol: string, codec: BarCodec<A>, out: Array<A
     } else {
       const x = scan.numberOrNull()
       if (x === undefined) return false
-      if (key === "o") o = x
-      else if (key === "h") h = x
-      else if (key === "l") l = x
-      else if (key === "c") c = x
-      else if (key === "t") t = x
-      else if (key === "v") v = x
-      else if (key === "vw") vw = x
-      else if (key === "n") n = x
+      if (code === 0x6f) o = x
+      else if (code === 0x68) h = x
+      else if (code === 0x6c) l = x
+      else if (code === 0x63) c = x
+      else if (code === 0x74) t = x
+      else if (code === 0x76) v = x
+      else if (code === VW) vw = x
+      else if (code === 0x6e) n = x
       // Another numeric member is ignored, as the general path ignores unknown members.
     }
     scan.space()
-    const next = scan.s.charCodeAt(scan.i++)
+    const next = s.charCodeAt(scan.i++)
     if (next === 0x7d) break
     if (next !== 0x2c) return false
   }

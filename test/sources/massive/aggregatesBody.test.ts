@@ -79,6 +79,11 @@ describe("scanAggregatesBody", () => {
     expectSame(body, stockBarCodec)
   })
 
+  it("ignores numeric members it does not know, whatever their key's length", () => {
+    const body = `{"results":[{"z":5,"o":1,"vwap":2,"h":3,"l":0.5,"c":1.5,"t":7,"v":9,"vw":1.25,"n":4,"nn":1}],"status":"OK"}`
+    expectSame(body, stockBarCodec)
+  })
+
   it("reads bars without volume for a codec that wants none, and an empty or absent results", () => {
     expectSame(
       JSON.stringify({ ticker: "I:X", results: [{ o: 1, h: 2, l: 0.5, c: 1.5, t: 5 }], status: "OK" }),
@@ -122,6 +127,9 @@ describe("scanAggregatesBody", () => {
       `{"results":[{"o":01,"h":1,"l":1,"c":1,"t":1,"v":1}],"status":"OK"}`,
       `{"results":[{"o":1,"h":1,"l":1,"c":1,"t":1,"v":1,"x":{"y":1}}],"status":"OK"}`,
       `{"results":{"o":1},"status":"OK"}`,
+      `{"results":[{"o":1,"h":1,"l":1,"c":1,"t":1,"v":1,"\u0001":2}],"status":"OK"}`, // a control character in a key: not JSON
+      `{"results":[{"o":1,"h":1,"l":1,"c":1,"t":1,"v":1,"a\u0001b":2}],"status":"OK"}`,
+      `{"results":[{"o":1,"h":1,"l":1,"c":1,"t":1,"v":1,""":2}],"status":"OK"}`,
       `[${bar}]`,
       ""
     ]
