@@ -18,6 +18,7 @@ import { makeHttpFaults, registerFaultControls } from "./core/httpFaults.js"
 import { listen, type SimStartError } from "./core/httpHost.js"
 import { json, type Reply, requestIdFactory, writeReply } from "./core/reply.js"
 import { marketStatusNow, upcoming } from "./marketStatus.js"
+import { makePageTextCache, type PageText } from "./pageTextCache.js"
 import { indexSecondBars } from "./syntheticIndices.js"
 import {
   dayBarsFor,
@@ -288,6 +289,38 @@ const safeDecode = (s: string): string | undefined => {
   }
 }
 
+/** Stands for the `results` array in the envelope's JSON until the page's text replaces it. */
+const RESULTS_MARK = "\u0000results\u0000"
+const RESULTS_MARK_JSON = JSON.stringify(RESULTS_MARK)
+
+/** An aggregates answer: the envelope, in the vendor's order of keys, around the page's `results`. */
+const aggregatesBody = (
+  ticker: string,
+  wire: "stock" | "index",
+  adjusted: boolean,
+  page: PageText,
+  requestId: string,
+  nextUrl: string | undefined
+): string => {
+  const n = page.count
+  const envelope = JSON.stringify({
+    ticker,
+    queryCount: n,
+    resultsCount: n,
+    // Index aggregates carry no `adjusted` (spec §7).
+    ...(wire === "index" ? {} : { adjusted }),
+    ...(n === 0 ? {} : { results: RESULTS_MARK }),
+    status: "OK",
+    request_id: requestId,
+    count: n,
+    ...(nextUrl === undefined ? {} : { next_url: nextUrl })
+  })
+  return n === 0 ? envelope : envelope.replace(RESULTS_MARK_JSON, () => page.results)
+}
+
+/** Characters of aggregates pages' text the simulator keeps (about as many bytes): a tracked chain's day. */
+const PAGE_TEXT_CHARS = 160_000_000
+
 const makeServer = (
   options: MassiveSimOptions
 ): Effect.Effect<MassiveSimServer, SimStartError, Scope.Scope> =>
@@ -307,6 +340,7 @@ const makeServer = (
       for (const m of prefixed) if (ticker.startsWith(m.prefix)) return m
       return { market: stocks, wire: "stock" as const }
     }
+    const pageTexts = makePageTextCache(PAGE_TEXT_CHARS)
     const routes: Array<RouteHandler> = []
     const acceptsKey = (key: string) =>
       key.length > 0 && (options.apiKeys === undefined || options.apiKeys.includes(key))
@@ -377,6 +411,26 @@ const makeServer = (
       // Like the real API: nothing after the clock (a future date answers OK without results), and
       // a bar only once its second is over and published.
       const publishedTo = holdBackFuture ? Math.min(toMs, now() - PUBLISH_DELAY_MS) : toMs
+      /** The next page's URL: the same query from the next bar on, the query in its cursor. */
+      const nextUrlOf = (nextTs: number | undefined): string | undefined => {
+        if (nextTs === undefined) return undefined
+        const from = sort === "asc" ? String(nextTs) : fromText
+        const to = sort === "asc" ? toText : String(nextTs)
+        return `${origin}/v2/aggs/ticker/${encodeURIComponent(ticker)}/range/${multiplier}/${timespan}/${from}/${to}?cursor=${encodeCursor(limit, sort, adjusted)}`
+      }
+      // History already written once is answered from its text (pageTextCache.ts), unless the clock
+      // holds some of it back or a data fault is queued (those rewrite the page).
+      const cacheKey =
+        publishedTo === toMs &&
+        !faults.pending().some((p) => p.fault.kind === "repeat-rows" || p.fault.kind === "ohlc-violation")
+          ? `${ticker}|${multiplier}|${timespan}|${fromMs}|${toMs}|${sort}|${perPage}|${wire}`
+          : undefined
+      const cached = cacheKey === undefined ? undefined : pageTexts.get(cacheKey)
+      if (cached !== undefined)
+        return {
+          status: 200,
+          body: aggregatesBody(ticker, wire, adjusted, cached, requestId, nextUrlOf(cached.nextTs))
+        }
       const all = take(market.range(ticker, multiplier, timespan, fromMs, publishedTo, sort), perPage + 1)
       const next = all.length > perPage ? all[perPage] : undefined
       const page = next === undefined ? all : all.slice(0, perPage)
@@ -400,26 +454,16 @@ const makeServer = (
       const violation = faults.take(url.pathname, (f) => f.kind === "ohlc-violation" && page.length > 0)
       if (violation?.kind === "ohlc-violation") corrupt(page, violation.count)
 
-      let nextUrl: string | undefined
-      if (next !== undefined) {
-        const from = sort === "asc" ? String(next.ts) : fromText
-        const to = sort === "asc" ? toText : String(next.ts)
-        nextUrl = `${origin}/v2/aggs/ticker/${encodeURIComponent(ticker)}/range/${multiplier}/${timespan}/${from}/${to}?cursor=${encodeCursor(limit, sort, adjusted)}`
+      const text: PageText = {
+        results: JSON.stringify(page.map(wire === "index" ? indexWire : barWire)),
+        count: page.length,
+        nextTs: next?.ts
       }
-      const n = page.length
-      const body = JSON.stringify({
-        ticker,
-        queryCount: n,
-        resultsCount: n,
-        // Index aggregates carry no `adjusted` (spec §7).
-        ...(wire === "index" ? {} : { adjusted }),
-        ...(n === 0 ? {} : { results: page.map(wire === "index" ? indexWire : barWire) }),
-        status: "OK",
-        request_id: requestId,
-        count: n,
-        ...(nextUrl === undefined ? {} : { next_url: nextUrl })
-      })
-      return { status: 200, body }
+      if (cacheKey !== undefined) pageTexts.set(cacheKey, text)
+      return {
+        status: 200,
+        body: aggregatesBody(ticker, wire, adjusted, text, requestId, nextUrlOf(text.nextTs))
+      }
     }
 
     const openClose = (m: RegExpExecArray, requestId: string): Reply => {

@@ -485,6 +485,34 @@ describe("MassiveSim faults", () => {
     })
   )
 
+  it.scopedLive(
+    "a page asked for again is the same text with its own request_id; a data fault queued after it still rewrites it",
+    () =>
+      Effect.gen(function* () {
+        const sim = yield* withSim({ pageSize: 100 })
+        const url = `${sim.url}${aggsPath("SPY", 1, "minute", DAY, DAY)}?apiKey=x`
+        const first = yield* getJson(url)
+        const again = yield* getJson(url)
+        expect(again.body.request_id).not.toBe(first.body.request_id)
+        const withoutId = (text: string) => text.replace(/"request_id":"[^"]*"/, "")
+        expect(withoutId(again.text)).toBe(withoutId(first.text))
+        expect(again.body.results).toHaveLength(100)
+        const page2 = yield* getJson(`${again.body.next_url}&apiKey=x`)
+        expect(page2.body.results[0].t).toBe(again.body.results.at(-1).t + 60_000)
+        sim.faults.inject({ kind: "ohlc-violation", count: 5 })
+        const bad = yield* getJson(url)
+        expect(bad.body.results.filter((b: Json) => b.h < b.l).length).toBe(5)
+        expect(withoutId((yield* getJson(url)).text)).toBe(withoutId(first.text))
+        // Index pages keep their own wire (no volume keys, no `adjusted`) when answered again.
+        const vix = `${sim.url}${aggsPath("I:VIX", 1, "second", DAY, DAY)}?apiKey=x`
+        const v1 = yield* getJson(vix)
+        const v2 = yield* getJson(vix)
+        expect(withoutId(v2.text)).toBe(withoutId(v1.text))
+        expect(v2.body.adjusted).toBeUndefined()
+        expect(Object.keys(v2.body.results[0]).sort()).toEqual(["c", "h", "l", "o", "t"])
+      })
+  )
+
   it.scopedLive("rate limit: 429 with the vendor body once the per-minute budget is spent", () =>
     Effect.gen(function* () {
       const sim = yield* withSim({ rateLimitPerMinute: 2 })
