@@ -17,6 +17,12 @@
  *    every 5 s: does it stay flat over a replayed session?
  *
  * The stream's own CPU is what is reported; the simulator runs in its own process.
+ *
+ * `session-speed` 0 skips step 3 (while iterating on the real-time figure).
+ * FOUR_STREAMS_LAKE=<dir> keeps the backfilled lake of step 1 in <dir> and reuses it when it is
+ * there already (the simulator replays it; the stream writes elsewhere). With
+ * FOUR_STREAMS_CPU_PROF=<dir>, the real-time stream process runs with `--cpu-prof` (its main
+ * thread and the PGlite worker each write a .cpuprofile into <dir> when it exits).
  */
 import { type ChildProcess, spawn } from "node:child_process"
 import * as NodeFs from "node:fs"
@@ -31,6 +37,7 @@ const BIN = Path.resolve("bin/tapehouse.mjs")
 const DATASETS = "stock_bars_1s,option_bars_1s,index_bars_1s,news"
 const CLOCK_TICKS = 100 // _SC_CLK_TCK on Linux
 const PAGE_KB = 4
+const CPU_PROF_DIR = process.env.FOUR_STREAMS_CPU_PROF
 
 /**
  * The shipped config with no client-side rate limit (the shipped 5 requests a minute is Massive's
@@ -49,8 +56,12 @@ const writeConfig = (scratch: string) => {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 /** A CLI child with its output kept; `line` resolves with the first stdout line matching. */
-const cli = (args: ReadonlyArray<string>, env: Record<string, string>) => {
-  const child = spawn(process.execPath, [BIN, "--config-dir", configDir, ...args], {
+const cli = (
+  args: ReadonlyArray<string>,
+  env: Record<string, string>,
+  nodeArgs: ReadonlyArray<string> = []
+) => {
+  const child = spawn(process.execPath, [...nodeArgs, BIN, "--config-dir", configDir, ...args], {
     env: { ...process.env, NO_COLOR: "1", MASSIVE_API_KEY: KEY, ...env },
     stdio: ["ignore", "pipe", "pipe"]
   })
@@ -111,7 +122,8 @@ const streamReplay = async (
   scratch: string,
   speed: number,
   everyMs: number,
-  until: (elapsedMs: number, stream: ChildProcess) => boolean
+  until: (elapsedMs: number, stream: ChildProcess) => boolean,
+  nodeArgs: ReadonlyArray<string> = []
 ) => {
   const simulate = cli(
     ["simulate", "--dataset", "stock_bars_1s", "--date", DATE, "--speed", String(speed), "--api-key", KEY],
@@ -121,11 +133,11 @@ const streamReplay = async (
   const ws = (await simulate.line(/WebSocket\s+(ws:\/\/\S+?)\/\w+\s/))[1] ?? ""
   const dataDir = NodeFs.mkdtempSync(Path.join(scratch, "stream-"))
   note(`simulate at ${speed}x on ${rest}; stream --datasets ${DATASETS}`)
-  const stream = cli(["stream", "--datasets", DATASETS, "--no-reconcile"], {
-    TAPEHOUSE_DATA_DIR: dataDir,
-    TAPEHOUSE_MASSIVE_URL: rest,
-    TAPEHOUSE_MASSIVE_WS_URL: ws
-  })
+  const stream = cli(
+    ["stream", "--datasets", DATASETS, "--no-reconcile"],
+    { TAPEHOUSE_DATA_DIR: dataDir, TAPEHOUSE_MASSIVE_URL: rest, TAPEHOUSE_MASSIVE_WS_URL: ws },
+    nodeArgs
+  )
   const pid = stream.child.pid ?? 0
   const samples: Array<Sample> = []
   const started = Date.now()
@@ -149,21 +161,30 @@ const main = async () => {
   const scratch = NodeFs.mkdtempSync(Path.join(Os.tmpdir(), "tapehouse-bench-four-"))
   try {
     writeConfig(scratch)
-    const lake = Path.join(scratch, "lake")
-    const sim = cli(["sim", "serve", "--api-key", KEY], {})
-    const url = (await sim.line(/listening on (\S+)/))[1] ?? ""
-    const env = { TAPEHOUSE_DATA_DIR: lake, TAPEHOUSE_MASSIVE_URL: url }
-    const day = ["--from", DATE, "--to", DATE]
-    await run(["backfill", "--dataset", "stock_bars_1s", "--symbols", "SPY", ...day], env)
-    await run(["backfill", "--dataset", "index_bars_1s", "--symbols", "I:VIX", ...day], env)
-    await run(["backfill", "--dataset", "option_bars_1s", "--underlying", "SPY", ...day], env)
-    await run(["backfill", "--dataset", "news", "--tickers", "SPY", ...day], env)
-    await stopGracefully(sim)
+    const kept = process.env.FOUR_STREAMS_LAKE
+    const lake = kept === undefined ? Path.join(scratch, "lake") : Path.resolve(kept)
+    const ready = Path.join(lake, "four-streams-backfilled")
+    if (NodeFs.existsSync(ready) && NodeFs.readFileSync(ready, "utf8") === `${DATE}\n`)
+      note(`reusing the backfilled lake ${lake}`)
+    else {
+      const sim = cli(["sim", "serve", "--api-key", KEY], {})
+      const url = (await sim.line(/listening on (\S+)/))[1] ?? ""
+      const env = { TAPEHOUSE_DATA_DIR: lake, TAPEHOUSE_MASSIVE_URL: url }
+      const day = ["--from", DATE, "--to", DATE]
+      await run(["backfill", "--dataset", "stock_bars_1s", "--symbols", "SPY", ...day], env)
+      await run(["backfill", "--dataset", "index_bars_1s", "--symbols", "I:VIX", ...day], env)
+      await run(["backfill", "--dataset", "option_bars_1s", "--underlying", "SPY", ...day], env)
+      await run(["backfill", "--dataset", "news", "--tickers", "SPY", ...day], env)
+      await stopGracefully(sim)
+      if (kept !== undefined) NodeFs.writeFileSync(ready, `${DATE}\n`)
+    }
 
     const load = Os.loadavg().map((l) => fmt(l, 2))
     // Real time: CPU over a window after the first minute (start-up: PGlite, discovery, subscribe).
     const warmUpS = Math.min(60, realtimeSeconds / 4)
-    const realtime = await streamReplay(lake, scratch, 1, 1000, (ms) => ms >= realtimeSeconds * 1000)
+    const profile =
+      CPU_PROF_DIR === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", Path.resolve(CPU_PROF_DIR)]
+    const realtime = await streamReplay(lake, scratch, 1, 1000, (ms) => ms >= realtimeSeconds * 1000, profile)
     const steady = realtime.samples.filter((s) => s.t >= warmUpS)
     const first = steady[0]
     const last = steady.at(-1)
@@ -173,7 +194,10 @@ const main = async () => {
 
     // A whole session at `sessionSpeed`: the stream ends by itself at the close (6.5 h / speed).
     const sessionCap = ((6.5 * 3600) / sessionSpeed + 180) * 1000
-    const session = await streamReplay(lake, scratch, sessionSpeed, 5000, (ms) => ms >= sessionCap)
+    const session =
+      sessionSpeed > 0
+        ? await streamReplay(lake, scratch, sessionSpeed, 5000, (ms) => ms >= sessionCap)
+        : { samples: [], code: null, output: "(session skipped)", dataDir: "" }
     const rss = session.samples.map((s) => s.rssMb)
     const quarter = Math.max(1, Math.floor(rss.length / 4))
     const mean = (xs: ReadonlyArray<number>) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length)

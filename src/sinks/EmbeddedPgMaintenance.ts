@@ -5,7 +5,11 @@
  * or a correction leaves dead are never reclaimed.
  *
  * Every `interval`, through this process's pool (so between its own statements, and after any
- * transaction another client has open):
+ * transaction another client has open), once at least `passWalBytes` of WAL were written since the
+ * last round that ran (a round reads the catalogs' statistics, which in PGlite costs more than a
+ * streaming flush's insert: three inserts a second of 17 bars in all write about 4 kB of WAL, so a
+ * stream runs one every few minutes instead of every 2 s, and an idle database none; a backfill
+ * writes more than that between two rounds, so all of its rounds run):
  * - `VACUUM (ANALYZE)` each table whose dead rows exceed `vacuumBaseRows` + `vacuumScale` × its
  *   live rows (autovacuum's rule and default scale), so their space is reused; `ANALYZE` a table
  *   whose changed rows since its last analysis exceed `vacuumBaseRows` + `analyzeScale` × the
@@ -25,6 +29,8 @@ import { describeSqlError, quoteIdent } from "./sqlSchema.js"
 
 export interface Policy {
   readonly interval: Duration.DurationInput
+  /** WAL written since the last round that ran before the next one runs (0: every interval). */
+  readonly passWalBytes: number
   readonly checkpointWalBytes: number
   readonly vacuumBaseRows: number
   readonly vacuumScale: number
@@ -44,6 +50,7 @@ export interface Policy {
  */
 export const defaultPolicy: Policy = {
   interval: "2 seconds",
+  passWalBytes: 1024 * 1024,
   checkpointWalBytes: 32 * 1024 * 1024,
   vacuumBaseRows: 1_000,
   vacuumScale: 0.2,
@@ -136,12 +143,34 @@ const reportFailures = () => {
     })
 }
 
-/** Runs `pass` every `policy.interval` for the life of the layer, and the vacuum rule at its end. */
+/** The WAL insert position, in bytes since the start of the WAL: one cheap function call. */
+const walPosition: Effect.Effect<number, SqlError, SqlClient.SqlClient> = Effect.flatMap(
+  SqlClient.SqlClient,
+  (sql) =>
+    Effect.map(
+      sql<{
+        readonly bytes: number
+      }>`SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '0/0')::float8 AS bytes`,
+      (rows) => rows[0]?.bytes ?? 0
+    )
+)
+
+/**
+ * Runs `pass` every `policy.interval` for the life of the layer (once `passWalBytes` of WAL came
+ * since the last one), and the vacuum rule at its end.
+ */
 export const layer = (policy: Policy = defaultPolicy): Layer.Layer<never, never, SqlClient.SqlClient> =>
   Layer.scopedDiscard(
     Effect.gen(function* () {
       const report = reportFailures()
-      const round = pass(policy).pipe(Effect.catchAll(report))
+      // Where the WAL was when the last round ran; the first round runs whatever was written.
+      let passedAt = Number.NEGATIVE_INFINITY
+      const round = Effect.gen(function* () {
+        const position = yield* walPosition
+        if (position - passedAt < policy.passWalBytes) return
+        yield* pass(policy)
+        passedAt = position
+      }).pipe(Effect.catchAll(report))
       // Finalizers run last first: the loop is interrupted, then the closing round runs.
       yield* Effect.addFinalizer(() =>
         pass(policy, { closing: true }).pipe(Effect.catchAll(report), Effect.asVoid)

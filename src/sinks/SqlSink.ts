@@ -2,7 +2,9 @@
  * The SQL sink: one table per dataset (see sqlSchema), keyed upsert, and partition replace as
  * delete-then-insert, each commit in one transaction. Works on any `SqlClient` speaking
  * Postgres: the embedded PGlite or a real server. `append` is the keyed upsert too: a table
- * needs no compaction, so a correction replaces the older row at once.
+ * needs no compaction, so a correction replaces the older row at once. A commit that is a single
+ * INSERT (no delete, rows within one batch: every streaming flush) runs without BEGIN/COMMIT, as
+ * the statement's own implicit transaction, which is as atomic and one round trip instead of three.
  *
  * Rows are sent column-wise by default: `INSERT … SELECT * FROM unnest($1::text[], …)` takes one
  * array parameter per column whatever the batch size, so a batch is one short statement with no
@@ -248,7 +250,10 @@ export const make = (options: Options = {}): Effect.Effect<Sink, never, SqlClien
         )
       })
 
-      return sql.withTransaction(Effect.zipRight(replace, inserts)).pipe(
+      // One statement is atomic by itself (Postgres runs it in its own transaction): a streaming
+      // append of one batch skips BEGIN and COMMIT, two of its three round trips to the server.
+      const oneStatement = !deletesFirst(write.mode) && rows.length <= perStatement
+      return (oneStatement ? inserts : sql.withTransaction(Effect.zipRight(replace, inserts))).pipe(
         Effect.catchTag("SqlError", fail("the transaction")),
         Effect.as<CommitResult>({ sink: "sql", rows: rows.length }),
         Effect.withSpan("SqlSink.commit", {

@@ -139,6 +139,8 @@ interface PartitionState {
   nextSeq: number | undefined
   /** Temporaries left by a crashed process were removed. */
   swept: boolean
+  /** The folder was made (or found) by an append of this process: the next appends skip the mkdir. */
+  made: boolean
 }
 
 // Shared by every sink and compaction of this process, keyed by absolute partition folder.
@@ -147,7 +149,7 @@ const states = new Map<string, PartitionState>()
 const stateOf = (dir: string): PartitionState => {
   let state = states.get(dir)
   if (state === undefined) {
-    state = { lock: Effect.unsafeMakeSemaphore(1), nextSeq: undefined, swept: false }
+    state = { lock: Effect.unsafeMakeSemaphore(1), nextSeq: undefined, swept: false, made: false }
     states.set(dir, state)
   }
   return state
@@ -706,10 +708,19 @@ export const appendPart = <A>(
       // Counted up before the write: a failed write never lets a later one reuse its name.
       state.nextSeq = seq + 1
       const name = partFileName(seq)
-      yield* makeDir(partition.dir).pipe(
-        Effect.zipRight(writeFileAtomic(path.join(partition.dir, name), bytes)),
-        Effect.mapError(partition.storage)
-      )
+      const write = writeFileAtomic(path.join(partition.dir, name), bytes)
+      const makeAndWrite = Effect.zipRight(makeDir(partition.dir), write)
+      // A stream appends every second: the folder is made once, and again only if it went away.
+      yield* (
+        state.made
+          ? Effect.catchIf(
+              write,
+              (e) => e.code === "ENOENT",
+              () => makeAndWrite
+            )
+          : makeAndWrite
+      ).pipe(Effect.mapError(partition.storage))
+      state.made = true
       return {
         file: path.join(partition.relativeDir, name),
         bytes: bytes.byteLength,

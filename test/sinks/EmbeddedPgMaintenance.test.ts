@@ -153,4 +153,58 @@ describe("EmbeddedPgMaintenance", () => {
       expect(result.again).toMatchObject({ vacuumed: [], analyzed: [], checkpointed: false, workMillis: 0 })
     })
   )
+
+  it.live("rounds wait for WAL: an idle database or a few changed rows run none, more writes run one", () =>
+    Effect.gen(function* () {
+      const dataDir = yield* emptyDb
+      yield* Effect.scoped(
+        Effect.gen(function* () {
+          const server = yield* EmbeddedPg.start(dataDir)
+          const client = yield* Layer.build(
+            PgClient.layer({
+              host: server.host,
+              port: server.port,
+              database: "postgres",
+              username: "postgres"
+            })
+          )
+          const sql = Context.get(client, SqlClient.SqlClient)
+          const dead = Effect.zipRight(
+            sql`SELECT pg_stat_force_next_flush()`,
+            Effect.map(
+              sql<{
+                dead: number
+              }>`SELECT n_dead_tup::int AS dead FROM pg_stat_user_tables WHERE relname = 'churned'`,
+              (rows) => rows[0]?.dead ?? -1
+            )
+          )
+          const vacuumed = Effect.gen(function* () {
+            for (let i = 0; i < 200; i++) {
+              if ((yield* dead) === 0) return true
+              yield* Effect.sleep("50 millis")
+            }
+            return false
+          })
+          yield* sql`CREATE TABLE churned (n int PRIMARY KEY, pad text)`
+          yield* sql`INSERT INTO churned SELECT g, repeat('x', 200) FROM generate_series(1, 20000) g`
+          yield* sql`DELETE FROM churned WHERE n > 5000`
+          const policy = { ...EmbeddedPgMaintenance.defaultPolicy, interval: "100 millis" as const }
+          yield* Layer.build(
+            EmbeddedPgMaintenance.layer(policy).pipe(Layer.provide(Layer.succeedContext(client)))
+          )
+          // Megabytes of WAL before the first round: it vacuums.
+          expect(yield* vacuumed).toBe(true)
+          // 3,000 dead rows of 5,000 (past 1,000 + 20 %) in far less than `passWalBytes` of WAL:
+          // ten intervals later they are still there (a round every interval would have vacuumed).
+          yield* sql`DELETE FROM churned WHERE n > 2000`
+          yield* Effect.sleep("1 second")
+          expect(yield* dead).toBe(3000)
+          // A megabyte and more of other writes: the next round vacuums them.
+          yield* sql`CREATE TABLE other (n int PRIMARY KEY, pad text)`
+          yield* sql`INSERT INTO other SELECT g, repeat('y', 200) FROM generate_series(1, 10000) g`
+          expect(yield* vacuumed).toBe(true)
+        })
+      )
+    })
+  )
 })

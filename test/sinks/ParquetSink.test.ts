@@ -290,6 +290,18 @@ describe("ParquetSink", () => {
       })
   )
 
+  it.scopedLive("an append makes the partition folder again when it was removed after the first", () =>
+    Effect.gen(function* () {
+      const dataDir = yield* tempDir
+      const sink = yield* makeSink(dataDir)
+      yield* sink.commit(write(["SPY"], [bar("SPY", 0)], "append"))
+      yield* Effect.promise(() => fs.rm(partitionDir(dataDir), { recursive: true }))
+      const again = yield* sink.commit(write(["SPY"], [bar("SPY", 1)], "append"))
+      expect(again).toMatchObject({ rows: 1 })
+      expect(yield* ParquetSink.readPartition(dataDir, StockBars1s, DATE)).toEqual([bar("SPY", 1)])
+    })
+  )
+
   it.scopedLive("upsert on a streamed day folds the parts in, then the upserted rows win", () =>
     Effect.gen(function* () {
       const dataDir = yield* tempDir
