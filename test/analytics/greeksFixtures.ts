@@ -18,7 +18,8 @@ const readCsv = (file: string): ReadonlyArray<Readonly<Record<string, string>>> 
   })
 }
 
-export interface ReferenceRow {
+/** What an option's price depends on, but its volatility: the columns both files share. */
+export interface OptionInputs {
   readonly case: string
   readonly call: boolean
   readonly spot: number
@@ -26,6 +27,19 @@ export interface ReferenceRow {
   readonly t: number
   readonly rate: number
   readonly q: number
+}
+
+const inputsOf = (r: Readonly<Record<string, string>>): OptionInputs => ({
+  case: r["case"]!,
+  call: r["type"] === "call",
+  spot: Number(r["spot"]),
+  strike: Number(r["strike"]),
+  t: Number(r["t_years"]),
+  rate: Number(r["rate"]),
+  q: Number(r["div_yield"])
+})
+
+export interface ReferenceRow extends OptionInputs {
   readonly sigma: number
   readonly price: number
   readonly delta: number
@@ -38,13 +52,7 @@ export interface ReferenceRow {
 /** bsm-reference.csv; values below the double range (e.g. 6e-1731) parse to 0, their right answer. */
 export const referenceRows = (): ReadonlyArray<ReferenceRow> =>
   readCsv("bsm-reference.csv").map((r) => ({
-    case: r["case"]!,
-    call: r["type"] === "call",
-    spot: Number(r["spot"]),
-    strike: Number(r["strike"]),
-    t: Number(r["t_years"]),
-    rate: Number(r["rate"]),
-    q: Number(r["div_yield"]),
+    ...inputsOf(r),
     sigma: Number(r["sigma"]),
     price: Number(r["price"]),
     delta: Number(r["delta"]),
@@ -54,27 +62,14 @@ export const referenceRows = (): ReadonlyArray<ReferenceRow> =>
     rho: Number(r["rho_per_unit_rate"])
   }))
 
-export interface BoundsRow {
-  readonly case: string
-  readonly call: boolean
-  readonly spot: number
-  readonly strike: number
-  readonly t: number
-  readonly rate: number
-  readonly q: number
+export interface BoundsRow extends OptionInputs {
   readonly price: number
   readonly expected: string
 }
 
 export const boundsRows = (): ReadonlyArray<BoundsRow> =>
   readCsv("iv-bounds.csv").map((r) => ({
-    case: r["case"]!,
-    call: r["type"] === "call",
-    spot: Number(r["spot"]),
-    strike: Number(r["strike"]),
-    t: Number(r["t_years"]),
-    rate: Number(r["rate"]),
-    q: Number(r["div_yield"]),
+    ...inputsOf(r),
     price: Number(r["price"]),
     expected: r["expected"]!
   }))

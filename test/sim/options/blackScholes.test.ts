@@ -1,50 +1,14 @@
-import { existsSync, readFileSync } from "node:fs"
-import { join } from "node:path"
 import { describe, expect, it } from "vitest"
-import { bsmPrice, erfc, normCdf, type OptionType } from "../../../src/sim/options/blackScholes.js"
+import { bsmPrice, erfc, normCdf } from "../../../src/sim/options/blackScholes.js"
+import { haveGreeksFixtures, referenceRows } from "../../analytics/greeksFixtures.js"
 
-const greeks = join(process.cwd(), "..", "shared", "fixtures", "greeks")
-const haveFixtures = existsSync(join(greeks, "bsm-reference.csv"))
-
-interface Row {
-  readonly case: string
-  readonly type: OptionType
-  readonly spot: number
-  readonly strike: number
-  readonly t: number
-  readonly rate: number
-  readonly q: number
-  readonly sigma: number
-  readonly price: number
-}
-
-const readRows = (): ReadonlyArray<Row> => {
-  const [header, ...lines] = readFileSync(join(greeks, "bsm-reference.csv"), "utf8").trim().split("\n")
-  const cols = header!.split(",")
-  const at = (cells: ReadonlyArray<string>, name: string) => cells[cols.indexOf(name)]!
-  return lines.map((line) => {
-    const c = line.split(",")
-    return {
-      case: at(c, "case"),
-      type: at(c, "type") as OptionType,
-      spot: Number(at(c, "spot")),
-      strike: Number(at(c, "strike")),
-      t: Number(at(c, "t_years")),
-      rate: Number(at(c, "rate")),
-      q: Number(at(c, "div_yield")),
-      sigma: Number(at(c, "sigma")),
-      price: Number(at(c, "price"))
-    }
-  })
-}
-
-describe.skipIf(!haveFixtures)("bsmPrice against ../shared/fixtures/greeks/bsm-reference.csv", () => {
+describe.skipIf(!haveGreeksFixtures)("bsmPrice against ../shared/fixtures/greeks/bsm-reference.csv", () => {
   it("meets |ours − ref| ≤ 1e-9 × max(1, |ref|) on every row", () => {
-    const rows = readRows()
+    const rows = referenceRows()
     expect(rows.length).toBeGreaterThan(300)
     const misses = rows.filter((r) => {
       const ours = bsmPrice({
-        type: r.type,
+        type: r.call ? "call" : "put",
         spot: r.spot,
         strike: r.strike,
         t: r.t,
