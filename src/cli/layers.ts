@@ -24,10 +24,12 @@ export const backfillServices = (config: AppConfigShape) =>
         import("../pipeline/Checkpoints.js"),
         import("../sinks/Quarantine.js"),
         import("../sinks/SinksLive.js"),
-        import("../sources/massive/MassiveRest.js")
+        import("../sources/massive/MassiveRest.js"),
+        import("../monitor/Alerts.js"),
+        import("../monitor/Performance.js")
       ])
     ).pipe(
-      Effect.map(([MarketCalendar, Checkpoints, Quarantine, SinksLive, MassiveRest]) => {
+      Effect.map(([MarketCalendar, Checkpoints, Quarantine, SinksLive, MassiveRest, Alerts, Performance]) => {
         const calendar = (
           config.massive.calendarFromApi
             ? MarketCalendar.Live.pipe(Layer.provide(MassiveRest.Holidays))
@@ -36,6 +38,8 @@ export const backfillServices = (config: AppConfigShape) =>
         const checkpoints = Layer.effect(Checkpoints.Checkpoints, Checkpoints.make(config.dataDir))
         // AppConfig stays in the context: feeds read their settings from it (news.tickers …).
         return Layer.mergeAll(calendar, checkpoints, Quarantine.Live, SinksLive.fromConfig).pipe(
+          // Slow commits and stale operations (days, requests) raise alerts.
+          Layer.provideMerge(Layer.provideMerge(Performance.Live, Alerts.Live)),
           Layer.provideMerge(Layer.succeed(AppConfig, config))
         )
       })

@@ -29,7 +29,8 @@ export const streamServices = (config: AppConfigShape) =>
         import("../sinks/Quarantine.js"),
         import("../sinks/SinksLive.js"),
         import("../monitor/Alerts.js"),
-        import("../sources/massive/OfficialOpens.js")
+        import("../sources/massive/OfficialOpens.js"),
+        import("../monitor/Performance.js")
       ])
     ).pipe(
       Effect.map(
@@ -41,7 +42,8 @@ export const streamServices = (config: AppConfigShape) =>
           Quarantine,
           SinksLive,
           Alerts,
-          OfficialOpens
+          OfficialOpens,
+          Performance
         ]) => {
           const rest = MassiveRest.Live
           const calendar = (
@@ -56,10 +58,13 @@ export const streamServices = (config: AppConfigShape) =>
             Layer.effect(Checkpoints.Checkpoints, Checkpoints.make(config.dataDir)),
             Quarantine.Live,
             SinksLive.fromConfig,
-            Alerts.Live,
             // The stocks feed notes the day's official opens here; the option chain starts from them.
             OfficialOpens.layer
-          ).pipe(Layer.provideMerge(Layer.succeed(AppConfig, config)))
+          ).pipe(
+            // Alerts and the performance monitor (its stale-operation watchdog: one per process).
+            Layer.provideMerge(Layer.provideMerge(Performance.Live, Alerts.Live)),
+            Layer.provideMerge(Layer.succeed(AppConfig, config))
+          )
         }
       )
     )

@@ -51,6 +51,12 @@ export interface AppConfigShape {
     /** Tickers of `stock_bars_1s` when the command names none. */
     readonly symbols: ReadonlyArray<string>
   }
+  readonly monitoring: {
+    /** A commit (a batch's first record received → durable) slower than this raises a `slow-commit` alert. */
+    readonly commitAlertMs: number
+    /** An operation (a backfill day, a REST fetch, a stream flush) running longer raises `stale-operation`. */
+    readonly staleAfterMs: number
+  }
   readonly indices: {
     /** Index tickers of `index_bars_1s` when the command names none (`I:VIX`). */
     readonly symbols: ReadonlyArray<string>

@@ -105,6 +105,12 @@ export const SettingsFile = section("settings", {
       symbols: opt(tickers("SPY, QQQ"))
     })
   ),
+  monitoring: opt(
+    section("settings.monitoring", {
+      commit_alert_ms: opt(int("a whole number of milliseconds ≥ 1", 1)),
+      stale_after_ms: opt(int("a whole number of milliseconds ≥ 1000", 1000))
+    })
+  ),
   indices: opt(section("settings.indices", { symbols: opt(tickers("I:VIX")) })),
   options: opt(
     section("settings.options", {
@@ -208,6 +214,7 @@ export const defaults = {
     datasets: ["stock_bars_1s"],
     symbols: ["SPY"]
   },
+  monitoring: { commitAlertMs: 300_000, staleAfterMs: 600_000 },
   indices: { symbols: ["I:VIX"] },
   options: { underlyings: ["SPY"], maxDte: 7, contractsPerConnection: 100 },
   news: { tickers: ["SPY"], pollIntervalMs: 300_000, requireInsight: false },
@@ -752,6 +759,10 @@ export const loadConfig = (options: LoadConfigOptions): Effect.Effect<AppConfigS
         stallAfterMs: y.settings.stream?.stall_after_ms ?? defaults.stream.stallAfterMs,
         datasets: unique(y.settings.stream?.datasets ?? defaults.stream.datasets),
         symbols: unique(y.settings.stream?.symbols ?? defaults.stream.symbols)
+      },
+      monitoring: {
+        commitAlertMs: y.settings.monitoring?.commit_alert_ms ?? defaults.monitoring.commitAlertMs,
+        staleAfterMs: y.settings.monitoring?.stale_after_ms ?? defaults.monitoring.staleAfterMs
       },
       indices: { symbols: unique(y.settings.indices?.symbols ?? defaults.indices.symbols) },
       options: {

@@ -49,7 +49,9 @@ export const ALERT_KINDS = [
   "slow-consumer",
   "max-connections",
   "gap",
-  "error"
+  "error",
+  "slow-commit",
+  "stale-operation"
 ] as const
 
 export type AlertKind = (typeof ALERT_KINDS)[number]

@@ -31,6 +31,8 @@ export interface StreamStats {
   onStateChange: () => void
   /** The state of each of the feed's connections, by id (a feed may shard over several). */
   readonly connections: Map<string, ConnectionState>
+  /** Wall-clock time (Clock) of each connection's last data event, by id (its heartbeat age). */
+  readonly lastMessageAtByConnection: Map<string, number>
 }
 
 /** Sets the connection state and tells whoever watches it (the heartbeat) when it changed. */
@@ -81,5 +83,6 @@ export const makeStreamStats = (source: string): StreamStats => ({
   spilled: 0,
   committed: 0,
   onStateChange: () => {},
-  connections: new Map()
+  connections: new Map(),
+  lastMessageAtByConnection: new Map()
 })

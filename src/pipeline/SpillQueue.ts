@@ -97,6 +97,8 @@ export interface SpillQueueStats {
   readonly recovered: number
   /** Segment files on disk. */
   readonly segments: number
+  /** Bytes of the segment files not read yet. */
+  readonly spillBytes: number
   /** Whether offers go to the spill (until it is drained). */
   readonly spilling: boolean
 }
@@ -792,6 +794,7 @@ export const make = <A>(
         spilledTotal,
         recovered,
         segments: segments.length,
+        spillBytes: segments.reduce((n, s) => n + s.bytes - s.readPos, 0),
         spilling
       }),
       recovered

@@ -13,6 +13,8 @@ import { calendarOf } from "../calendar/sessionPolicy.js"
 import { type Dataset, type EventWindow, instrumentsOf, type Rejected } from "../domain/Dataset.js"
 import { VendorAuthError } from "../domain/errors.js"
 import { addDays, newYorkDate } from "../domain/time.js"
+import * as Performance from "../monitor/Performance.js"
+import * as PipelineMetrics from "../monitor/PipelineMetrics.js"
 import { Checkpoints, type DayEntry, dayKey } from "../pipeline/Checkpoints.js"
 import { makeDeduplicator } from "../pipeline/dedupe.js"
 import { commitStaged, fileEntryOf, recoverStaged } from "../pipeline/stagedCommit.js"
@@ -143,6 +145,8 @@ interface Received<A> {
   /** Valid records per instrument. */
   readonly received: Map<string, number>
   pages: number
+  /** When its first page arrived (Clock, epoch ms). */
+  firstPageAt: number | undefined
 }
 
 /** What a run will do, known before it fetches anything. */
@@ -170,6 +174,8 @@ export const run = <A>(
     const validate = makeValidator(dataset)
     const dedupe = makeDeduplicator(dataset)
     const countInstruments = instrumentCounter(dataset)
+    const performance = yield* Performance.current
+    const metrics = PipelineMetrics.forDataset(dataset.name)
     const startedAt = yield* Clock.currentTimeMillis
     const now = Clock.currentTimeMillis.pipe(Effect.map((ms) => new Date(ms).toISOString()))
 
@@ -239,10 +245,18 @@ export const run = <A>(
      */
     const receiveSymbol = (symbol: string, session: TradingSession, window: EventWindow) =>
       Effect.suspend(() => {
-        const got: Received<A> = { valid: [], vendorRejects: [], invalid: [], received: new Map(), pages: 0 }
+        const got: Received<A> = {
+          valid: [],
+          vendorRejects: [],
+          invalid: [],
+          received: new Map(),
+          pages: 0,
+          firstPageAt: undefined
+        }
         return source.fetchDay(symbol, session).pipe(
           Stream.runForEach((page) =>
-            Effect.sync(() => {
+            Effect.map(Clock.currentTimeMillis, (now) => {
+              got.firstPageAt ??= now
               got.pages++
               for (const r of page.rejected) got.vendorRejects.push(r)
               const checked = validate(page.records, window)
@@ -258,6 +272,7 @@ export const run = <A>(
 
     const processDay = (session: TradingSession, symbols: ReadonlyArray<string>) =>
       Effect.gen(function* () {
+        const dayStartedAt = yield* Clock.currentTimeMillis
         const window: EventWindow =
           dataset.dayWindow === "date"
             ? { date: session.date, ...dataset.partitionRange(session.date) }
@@ -271,9 +286,14 @@ export const run = <A>(
         const rejectedBySymbol = new Map<string, Array<Rejected>>(symbols.map((s) => [s, []]))
         const receivedBySymbol = new Map<string, number>()
         let pages = 0
+        let received = 0
+        let firstPageAt: number | undefined
         fetched.forEach((f, i) => {
           const symbol = symbols[i]!
           pages += f.pages
+          received += f.valid.length + f.vendorRejects.length + f.invalid.length
+          if (f.firstPageAt !== undefined && (firstPageAt === undefined || f.firstPageAt < firstPageAt))
+            firstPageAt = f.firstPageAt
           if (fetched.length > 1) for (let k = 0; k < f.valid.length; k++) all.push(f.valid[k]!)
           const rejects = rejectedBySymbol.get(symbol)!
           for (const r of f.vendorRejects) rejects.push(r)
@@ -292,6 +312,7 @@ export const run = <A>(
         // Nothing at all came back for the instrument (not even rejects): the vendor has no data.
         const isEmpty = (symbol: string) =>
           (receivedBySymbol.get(symbol) ?? 0) === 0 && (rejectedBySymbol.get(symbol)?.length ?? 0) === 0
+        const commitStartedAt = yield* Clock.currentTimeMillis
         const results = yield* commitStaged(
           sinks,
           checkpoints,
@@ -317,6 +338,16 @@ export const run = <A>(
           // The day counts as committed in the same breath as its checkpoint (see interruptedLines).
           Effect.sync(() => dayStates.set(session.date, "committed"))
         )
+        metrics.batch({ received, committed: rows.length, quarantined: rejectedCount })
+        yield* performance.commitDone({
+          source: "backfill",
+          dataset: dataset.name,
+          unit: session.date,
+          firstRecordAt: firstPageAt ?? dayStartedAt,
+          commitStartedAt,
+          durableAt: yield* Clock.currentTimeMillis,
+          rows: rows.length
+        })
         for (const symbol of symbols) if (isEmpty(symbol)) empty.push({ symbol, date: session.date })
         const fileResult = results.find(
           (r) => r.file !== undefined && r.sha256 !== undefined && (r.bytes ?? 0) > 0
@@ -346,7 +377,11 @@ export const run = <A>(
 
     const runDay = ({ session, symbols }: { session: TradingSession; symbols: ReadonlyArray<string> }) =>
       Effect.sync(() => dayStates.set(session.date, "running")).pipe(
-        Effect.zipRight(processDay(session, symbols)),
+        Effect.zipRight(
+          processDay(session, symbols).pipe(
+            performance.track("backfill-day", "backfill", `${dataset.name} ${session.date}`)
+          )
+        ),
         Effect.tap((day) =>
           Effect.sync(() => {
             committed.push(day)

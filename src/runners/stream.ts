@@ -20,6 +20,8 @@ import { AppConfig } from "../config/AppConfig.js"
 import type { ContinuityRow } from "../domain/Continuity.js"
 import { Alerts } from "../monitor/Alerts.js"
 import * as Heartbeat from "../monitor/Heartbeat.js"
+import * as Performance from "../monitor/Performance.js"
+import * as PipelineMetrics from "../monitor/PipelineMetrics.js"
 import * as StallMonitor from "../monitor/StallMonitor.js"
 import { makeStreamStats, type StreamStats, setConnection } from "../monitor/StreamStats.js"
 import { Checkpoints, type DayEntry, dayKey } from "../pipeline/Checkpoints.js"
@@ -225,6 +227,9 @@ export const run = <A>(
       quarantine,
       alerts,
       checkpoints,
+      performance: yield* Performance.current,
+      metrics: PipelineMetrics.forDataset(dataset.name),
+      startedAt,
       session,
       clock,
       stats,

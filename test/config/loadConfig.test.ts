@@ -65,6 +65,7 @@ describe("loadConfig", () => {
           datasets: ["stock_bars_1s"],
           symbols: ["SPY"]
         },
+        monitoring: { commitAlertMs: 300_000, staleAfterMs: 600_000 },
         indices: { symbols: ["I:VIX"] },
         options: { underlyings: ["SPY"], maxDte: 7, contractsPerConnection: 100 },
         news: { tickers: ["SPY"], pollIntervalMs: 300000, requireInsight: false },

@@ -110,7 +110,12 @@ export const process = <A>(
     const rejected: Array<Rejected> = []
     /** The last position of a resumable feed in this flush: stored once the flush is committed. */
     let position: string | undefined
+    /** When the flush's oldest record was received (Clock, epoch ms). */
+    let firstReceivedAt = Number.POSITIVE_INFINITY
+    let received = 0
     for (const { conn, event: e } of arrivals) {
+      if ((e._tag === "Records" || e._tag === "Rejected") && e.receivedAt < firstReceivedAt)
+        firstReceivedAt = e.receivedAt
       switch (e._tag) {
         case "Position":
           position = e.position
@@ -128,6 +133,7 @@ export const process = <A>(
           }
           if (stats.lastEventTime === undefined || last > stats.lastEventTime) stats.lastEventTime = last
           stats.messages += e.records.length
+          received += e.records.length
           // Open gaps close at the first new record; a long silence is a stall gap.
           const tracker = ctx.gaps[conn]!
           const awaited = tracker.awaited()
@@ -137,6 +143,7 @@ export const process = <A>(
         }
         case "Rejected":
           for (const r of e.rejected) rejected.push(r)
+          received += e.rejected.length
           break
         case "Unknown":
           stats.unknownEvents += e.count
@@ -198,6 +205,7 @@ export const process = <A>(
     stats.rejected += rejected.length
     const { rows } = stages.dedupe(checked.valid)
     ctx.flushSeq++
+    const commitStartedAt = yield* Clock.currentTimeMillis
     if (rows.length > 0) {
       yield* ctx.sinks.commit({
         dataset: feed.dataset,
@@ -217,6 +225,17 @@ export const process = <A>(
       )
     // Everything before the position is committed (rows and rejects): the feed may resume after it.
     if (position !== undefined) yield* Positions.write(ctx.config.dataDir, ctx.source, position)
+    ctx.metrics.batch({ received, committed: rows.length, quarantined: rejected.length })
+    if (rows.length > 0 || rejected.length > 0)
+      yield* ctx.performance.commitDone({
+        source: ctx.source,
+        dataset: feed.dataset.name,
+        unit: `flush ${ctx.flushSeq}`,
+        firstRecordAt: Math.min(firstReceivedAt, commitStartedAt),
+        commitStartedAt,
+        durableAt: yield* Clock.currentTimeMillis,
+        rows: rows.length
+      })
     // Gap repairs below go to REST and are not part of what a flush costs.
     if (records.length > 0) ctx.planner.record(dueAt, yield* Clock.currentTimeMillis)
     while (ctx.pendingGaps.length > 0) yield* repair(ctx, ctx.pendingGaps.shift()!)

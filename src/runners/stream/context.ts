@@ -8,6 +8,8 @@ import type { TradingSession } from "../../calendar/MarketCalendar.js"
 import type { AppConfigShape } from "../../config/AppConfig.js"
 import type { ContinuityRow } from "../../domain/Continuity.js"
 import type { Alerts } from "../../monitor/Alerts.js"
+import type { PerformanceShape } from "../../monitor/Performance.js"
+import type { DatasetMetrics } from "../../monitor/PipelineMetrics.js"
 import type { StreamStats } from "../../monitor/StreamStats.js"
 import type { Checkpoints } from "../../pipeline/Checkpoints.js"
 import type { SpillQueue } from "../../pipeline/SpillQueue.js"
@@ -29,6 +31,11 @@ export interface StreamContext<A> {
   readonly quarantine: Quarantine["Type"]
   readonly alerts: Alerts["Type"]
   readonly checkpoints: Checkpoints["Type"]
+  /** Times commits and registers flushes (see Performance.ts). */
+  readonly performance: PerformanceShape
+  readonly metrics: DatasetMetrics
+  /** When this stream started (Clock, epoch ms). */
+  readonly startedAt: number
   readonly session: TradingSession
   readonly clock: MarketTime
   readonly stats: StreamStats

@@ -44,6 +44,8 @@ export const make = <A>(ctx: StreamContext<A>, stages: Batch.Stages<A>, frames: 
           Effect.flatMap(frames.expand(arrivals), (decoded) =>
             Batch.process(ctx, stages, decoded, dueAt ?? now)
           )
+        ).pipe(
+          ctx.performance.track("flush", ctx.source, `${ctx.feed.dataset.name} flush ${ctx.flushSeq + 1}`)
         )
       })
     )
@@ -154,6 +156,12 @@ export const run = <A, E>(
       const spilledNow = queued.spilledTotal > spilledAtLastTick
       spilledAtLastTick = queued.spilledTotal
       const nowMs = yield* Clock.currentTimeMillis
+      ctx.metrics.sampleStream(
+        nowMs,
+        stats,
+        { depth: queue.size(), spillBytes: queued.spillBytes },
+        ctx.startedAt
+      )
       if (
         (queued.spilling || spilledNow) &&
         !spillAlerted &&

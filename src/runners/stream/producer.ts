@@ -16,6 +16,7 @@ const noteArrivals = <A>(ctx: StreamContext<A>, conn: number, arrivals: Readonly
   const stats = ctx.stats
   const id = ctx.connections[conn]!.id
   stats.frames += arrivals.length
+  const lastBefore = stats.lastMessageAt
   for (const { event: e } of arrivals)
     switch (e._tag) {
       case "Records":
@@ -39,6 +40,9 @@ const noteArrivals = <A>(ctx: StreamContext<A>, conn: number, arrivals: Readonly
         dropConnection(stats, id)
         break
     }
+  // Once per chunk: this connection's data heartbeat.
+  if (stats.lastMessageAt !== lastBefore && stats.lastMessageAt !== undefined)
+    stats.lastMessageAtByConnection.set(id, stats.lastMessageAt)
 }
 
 /**

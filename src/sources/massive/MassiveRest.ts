@@ -33,6 +33,7 @@ import type { Rejected } from "../../domain/Dataset.js"
 import { VendorAuthError, VendorDecodeError, VendorRequestError } from "../../domain/errors.js"
 import type { StockBar } from "../../domain/StockBar.js"
 import { addDays, newYorkTimeToEpochMs } from "../../domain/time.js"
+import * as Performance from "../../monitor/Performance.js"
 import * as NetworkError from "../networkError.js"
 import * as RequestStats from "../RequestStats.js"
 import * as RetryPolicy from "../retryPolicy.js"
@@ -326,6 +327,8 @@ export const make: Effect.Effect<MassiveRestShape, never, HttpClient.HttpClient 
     const attempts = Math.max(1, retry.attempts)
     const gate = yield* acquireGate(keyId(massive.apiKey), massive.rateLimitPerMinute)
     const counters = RequestStats.makeCounters()
+    // Each request, retries included, is an operation the stale-operation watchdog watches.
+    const performance = yield* Performance.current
     const endpoint: NetworkError.Endpoint = {
       url: baseUrl,
       setting: "sources.massive.rest_url / TAPEHOUSE_MASSIVE_URL",
@@ -524,7 +527,7 @@ export const make: Effect.Effect<MassiveRestShape, never, HttpClient.HttpClient 
             return yield* loop(decision.state)
           })
         )
-      return loop(RetryPolicy.initial)
+      return loop(RetryPolicy.initial).pipe(performance.track("fetch", "massive-rest", `GET ${path}`))
     }
 
     const adjustedParam = (ticker: string): Record<string, string> =>
