@@ -31,7 +31,7 @@ export const benchConfig = (o: BenchConfigOptions): AppConfigShape => ({
     datasets: ["stock_bars_1s"],
     symbols: ["SPY"]
   },
-  monitoring: { commitAlertMs: 300_000, staleAfterMs: 600_000 },
+  monitoring: { commitAlertMs: 300_000, staleAfterMs: 600_000, metricsHost: "127.0.0.1" },
   indices: { symbols: ["I:VIX"] },
   options: { underlyings: ["SPY"], maxDte: 7, contractsPerConnection: 100 },
   news: { tickers: ["SPY"], pollIntervalMs: 300_000, requireInsight: false },

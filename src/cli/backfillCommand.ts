@@ -19,6 +19,7 @@ import { ESTIMATE_AFTER_DAYS, estimateBackfill } from "../runners/estimate.js"
 import { emptyWarnings, estimateLine, interruptedLines, progressLine, summaryLine } from "./display.js"
 import { receivedSignal } from "./exitCode.js"
 import { backfillLayer } from "./layers.js"
+import { metricsPort, withMetricsServer } from "./metricsOption.js"
 import { choiceOption, dateOption, integerOption } from "./optionTypes.js"
 import { logRequestStats, withThrottleNote } from "./requestStats.js"
 import { root } from "./root.js"
@@ -123,7 +124,8 @@ export const options = {
       "Comma-separated underlyings whose tracked option chain is backfilled, e.g. SPY (option_contracts, option_bars_1s): each day's contracts are discovered (strikes within 1% of the official open, expiring within options.max_dte days) and stored in option_contracts."
     ),
     Options.optional
-  )
+  ),
+  metricsPort
 }
 
 /** The command line as typed, for "run it again to resume": `npx tapehouse backfill …`. */
@@ -234,7 +236,8 @@ export const backfillCommand = Command.make("backfill", options, (opts) =>
         )
       ),
       Effect.provide(backfillLayer(config)),
-      Effect.provideService(AppConfig, config)
+      Effect.provideService(AppConfig, config),
+      withMetricsServer(opts.metricsPort, config)
     )
     const last = reports[reports.length - 1]!
     for (const closed of last.closedDays)

@@ -10,6 +10,7 @@ import { UsageError } from "../domain/errors.js"
 import { shellWord } from "./commandLine.js"
 import { formatBytes, formatInt } from "./display.js"
 import { interruptIsNormalEnd } from "./exitCode.js"
+import { metricsPort, withMetricsServer } from "./metricsOption.js"
 import { choiceOption, dateOption, integerOption } from "./optionTypes.js"
 import { root } from "./root.js"
 import { prepareDataDir, resolveConfig } from "./setup.js"
@@ -53,7 +54,8 @@ export const simulateCommand = Command.make(
       Options.withPseudoName("KEY"),
       Options.withDescription("The only API key accepted. Default: any non-empty key."),
       Options.optional
-    )
+    ),
+    metricsPort
   },
   (opts) =>
     Effect.gen(function* () {
@@ -89,7 +91,7 @@ export const simulateCommand = Command.make(
         `  stream it: TAPEHOUSE_MASSIVE_URL=${served.restUrl} TAPEHOUSE_MASSIVE_WS_URL=${served.wsUrl} MASSIVE_API_KEY=${shellWord(Option.getOrElse(opts.apiKey, () => "any-key"))} npx tapehouse stream --dataset ${opts.dataset} --symbols ${served.day.symbols[0] ?? "SPY"}`
       )
       yield* Console.log("  Ctrl-C stops.")
-      return yield* Effect.never
+      return yield* Effect.never.pipe(withMetricsServer(opts.metricsPort, config))
     }).pipe(Effect.scoped)
 ).pipe(
   Command.withDescription(

@@ -13,6 +13,7 @@ import { formatInt } from "./display.js"
 import { StopTimeout } from "./errors.js"
 import { interruptIsNormalEnd } from "./exitCode.js"
 import { loggingLayer } from "./layers.js"
+import { metricsPort, withMetricsServer } from "./metricsOption.js"
 import { choiceOption, integerOption } from "./optionTypes.js"
 import { root } from "./root.js"
 import { prepareDataDir, resolveConfig } from "./setup.js"
@@ -133,7 +134,8 @@ export const streamCommand = Command.make(
       Options.withDescription(
         "At the close, compact the day's part files instead of reconciling the session through REST (which fills trade counts the WebSocket feed lacks and applies late corrections)."
       )
-    )
+    ),
+    metricsPort
   },
   (opts) =>
     Effect.gen(function* () {
@@ -192,7 +194,7 @@ export const streamCommand = Command.make(
           latest.set(s.source, s)
           line.show([...latest.values()].map(countersLine).join("  |  "))
         })
-      }).pipe(Effect.scoped, Effect.provide(streamLayer(config)))
+      }).pipe(Effect.scoped, Effect.provide(streamLayer(config)), withMetricsServer(opts.metricsPort, config))
       for (const [i, outcome] of outcomes.entries()) {
         const plan = plans[i]!
         if (outcome._tag === "Failed") {

@@ -56,6 +56,8 @@ export interface AppConfigShape {
     readonly commitAlertMs: number
     /** An operation (a backfill day, a REST fetch, a stream flush) running longer raises `stale-operation`. */
     readonly staleAfterMs: number
+    /** The interface `--metrics-port` listens on. */
+    readonly metricsHost: string
   }
   readonly indices: {
     /** Index tickers of `index_bars_1s` when the command names none (`I:VIX`). */

@@ -108,7 +108,12 @@ export const SettingsFile = section("settings", {
   monitoring: opt(
     section("settings.monitoring", {
       commit_alert_ms: opt(int("a whole number of milliseconds ≥ 1", 1)),
-      stale_after_ms: opt(int("a whole number of milliseconds ≥ 1000", 1000))
+      stale_after_ms: opt(int("a whole number of milliseconds ≥ 1000", 1000)),
+      metrics_host: opt(
+        Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9.:_-]+$/)).annotations({
+          description: "a host name or IP address to listen on, e.g. 127.0.0.1 or 0.0.0.0"
+        })
+      )
     })
   ),
   indices: opt(section("settings.indices", { symbols: opt(tickers("I:VIX")) })),
@@ -214,7 +219,7 @@ export const defaults = {
     datasets: ["stock_bars_1s"],
     symbols: ["SPY"]
   },
-  monitoring: { commitAlertMs: 300_000, staleAfterMs: 600_000 },
+  monitoring: { commitAlertMs: 300_000, staleAfterMs: 600_000, metricsHost: "127.0.0.1" },
   indices: { symbols: ["I:VIX"] },
   options: { underlyings: ["SPY"], maxDte: 7, contractsPerConnection: 100 },
   news: { tickers: ["SPY"], pollIntervalMs: 300_000, requireInsight: false },
@@ -762,7 +767,8 @@ export const loadConfig = (options: LoadConfigOptions): Effect.Effect<AppConfigS
       },
       monitoring: {
         commitAlertMs: y.settings.monitoring?.commit_alert_ms ?? defaults.monitoring.commitAlertMs,
-        staleAfterMs: y.settings.monitoring?.stale_after_ms ?? defaults.monitoring.staleAfterMs
+        staleAfterMs: y.settings.monitoring?.stale_after_ms ?? defaults.monitoring.staleAfterMs,
+        metricsHost: y.settings.monitoring?.metrics_host ?? defaults.monitoring.metricsHost
       },
       indices: { symbols: unique(y.settings.indices?.symbols ?? defaults.indices.symbols) },
       options: {

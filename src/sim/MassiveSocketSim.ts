@@ -26,7 +26,7 @@
  * `non-array`, `unknown-event`, `slow-consumer`), or the session (`correction`, `burst`).
  * `GET /__sim/ws-stats` returns `stats()`.
  */
-import { Context, Effect, Either, Layer, type Scope } from "effect"
+import { Context, Effect, Either, Layer, Metric, MetricLabel, type Scope } from "effect"
 import type { WebSocket } from "ws"
 import type { StockBar } from "../domain/StockBar.js"
 import {
@@ -188,6 +188,21 @@ export { PUBLISH_DELAY_MS }
 /** How long a `max` replay holds for its late clusters' subscribers (wall time). */
 const LATE_CLUSTER_WAIT = "30 seconds"
 
+/** Bars the simulator sent over WebSocket, by cluster (for `simulate --metrics-port`); one update a frame. */
+const barsSentMetric = Metric.counter("tapehouse_sim_bars_sent", {
+  description: "Bars the simulator sent to WebSocket clients, by cluster.",
+  incremental: true
+})
+const clusterTags = new Map<Cluster, ReadonlyArray<MetricLabel.MetricLabel>>()
+const tagsOfCluster = (cluster: Cluster): ReadonlyArray<MetricLabel.MetricLabel> => {
+  let tags = clusterTags.get(cluster)
+  if (tags === undefined) {
+    tags = [MetricLabel.make("cluster", cluster)]
+    clusterTags.set(cluster, tags)
+  }
+  return tags
+}
+
 // ---------------------------------------------------------------------------------------------
 // Connections
 
@@ -294,6 +309,7 @@ export const make = (
       send(c, `[${frameParts.join(",")}]`)
       c.dataFrames++
       c.barsSent += bars
+      if (bars > 0) barsSentMetric.unsafeUpdate(bars, tagsOfCluster(c.cluster))
       if (c.dropAfter !== undefined) {
         c.dropAfter--
         if (c.dropAfter <= 0) terminateWhenFlushed(c)
