@@ -1,8 +1,12 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Clock, Effect, Fiber, Layer, Metric, MetricLabel, TestClock } from "effect"
+import { Clock, Effect, Fiber, Layer, Metric, MetricLabel, Schedule, TestClock } from "effect"
 import * as Alerts from "../../src/monitor/Alerts.js"
 import * as Performance from "../../src/monitor/Performance.js"
 import * as PipelineMetrics from "../../src/monitor/PipelineMetrics.js"
+import * as Backfill from "../../src/runners/backfill.js"
+import * as MassiveSim from "../../src/sim/MassiveSim.js"
+import * as StockBarsFeed from "../../src/sources/massive/stockBarsFeed.js"
+import { backfillStack, tempDir, testConfig } from "../support/fixtures.js"
 
 const COMMIT_ALERT_MS = 300_000
 const STALE_MS = 600_000
@@ -121,6 +125,44 @@ describe("Performance", () => {
       expect(performance).toBe(Performance.untracked)
       expect(yield* Effect.succeed(7).pipe(performance.track("flush", "s", "flush 1"))).toBe(7)
       expect(performance.inProgress()).toEqual([])
+    })
+  )
+})
+
+describe("Performance in a backfill", () => {
+  it.scopedLive("tracks the day and its requests while they run, and times the day's commit", () =>
+    Effect.gen(function* () {
+      const sim = yield* MassiveSim.make()
+      const dataDir = yield* tempDir("tapehouse-perf-")
+      // Every commit is "slow" at 1 ms: the day's alert says the runner timed it.
+      const performance = Performance.layer({ commitAlertMs: 1, staleAfterMs: 60_000 }).pipe(
+        Layer.provideMerge(Alerts.Test)
+      )
+      const seen = new Set<string>()
+      yield* Effect.gen(function* () {
+        const tracked = yield* Performance.Performance
+        yield* Effect.sync(() => {
+          for (const op of tracked.inProgress()) seen.add(`${op.kind} ${op.source}`)
+        }).pipe(Effect.repeat(Schedule.spaced("1 millis")), Effect.forkScoped)
+        const source = yield* StockBarsFeed.make
+        const report = yield* Backfill.run(source, {
+          symbols: ["SPY"],
+          from: "2024-03-04",
+          to: "2024-03-04",
+          overwrite: false,
+          concurrency: 1
+        })
+        expect(tracked.inProgress()).toEqual([])
+        const slow = byKind(yield* Alerts.collected, "slow-commit")
+        expect(slow).toHaveLength(1)
+        expect(slow[0]).toMatchObject({
+          source: "backfill",
+          details: { dataset: "stock_bars_1s", unit: "2024-03-04", rows: report.rows }
+        })
+      }).pipe(
+        Effect.provide(backfillStack(testConfig(dataDir, sim.url)).pipe(Layer.provideMerge(performance)))
+      )
+      expect([...seen].sort()).toEqual(["backfill-day backfill", "fetch massive-rest"])
     })
   )
 })
