@@ -17,7 +17,7 @@ const committed = Metric.counter("tapehouse_records_committed", {
   description: "Records committed to every sink, by dataset.",
   incremental: true
 })
-const quarantined = Metric.counter("tapehouse_records_quarantined", {
+export const quarantined = Metric.counter("tapehouse_records_quarantined", {
   description: "Records sent to quarantine (malformed, invalid or late), by dataset.",
   incremental: true
 })
@@ -27,11 +27,11 @@ const queueDepth = Metric.gauge("tapehouse_queue_depth", {
 const spillBytes = Metric.gauge("tapehouse_spill_bytes", {
   description: "Bytes of a stream's spill files not read back yet, by dataset."
 })
-const heartbeatAge = Metric.gauge("tapehouse_heartbeat_age_seconds", {
+export const heartbeatAge = Metric.gauge("tapehouse_heartbeat_age_seconds", {
   description:
     "Seconds since a stream connection last delivered data (since the stream started, before its first), by dataset and connection."
 })
-const connectionState = Metric.gauge("tapehouse_connection_state", {
+export const connectionState = Metric.gauge("tapehouse_connection_state", {
   description:
     "1 for the state a stream connection is in, 0 for the others, by dataset, connection and state."
 })
@@ -112,6 +112,11 @@ const makeDatasetMetrics = (dataset: string): DatasetMetrics => {
     }
     return t
   }
+  const setState = (connection: string, state: ConnectionState) => {
+    const perState = stateTagsOf(connection)
+    for (let i = 0; i < CONNECTION_STATES.length; i++)
+      connectionState.unsafeUpdate(CONNECTION_STATES[i] === state ? 1 : 0, perState[i]!)
+  }
   return {
     batch: (counts) => {
       if (counts.received > 0) received.unsafeUpdate(counts.received, tags)
@@ -128,10 +133,11 @@ const makeDatasetMetrics = (dataset: string): DatasetMetrics => {
       for (const [connection, state] of stats.connections) {
         const last = stats.lastMessageAtByConnection.get(connection) ?? startedAt
         heartbeatAge.unsafeUpdate(Math.max(0, nowMs - last) / 1000, tagsOf(connection))
-        const perState = stateTagsOf(connection)
-        for (let i = 0; i < CONNECTION_STATES.length; i++)
-          connectionState.unsafeUpdate(CONNECTION_STATES[i] === state ? 1 : 0, perState[i]!)
+        setState(connection, state)
       }
+      // A connection closed for good (its instruments moved to another) keeps its series, closed.
+      for (const connection of stateTags.keys())
+        if (!stats.connections.has(connection)) setState(connection, "closed")
     }
   }
 }
