@@ -357,6 +357,22 @@ describe("loadConfig", () => {
         source: "config/settings.yaml line 2"
       },
       {
+        name: "a stale-operation bound below a second",
+        files: { "settings.yaml": "monitoring:\n  stale_after_ms: 500\n" },
+        key: "settings.monitoring.stale_after_ms",
+        value: "500",
+        expected: "a whole number of milliseconds ≥ 1000",
+        source: "config/settings.yaml line 2"
+      },
+      {
+        name: "a metrics host that is no host",
+        files: { "settings.yaml": "monitoring:\n  metrics_host: 'http://x/'\n" },
+        key: "settings.monitoring.metrics_host",
+        value: '"http://x/"',
+        expected: "a host name or IP address to listen on, e.g. 127.0.0.1 or 0.0.0.0",
+        source: "config/settings.yaml line 2"
+      },
+      {
         name: "a log level",
         files: { "settings.yaml": "log:\n  level: verbose\n" },
         key: "settings.log.level",
