@@ -57,8 +57,9 @@ export const V2_TICK_COLUMNS = [
 export const V2_COLUMNS = ["root", "expiration", "strike", "right", ...V2_TICK_COLUMNS] as const
 
 const POW = [1, 10, 100, 1000, 10_000, 100_000, 1_000_000]
+const ZEROS = ["", "0", "00", "000", "0000", "00000", "000000"]
 
-/** `x` with exactly `d` decimals (d ≥ 1), "-0.0000" never printed. */
+/** `x` with exactly `d` decimals (1 ≤ d ≤ 6), "-0.0000" never printed. */
 export const fixed = (x: number, d: number): string => {
   const p = POW[d]!
   let n = Math.round(x * p)
@@ -66,9 +67,9 @@ export const fixed = (x: number, d: number): string => {
   const negative = n < 0
   if (negative) n = -n
   const whole = Math.floor(n / p)
-  const frac = String(n - whole * p)
-  const text = `${whole}.${"0000000".slice(0, d - frac.length)}${frac}`
-  return negative && n !== 0 ? `-${text}` : text
+  const frac = n - whole * p
+  const fracText = frac === 0 ? ZEROS[d]! : ZEROS[d - 1 - Math.floor(Math.log10(frac))]! + frac
+  return negative && n !== 0 ? `-${whole}.${fracText}` : `${whole}.${fracText}`
 }
 
 /** Cents as dollars with 2 decimals. */

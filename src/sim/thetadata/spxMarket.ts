@@ -26,8 +26,18 @@ const YEAR_MS = 365 * 86_400_000
 const HOUR_MS = 3_600_000
 const MINUTE_MS = 60_000
 
+const expiryCache = new Map<string, number>()
+
 /** Epoch ms of a PM-settled expiration: the 16:00 New York close of its day. */
-export const expiryMs = (expiration: string): number => newYorkTimeToEpochMs(expiration, 16, 0)
+export const expiryMs = (expiration: string): number => {
+  let ms = expiryCache.get(expiration)
+  if (ms === undefined) {
+    ms = newYorkTimeToEpochMs(expiration, 16, 0)
+    if (expiryCache.size > 4096) expiryCache.clear()
+    expiryCache.set(expiration, ms)
+  }
+  return ms
+}
 
 /** Years from `tsMs` to an expiry at `expiryAtMs`, at least one hour. */
 export const yearsToExpiry = (expiryAtMs: number, tsMs: number): number =>
