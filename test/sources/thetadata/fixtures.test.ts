@@ -1,9 +1,11 @@
 /** The client's readers on ThetaData's own v3 samples (../shared/fixtures/thetadata; skipped without them). */
 import * as fs from "node:fs"
 import * as path from "node:path"
+import { Chunk, Effect, Stream } from "effect"
 import { describe, expect, it } from "vitest"
 import { newYorkTimeToEpochMs } from "../../../src/domain/time.js"
 import { makeGreeksCsvParser } from "../../../src/sources/thetadata/greeksCsv.js"
+import * as ThetaTerminal from "../../../src/sources/thetadata/ThetaTerminal.js"
 import { parseExpirations } from "../../../src/sources/thetadata/ThetaTerminal.js"
 import { parseWallClock } from "../../../src/sources/thetadata/wallClock.js"
 import { sharedDir } from "../../support/fixtures.js"
@@ -101,5 +103,30 @@ describe.skipIf(!haveFixtures)("ThetaData v3 samples (../shared/fixtures/thetada
       "2012-06-22",
       "2012-06-29"
     ])
+  })
+
+  it("serves a sample through ThetaTerminal.Test, and 'no data' where it has none", async () => {
+    const body = read("option_history_greeks_first_order.csv")
+    const request = { symbol: "AAPL", expiration: "2024-11-08", date: "2024-11-04" }
+    const parts = await Effect.runPromise(
+      Effect.gen(function* () {
+        const terminal = yield* ThetaTerminal.ThetaTerminal
+        const found = Chunk.toReadonlyArray(yield* Stream.runCollect(terminal.greeks(request)))
+        const none = Chunk.toReadonlyArray(
+          yield* Stream.runCollect(terminal.greeks({ ...request, date: "2024-11-05" }))
+        )
+        return { found, none, expirations: yield* terminal.expirations("AAPL") }
+      }).pipe(
+        Effect.provide(
+          ThetaTerminal.Test({
+            expirations: { AAPL: ["2024-11-15", "2024-11-08"] },
+            greeks: (r) => (r.date === "2024-11-04" ? body : undefined)
+          })
+        )
+      )
+    )
+    expect(parts.expirations).toEqual(["2024-11-08", "2024-11-15"])
+    expect(parts.found.flatMap((p) => (p._tag === "Rows" ? p.rows : []))).toHaveLength(5)
+    expect(parts.none.map((p) => p._tag)).toEqual(["NoData"])
   })
 })
