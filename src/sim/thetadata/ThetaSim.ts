@@ -53,6 +53,11 @@ export interface ThetaSimOptions {
   readonly strikesPerSide?: number
   /** The simulated subscription; endpoints above it answer 471. Default standard. */
   readonly tier?: Tier
+  /**
+   * v2 CSV only: contracts per page of a bulk answer; the rest is served from the URL in its
+   * `Next-Page` header (`/v2/page/N`), as the terminal pages past `HTTP_TICK_LIM`. Default: no paging.
+   */
+  readonly v2PageContracts?: number
 }
 
 export interface ThetaSim {
@@ -109,6 +114,8 @@ type GreeksPlan =
       readonly format: GreeksFormat
       readonly date: string
       readonly contracts: ReadonlyArray<Contract>
+      /** Extra headers (v2's `Next-Page`). */
+      readonly headers?: Readonly<Record<string, string>>
     }
 
 const bad = (detail: string): GreeksPlan => ({
@@ -170,7 +177,11 @@ const streamAnswer = (
   requestId: string,
   p: Extract<GreeksPlan, { _tag: "Stream" }>
 ) => {
-  res.writeHead(200, { "Content-Type": contentTypeOf(p.api, p.format), "X-Request-ID": requestId })
+  res.writeHead(200, {
+    "Content-Type": contentTypeOf(p.api, p.format),
+    "X-Request-ID": requestId,
+    ...p.headers
+  })
   const d = dayText(spxDay(p.date)!)
   let i = 0
   let pending = bodyStart(p.api, p.format)
@@ -234,6 +245,22 @@ export const make = (options: ThetaSimOptions = {}): Effect.Effect<ThetaSim, Sim
     const perSide = options.strikesPerSide ?? 100
     const tier = TIER_RANK[options.tier ?? "standard"]
     let inFlight = 0
+    const pages = new Map<string, Extract<GreeksPlan, { _tag: "Stream" }>>()
+    let lastPage = 0
+
+    /** A v2 answer cut to `v2PageContracts`, the rest kept for its `Next-Page` URL. */
+    const paged = (planned: GreeksPlan): GreeksPlan => {
+      const size = options.v2PageContracts
+      if (planned._tag !== "Stream" || planned.format !== "csv" || size === undefined) return planned
+      if (planned.contracts.length <= size) return planned
+      const id = String(++lastPage)
+      pages.set(id, { ...planned, contracts: planned.contracts.slice(size) })
+      return {
+        ...planned,
+        contracts: planned.contracts.slice(0, size),
+        headers: { "Next-Page": `${v2Host.url}/v2/page/${id}` }
+      }
+    }
 
     const route = (api: "v3" | "v2", url: URL): GreeksPlan => {
       const q = url.searchParams
@@ -261,7 +288,15 @@ export const make = (options: ThetaSimOptions = {}): Effect.Effect<ThetaSim, Sim
           if (start === undefined || start !== isoDate(q.get("end_date")))
             return bad("start_date and end_date must be the same day")
           const format: GreeksFormat = q.get("use_csv") === "true" ? "csv" : "json"
-          return plan("v2", format, q.get("root"), isoDate(q.get("exp")), start, perSide)
+          return paged(plan("v2", format, q.get("root"), isoDate(q.get("exp")), start, perSide))
+        }
+        const page = /^\/v2\/page\/(\d+)$/.exec(url.pathname)?.[1]
+        if (page !== undefined) {
+          const rest = pages.get(page)
+          pages.delete(page)
+          return rest === undefined
+            ? { _tag: "Reply", reply: text(477, "No page found: it expired or was already fetched.") }
+            : paged(rest)
         }
       }
       return { _tag: "Reply", reply: text(404, `No such endpoint: ${url.pathname}`) }

@@ -42,8 +42,11 @@ const terminal = (url: string, api: "v3" | "v2" = "v3") =>
     (context) => Context.get(context, ThetaTerminal.ThetaTerminal)
   )
 
-const withSim = <A, E>(f: (sim: ThetaSim.ThetaSim) => Effect.Effect<A, E, Scope.Scope>) =>
-  Effect.flatMap(ThetaSim.make({ strikesPerSide: 2 }), f).pipe(
+const withSim = <A, E>(
+  f: (sim: ThetaSim.ThetaSim) => Effect.Effect<A, E, Scope.Scope>,
+  options: ThetaSim.ThetaSimOptions = {}
+) =>
+  Effect.flatMap(ThetaSim.make({ strikesPerSide: 2, ...options }), f).pipe(
     Effect.scoped,
     Logger.withMinimumLogLevel(LogLevel.None)
   )
@@ -65,29 +68,31 @@ const inject = (sim: ThetaSim.ThetaSim, fault: Fault, times = 1) =>
   sim.faults.inject(fault, { times, path: /greeks|bulk_hist/ })
 
 describe("ThetaTerminal.Live against the simulator", () => {
-  it.live("lists expirations and reads the same greeks through v3 and v2", () =>
-    withSim((sim) =>
-      Effect.gen(function* () {
-        const v3 = yield* terminal(sim.url, "v3")
-        const v2 = yield* terminal(sim.v2Url, "v2")
-        const e3 = yield* v3.expirations("SPXW")
-        expect(e3).toEqual(yield* v2.expirations("SPXW"))
-        expect(e3).toContain("2024-11-08")
-        expect(e3).not.toContain("2024-11-09") // a Saturday
-        expect(yield* v3.expirations("NOPE")).toEqual([])
-        const a = yield* collect(v3.greeks(REQUEST))
-        const b = yield* collect(v2.greeks(REQUEST))
-        expect(a.rejected).toEqual([])
-        expect(a.rows).toHaveLength(ROWS)
-        expect(b.rows).toEqual(a.rows)
-        expect(a.rows[0]).toMatchObject({
-          symbol: "SPXW",
-          expiration: "2024-11-08",
-          right: "call",
-          ts: Date.parse("2024-11-04T14:30:00Z")
-        })
-        expect(a.rows.every((r) => r.strike % 5000 === 0)).toBe(true)
-      })
+  it.live("lists expirations and reads the same greeks through v3 and v2 (following v2's Next-Page)", () =>
+    withSim(
+      (sim) =>
+        Effect.gen(function* () {
+          const v3 = yield* terminal(sim.url, "v3")
+          const v2 = yield* terminal(sim.v2Url, "v2")
+          const e3 = yield* v3.expirations("SPXW")
+          expect(e3).toEqual(yield* v2.expirations("SPXW"))
+          expect(e3).toContain("2024-11-08")
+          expect(e3).not.toContain("2024-11-09") // a Saturday
+          expect(yield* v3.expirations("NOPE")).toEqual([])
+          const a = yield* collect(v3.greeks(REQUEST))
+          const b = yield* collect(v2.greeks(REQUEST))
+          expect(a.rejected).toEqual([])
+          expect(a.rows).toHaveLength(ROWS)
+          expect(b.rows).toEqual(a.rows)
+          expect(a.rows[0]).toMatchObject({
+            symbol: "SPXW",
+            expiration: "2024-11-08",
+            right: "call",
+            ts: Date.parse("2024-11-04T14:30:00Z")
+          })
+          expect(a.rows.every((r) => r.strike % 5000 === 0)).toBe(true)
+        }),
+      { v2PageContracts: 3 }
     )
   )
 
