@@ -42,7 +42,7 @@ export interface AppConfigShape {
     readonly url: string
     /** Which of the terminal's HTTP APIs to speak: v3 (port 25503) or the legacy v2 (port 25510). */
     readonly api: "v3" | "v2"
-    /** Time allowed from sending a request to the start of its answer (bodies stream for longer). */
+    /** Time allowed from sending a request to the start of its answer, and between two body chunks. */
     readonly requestTimeoutMs: number
   }
   readonly stream: {

@@ -135,6 +135,9 @@ class Retryable extends Data.TaggedError("Retryable")<{
   readonly retryAfterMs?: number
 }> {}
 
+/** A body that sent nothing for the request timeout: treated as cut. */
+class BodyStalled extends Data.TaggedError("BodyStalled")<{ readonly ms: number }> {}
+
 type Opened =
   | { readonly _tag: "Body"; readonly response: HttpClientResponse.HttpClientResponse }
   | { readonly _tag: "NoData"; readonly detail: string }
@@ -351,8 +354,15 @@ export const make: Effect.Effect<ThetaTerminalShape, never, HttpClient.HttpClien
       Stream.unwrap(
         Effect.map(open(path, TIER.greeks), (opened) => {
           if (opened._tag === "NoData") return Stream.succeed<GreeksPart>(opened)
-          const body = greeksFromText(api, path, Stream.decodeText(opened.response.stream), (e) =>
-            NetworkError.describeBrokenBody(e.cause ?? e.description, endpoint, opened.response.status)
+          const ms = thetadata.requestTimeoutMs
+          // A body that stalls is cut after the request timeout, so a download never hangs on it.
+          const bytes = opened.response.stream.pipe(
+            Stream.timeoutFail(() => new BodyStalled({ ms }), Duration.millis(ms))
+          )
+          const body = greeksFromText(api, path, Stream.decodeText(bytes), (e) =>
+            e._tag === "BodyStalled"
+              ? `nothing arrived for ${e.ms} ms (sources.thetadata.request_timeout_ms)`
+              : NetworkError.describeBrokenBody(e.cause ?? e.description, endpoint, opened.response.status)
           )
           const next = opened.response.headers["next-page"]
           if (next === undefined || next === "" || next === "null") return body

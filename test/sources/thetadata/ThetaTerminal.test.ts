@@ -1,4 +1,5 @@
 /** ThetaTerminal.Live against the ThetaData simulator over real HTTP on loopback, v3 and v2. */
+import * as http from "node:http"
 import * as net from "node:net"
 import { describe, expect, it } from "@effect/vitest"
 import {
@@ -27,14 +28,14 @@ const REQUEST = { symbol: "SPXW", expiration: "2024-11-08", date: "2024-11-04" }
 const ROWS = 3120
 
 /** The Live client for `url`, alive for the enclosing scope. */
-const terminal = (url: string, api: "v3" | "v2" = "v3") =>
+const terminal = (url: string, api: "v3" | "v2" = "v3", requestTimeoutMs = 10_000) =>
   Effect.map(
     Layer.build(
       ThetaTerminal.Live.pipe(
         Layer.provide(
           Layer.succeed(AppConfig, {
             ...testConfig("/nonexistent", "http://127.0.0.1:1"),
-            thetadata: { url, api, requestTimeoutMs: 10_000 }
+            thetadata: { url, api, requestTimeoutMs }
           })
         )
       )
@@ -171,6 +172,44 @@ describe("ThetaTerminal.Live against the simulator", () => {
         expect(Option.map(failure, (e) => e._tag)).toEqual(Option.some("ThetaResponseCut"))
       })
     )
+  )
+
+  it.live("a body that stalls is cut after the request timeout, its unfinished row quarantined", () =>
+    Effect.gen(function* () {
+      const header =
+        "symbol,expiration,strike,right,timestamp,bid,ask,delta,theta,vega,rho,epsilon,lambda,implied_vol,iv_error,underlying_timestamp,underlying_price"
+      const row =
+        "SPXW,2024-11-08,5800.000,CALL,2024-11-04T09:30:00,10.00,10.20,0.5000,-1.0000,100.0000,10.0000,-10.0000,50.0000,0.1500,0.0000,2024-11-04T09:30:00,5800.00"
+      const server = yield* Effect.acquireRelease(
+        Effect.async<http.Server>((resume) => {
+          const s = http.createServer((_req, res) => {
+            res.writeHead(200, { "Content-Type": "text/csv" })
+            res.write(`${header}\r\n${row}\r\nSPXW,2024-11-08,58`) // then nothing more
+          })
+          s.listen(0, "127.0.0.1", () => resume(Effect.succeed(s)))
+        }),
+        (s) =>
+          Effect.async<void>((resume) => {
+            s.closeAllConnections()
+            s.close(() => resume(Effect.void))
+          })
+      )
+      const t = yield* terminal(`http://127.0.0.1:${(server.address() as net.AddressInfo).port}`, "v3", 300)
+      const parts: Array<ThetaTerminal.GreeksPart> = []
+      const exit = yield* Effect.exit(
+        Stream.runForEach(t.greeks(REQUEST), (p) => Effect.sync(() => parts.push(p)))
+      )
+      expect(parts.flatMap((p) => (p._tag === "Rows" ? p.rows : []))).toHaveLength(1)
+      expect(parts.flatMap((p) => (p._tag === "Rows" ? p.rejected.map((r) => r.reason) : []))).toEqual([
+        "line 3: the body was cut short inside this row"
+      ])
+      const failure = Exit.isFailure(exit) ? Cause.failureOption(exit.cause) : Option.none()
+      expect(Option.map(failure, (e) => e.message)).toEqual(
+        Option.some(
+          expect.stringContaining("nothing arrived for 300 ms (sources.thetadata.request_timeout_ms)")
+        )
+      )
+    }).pipe(Effect.scoped)
   )
 
   it.live("a terminal that is not running: one message naming the URL and how to start it, exit 1", () =>
