@@ -264,7 +264,12 @@ export const make: Effect.Effect<ThetaTerminalShape, never, HttpClient.HttpClien
                 new Retryable({ status, detail, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) })
               )
             }
-            return yield* Effect.fail(new ThetaRequestError({ request: path, status, detail }))
+            // An unknown path or parameters: most often a v2 client talking to a v3 terminal or back.
+            const hint =
+              status === 404 || status === 410
+                ? `; check sources.thetadata.api (${api} now) against the terminal at ${baseUrl}`
+                : ""
+            return yield* Effect.fail(new ThetaRequestError({ request: path, status, detail: detail + hint }))
           })
         })
       )

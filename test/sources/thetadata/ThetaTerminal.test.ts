@@ -115,6 +115,10 @@ describe("ThetaTerminal.Live against the simulator", () => {
           expect(sim.faults.pending()[0]?.remaining).toBe(2)
           sim.faults.clear()
         }
+        // a v2 client at the v3 port: the path is unknown there, and the message says which setting to check
+        const mismatch = yield* Effect.flip((yield* terminal(sim.url, "v2")).expirations("SPXW"))
+        expect(mismatch.message).toContain("(HTTP 404)")
+        expect(mismatch.message).toContain("check sources.thetadata.api (v2 now)")
       })
     )
   )
