@@ -10,7 +10,8 @@
  * - `decode`: the whole client path, `makeGreeksCsvParser` (split + header mapping + numbers,
  *   strikes and New York times) to `OptionGreek` records.
  *
- * Also how fast the simulator generates that answer's text (rows/s). Each reader runs `rounds`
+ * Also how fast the simulator generates that answer's text (`generate`, rows/s), and the part of
+ * it that is the quote and greeks arithmetic alone (`greeks`: no text). Each step runs `rounds`
  * times, alternating; the table gives the median and the best.
  *
  *   node bin/run-ts.mjs bench/thetadataCsv.ts [rounds=5]
@@ -18,7 +19,14 @@
 import * as os from "node:os"
 import { parse } from "csv-parse"
 import { bodyStart, contractText, dayText } from "../src/sim/thetadata/greeksText.js"
-import { spxDay, strikesOf } from "../src/sim/thetadata/spxMarket.js"
+import {
+  emptyValues,
+  expiryMs,
+  greekValues,
+  spxDay,
+  strikesOf,
+  yearsToExpiry
+} from "../src/sim/thetadata/spxMarket.js"
 import { makeLineSplitter, splitFields } from "../src/sources/thetadata/csvText.js"
 import { makeGreeksCsvParser } from "../src/sources/thetadata/greeksCsv.js"
 
@@ -36,6 +44,25 @@ const generate = (): string => {
     for (const call of [true, false])
       out += contractText("v3", "csv", d, { symbol: "SPXW", expiration: EXPIRATION, strike, call })
   return out
+}
+
+const greeksOnly = (): number => {
+  const values = emptyValues()
+  const expiry = expiryMs(EXPIRATION)
+  let n = 0
+  for (const strike of strikes)
+    for (const call of [true, false])
+      for (let i = 0; i < day.minutes; i++) {
+        greekValues(
+          call,
+          day.spotCents[i]! / 100,
+          strike,
+          yearsToExpiry(expiry, day.openMs + i * 60_000),
+          values
+        )
+        n++
+      }
+  return n
 }
 
 const time = <A>(f: () => A): [number, A] => {
@@ -91,9 +118,16 @@ const readDecode = (): number => {
   return n + last.rows.length
 }
 
-const results: Record<string, Array<number>> = { generate: [], split: [], "csv-parse": [], decode: [] }
+const results: Record<string, Array<number>> = {
+  generate: [],
+  greeks: [],
+  split: [],
+  "csv-parse": [],
+  decode: []
+}
 for (let r = 0; r < rounds; r++) {
   results.generate!.push(time(generate)[0])
+  results.greeks!.push(time(greeksOnly)[0])
   const [tSplit, fSplit] = time(readSplit)
   const [tCsv, fCsv] = await timeAsync(readCsvParse)
   if (fSplit !== fCsv) throw new Error(`split read ${fSplit} fields, csv-parse ${fCsv}`)
