@@ -1,4 +1,7 @@
-/** `tapehouse sim serve`: the Massive simulator in the foreground, for any client (ours, the official ones, curl). */
+/**
+ * `tapehouse sim serve`: the Massive simulator, and `tapehouse sim thetadata`: the ThetaData
+ * terminal simulator, in the foreground for any client (ours, the official ones, curl).
+ */
 import { Command, Options } from "@effect/cli"
 import { Console, Effect, Option } from "effect"
 import { shellWord } from "./commandLine.js"
@@ -70,7 +73,53 @@ const serve = Command.make(
     }).pipe(Effect.scoped)
 ).pipe(Command.withDescription("Run the Massive REST simulator on 127.0.0.1 in the foreground until Ctrl-C."))
 
+const thetadata = Command.make(
+  "thetadata",
+  {
+    port: integerOption("port", { min: 0, max: 65535, expected: "a port, 0-65535 (0 = a free one)" }).pipe(
+      Options.withDescription("Port of the v3 API on 127.0.0.1 (the terminal's own: 25503)."),
+      Options.withDefault(25503)
+    ),
+    v2Port: integerOption("v2-port", {
+      min: 0,
+      max: 65535,
+      expected: "a port, 0-65535 (0 = a free one)"
+    }).pipe(
+      Options.withDescription("Port of the legacy v2 API on 127.0.0.1 (the terminal's own: 25510)."),
+      Options.withDefault(25510)
+    ),
+    concurrency: integerOption("concurrency", { min: 1, expected: "requests, 1 or more" }).pipe(
+      Options.withDescription(
+        "Requests answered at once before answering 429, as the terminal's tier limit (default 4, STANDARD)."
+      ),
+      Options.withDefault(4)
+    )
+  },
+  (opts) =>
+    Effect.gen(function* () {
+      yield* interruptIsNormalEnd
+      const ThetaSim = yield* Effect.promise(() => import("../sim/thetadata/ThetaSim.js"))
+      const sim = yield* ThetaSim.make({
+        port: opts.port,
+        v2Port: opts.v2Port,
+        concurrency: opts.concurrency
+      })
+      yield* Console.log(`ThetaData terminal simulator: v3 on ${sim.url}, v2 on ${sim.v2Url}`)
+      yield* Console.log(`  try: curl "${sim.url}/v3/option/list/expirations?symbol=SPXW"`)
+      yield* Console.log(
+        `       curl "${sim.url}/v3/option/history/greeks/first_order?symbol=SPXW&expiration=20241108&date=20241104&interval=1m"`
+      )
+      yield* Console.log(`  point tapehouse at it: TAPEHOUSE_THETADATA_URL=${sim.url}`)
+      yield* Console.log("  faults: POST a JSON fault to /__sim/faults (see README); Ctrl-C stops.")
+      return yield* Effect.never
+    }).pipe(Effect.scoped)
+).pipe(
+  Command.withDescription(
+    "Run the ThetaData terminal simulator (v3 and v2 HTTP APIs, a synthetic SPXW chain with greeks) on 127.0.0.1 until Ctrl-C."
+  )
+)
+
 export const simCommand = Command.make("sim").pipe(
   Command.withDescription("The local vendor simulators."),
-  Command.withSubcommands([serve])
+  Command.withSubcommands([serve, thetadata])
 )

@@ -36,6 +36,15 @@ export interface AppConfigShape {
     /** Ask `/v1/marketstatus/upcoming` for holidays before falling back to built-in rules. */
     readonly calendarFromApi: boolean
   }
+  /** The ThetaData terminal (a local Java program that holds the login; no API key here). */
+  readonly thetadata: {
+    /** Base URL of the terminal, without the `/v3` or `/v2` prefix. */
+    readonly url: string
+    /** Which of the terminal's HTTP APIs to speak: v3 (port 25503) or the legacy v2 (port 25510). */
+    readonly api: "v3" | "v2"
+    /** Time allowed from sending a request to the start of its answer, and between two body chunks. */
+    readonly requestTimeoutMs: number
+  }
   readonly stream: {
     /** Sinks are flushed at least this often while streaming. */
     readonly flushIntervalMs: number

@@ -81,6 +81,9 @@ const FeedSchema = Schema.Literal("realtime", "delayed").annotations({
 const wsUrl = Schema.String.pipe(Schema.pattern(/^wss?:\/\/[^\s/]+/)).annotations({
   description: "a ws:// or wss:// URL"
 })
+const ThetaApiSchema = Schema.Literal("v3", "v2").annotations({
+  description: "one of v3, v2"
+})
 const CompressionSchema = Schema.Literal("snappy", "zstd", "uncompressed").annotations({
   description: "one of snappy, zstd, uncompressed"
 })
@@ -152,6 +155,13 @@ export const SourcesFile = section("sources", {
       page_limit: opt(int("a whole number from 1 to 50000", 1, 50_000)),
       request_timeout_ms: opt(int("a whole number of milliseconds ≥ 1", 1)),
       calendar_from_api: opt(bool)
+    })
+  ),
+  thetadata: opt(
+    section("sources.thetadata", {
+      url: opt(httpUrl),
+      api: opt(ThetaApiSchema),
+      request_timeout_ms: opt(int("a whole number of milliseconds ≥ 1", 1))
     })
   )
 })
@@ -233,6 +243,12 @@ export const defaults = {
     pageLimit: 50_000,
     requestTimeoutMs: 30_000,
     calendarFromApi: true
+  },
+  thetadata: {
+    urlV3: "http://127.0.0.1:25503",
+    urlV2: "http://127.0.0.1:25510",
+    api: "v3" as "v3" | "v2",
+    requestTimeoutMs: 120_000
   },
   parquet: { enabled: true, compression: "snappy" as ParquetCompression, rowGroupSize: 100_000 },
   sql: { enabled: true, url: "", batchSize: 10_000 },
@@ -384,7 +400,8 @@ const ENV_VARS = [
   "MASSIVE_API_KEY",
   "TAPEHOUSE_PG_URL",
   "TAPEHOUSE_LOG_LEVEL",
-  "TAPEHOUSE_MASSIVE_WS_URL"
+  "TAPEHOUSE_MASSIVE_WS_URL",
+  "TAPEHOUSE_THETADATA_URL"
 ] as const
 type EnvVar = (typeof ENV_VARS)[number]
 
@@ -690,6 +707,19 @@ export const loadConfig = (options: LoadConfigOptions): Effect.Effect<AppConfigS
       ""
     )
 
+    const thetaUrlEnv = env.get("TAPEHOUSE_THETADATA_URL")
+    if (thetaUrlEnv !== undefined && !Schema.is(httpUrl)(thetaUrlEnv.value)) {
+      return yield* Effect.fail(
+        envError("TAPEHOUSE_THETADATA_URL", thetaUrlEnv, "an http:// or https:// URL")
+      )
+    }
+    const thetaApi = y.sources.thetadata?.api ?? defaults.thetadata.api
+    const thetaUrl = (
+      thetaUrlEnv?.value ??
+      y.sources.thetadata?.url ??
+      (thetaApi === "v2" ? defaults.thetadata.urlV2 : defaults.thetadata.urlV3)
+    ).replace(/\/+$/, "")
+
     const wsEnv = env.get("TAPEHOUSE_MASSIVE_WS_URL")
     if (wsEnv !== undefined && !Schema.is(wsUrl)(wsEnv.value)) {
       return yield* Effect.fail(envError("TAPEHOUSE_MASSIVE_WS_URL", wsEnv, "a ws:// or wss:// URL"))
@@ -794,6 +824,11 @@ export const loadConfig = (options: LoadConfigOptions): Effect.Effect<AppConfigS
         pageLimit: m?.page_limit ?? defaults.massive.pageLimit,
         requestTimeoutMs: m?.request_timeout_ms ?? defaults.massive.requestTimeoutMs,
         calendarFromApi: m?.calendar_from_api ?? defaults.massive.calendarFromApi
+      },
+      thetadata: {
+        url: thetaUrl,
+        api: thetaApi,
+        requestTimeoutMs: y.sources.thetadata?.request_timeout_ms ?? defaults.thetadata.requestTimeoutMs
       },
       parquet: {
         enabled: y.sinks.parquet?.enabled ?? defaults.parquet.enabled,

@@ -82,6 +82,7 @@ describe("loadConfig", () => {
           requestTimeoutMs: 30000,
           calendarFromApi: true
         },
+        thetadata: { url: "http://127.0.0.1:25503", api: "v3", requestTimeoutMs: 120000 },
         parquet: { enabled: true, compression: "snappy", rowGroupSize: 100000 },
         sql: { enabled: true, url: Option.none(), batchSize: 10000 },
         retry: {
@@ -217,6 +218,29 @@ describe("loadConfig", () => {
       })
       expect(withFlag.config.dataDir).toBe(path.join(withFlag.cwd, "from-flag"))
     })
+  )
+
+  it.effect(
+    "the ThetaData terminal: v3 at :25503, v2 at :25510, TAPEHOUSE_THETADATA_URL wins; a bad URL names its key",
+    () =>
+      Effect.gen(function* () {
+        const v2 = yield* load({ "sources.yaml": "thetadata:\n  api: v2\n" })
+        expect(v2.config.thetadata).toEqual({
+          url: "http://127.0.0.1:25510",
+          api: "v2",
+          requestTimeoutMs: 120000
+        })
+        const yaml = { "sources.yaml": "thetadata:\n  url: http://10.0.0.5:25503/\n" }
+        expect((yield* load(yaml)).config.thetadata.url).toBe("http://10.0.0.5:25503")
+        const env = yield* load(yaml, { env: { TAPEHOUSE_THETADATA_URL: "http://127.0.0.1:4000" } })
+        expect(env.config.thetadata.url).toBe("http://127.0.0.1:4000")
+        expect((yield* loadError({}, { env: { TAPEHOUSE_THETADATA_URL: "localhost" } })).key).toBe(
+          "TAPEHOUSE_THETADATA_URL"
+        )
+        expect((yield* loadError({ "sources.yaml": "thetadata:\n  api: v4\n" })).key).toBe(
+          "sources.thetadata.api"
+        )
+      })
   )
 
   it.effect("TAPEHOUSE_PG_URL wins over sinks.sql.url and is Redacted", () =>

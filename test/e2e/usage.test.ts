@@ -20,6 +20,7 @@ const COMMANDS: ReadonlyArray<ReadonlyArray<string>> = [
   ["compact"],
   ["sim"],
   ["sim", "serve"],
+  ["sim", "thetadata"],
   ["sql"],
   ["demo"]
 ]

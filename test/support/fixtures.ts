@@ -59,6 +59,7 @@ export const testConfig = (
     requestTimeoutMs: 5000,
     calendarFromApi: false
   },
+  thetadata: { url: "http://127.0.0.1:25503", api: "v3", requestTimeoutMs: 120_000 },
   parquet: { enabled: true, compression: "snappy", rowGroupSize: 100000 },
   sql: { enabled: over.sql ?? false, url: Option.none(), batchSize: 5000 },
   retry: {

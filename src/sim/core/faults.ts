@@ -29,7 +29,9 @@ export const Fault = Schema.Union(
   /** Corrupt `count` bars of an aggregates page (high below low). Pages without bars do not match. */
   Schema.Struct({ kind: Schema.Literal("ohlc-violation"), count: Schema.Int.pipe(Schema.positive()) }),
   /** Destroy the socket without answering. */
-  Schema.Struct({ kind: Schema.Literal("drop-connection") })
+  Schema.Struct({ kind: Schema.Literal("drop-connection") }),
+  /** Break `count` rows of a CSV answer (the ThetaData simulator): each loses its last field. */
+  Schema.Struct({ kind: Schema.Literal("malformed-rows"), count: Schema.Int.pipe(Schema.positive()) })
 )
 export type Fault = typeof Fault.Type
 export type FaultKind = Fault["kind"]
@@ -41,7 +43,8 @@ export const FAULT_KINDS: ReadonlyArray<FaultKind> = [
   "slow",
   "repeat-rows",
   "ohlc-violation",
-  "drop-connection"
+  "drop-connection",
+  "malformed-rows"
 ]
 
 /** The faults that shape the answer itself; the others change a page's rows and are the routes' to apply. */

@@ -1,0 +1,91 @@
+/**
+ * ThetaData's times are New York wall clock without an offset: v3 `2024-11-04T09:30:00` (0–3
+ * fractional digits, trailing zeros trimmed), v2 `ms_of_day` beside a `date` int (20241104). These
+ * turn them into epoch ms UTC on the hot path: the offset is looked up once per date (at noon) and
+ * cached; times before 04:00, where a DST switch can fall, take the exact conversion.
+ */
+import { newYorkTimeToEpochMs } from "../../domain/time.js"
+
+const HOUR_MS = 3_600_000
+
+/** New York's offset from UTC on a date, in ms (naive UTC minus epoch), computed at noon. */
+const offsets = new Map<number, number>()
+
+const offsetOfDay = (y: number, m: number, d: number): number => {
+  const key = y * 10_000 + m * 100 + d
+  let off = offsets.get(key)
+  if (off === undefined) {
+    const date = `${y}-${String(m).padStart(2, "0")}-${String(d).padStart(2, "0")}`
+    off = Date.UTC(y, m - 1, d, 12) - newYorkTimeToEpochMs(date, 12, 0)
+    if (offsets.size > 10_000) offsets.clear()
+    offsets.set(key, off)
+  }
+  return off
+}
+
+/** Epoch ms of a New York wall-clock time given as ms since midnight of (y, m, d). */
+export const newYorkMsOfDay = (y: number, m: number, d: number, msOfDay: number): number => {
+  if (msOfDay < 4 * HOUR_MS) {
+    const date = `${y}-${String(m).padStart(2, "0")}-${String(d).padStart(2, "0")}`
+    const minutes = Math.floor(msOfDay / 60_000)
+    return newYorkTimeToEpochMs(date, Math.floor(minutes / 60), minutes % 60) + (msOfDay % 60_000)
+  }
+  return Date.UTC(y, m - 1, d) + msOfDay - offsetOfDay(y, m, d)
+}
+
+const digits = (s: string, from: number, to: number): number => {
+  let v = 0
+  for (let i = from; i < to; i++) {
+    const c = s.charCodeAt(i) - 48
+    if (c < 0 || c > 9) return Number.NaN
+    v = v * 10 + c
+  }
+  return v
+}
+
+/** `YYYY-MM-DDTHH:MM:SS[.f{1,3}]` (New York) as epoch ms; NaN when it is not that shape. */
+export const parseWallClock = (s: string): number => {
+  const n = s.length
+  if (
+    n < 19 ||
+    n > 23 ||
+    n === 20 ||
+    s.charCodeAt(4) !== 45 ||
+    s.charCodeAt(7) !== 45 ||
+    s.charCodeAt(10) !== 84 ||
+    s.charCodeAt(13) !== 58 ||
+    s.charCodeAt(16) !== 58 ||
+    (n > 19 && s.charCodeAt(19) !== 46)
+  )
+    return Number.NaN
+  const y = digits(s, 0, 4)
+  const mo = digits(s, 5, 7)
+  const d = digits(s, 8, 10)
+  const h = digits(s, 11, 13)
+  const mi = digits(s, 14, 16)
+  const sec = digits(s, 17, 19)
+  let ms = 0
+  if (n > 19) {
+    ms = digits(s, 20, n)
+    for (let k = n - 20; k < 3; k++) ms *= 10
+  }
+  if (!(mo >= 1 && mo <= 12 && d >= 1 && d <= 31 && h <= 23 && mi <= 59 && sec <= 59)) return Number.NaN
+  return newYorkMsOfDay(y, mo, d, ((h * 60 + mi) * 60 + sec) * 1000 + ms)
+}
+
+/** A v2 `date` int (`20241104`) as [y, m, d]; undefined when it is not one. */
+export const parseDateInt = (s: string): readonly [number, number, number] | undefined => {
+  if (s.length !== 8) return undefined
+  const y = digits(s, 0, 4)
+  const m = digits(s, 4, 6)
+  const d = digits(s, 6, 8)
+  return m >= 1 && m <= 12 && d >= 1 && d <= 31 ? [y, m, d] : undefined
+}
+
+/** `YYYYMMDD` or `YYYY-MM-DD` as `YYYY-MM-DD`; undefined otherwise. */
+export const isoDateOf = (s: string): string | undefined => {
+  if (s.length === 10 && s.charCodeAt(4) === 45 && s.charCodeAt(7) === 45)
+    return parseDateInt(s.slice(0, 4) + s.slice(5, 7) + s.slice(8, 10)) === undefined ? undefined : s
+  const p = parseDateInt(s)
+  return p === undefined ? undefined : `${s.slice(0, 4)}-${s.slice(4, 6)}-${s.slice(6, 8)}`
+}
