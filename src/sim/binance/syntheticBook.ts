@@ -1,0 +1,129 @@
+/**
+ * One symbol's synthetic order book: a seeded process of level changes ("events", each with its
+ * own update id) that keeps the book consistent and uncrossed.
+ *
+ * - Prices are tick indexes, sizes whole steps (integers only; strings are made at the wire).
+ * - Every bid lies in [mid − depth, mid − 1] and every ask in [mid + 1, mid + depth]. A change
+ *   picks a side and a distance from the mid (mostly near the touch) and sets a new size or
+ *   deletes the level. Now and then the mid moves one tick; the level that would cross or leave
+ *   the window is deleted first, as an event of its own.
+ * - Update ids: spot ids are contiguous (+1 per event); futures ids jump by 1–8 per event, so
+ *   consecutive messages are linked only by `pu` (spec §2.2).
+ * - The same seed gives the same events in the same order, whatever the wall clock does.
+ */
+import { mulberry32 } from "../syntheticMarket.js"
+import type { SymbolSpec } from "./catalog.js"
+
+/** Receives one event: side, price (ticks), new size (steps; 0 = delete), update id. */
+export type EventSink = (isBid: boolean, tick: number, steps: number, id: number) => void
+
+/** A book at one update id: levels best first, as [tick, steps]. */
+export interface BookState {
+  readonly lastUpdateId: number
+  readonly bids: ReadonlyArray<readonly [number, number]>
+  readonly asks: ReadonlyArray<readonly [number, number]>
+}
+
+export interface SyntheticBook {
+  readonly spec: SymbolSpec
+  /** The id of the last event applied. */
+  readonly lastUpdateId: () => number
+  /** Applies exactly `n` events, reporting each to `sink`. */
+  readonly generate: (n: number, sink: EventSink) => void
+  /** The book now, at most `limit` levels per side, best first. */
+  readonly state: (limit: number) => BookState
+  readonly levels: () => { readonly bids: number; readonly asks: number }
+}
+
+export interface SyntheticBookOptions {
+  readonly seed: number
+  /** Ticks each side of the mid the book may hold; default 400 (at most 400 levels a side). */
+  readonly depth?: number
+  /** Ids per event: 1 (contiguous, spot) or "jump" (futures). */
+  readonly ids: "contiguous" | "jump"
+}
+
+/** Share of actions that move the mid one tick. */
+const MOVE_SHARE = 0.01
+/** Share of changes at an existing level that delete it. */
+const DELETE_SHARE = 0.3
+/** Share of the initial window filled with a level. */
+const FILL_SHARE = 0.8
+
+const sorted = (side: Map<number, number>, descending: boolean, limit: number) => {
+  const ticks = [...side.keys()].sort(descending ? (a, b) => b - a : (a, b) => a - b)
+  const out: Array<readonly [number, number]> = []
+  for (let i = 0; i < ticks.length && i < limit; i++) out.push([ticks[i]!, side.get(ticks[i]!)!])
+  return out
+}
+
+export const makeSyntheticBook = (spec: SymbolSpec, options: SyntheticBookOptions): SyntheticBook => {
+  const rng = mulberry32(options.seed)
+  const depth = options.depth ?? 400
+  const jump = options.ids === "jump"
+  const bids = new Map<number, number>()
+  const asks = new Map<number, number>()
+  let mid = spec.midTicks
+  let lastId = spec.firstUpdateId
+  const size = () => 1 + Math.floor(spec.maxSteps * rng() * rng())
+  for (let k = 1; k <= depth; k++) {
+    if (rng() < FILL_SHARE) bids.set(mid - k, size())
+    if (rng() < FILL_SHARE) asks.set(mid + k, size())
+  }
+
+  const nextId = () => (lastId += jump ? 1 + Math.floor(rng() * 8) : 1)
+
+  /** Deletes a level as one event; false when it was not there. */
+  const remove = (isBid: boolean, tick: number, sink: EventSink): boolean => {
+    const side = isBid ? bids : asks
+    if (!side.delete(tick)) return false
+    sink(isBid, tick, 0, nextId())
+    return true
+  }
+
+  const generate = (n: number, sink: EventSink) => {
+    let done = 0
+    while (done < n) {
+      const r = rng()
+      if (r < MOVE_SHARE && n - done >= 2) {
+        // Move the mid; the crossing level and the one leaving the window go first.
+        if (rng() < 0.5) {
+          if (remove(false, mid + 1, sink)) done++
+          if (remove(true, mid - depth, sink)) done++
+          mid++
+        } else {
+          if (remove(true, mid - 1, sink)) done++
+          if (remove(false, mid + depth, sink)) done++
+          mid--
+        }
+        continue
+      }
+      const isBid = rng() < 0.5
+      const u = rng()
+      const k = 1 + Math.floor(depth * u * u * u)
+      const tick = isBid ? mid - k : mid + k
+      const side = isBid ? bids : asks
+      if (side.has(tick) && rng() < DELETE_SHARE) {
+        side.delete(tick)
+        sink(isBid, tick, 0, nextId())
+      } else {
+        const steps = size()
+        side.set(tick, steps)
+        sink(isBid, tick, steps, nextId())
+      }
+      done++
+    }
+  }
+
+  return {
+    spec,
+    lastUpdateId: () => lastId,
+    generate,
+    state: (limit) => ({
+      lastUpdateId: lastId,
+      bids: sorted(bids, true, limit),
+      asks: sorted(asks, false, limit)
+    }),
+    levels: () => ({ bids: bids.size, asks: asks.size })
+  }
+}
