@@ -7,7 +7,7 @@
  *   picks a side and a distance from the mid (mostly near the touch) and sets a new size or
  *   deletes the level. Now and then the mid moves one tick; the level that would cross or leave
  *   the window is deleted first, as an event of its own.
- * - Update ids: spot ids are contiguous (+1 per event); futures ids jump by 1–8 per event, so
+ * - Update ids: spot ids are contiguous (+1 per event); futures ids jump by 2–16 per event, so
  *   consecutive messages are linked only by `pu` (spec §2.2).
  * - The same seed gives the same events in the same order, whatever the wall clock does.
  */
@@ -71,7 +71,7 @@ export const makeSyntheticBook = (spec: SymbolSpec, options: SyntheticBookOption
     if (rng() < FILL_SHARE) asks.set(mid + k, size())
   }
 
-  const nextId = () => (lastId += jump ? 1 + Math.floor(rng() * 8) : 1)
+  const nextId = () => (lastId += jump ? 2 + Math.floor(rng() * 15) : 1)
 
   /** Deletes a level as one event; false when it was not there. */
   const remove = (isBid: boolean, tick: number, sink: EventSink): boolean => {
