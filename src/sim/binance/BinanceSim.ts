@@ -90,7 +90,7 @@ export interface BinanceSimOptions {
   readonly rate?: number
   /** Per-symbol rates, over `rate`. */
   readonly rates?: Readonly<Record<string, number>>
-  /** Ticks each side of the mid a book may hold; default 400. */
+  /** Ticks each side of the mid a book may hold; default max(400, rate / 10). */
   readonly depth?: number
   /** Market time of the first step, epoch ms; default the clock's now. */
   readonly startMs?: number

@@ -30,7 +30,10 @@ export interface DepthMarketOptions {
   readonly venues: Readonly<Record<Venue, ReadonlyArray<MarketSymbolOptions>>>
   /** Market time of step 0, epoch ms. */
   readonly startMs: number
-  /** Ticks each side of the mid a book may hold; default 400. */
+  /**
+   * Ticks each side of the mid a book may hold; default max(400, rate / 10), so that a 100 ms
+   * interval's changes (rate / 20 a side) find prices not yet changed in it.
+   */
   readonly depth?: number
   /** Market time per step; default 50 (every depth interval is a multiple of it). */
   readonly stepMs?: number
@@ -102,7 +105,7 @@ export const makeDepthMarket = (options: DepthMarketOptions): DepthMarket => {
     for (const { spec, rate } of options.venues[venue]) {
       const book = makeSyntheticBook(spec, {
         seed: fnv1a(`${options.seed}|${venue}|${spec.symbol}`),
-        ...(options.depth === undefined ? {} : { depth: options.depth }),
+        depth: options.depth ?? Math.max(400, Math.ceil(rate / 10)),
         ids: venue === "spot" ? "contiguous" : "jump"
       })
       const s: MarketSymbol = {
@@ -146,6 +149,7 @@ export const makeDepthMarket = (options: DepthMarketOptions): DepthMarket => {
           const message = stream.flush(now, now - 3 - (steps % 37))
           if (message !== undefined) publish(s.venue, message)
         }
+      if (elapsed % 100 === 0) s.book.newInterval()
       if (elapsed % historyEveryMs === 0) {
         s.history.push({ atMs: now, state: s.book.state(MAX_SNAPSHOT_LEVELS) })
         if (s.history.length > historyCount) s.history.shift()

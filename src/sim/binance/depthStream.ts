@@ -30,32 +30,35 @@ export interface DepthStream {
   readonly flush: (eventTime: number, transactTime: number) => DepthMessage | undefined
 }
 
-/** Strings of prices (by tick) and sizes (by step), made once; shared by a symbol's streams. */
+/**
+ * The text of levels, made once per price and per size and shared by a symbol's streams: a level
+ * is `head(tick) + tail(steps)`, i.e. `["0.35130000","` + `6195.00000000"]`.
+ */
 export interface LevelText {
-  readonly price: (tick: number) => string
-  readonly qty: (steps: number) => string
+  readonly head: (tick: number) => string
+  readonly tail: (steps: number) => string
 }
 
 const PRICE_CACHE_MAX = 200_000
 
 export const makeLevelText = (spec: SymbolSpec): LevelText => {
-  let prices = new Map<number, string>()
-  const qtys: Array<string | undefined> = []
+  let heads = new Map<number, string>()
+  const tails: Array<string | undefined> = []
   return {
-    price: (tick) => {
-      let s = prices.get(tick)
+    head: (tick) => {
+      let s = heads.get(tick)
       if (s === undefined) {
-        if (prices.size >= PRICE_CACHE_MAX) prices = new Map()
-        s = formatUnits(tick * spec.tickUnits, spec.priceDecimals)
-        prices.set(tick, s)
+        if (heads.size >= PRICE_CACHE_MAX) heads = new Map()
+        s = `["${formatUnits(tick * spec.tickUnits, spec.priceDecimals)}","`
+        heads.set(tick, s)
       }
       return s
     },
-    qty: (steps) => {
-      let s = qtys[steps]
+    tail: (steps) => {
+      let s = tails[steps]
       if (s === undefined) {
-        s = formatUnits(steps * spec.stepUnits, spec.qtyDecimals)
-        qtys[steps] = s
+        s = `${formatUnits(steps * spec.stepUnits, spec.qtyDecimals)}"]`
+        tails[steps] = s
       }
       return s
     }
@@ -64,10 +67,10 @@ export const makeLevelText = (spec: SymbolSpec): LevelText => {
 
 const side = (levels: Map<number, number>, text: LevelText): string => {
   let out = ""
-  for (const [tick, steps] of levels) {
-    if (out.length > 0) out += ","
-    out += `["${text.price(tick)}","${text.qty(steps)}"]`
-  }
+  // forEach, not for…of: no [key, value] array per level.
+  levels.forEach((steps, tick) => {
+    out += out.length > 0 ? "," + text.head(tick) + text.tail(steps) : text.head(tick) + text.tail(steps)
+  })
   return out
 }
 

@@ -7,6 +7,9 @@
  *   picks a side and a distance from the mid (mostly near the touch) and sets a new size or
  *   deletes the level. Now and then the mid moves one tick; the level that would cross or leave
  *   the window is deleted first, as an event of its own.
+ * - Within one interval (`newInterval`, every 100 ms of market time) a change avoids prices
+ *   already changed in it, while the window has room: so each event is its own level in the
+ *   100 ms message and the event rate is the rate of level changes a client receives.
  * - Update ids: spot ids are contiguous (+1 per event); futures ids jump by 2–16 per event, so
  *   consecutive messages are linked only by `pu` (spec §2.2).
  * - The same seed gives the same events in the same order, whatever the wall clock does.
@@ -30,6 +33,8 @@ export interface SyntheticBook {
   readonly lastUpdateId: () => number
   /** Applies exactly `n` events, reporting each to `sink`. */
   readonly generate: (n: number, sink: EventSink) => void
+  /** Starts a new interval: prices changed before may change again. */
+  readonly newInterval: () => void
   /** The book now, at most `limit` levels per side, best first. */
   readonly state: (limit: number) => BookState
   readonly levels: () => { readonly bids: number; readonly asks: number }
@@ -81,6 +86,17 @@ export const makeSyntheticBook = (spec: SymbolSpec, options: SyntheticBookOption
     return true
   }
 
+  const touchedBids = new Set<number>()
+  const touchedAsks = new Set<number>()
+  /** A distance from the mid not yet changed this interval: near the touch first, then anywhere. */
+  const distance = (isBid: boolean): number => {
+    const touched = isBid ? touchedBids : touchedAsks
+    const u = rng()
+    let k = 1 + Math.floor(depth * u * u * u)
+    for (let i = 0; i < 8 && touched.has(isBid ? mid - k : mid + k); i++) k = 1 + Math.floor(depth * rng())
+    return k
+  }
+
   const generate = (n: number, sink: EventSink) => {
     let done = 0
     while (done < n) {
@@ -99,9 +115,8 @@ export const makeSyntheticBook = (spec: SymbolSpec, options: SyntheticBookOption
         continue
       }
       const isBid = rng() < 0.5
-      const u = rng()
-      const k = 1 + Math.floor(depth * u * u * u)
-      const tick = isBid ? mid - k : mid + k
+      const tick = isBid ? mid - distance(true) : mid + distance(false)
+      ;(isBid ? touchedBids : touchedAsks).add(tick)
       const side = isBid ? bids : asks
       if (side.has(tick) && rng() < DELETE_SHARE) {
         side.delete(tick)
@@ -119,6 +134,10 @@ export const makeSyntheticBook = (spec: SymbolSpec, options: SyntheticBookOption
     spec,
     lastUpdateId: () => lastId,
     generate,
+    newInterval: () => {
+      touchedBids.clear()
+      touchedAsks.clear()
+    },
     state: (limit) => ({
       lastUpdateId: lastId,
       bids: sorted(bids, true, limit),
