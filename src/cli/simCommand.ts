@@ -84,9 +84,12 @@ const binance = Command.make(
       yield* Console.log(`  TAPEHOUSE_BINANCE_SPOT_WS_URL=${sim.urls.spotWs}`)
       yield* Console.log(`  TAPEHOUSE_BINANCE_USDM_URL=${sim.urls.usdmRest}`)
       yield* Console.log(`  TAPEHOUSE_BINANCE_USDM_WS_URL=${sim.urls.usdmWs}`)
-      yield* Console.log(
-        `  try: curl "${sim.url}/api/v3/depth?symbol=${served[0]?.symbol ?? "BTCUSDT"}&limit=5"`
-      )
+      const spotFirst = served.find((s) => s.venue === "spot")
+      const example =
+        spotFirst !== undefined
+          ? `${sim.urls.spotRest}/api/v3/depth?symbol=${spotFirst.symbol}&limit=5`
+          : `${sim.urls.usdmRest}/fapi/v1/depth?symbol=${served[0]?.symbol ?? "BTCUSDT"}&limit=5`
+      yield* Console.log(`  try: curl "${example}"`)
       yield* Console.log(
         "  faults: POST JSON to /__sim/binance-faults or /__sim/faults (see README); Ctrl-C stops."
       )
