@@ -55,45 +55,61 @@ const DELETE_SHARE = 0.3
 /** Share of the initial window filled with a level. */
 const FILL_SHARE = 0.8
 
-const sorted = (side: Map<number, number>, descending: boolean, limit: number) => {
-  const ticks = [...side.keys()].sort(descending ? (a, b) => b - a : (a, b) => a - b)
-  const out: Array<readonly [number, number]> = []
-  for (let i = 0; i < ticks.length && i < limit; i++) out.push([ticks[i]!, side.get(ticks[i]!)!])
-  return out
-}
-
 export const makeSyntheticBook = (spec: SymbolSpec, options: SyntheticBookOptions): SyntheticBook => {
   const rng = mulberry32(options.seed)
   const depth = options.depth ?? 400
   const jump = options.ids === "jump"
-  const bids = new Map<number, number>()
-  const asks = new Map<number, number>()
+  // Dense arrays over a ring of ticks: every live tick lies in [mid − depth, mid + depth], fewer
+  // than W apart, and a tick leaving that window is deleted first, so its slot is empty when reused.
+  const W = 2 * depth + 4
+  const slot = (tick: number) => ((tick % W) + W) % W
+  /** Size in steps by slot (0: no level); a tick below the mid is a bid, above it an ask. */
+  const sizes = new Float64Array(W)
+  /** The interval in which a slot last changed. */
+  const touched = new Float64Array(W).fill(-1)
+  let interval = 0
+  let bidCount = 0
+  let askCount = 0
   let mid = spec.midTicks
   let lastId = spec.firstUpdateId
   const size = () => 1 + Math.floor(spec.maxSteps * rng() * rng())
   for (let k = 1; k <= depth; k++) {
-    if (rng() < FILL_SHARE) bids.set(mid - k, size())
-    if (rng() < FILL_SHARE) asks.set(mid + k, size())
+    if (rng() < FILL_SHARE) {
+      sizes[slot(mid - k)] = size()
+      bidCount++
+    }
+    if (rng() < FILL_SHARE) {
+      sizes[slot(mid + k)] = size()
+      askCount++
+    }
   }
 
   const nextId = () => (lastId += jump ? 2 + Math.floor(rng() * 15) : 1)
 
+  /** Sets a level's size (0 deletes), keeping the counts. */
+  const put = (isBid: boolean, tick: number, steps: number) => {
+    const i = slot(tick)
+    const before = sizes[i]!
+    if (before === 0 && steps > 0) isBid ? bidCount++ : askCount++
+    else if (before > 0 && steps === 0) isBid ? bidCount-- : askCount--
+    sizes[i] = steps
+    touched[i] = interval
+  }
+
   /** Deletes a level as one event; false when it was not there. */
   const remove = (isBid: boolean, tick: number, sink: EventSink): boolean => {
-    const side = isBid ? bids : asks
-    if (!side.delete(tick)) return false
+    if (sizes[slot(tick)] === 0) return false
+    put(isBid, tick, 0)
     sink(isBid, tick, 0, nextId())
     return true
   }
 
-  const touchedBids = new Set<number>()
-  const touchedAsks = new Set<number>()
   /** A distance from the mid not yet changed this interval: near the touch first, then anywhere. */
   const distance = (isBid: boolean): number => {
-    const touched = isBid ? touchedBids : touchedAsks
     const u = rng()
     let k = 1 + Math.floor(depth * u * u * u)
-    for (let i = 0; i < 8 && touched.has(isBid ? mid - k : mid + k); i++) k = 1 + Math.floor(depth * rng())
+    for (let i = 0; i < 8 && touched[slot(isBid ? mid - k : mid + k)] === interval; i++)
+      k = 1 + Math.floor(depth * rng())
     return k
   }
 
@@ -116,18 +132,21 @@ export const makeSyntheticBook = (spec: SymbolSpec, options: SyntheticBookOption
       }
       const isBid = rng() < 0.5
       const tick = isBid ? mid - distance(true) : mid + distance(false)
-      ;(isBid ? touchedBids : touchedAsks).add(tick)
-      const side = isBid ? bids : asks
-      if (side.has(tick) && rng() < DELETE_SHARE) {
-        side.delete(tick)
-        sink(isBid, tick, 0, nextId())
-      } else {
-        const steps = size()
-        side.set(tick, steps)
-        sink(isBid, tick, steps, nextId())
-      }
+      const steps = sizes[slot(tick)]! > 0 && rng() < DELETE_SHARE ? 0 : size()
+      put(isBid, tick, steps)
+      sink(isBid, tick, steps, nextId())
       done++
     }
+  }
+
+  const side = (isBid: boolean, limit: number) => {
+    const out: Array<readonly [number, number]> = []
+    for (let k = 1; k <= depth && out.length < limit; k++) {
+      const tick = isBid ? mid - k : mid + k
+      const steps = sizes[slot(tick)]!
+      if (steps > 0) out.push([tick, steps])
+    }
+    return out
   }
 
   return {
@@ -135,14 +154,9 @@ export const makeSyntheticBook = (spec: SymbolSpec, options: SyntheticBookOption
     lastUpdateId: () => lastId,
     generate,
     newInterval: () => {
-      touchedBids.clear()
-      touchedAsks.clear()
+      interval++
     },
-    state: (limit) => ({
-      lastUpdateId: lastId,
-      bids: sorted(bids, true, limit),
-      asks: sorted(asks, false, limit)
-    }),
-    levels: () => ({ bids: bids.size, asks: asks.size })
+    state: (limit) => ({ lastUpdateId: lastId, bids: side(true, limit), asks: side(false, limit) }),
+    levels: () => ({ bids: bidCount, asks: askCount })
   }
 }
