@@ -147,7 +147,7 @@ const serve = async () => {
     `serve: ${wall.toFixed(1)} s against \`sim binance --rate ${rate}\` (${symbols} symbols), one client per venue`
   )
   console.log(
-    `  server generated ${Math.round(events / wall).toLocaleString("en-US")} events/s (target ${target.toLocaleString("en-US")}); client received ${Math.round(messages / wall).toLocaleString("en-US")} messages/s, ${Math.round(levels / wall).toLocaleString("en-US")} levels/s, ${(bytes / wall / 1e6).toFixed(1)} MB/s; gaps ${gaps}; server CPU ${(serverCpuShare * 100).toFixed(0)} %, client CPU ${(((cpu.user + cpu.system) / 1e6 / wall) * 100).toFixed(0)} %`
+    `  server generated ${Math.round(events / wall).toLocaleString("en-US")} events/s (target ${target.toLocaleString("en-US")}); client received ${Math.round(messages / wall).toLocaleString("en-US")} messages/s, ${Math.round(levels / wall).toLocaleString("en-US")} levels/s, ${(bytes / wall / 1e6).toFixed(1)} MB/s; gaps ${gaps}; server CPU ${(serverCpuShare * 100).toFixed(0)} % (${((serverCpuShare * wall * 1e6) / events).toFixed(2)} µs per event), client CPU ${(((cpu.user + cpu.system) / 1e6 / wall) * 100).toFixed(0)} %`
   )
 }
 
