@@ -51,14 +51,7 @@ import {
   type BinanceFaults,
   makeBinanceFaults
 } from "./binanceFaults.js"
-import {
-  CATALOG,
-  DEFAULT_WEIGHT_LIMIT,
-  exchangeInfo,
-  type SymbolSpec,
-  VENUES,
-  type Venue
-} from "./catalog.js"
+import { CATALOG, DEFAULT_WEIGHT_LIMIT, exchangeInfo, type SymbolSpec, type Venue } from "./catalog.js"
 import { type DepthMarket, makeDepthMarket } from "./depthMarket.js"
 import type { DepthMessage } from "./depthStream.js"
 import {
@@ -689,5 +682,3 @@ export const make = (
 /** The simulator as a scoped layer. */
 export const layer = (options: BinanceSimOptions = {}): Layer.Layer<BinanceSim, SimStartError> =>
   Layer.scoped(BinanceSim, make(options))
-
-export { VENUES }
