@@ -135,7 +135,8 @@ const syncAndCompare = (
     pumpAll()
     for (const f of feeds) expect(f.book.init(first.body)).toBe(true)
     for (let attempt = 0; attempt < 10; attempt++) {
-      yield* Effect.sleep("500 millis")
+      // Long enough for a few messages first; a retry only needs the next message boundary.
+      yield* Effect.sleep(attempt === 0 ? "500 millis" : "120 millis")
       pumpAll()
       const later = (yield* get(depthUrl)).body as Snapshot
       const L = later.lastUpdateId
@@ -493,6 +494,8 @@ describe("BinanceSim connection rules", () => {
         (s) => Effect.sync(() => s.ws.terminate())
       )
       expect(yield* Effect.promise(() => silent.closed)).toBe(1006)
+      // The answering client outlives the silent one's deadline, pinged again and again.
+      yield* Effect.sleep("700 millis")
       expect(pings).toBeGreaterThanOrEqual(2)
       expect(answering.closeCode()).toBeUndefined()
       expect(sim.stats().connections.map((c) => c.endedBy)).toEqual([undefined, "pong timeout"])
