@@ -14,26 +14,20 @@
  * - The market (`depthMarket.ts`): seeded synthetic books advancing in 50 ms steps of the Effect
  *   clock at `rate` events a second per symbol; the REST snapshot at `lastUpdateId` equals the book
  *   built from every event up to it, so a correct client syncs with zero gaps.
+ * - REST routes and their errors: `restRoutes.ts`.
  * - Faults: `binanceFaults.ts` (`/__sim/binance-faults`: dropped messages, stale snapshot,
  *   disconnect, `serverShutdown`) and the core HTTP faults (`/__sim/faults`: status, `slow`,
  *   truncated, dropped connection). `/__sim/binance-weight` changes a venue's weight limit;
  *   `GET /__sim/binance-stats` returns `stats()`.
  */
 import type * as http from "node:http"
-import { Context, Effect, Either, Layer, type Scope } from "effect"
+import { Context, Effect, Layer, type Scope } from "effect"
 import type { WebSocket } from "ws"
-import {
-  badControl,
-  bodyOf,
-  CONTROL_PREFIX,
-  type ControlHandler,
-  decodeControlList,
-  makeControls
-} from "../core/controls.js"
+import { CONTROL_PREFIX, makeControls } from "../core/controls.js"
 import { type FaultSwitch, makeFaultSwitch } from "../core/faults.js"
 import { makeHttpFaults, registerFaultControls } from "../core/httpFaults.js"
 import { listen, type SimStartError } from "../core/httpHost.js"
-import { json, type Reply, requestIdFactory, writeReply } from "../core/reply.js"
+import { type Reply, requestIdFactory, writeReply } from "../core/reply.js"
 import {
   closePolicy,
   makePeer,
@@ -44,25 +38,17 @@ import {
   type WsPeer
 } from "../core/wsPeer.js"
 import { attachWebSocket } from "../core/wsServer.js"
-import {
-  BINANCE_FAULT_KINDS,
-  type BinanceFault,
-  BinanceFaultRequests,
-  type BinanceFaults,
-  makeBinanceFaults
-} from "./binanceFaults.js"
-import { CATALOG, DEFAULT_WEIGHT_LIMIT, exchangeInfo, type SymbolSpec, type Venue } from "./catalog.js"
+import { type BinanceFaults, binanceFaultsControl, makeBinanceFaults } from "./binanceFaults.js"
+import { CATALOG, DEFAULT_WEIGHT_LIMIT, type SymbolSpec, type Venue } from "./catalog.js"
 import { type DepthMarket, makeDepthMarket } from "./depthMarket.js"
 import type { DepthMessage } from "./depthStream.js"
 import {
-  type Charge,
   makeRequestWeight,
   type RequestWeight,
-  spotDepthWeight,
-  USDM_DEPTH_LIMITS,
   USED_WEIGHT_HEADER,
-  usdmDepthWeight
+  weightLimitControl
 } from "./requestWeight.js"
+import { binanceError, makeRestRoutes, statusBody } from "./restRoutes.js"
 import { handleControl } from "./wsControl.js"
 
 // ---------------------------------------------------------------------------------------------
@@ -162,19 +148,6 @@ const DEFAULT_MESSAGE_RATE: Record<Venue, number> = { spot: 5, usdm: 10 }
 /** The most market steps run at one wake; past it the market skips time rather than spiral. */
 const MAX_CATCH_UP_STEPS = 40
 
-const binanceError = (status: number, code: number, msg: string): Reply => json(status, { code, msg })
-
-const statusBody = (status: number): Reply =>
-  status === 429 || status === 418
-    ? binanceError(
-        status,
-        -1003,
-        "Too much request weight used; please use WebSocket Streams for live updates."
-      )
-    : status >= 500
-      ? binanceError(status, -1000, "An unknown error occurred while processing the request.")
-      : binanceError(status, -1000, `HTTP ${status}.`)
-
 // ---------------------------------------------------------------------------------------------
 // Connections
 
@@ -205,7 +178,6 @@ const DISCONNECT_FAULTS: ReadonlySet<"disconnect" | "server-shutdown"> = new Set
   "server-shutdown"
 ])
 const DROP_FAULTS: ReadonlySet<"drop-events"> = new Set(["drop-events"])
-const STALE_FAULTS: ReadonlySet<"stale-snapshot"> = new Set(["stale-snapshot"])
 
 // ---------------------------------------------------------------------------------------------
 // make
@@ -415,101 +387,7 @@ export const make = (
 
     // -- REST -----------------------------------------------------------------------------------
 
-    interface Route {
-      readonly venue: Venue
-      readonly weight: number
-      readonly answer: () => Reply
-    }
-
-    const symbolParam = (venue: Venue, url: URL): Either.Either<string, Reply> => {
-      const symbol = url.searchParams.get("symbol")
-      if (symbol === null || symbol.length === 0)
-        return Either.left(
-          binanceError(400, -1102, "Mandatory parameter 'symbol' was not sent, was empty/null, or malformed.")
-        )
-      if (!market.has(venue, symbol)) return Either.left(binanceError(400, -1121, "Invalid symbol."))
-      return Either.right(symbol)
-    }
-
-    const depthRoute = (venue: Venue, url: URL): Route => {
-      const raw = url.searchParams.get("limit")
-      const parsed =
-        raw === null ? (venue === "spot" ? 100 : 500) : /^\d{1,9}$/.test(raw) ? Number(raw) : Number.NaN
-      const invalid =
-        Number.isNaN(parsed) || parsed < 1
-          ? binanceError(
-              400,
-              -1100,
-              "Illegal characters found in parameter 'limit'; legal range is '^[0-9]{1,20}$'."
-            )
-          : venue === "usdm" && !USDM_DEPTH_LIMITS.includes(parsed)
-            ? binanceError(400, -1130, "Data sent for parameter 'limit' is not valid.")
-            : undefined
-      // Spot clamps a larger limit to 5000 (spec §1.3).
-      const limit =
-        invalid !== undefined
-          ? venue === "spot"
-            ? 100
-            : 500
-          : venue === "spot"
-            ? Math.min(parsed, 5000)
-            : parsed
-      const weight = venue === "spot" ? spotDepthWeight(limit) : usdmDepthWeight(limit)
-      return {
-        venue,
-        weight,
-        answer: () => {
-          if (invalid !== undefined) return invalid
-          const symbol = symbolParam(venue, url)
-          if (Either.isLeft(symbol)) return symbol.left
-          const stale = faults.take(`${venue}:${symbol.right}`, STALE_FAULTS)
-          const snap = market.snapshot(
-            venue,
-            symbol.right,
-            limit,
-            stale === undefined ? undefined : (stale.ageMs ?? 10_000)
-          )
-          return { status: 200, body: snap!.body }
-        }
-      }
-    }
-
-    const route = (url: URL): Route | undefined => {
-      const m = /^\/(api\/v3|fapi\/v1)\/(ping|time|exchangeInfo|depth)$/.exec(url.pathname)
-      if (m === null) return undefined
-      const venue: Venue = m[1] === "api/v3" ? "spot" : "usdm"
-      switch (m[2]) {
-        case "ping":
-          return { venue, weight: 1, answer: () => ({ status: 200, body: "{}" }) }
-        case "time":
-          return { venue, weight: 1, answer: () => json(200, { serverTime: now() }) }
-        case "exchangeInfo":
-          return {
-            venue,
-            weight: venue === "spot" ? 20 : 1,
-            answer: () => json(200, exchangeInfo(venue, market.specs(venue), weight[venue].limit(), now()))
-          }
-        default:
-          return depthRoute(venue, url)
-      }
-    }
-
-    const refused = (charge: Exclude<Charge, { _tag: "Ok" }>, venue: Venue): Reply => {
-      const limit = weight[venue].limit()
-      const reply =
-        charge._tag === "TooMany"
-          ? binanceError(
-              429,
-              -1003,
-              `Too much request weight used; current limit is ${limit} request weight per 1 MINUTE. Please use WebSocket Streams for live updates to avoid polling the API.`
-            )
-          : binanceError(
-              418,
-              -1003,
-              `Way too much request weight used; IP banned until ${charge.untilMs}. Please use WebSocket Streams for live updates to avoid bans.`
-            )
-      return { ...reply, headers: { "Retry-After": String(charge.retryAfterSeconds) } }
-    }
+    const { route, refused } = makeRestRoutes({ market, weight, faults, now })
 
     const nextRequestId = requestIdFactory()
     const controls = makeControls()
@@ -583,58 +461,8 @@ export const make = (
       }
     }
 
-    const faultsControl: ControlHandler = (request) => {
-      if (request.method === "GET") return { status: 200, body: faults.pending() }
-      if (request.method === "DELETE") {
-        faults.clear()
-        return { status: 200, body: { status: "OK", pending: 0 } }
-      }
-      if (request.method !== "POST") return undefined
-      const list = decodeControlList(
-        BinanceFaultRequests,
-        request.body,
-        "a Binance fault",
-        BINANCE_FAULT_KINDS
-      )
-      if (Either.isLeft(list)) return badControl(request.requestId, list.left)
-      let regexes: Array<RegExp | undefined>
-      try {
-        regexes = list.right.map((r) => (r.path === undefined ? undefined : new RegExp(r.path)))
-      } catch (e) {
-        return badControl(request.requestId, `invalid path regex: ${(e as Error).message}`)
-      }
-      list.right.forEach((r, i) => {
-        const { times, every, path: _path, ...fault } = r
-        const re = regexes[i]
-        faults.inject(fault as BinanceFault, {
-          ...(times === undefined ? {} : { times }),
-          ...(every === undefined ? {} : { every }),
-          ...(re === undefined ? {} : { path: re })
-        })
-      })
-      return { status: 200, body: { status: "OK", pending: faults.pending().length } }
-    }
-
-    const weightControl: ControlHandler = (request) => {
-      if (request.method !== "POST") return undefined
-      const body = bodyOf(request)
-      const value =
-        Either.isRight(body) && typeof body.right === "object" && body.right !== null ? body.right : {}
-      const { venue, limit } = value as Record<string, unknown>
-      if (
-        (venue !== "spot" && venue !== "usdm") ||
-        !(typeof limit === "number" && Number.isInteger(limit) && limit > 0)
-      )
-        return badControl(
-          request.requestId,
-          'expected {"venue": "spot" | "usdm", "limit": <positive integer>}'
-        )
-      weight[venue].setLimit(limit)
-      return { status: 200, body: { status: "OK", venue, limit } }
-    }
-
-    controls.register("/__sim/binance-faults", faultsControl)
-    controls.register("/__sim/binance-weight", weightControl)
+    controls.register("/__sim/binance-faults", binanceFaultsControl(faults))
+    controls.register("/__sim/binance-weight", weightLimitControl(weight))
     controls.register("/__sim/binance-stats", (r) =>
       r.method === "GET" ? { status: 200, body: stats() } : undefined
     )

@@ -5,6 +5,8 @@
  * to the next minute); a request sent before that wait is over earns a 418 ban, whose length
  * doubles with each ban (from `banMs`, at most 3 days).
  */
+import { Either } from "effect"
+import { badControl, bodyOf, type ControlHandler } from "../core/controls.js"
 
 export const USED_WEIGHT_HEADER = "X-MBX-USED-WEIGHT-1M"
 
@@ -90,3 +92,21 @@ export const makeRequestWeight = (options: {
     bans: () => bans
   }
 }
+
+/** `POST {"venue": "spot" | "usdm", "limit": N}` sets a venue's weight limit per minute. */
+export const weightLimitControl =
+  (weight: Readonly<Record<"spot" | "usdm", RequestWeight>>): ControlHandler =>
+  (request) => {
+    if (request.method !== "POST") return undefined
+    const body = bodyOf(request)
+    const value =
+      Either.isRight(body) && typeof body.right === "object" && body.right !== null ? body.right : {}
+    const { venue, limit } = value as Record<string, unknown>
+    if (
+      (venue !== "spot" && venue !== "usdm") ||
+      !(typeof limit === "number" && Number.isInteger(limit) && limit > 0)
+    )
+      return badControl(request.requestId, 'expected {"venue": "spot" | "usdm", "limit": <positive integer>}')
+    weight[venue].setLimit(limit)
+    return { status: 200, body: { status: "OK", venue, limit } }
+  }
