@@ -1,12 +1,106 @@
 /**
- * `tapehouse sim serve`: the Massive simulator, and `tapehouse sim thetadata`: the ThetaData
- * terminal simulator, in the foreground for any client (ours, the official ones, curl).
+ * `tapehouse sim serve` (Massive), `tapehouse sim thetadata` (the ThetaData terminal) and
+ * `tapehouse sim binance`: a vendor simulator in the foreground, for any client (ours, the
+ * official ones, curl).
  */
-import { Command, Options } from "@effect/cli"
+import { Command, HelpDoc, Options, ValidationError } from "@effect/cli"
 import { Console, Effect, Option } from "effect"
 import { shellWord } from "./commandLine.js"
 import { interruptIsNormalEnd } from "./exitCode.js"
 import { integerOption } from "./optionTypes.js"
+
+/** The symbols the Binance simulator lists (kept here so `--help` does not load the simulator). */
+const BINANCE_SYMBOLS = ["BTCUSDT", "ETHUSDT", "NKNUSDT", "SUSHIUSDT"] as const
+
+const binanceSymbols = Options.text("symbols").pipe(
+  Options.withPseudoName("SYM,SYM"),
+  Options.withDescription(
+    `Symbols to serve, comma-separated, from: ${BINANCE_SYMBOLS.join(", ")} (each on the venues that list it: NKNUSDT spot only, SUSHIUSDT USD-M only). Default: all.`
+  ),
+  Options.mapEffect((text) => {
+    const list = [
+      ...new Set(
+        text
+          .split(",")
+          .map((s) => s.trim().toUpperCase())
+          .filter((s) => s.length > 0)
+      )
+    ]
+    const bad = list.find((s) => !(BINANCE_SYMBOLS as ReadonlyArray<string>).includes(s))
+    return list.length > 0 && bad === undefined
+      ? Effect.succeed(list)
+      : Effect.fail(
+          ValidationError.invalidValue(
+            HelpDoc.p(
+              `--symbols ${JSON.stringify(text)} ${bad === undefined ? "names no symbol" : `names an unknown symbol ${bad}`}; expected some of: ${BINANCE_SYMBOLS.join(", ")}.`
+            )
+          )
+        )
+  }),
+  Options.optional
+)
+
+const binance = Command.make(
+  "binance",
+  {
+    port: integerOption("port", { min: 0, max: 65535, expected: "a port, 0-65535 (0 = a free one)" }).pipe(
+      Options.withDescription("Port on 127.0.0.1 (default: a free port chosen by the OS)."),
+      Options.withDefault(0)
+    ),
+    rate: integerOption("rate", {
+      min: 0,
+      max: 200_000,
+      expected: "events per second per symbol, 0-200000"
+    }).pipe(
+      Options.withDescription(
+        "Book events (level changes) per second per symbol and venue; a depth message batches its interval's changes. Default 1000."
+      ),
+      Options.withDefault(1000)
+    ),
+    symbols: binanceSymbols,
+    seed: integerOption("seed", { min: 0, max: 2 ** 31 - 1, expected: "an integer, 0 or more" }).pipe(
+      Options.withDescription("Seed of the synthetic books: the same seed gives the same events. Default 1."),
+      Options.withDefault(1)
+    )
+  },
+  (opts) =>
+    Effect.gen(function* () {
+      yield* interruptIsNormalEnd
+      const BinanceSim = yield* Effect.promise(() => import("../sim/binance/BinanceSim.js"))
+      const sim = yield* BinanceSim.make({
+        port: opts.port,
+        rate: opts.rate,
+        seed: opts.seed,
+        ...(Option.isSome(opts.symbols) ? { symbols: opts.symbols.value } : {})
+      })
+      const served = sim.market.stats()
+      const names = (venue: "spot" | "usdm") =>
+        served
+          .filter((s) => s.venue === venue)
+          .map((s) => s.symbol)
+          .join(",") || "(none)"
+      yield* Console.log(`Binance simulator listening on ${sim.url}`)
+      yield* Console.log(`  spot ${names("spot")}, USD-M ${names("usdm")}; ${opts.rate} events/s per symbol`)
+      yield* Console.log(`  TAPEHOUSE_BINANCE_SPOT_URL=${sim.urls.spotRest}`)
+      yield* Console.log(`  TAPEHOUSE_BINANCE_SPOT_WS_URL=${sim.urls.spotWs}`)
+      yield* Console.log(`  TAPEHOUSE_BINANCE_USDM_URL=${sim.urls.usdmRest}`)
+      yield* Console.log(`  TAPEHOUSE_BINANCE_USDM_WS_URL=${sim.urls.usdmWs}`)
+      const spotFirst = served.find((s) => s.venue === "spot")
+      const example =
+        spotFirst !== undefined
+          ? `${sim.urls.spotRest}/api/v3/depth?symbol=${spotFirst.symbol}&limit=5`
+          : `${sim.urls.usdmRest}/fapi/v1/depth?symbol=${served[0]?.symbol ?? "BTCUSDT"}&limit=5`
+      yield* Console.log(`  try: curl "${example}"`)
+      yield* Console.log(
+        "  faults: POST JSON to /__sim/binance-faults or /__sim/faults (see README); Ctrl-C stops."
+      )
+      return yield* Effect.never
+    }).pipe(Effect.scoped)
+).pipe(
+  Command.withDescription(
+    "Run the Binance spot and USD-M simulator (depth streams, REST snapshots, weights, faults) on 127.0.0.1 until Ctrl-C."
+  )
+)
 
 const serve = Command.make(
   "serve",
@@ -121,5 +215,5 @@ const thetadata = Command.make(
 
 export const simCommand = Command.make("sim").pipe(
   Command.withDescription("The local vendor simulators."),
-  Command.withSubcommands([serve, thetadata])
+  Command.withSubcommands([serve, thetadata, binance])
 )

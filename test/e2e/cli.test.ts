@@ -45,6 +45,10 @@ describe("tapehouse CLI", () => {
           ["sim", "serve", "--help"],
           ["--port", "--api-key", "--page-size", "--rate-limit"]
         ],
+        [
+          ["sim", "binance", "--help"],
+          ["--port", "--rate", "--symbols", "--seed"]
+        ],
         [["sql", "--help"], ["query"]],
         [["demo", "--help"], ["simulator"]]
       ]
