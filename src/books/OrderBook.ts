@@ -106,7 +106,10 @@ export class BookSide {
       const size = sizes[i]!
       if (size === 0) continue
       const key = this.sign * prices[i]!
-      if (!(key < last)) return this.loadUnordered(prices, sizes, count)
+      if (!(key < last)) {
+        this.loadUnordered(prices, sizes, count)
+        return
+      }
       last = key
       m++
     }
