@@ -101,7 +101,7 @@ describe("BookSide", () => {
 
 describe("OrderBook against tardis-dev's OrderBook", () => {
   it("holds equal top-25 books after every event of a seeded random delta stream", () => {
-    const stream = randomDepth({ seed: 42, events: 3000, depth: 300 })
+    const stream = randomDepth({ seed: 42, events: 2000, depth: 200 })
     const sync = new DepthSync(randomScales.symbol, "spot")
     const reference = new TardisOrderBook()
     const first = Either.getOrThrow(decodeDepthEvent(stream.events[0], randomScales))

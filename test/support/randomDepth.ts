@@ -1,8 +1,9 @@
 /**
  * A seeded stream of Binance-shaped spot depth messages (a REST snapshot body, then `depthUpdate`
  * payloads with contiguous ids) for differential tests and bench/books.ts. Prices sit on a 0.01
- * tick around a drifting mid, most changes close to the top of the book, some deep; about a third
- * are deletes. Strings are printed as Binance spot prints them (8 decimals).
+ * tick around a drifting mid, most changes close to the top of the book, one in ten anywhere in
+ * its depth; about a third are deletes, and a move of the mid deletes the levels it crosses.
+ * Strings are printed as Binance spot prints them (8 decimals).
  */
 import { formatFixed } from "../../src/books/fixedPoint.js"
 import type { SymbolScales } from "../../src/sources/binance/exchangeInfo.js"
@@ -65,14 +66,26 @@ export const randomDepth = (options: {
     bids.push([px(mid - 1 - i), sz(size())])
     asks.push([px(mid + 1 + i), sz(size())])
   }
+  // The levels held, so that a move of the mid deletes the levels it crosses, as trades on the
+  // exchange would: the book never crosses.
+  const held = { bid: new Set<number>(), ask: new Set<number>() }
+  for (let i = 0; i < depth; i++) {
+    held.bid.add(mid - 1 - i)
+    held.ask.add(mid + 1 + i)
+  }
   let id = 1_000_000
   let time = 1_700_000_000_000
   const events: RandomDepth["events"] = []
   let levelChanges = 0
   for (let k = 0; k < options.events; k++) {
-    if (rnd() < 0.2) mid += Math.floor(rnd() * 7) - 3
     const b: string[][] = []
     const a: string[][] = []
+    if (rnd() < 0.2) {
+      const next = mid + Math.floor(rnd() * 7) - 3
+      for (let p = mid + 1; p <= next; p++) if (held.ask.delete(p)) a.push([px(p), sz(0)])
+      for (let p = mid - 1; p >= next; p--) if (held.bid.delete(p)) b.push([px(p), sz(0)])
+      mid = next
+    }
     const n = 1 + Math.floor(rnd() * maxChanges)
     for (let j = 0; j < n; j++) {
       const r = rnd()
@@ -80,12 +93,15 @@ export const randomDepth = (options: {
       const distance = r < 0.9 ? Math.floor(-Math.log(1 - rnd()) * 6) : Math.floor(rnd() * depth * 1.2)
       const bid = rnd() < 0.5
       const price = bid ? mid - 1 - distance : mid + 1 + distance
-      const qty = rnd() < 0.35 ? "0.00000000" : sz(size())
-      ;(bid ? b : a).push([px(price), qty])
+      const remove = rnd() < 0.35
+      ;(bid ? b : a).push([px(price), sz(remove ? 0 : size())])
+      if (remove) (bid ? held.bid : held.ask).delete(price)
+      else (bid ? held.bid : held.ask).add(price)
     }
-    levelChanges += n
+    const changes = a.length + b.length
+    levelChanges += changes
     const U = id + 1
-    id += n
+    id += changes
     time += 1 + Math.floor(rnd() * 100)
     events.push({ e: "depthUpdate", E: time, s: randomScales.symbol, U, u: id, b, a })
   }
