@@ -1,7 +1,6 @@
 /** tardis-dev's OrderBook fed from Binance wire strings, the reference for differential tests. */
 
 import { type BookChange, OrderBook as TardisOrderBook } from "tardis-dev"
-import { formatFixed } from "../../src/books/fixedPoint.js"
 import type { OrderBook } from "../../src/books/OrderBook.js"
 
 const levelsOf = (levels: ReadonlyArray<ReadonlyArray<string>>) =>
@@ -38,7 +37,11 @@ export const tardisTop = (book: TardisOrderBook, bid: boolean, n: number): Array
 
 export { TardisOrderBook }
 
-/** The best `n` levels of one side of our book, as the Numbers of their printed decimals. */
+/**
+ * The best `n` levels of one side of our book as the Numbers tardis holds for the same decimal
+ * text: integer / 10^scale is one correctly rounded division, and Number(text) the correctly
+ * rounded parse of the same exact value, so the two are the same double.
+ */
 export const engineTop = (
   book: OrderBook,
   bid: boolean,
@@ -46,13 +49,11 @@ export const engineTop = (
   scales: { readonly priceScale: number; readonly sizeScale: number }
 ): Array<[number, number]> => {
   const side = bid ? book.bids : book.asks
+  const pricePow = 10 ** scales.priceScale
+  const sizePow = 10 ** scales.sizeScale
   const out: Array<[number, number]> = []
-  for (let i = 0; i < Math.min(n, side.length); i++) {
-    out.push([
-      Number(formatFixed(side.price(i)!, scales.priceScale)),
-      Number(formatFixed(side.size(i)!, scales.sizeScale))
-    ])
-  }
+  for (let i = 0; i < Math.min(n, side.length); i++)
+    out.push([side.price(i)! / pricePow, side.size(i)! / sizePow])
   return out
 }
 

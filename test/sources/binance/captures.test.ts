@@ -140,7 +140,7 @@ describe.skipIf(!haveBinanceFixtures)("Binance captures (../shared/fixtures/bina
         if (outcome._tag === "Buffered") buffered.push(raw)
         if (outcome._tag === "Applied") {
           reference.update(bookChange(capture.symbol, false, raw.b, raw.a))
-          const difference = topDifference(sync.book, reference, 50, symbol)
+          const difference = topDifference(sync.book, reference, 20, symbol)
           if (difference !== undefined) expect.fail(`after u=${event.u}: ${difference}`)
         }
       }
