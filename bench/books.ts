@@ -12,7 +12,9 @@
  *   its snapshot (the events the sync applies).
  * An "update" is one level change of an event (one row of book_deltas); the time of each rebuild
  * includes loading its snapshot, whose levels are not counted. Each figure is the best of `passes`
- * (default 5) passes in CPU time of this process; ours and tardis's alternate.
+ * (default 5) passes in CPU time of this process; ours and tardis's alternate. Last, the cost of
+ * getting there on the capture path: the synthetic events' frame text through JSON.parse and
+ * decodeDepthEvent.
  */
 import { Either } from "effect"
 import { type BookChange, OrderBook as TardisOrderBook } from "tardis-dev"
@@ -77,9 +79,14 @@ const workload = (
 }
 
 const workloads: Workload[] = []
+/** The synthetic events as combined-stream frame text, as they arrive on the WebSocket. */
+let rawTexts: string[] = []
 {
   const start = Date.now()
   const stream = randomDepth({ seed: 1, events: EVENTS, depth: 1000 })
+  rawTexts = stream.events
+    .slice(1)
+    .map((data) => JSON.stringify({ stream: `${randomScales.symbol.toLowerCase()}@depth@100ms`, data }))
   // The first event is the one the snapshot already holds (see randomDepth): not replayed.
   workloads.push(
     workload(
@@ -221,4 +228,19 @@ console.log(`\nThe same, reading the top ${TOP} levels of both sides after every
 console.log("| deltas | ours | tardis-dev | ratio |")
 console.log("| --- | --: | --: | --: |")
 for (const row of rows) console.log(row)
+
+// The capture path's share before the book: the WebSocket frame's text to a checked event.
+{
+  const w = workloads[0]!
+  const decode = () => {
+    for (const text of rawTexts) {
+      const decoded = decodeDepthEvent(framePayload(JSON.parse(text)), w.scales)
+      if (Either.isRight(decoded)) sink += decoded.right.u
+    }
+  }
+  const ms = timeIt(decode)
+  console.log(
+    `\nDecoding the synthetic stream from frame text (JSON.parse + decodeDepthEvent): ${fmt((rawTexts.length / ms) * 1000)} events/s, ${fmt((w.levelChanges / ms) * 1000)} level changes/s`
+  )
+}
 if (sink === -1) console.log(sink)
