@@ -12,7 +12,7 @@
  *   its snapshot (the events the sync applies).
  * An "update" is one level change of an event (one row of book_deltas); the time of each rebuild
  * includes loading its snapshot, whose levels are not counted. Each figure is the best of `passes`
- * (default 5) passes in CPU time of this process; ours and tardis's alternate. Last, the cost of
+ * (default 5) passes in CPU time of this process, each engine timed in turn on each input. Last, the cost of
  * getting there on the capture path: the synthetic events' frame text through JSON.parse and
  * decodeDepthEvent.
  */
