@@ -12,9 +12,9 @@
  *   its snapshot (the events the sync applies).
  * An "update" is one level change of an event (one row of book_deltas); the time of each rebuild
  * includes loading its snapshot, whose levels are not counted. Each figure is the best of `passes`
- * (default 5) passes in CPU time of this process, each engine timed in turn on each input. Last, the cost of
- * getting there on the capture path: the synthetic events' frame text through JSON.parse and
- * decodeDepthEvent.
+ * (default 5) passes in CPU time of this process, each engine timed in turn on each input.
+ * Last, the cost of getting there on the capture path: the synthetic events' frame text through
+ * JSON.parse and decodeDepthEvent.
  */
 import { Either } from "effect"
 import { type BookChange, OrderBook as TardisOrderBook } from "tardis-dev"
