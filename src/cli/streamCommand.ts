@@ -28,8 +28,9 @@ export const streamServices = (config: AppConfigShape) =>
         import("../pipeline/Checkpoints.js"),
         import("../sinks/Quarantine.js"),
         import("../sinks/SinksLive.js"),
-        import("../monitor/Alerts.js"),
-        import("../sources/massive/OfficialOpens.js")
+        import("../monitor/ErrorLog.js"),
+        import("../sources/massive/OfficialOpens.js"),
+        import("../monitor/SchemaDrift.js")
       ])
     ).pipe(
       Effect.map(
@@ -40,10 +41,17 @@ export const streamServices = (config: AppConfigShape) =>
           Checkpoints,
           Quarantine,
           SinksLive,
-          Alerts,
-          OfficialOpens
+          ErrorLog,
+          OfficialOpens,
+          SchemaDrift
         ]) => {
-          const rest = MassiveRest.Live
+          // Sinks, quarantine and alerts (disconnects and failures also go to the error log).
+          const monitored = Layer.mergeAll(ErrorLog.AlertsLive, Quarantine.Live, SinksLive.fromConfig).pipe(
+            Layer.provideMerge(ErrorLog.Live)
+          )
+          // Both clients sample what the vendor sends for schema drift.
+          const drift = SchemaDrift.Live.pipe(Layer.provide(monitored))
+          const rest = MassiveRest.Live.pipe(Layer.provide(drift))
           const calendar = (
             config.massive.calendarFromApi
               ? MarketCalendar.Live.pipe(Layer.provide(MassiveRest.Holidays))
@@ -52,11 +60,9 @@ export const streamServices = (config: AppConfigShape) =>
           return Layer.mergeAll(
             rest,
             calendar,
-            MassiveSocket.Live,
+            MassiveSocket.Live.pipe(Layer.provide(drift)),
             Layer.effect(Checkpoints.Checkpoints, Checkpoints.make(config.dataDir)),
-            Quarantine.Live,
-            SinksLive.fromConfig,
-            Alerts.Live,
+            monitored,
             // The stocks feed notes the day's official opens here; the option chain starts from them.
             OfficialOpens.layer
           ).pipe(Layer.provideMerge(Layer.succeed(AppConfig, config)))

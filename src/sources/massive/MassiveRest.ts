@@ -33,11 +33,16 @@ import type { Rejected } from "../../domain/Dataset.js"
 import { VendorAuthError, VendorDecodeError, VendorRequestError } from "../../domain/errors.js"
 import type { StockBar } from "../../domain/StockBar.js"
 import { addDays, newYorkTimeToEpochMs } from "../../domain/time.js"
+import * as SchemaDrift from "../../monitor/SchemaDrift.js"
 import * as NetworkError from "../networkError.js"
 import * as RequestStats from "../RequestStats.js"
 import * as RetryPolicy from "../retryPolicy.js"
 import { scanAggregatesBody } from "./aggregatesBody.js"
 import * as Wire from "./wire.js"
+
+/** The name schema drift of REST aggregate bars is reported under. */
+export const AGGREGATES_SOURCE = "massive-aggregates"
+const aggregateBarShape = SchemaDrift.shapeOf(Wire.AggregateBar)
 
 export type MassiveRestError = VendorAuthError | VendorRequestError | VendorDecodeError
 
@@ -263,6 +268,8 @@ interface DecodedBars<A> {
   readonly next: string | undefined
   readonly bars: Array<A>
   readonly rejected: Array<Rejected>
+  /** The page's first bar as sent, for the schema drift check (a plain object, or its JSON text). */
+  readonly sample: unknown
 }
 
 const decodeAggregatesHead = schemaDecoder(Wire.AggregatesEnvelopeHead)
@@ -527,6 +534,20 @@ export const make: Effect.Effect<MassiveRestShape, never, HttpClient.HttpClient 
       return loop(RetryPolicy.initial)
     }
 
+    const drift = yield* Effect.serviceOption(SchemaDrift.SchemaDrift)
+    /** The first bar of a page through the schema drift check (its text parsed: one small object a page). */
+    const observeBar = (sample: unknown): Effect.Effect<void> => {
+      if (Option.isNone(drift) || sample === undefined) return Effect.void
+      let bar = sample
+      if (typeof sample === "string")
+        try {
+          bar = JSON.parse(sample)
+        } catch {
+          return Effect.void
+        }
+      return drift.value.observe(AGGREGATES_SOURCE, aggregateBarShape, bar)
+    }
+
     const adjustedParam = (ticker: string): Record<string, string> =>
       isIndex(ticker) ? {} : { adjusted: String(massive.adjusted) }
 
@@ -545,7 +566,7 @@ export const make: Effect.Effect<MassiveRestShape, never, HttpClient.HttpClient 
           const bars: Array<A> = []
           const rejected: Array<Rejected> = []
           Wire.decodeAggregateBars(results, req.ticker, codec, bars, rejected)
-          return { envelope, next, bars, rejected }
+          return { envelope, next, bars, rejected, sample: results[0] }
         })
       // The usual page reads straight from the text into records; any other takes `decodePage`.
       const scanPage: TextDecoder<DecodedBars<A>> = (body) => {
@@ -555,11 +576,12 @@ export const make: Effect.Effect<MassiveRestShape, never, HttpClient.HttpClient 
           envelope,
           next,
           bars: scanned.bars,
-          rejected: []
+          rejected: [],
+          sample: scanned.firstBar
         }))
       }
       const fetchPage = (path: string, page: number) =>
-        Effect.flatMap(request(path, decodePage, scanPage), ({ envelope, bars, rejected, next }) => {
+        Effect.flatMap(request(path, decodePage, scanPage), ({ envelope, bars, rejected, next, sample }) => {
           if (next === path) {
             return Effect.fail(
               new VendorDecodeError({
@@ -571,13 +593,16 @@ export const make: Effect.Effect<MassiveRestShape, never, HttpClient.HttpClient 
           }
           const result: AggregatesPage<A> = { bars, rejected, page }
           return Effect.as(
-            Effect.logDebug(
-              `Massive aggregates ${req.ticker} page ${page}: ${bars.length} bars, ${rejected.length} rejected${next === undefined ? ", last page" : ""}`
-            ).pipe(
-              Effect.annotateLogs({
-                request: path,
-                ...(envelope.request_id === undefined ? {} : { requestId: envelope.request_id })
-              })
+            Effect.zipRight(
+              observeBar(sample),
+              Effect.logDebug(
+                `Massive aggregates ${req.ticker} page ${page}: ${bars.length} bars, ${rejected.length} rejected${next === undefined ? ", last page" : ""}`
+              ).pipe(
+                Effect.annotateLogs({
+                  request: path,
+                  ...(envelope.request_id === undefined ? {} : { requestId: envelope.request_id })
+                })
+              )
             ),
             [
               result,
