@@ -2,7 +2,7 @@
 import type { ErrorGroup } from "../monitor/ErrorLog.js"
 import { formatInt, table } from "./display.js"
 
-const EXAMPLE_CHARS = 160
+const EXAMPLE_CHARS = 120
 
 const shortTime = (iso: string) => iso.slice(0, 19).replace("T", " ")
 

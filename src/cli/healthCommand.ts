@@ -62,9 +62,9 @@ export const healthLines = (r: HealthReport): ReadonlyArray<string> => {
         .join("\n")
     )
   if (r.sqlBytes !== null) lines.push(`  embedded SQL database: ${formatBytes(r.sqlBytes)}`)
-  lines.push(`open alerts: ${r.openAlerts.length === 0 ? "none" : ""}`)
+  lines.push(`open alerts:${r.openAlerts.length === 0 ? " none" : ""}`)
   for (const a of r.openAlerts) lines.push(`  ${a.at} ${a.level} ${a.kind} ${a.source}: ${a.message}`)
-  lines.push(`error groups: ${r.errorGroups.length === 0 ? "none" : ""}`)
+  lines.push(`error groups:${r.errorGroups.length === 0 ? " none" : ""}`)
   if (r.errorGroups.length > 0)
     lines.push(
       errorsTable(r.errorGroups)

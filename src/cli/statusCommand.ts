@@ -51,7 +51,7 @@ export const statusLines = (r: StatusReport, verify: boolean): ReadonlyArray<str
         `streamed ${d.dataset} ${s.date}: ${s.state === "streaming" ? "streaming now" : "stopped before the close, not compacted"}; ${formatInt(s.rows)} rows in ${s.parts} part file(s)${s.base ? " and the base" : ""}, ${formatBytes(s.bytes)}; ${s.gaps} gap(s)${s.staged ? "; a staged file waits to be published" : ""}`
       )
   if (r.schemaDrift.length > 0) {
-    lines.push(`schema drift (vendor fields the decoders do not expect, its last 7 days):`)
+    lines.push(`schema drift (vendor fields the decoders do not expect; the newest 7 days with any):`)
     for (const d of r.schemaDrift)
       lines.push(
         `  ${new Date(d.first_seen).toISOString().slice(0, 10)} ${d.source} ${d.kind} field ${d.field}` +

@@ -134,13 +134,16 @@ export const toEntries = (records: ReadonlyArray<NewError>, nowMs: number): Read
   const at = new Date(nowMs).toISOString()
   return records
     .filter((r) => (r.count ?? 1) > 0)
-    .map((r) => ({
-      at,
-      source: r.source,
-      kind: r.kind,
-      message: r.message.slice(0, 2000),
-      count: r.count ?? 1
-    }))
+    .map(
+      (r): ErrorEntry => ({
+        at,
+        source: r.source,
+        kind: r.kind,
+        message: r.message.slice(0, 2000),
+        ...(r.subject === undefined ? {} : { subject: r.subject }),
+        count: r.count ?? 1
+      })
+    )
 }
 
 /** Appends `entries` to `<dataDir>/state/errors.jsonl` in one write. */

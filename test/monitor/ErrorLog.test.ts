@@ -124,13 +124,14 @@ describe("the error log file", () => {
         yield* TestClock.setTime(Date.parse("2026-12-02T10:00:00.000Z"))
         const log = yield* ErrorLog.make({ dataDir })
         yield* log.record([
-          { source: "stock_bars_1s", kind: "backfill-day", message: "SPY 2026-12-01: HTTP 500" },
+          { source: "stock_bars_1s", kind: "backfill-day", subject: "SPY 2026-12-01", message: "HTTP 500" },
           { source: "stock_bars_1s", kind: "rejected", message: "nothing", count: 0 }
         ])
         fs.appendFileSync(ErrorLog.errorsFile(dataDir), '{"at":"2026-12-02T1')
         fs.appendFileSync(ErrorLog.errorsFile(dataDir), "\n")
         yield* log.record([{ source: "massive-stocks", kind: "disconnect", message: "lost" }])
         const read = yield* ErrorLog.read(dataDir)
+        expect(read[0]?.subject).toBe("SPY 2026-12-01")
         expect(read.map((e) => [e.source, e.kind, e.count])).toEqual([
           ["stock_bars_1s", "backfill-day", 1],
           ["massive-stocks", "disconnect", 1]
