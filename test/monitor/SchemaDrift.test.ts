@@ -1,3 +1,5 @@
+import { existsSync, readFileSync } from "node:fs"
+import * as Path from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Ref, TestClock } from "effect"
 import type { SchemaDriftRow } from "../../src/domain/SchemaDrift.js"
@@ -5,9 +7,19 @@ import * as Alerts from "../../src/monitor/Alerts.js"
 import * as SchemaDrift from "../../src/monitor/SchemaDrift.js"
 import { scanAggregatesBody } from "../../src/sources/massive/aggregatesBody.js"
 import { firstEventOf } from "../../src/sources/massive/MassiveSocket.js"
+import { NewsArticle } from "../../src/sources/massive/news.js"
 import * as Wire from "../../src/sources/massive/wire.js"
 import { stockBarCodec } from "../../src/sources/massive/wire.js"
 import * as WsWire from "../../src/sources/massive/wsWire.js"
+import { sharedDir } from "../support/fixtures.js"
+
+const FIXTURES = Path.join(sharedDir, "fixtures", "massive")
+const fixtureResults = (name: string): ReadonlyArray<Record<string, unknown>> =>
+  (
+    JSON.parse(readFileSync(Path.join(FIXTURES, name), "utf8")) as {
+      results: ReadonlyArray<Record<string, unknown>>
+    }
+  ).results
 
 const wsShape = SchemaDrift.shapeOf(WsWire.AggregateEvent)
 const restShape = SchemaDrift.shapeOf(Wire.AggregateBar)
@@ -167,3 +179,20 @@ describe("samples at the vendor boundary", () => {
     expect(firstEventOf('[{"ev":"status","message":"a } inside"}]')).toBeUndefined()
   })
 })
+
+describe.skipIf(!existsSync(FIXTURES))(
+  "the vendor's recorded responses drift from nothing (needs ../shared)",
+  () => {
+    it("aggregate bars and news articles match the decoders' shapes", () => {
+      for (const bar of fixtureResults(
+        "test_rest__mocks__v2__aggs__ticker__AAPL__range__1__day__2005-04-01__2005-04-04.json"
+      ))
+        expect(SchemaDrift.diffRecord(restShape, bar)).toEqual([])
+      const articleShape = SchemaDrift.shapeOf(NewsArticle)
+      // `published_utc` is read from its wire form, a string.
+      expect(articleShape.get("published_utc")?.types).toEqual(new Set(["string"]))
+      for (const article of fixtureResults("test_rest__mocks__v2__reference__news&ticker=NFLX.json"))
+        expect(SchemaDrift.diffRecord(articleShape, article)).toEqual([])
+    })
+  }
+)

@@ -108,6 +108,11 @@ export interface MassiveRestShape {
    * (`optionContracts.ts`).
    */
   readonly getJson: <A, I>(path: string, schema: Schema.Schema<A, I>) => Effect.Effect<A, MassiveRestError>
+  /**
+   * Hands `sample`, a record as the vendor sent it, to the schema drift check when one is provided
+   * (`SchemaDrift`): for modules that wrap `getJson`, with the first record of each page.
+   */
+  readonly observeDrift: (source: string, shape: SchemaDrift.Shape, sample: unknown) => Effect.Effect<void>
 }
 
 export class MassiveRest extends Context.Tag("tapehouse/MassiveRest")<MassiveRest, MassiveRestShape>() {}
@@ -667,7 +672,11 @@ export const make: Effect.Effect<MassiveRestShape, never, HttpClient.HttpClient 
       marketStatusNow,
       upcomingMarketDays,
       stats: Effect.sync(counters.snapshot),
-      getJson: (path, schema) => request(path, schemaDecoder(schema))
+      getJson: (path, schema) => request(path, schemaDecoder(schema)),
+      observeDrift: (source, shape, sample) =>
+        Option.isNone(drift) || sample === undefined
+          ? Effect.void
+          : drift.value.observe(source, shape, sample)
     })
   })
 
@@ -797,7 +806,9 @@ export const Test = (data: TestData): Layer.Layer<MassiveRest> => {
               detail: ParseResult.TreeFormatter.formatErrorSync(e)
             })
         )
-      }
+      },
+      // No drift check in memory: the fixtures are what the decoders expect.
+      observeDrift: () => Effect.void
     })
   )
 }
