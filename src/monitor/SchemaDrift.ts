@@ -99,7 +99,24 @@ export const jsonTypeOf = (value: unknown): JsonType =>
 /** Keys and JSON types of a record, in its key order: equal signatures drift the same way. */
 export const signatureOf = (record: Readonly<Record<string, unknown>>): string => {
   let s = ""
-  for (const k in record) s += `${k}:${jsonTypeOf(record[k]).charAt(0)},`
+  for (const k in record) {
+    const v = record[k]
+    const t = typeof v
+    // One character a type, without building the type's name.
+    s +=
+      k +
+      (t === "number"
+        ? "n,"
+        : t === "string"
+          ? "s,"
+          : t === "boolean"
+            ? "b,"
+            : v === null
+              ? "0,"
+              : Array.isArray(v)
+                ? "a,"
+                : "o,")
+  }
   return s
 }
 

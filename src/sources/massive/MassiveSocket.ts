@@ -217,6 +217,9 @@ const taken = (conn: Connection, n: number, highWaterMark: number): void => {
   }
 }
 
+/** A connection's frames are sampled for schema drift at most this often (the first of a chunk). */
+export const DRIFT_SAMPLE_EVERY_MS = 100
+
 /** The names schema drift of WebSocket aggregates is reported under. */
 export const WS_AGGREGATES_SOURCE = "massive-ws-aggregates"
 export const WS_INDEX_AGGREGATES_SOURCE = "massive-ws-index-aggregates"
@@ -249,11 +252,14 @@ export const makeWith = (
     const maxDelay = Math.max(baseDelay, retry.reconnectMaxDelayMs)
     const decoder = new TextDecoder()
     const drift = yield* Effect.serviceOption(SchemaDrift.SchemaDrift)
-    /** The first event of a chunk's first frame through the schema drift check, when it is an aggregate. */
-    const observeFrame = (frame: string): Effect.Effect<void> => {
-      if (Option.isNone(drift)) return Effect.void
+    /**
+     * The first event of a chunk's first frame through the schema drift check; undefined when there
+     * is no check or the event is not an aggregate (a status), which does not count as a sample.
+     */
+    const observeFrame = (frame: string): Effect.Effect<void> | undefined => {
+      if (Option.isNone(drift)) return undefined
       const sample = firstEventOf(frame)
-      if (sample === undefined || (sample.ev !== "A" && sample.ev !== "AM")) return Effect.void
+      if (sample === undefined || (sample.ev !== "A" && sample.ev !== "AM")) return undefined
       const index = typeof sample.sym === "string" && sample.sym.startsWith("I:")
       return drift.value.observe(
         index ? WS_INDEX_AGGREGATES_SOURCE : WS_AGGREGATES_SOURCE,
@@ -500,8 +506,10 @@ export const makeWith = (
           )
 
         /** Frames after the handshake, decoded per pulled chunk, until the connection ends. */
-        const data = (conn: Connection): Stream.Stream<SocketEvent<A>> =>
-          Mailbox.toStream(conn.mailbox).pipe(
+        const data = (conn: Connection): Stream.Stream<SocketEvent<A>> => {
+          /** When this connection's last frame was sampled for schema drift (receive time). */
+          let sampledAt = Number.NEGATIVE_INFINITY
+          return Mailbox.toStream(conn.mailbox).pipe(
             Stream.mapChunksEffect((frames) => {
               taken(conn, frames.length, t.highWaterMark)
               const first = Chunk.head(frames)
@@ -526,15 +534,19 @@ export const makeWith = (
                 }
               }
               const events = Chunk.unsafeFromArray(out)
-              return first._tag === "None"
-                ? Effect.succeed(events)
-                : Effect.as(observeFrame(first.value.text), events)
+              if (first._tag === "None" || first.value.at - sampledAt < DRIFT_SAMPLE_EVERY_MS)
+                return Effect.succeed(events)
+              const observed = observeFrame(first.value.text)
+              if (observed === undefined) return Effect.succeed(events)
+              sampledAt = first.value.at
+              return Effect.as(observed, events)
             }),
             Stream.catchAll((e) => {
               conn.error = describeError(e, t)
               return Stream.empty
             })
           )
+        }
 
         const round: Stream.Stream<SocketEvent<A>, VendorAuthError> = Stream.unwrapScoped(
           Effect.gen(function* () {
