@@ -154,6 +154,6 @@ export const statusCommand = Command.make(
     })
 ).pipe(
   Command.withDescription(
-    "Show running streams with their heartbeat, each streamed day's coverage (every gap and its cause), days streamed but not compacted yet, the checkpoint state per dataset, symbol and day (done, empty, streamed, streaming, pending, failed with the reason) with row counts and file checksums, and recent alerts."
+    "Show running streams with their heartbeat, each streamed day's coverage (every gap and its cause), days streamed but not compacted yet, the checkpoint state per dataset, symbol and day (done, empty, streamed, streaming, pending, failed with the reason) with row counts and file checksums, the schema drift of recent days, and recent alerts."
   )
 )

@@ -184,10 +184,13 @@ export const read = (dataDir: string): Effect.Effect<ReadonlyArray<ErrorEntry>, 
   )
 }
 
+/** Entries `recorded` keeps (the newest): a process that runs for days stays bounded. */
+export const RECORDED_KEPT = 10_000
+
 export interface ErrorLogShape {
   /** Records errors. Never fails: a failure to record them is logged. */
   readonly record: (errors: ReadonlyArray<NewError>) => Effect.Effect<void>
-  /** The entries this service recorded (this run's errors), oldest first. */
+  /** The entries this service recorded (this run's errors, the newest `RECORDED_KEPT`), oldest first. */
   readonly recorded: Effect.Effect<ReadonlyArray<ErrorEntry>>
 }
 
@@ -202,7 +205,7 @@ export const make = (options: { readonly dataDir: string }): Effect.Effect<Error
         Effect.gen(function* () {
           const entries = toEntries(errors, yield* Clock.currentTimeMillis)
           if (entries.length === 0) return
-          yield* Ref.update(mine, (all) => [...all, ...entries])
+          yield* Ref.update(mine, (all) => [...all, ...entries].slice(-RECORDED_KEPT))
           yield* append(options.dataDir, entries).pipe(
             Effect.catchAll((error) => Effect.logError(`cannot record errors: ${error.message}`))
           )
