@@ -55,27 +55,44 @@ const decodeLine = Schema.decodeUnknownEither(Schema.parseJson(ErrorEntry))
 /** The file `Live` appends to. */
 export const errorsFile = (dataDir: string): string => path.join(dataDir, "state", "errors.jsonl")
 
-// Order matters: URLs before dates and numbers (they hold both), ids before numbers.
-const RULES: ReadonlyArray<readonly [RegExp, string]> = [
+/** A hex run that holds a digit and a letter is an id (a request id, a hash); a word or a number is not. */
+const hexId = (run: string): string => (/\d/.test(run) && /[a-f]/i.test(run) ? "<id>" : run)
+
+// Order matters: URLs before dates and numbers (they hold both), ids before numbers. Each rule runs
+// only on a message that has its cue (`when`), so most messages meet two or three of them.
+const RULES: ReadonlyArray<{
+  readonly when: string | undefined
+  readonly pattern: RegExp
+  readonly replace: string | ((match: string) => string)
+}> = [
   // The ticker in a REST path, then the rest of a path after it (ranges, dates, ids), and queries.
-  [/\/ticker\/[^/?\s]+/g, "/ticker/<ticker>"],
-  [/\/tickers\/[^/?\s]+/g, "/tickers/<ticker>"],
-  [/(\/(?:range|open-close)\/)[^\s?"')]+/g, "$1<…>"],
-  [/\?[^\s"')]*/g, "?<query>"],
-  [/\b\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?/g, "<date>"],
-  [/\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/gi, "<id>"],
-  // Hex ids (request ids, hashes): 8+ hex characters holding at least one digit and one letter.
-  [/\b(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{8,}\b/gi, "<id>"],
+  { when: "/ticker/", pattern: /\/ticker\/[^/?\s]+/g, replace: "/ticker/<ticker>" },
+  { when: "/tickers/", pattern: /\/tickers\/[^/?\s]+/g, replace: "/tickers/<ticker>" },
+  { when: "/", pattern: /(\/(?:range|open-close)\/)[^\s?"')]+/g, replace: "$1<…>" },
+  { when: "?", pattern: /\?[^\s"')]*/g, replace: "?<query>" },
+  {
+    when: "-",
+    pattern: /\b\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?/g,
+    replace: "<date>"
+  },
+  {
+    when: "-",
+    pattern: /\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/gi,
+    replace: "<id>"
+  },
+  { when: undefined, pattern: /\b[0-9a-f]{8,}\b/gi, replace: hexId },
   // Option, index and crypto tickers: O:SPY240119C00470000, I:VIX, X:BTCUSD.
-  [/\b[OIXC]:[A-Z0-9.]+/g, "<ticker>"],
-  [/-?\b\d+(?:\.\d+)?(?:e[+-]?\d+)?\b/gi, "<n>"],
-  [/\s+/g, " "]
+  { when: ":", pattern: /\b[OIXC]:[A-Z0-9.]+/g, replace: "<ticker>" },
+  { when: undefined, pattern: /-?\b\d+(?:\.\d+)?(?:e[+-]?\d+)?\b/gi, replace: "<n>" },
+  { when: undefined, pattern: /\s+/g, replace: " " }
 ]
 
 /** The message with numbers, ids, dates, tickers in URLs and queries taken out: what groups errors. */
 export const normalise = (message: string): string => {
   let out = message
-  for (const [pattern, replacement] of RULES) out = out.replace(pattern, replacement)
+  for (const rule of RULES)
+    if (rule.when === undefined || out.includes(rule.when))
+      out = out.replace(rule.pattern, rule.replace as (match: string) => string)
   return out.trim()
 }
 

@@ -10,7 +10,7 @@ import { AppConfig } from "../config/AppConfig.js"
 import { isDate, isInt64, isStringList } from "../domain/columnValues.js"
 import type { Dataset, Rejected } from "../domain/Dataset.js"
 import { SinkError, type StorageError } from "../domain/errors.js"
-import { ErrorLog, type NewError, normalise } from "../monitor/ErrorLog.js"
+import { ErrorLog, type NewError } from "../monitor/ErrorLog.js"
 import { makeDir, removeFileAndEmptyDir, removeStaleTemps, writeFileAtomic } from "./atomicFile.js"
 import { encodeTable, ParquetCodecError, type TableColumn } from "./parquetCodec.js"
 
@@ -155,14 +155,19 @@ export const make = (
     return Quarantine.of({ write })
   })
 
-/** One error-log entry per distinct reason among `rejected`, with its count. */
+const DIGITS = /\d+/g
+
+/**
+ * One error-log entry per reason among `rejected`, its numbers aside (one cheap pass per reject:
+ * the error log's own grouping takes out the rest), with its count.
+ */
 export const rejectedErrors = (
   source: string,
   rejected: ReadonlyArray<Rejected>
 ): ReadonlyArray<NewError> => {
   const byReason = new Map<string, { message: string; count: number }>()
   for (const r of rejected) {
-    const key = normalise(r.reason)
+    const key = r.reason.replace(DIGITS, "#")
     const seen = byReason.get(key)
     if (seen === undefined) byReason.set(key, { message: r.reason, count: 1 })
     else seen.count++
