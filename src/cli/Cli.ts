@@ -6,6 +6,8 @@ import { backfillCommand } from "./backfillCommand.js"
 import { withCliConsole } from "./cliConsole.js"
 import { demoCommand } from "./demoCommand.js"
 import { discoverCommand } from "./discoverCommand.js"
+import { errorsCommand } from "./errorsCommand.js"
+import { healthCommand } from "./healthCommand.js"
 import { root } from "./root.js"
 import { simCommand } from "./simCommand.js"
 import { compactCommand, simulateCommand } from "./simulateCommand.js"
@@ -20,6 +22,8 @@ const subcommands = [
   streamCommand,
   stopCommand,
   statusCommand,
+  errorsCommand,
+  healthCommand,
   simulateCommand,
   compactCommand,
   simCommand,

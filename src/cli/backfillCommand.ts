@@ -13,10 +13,12 @@ import {
 } from "../domain/datasets.js"
 import { BackfillIncomplete, UsageError } from "../domain/errors.js"
 import { isTicker, normalizeTicker } from "../domain/tickers.js"
+import type { ErrorEntry } from "../monitor/ErrorLog.js"
 import { StatusLine } from "../monitor/StatusLine.js"
 import type * as Backfill from "../runners/backfill.js"
 import { ESTIMATE_AFTER_DAYS, estimateBackfill } from "../runners/estimate.js"
 import { emptyWarnings, estimateLine, interruptedLines, progressLine, summaryLine } from "./display.js"
+import { errorsTable } from "./errorsView.js"
 import { receivedSignal } from "./exitCode.js"
 import { backfillLayer } from "./layers.js"
 import { metricsPort, withMetricsServer } from "./metricsOption.js"
@@ -151,18 +153,22 @@ export const backfillCommand = Command.make("backfill", options, (opts) =>
     // Datasets the one asked for fills first (option bars: the contracts of their days), then it.
     // and those written alongside it from the same vendor data (news → news_sentiment).
     const names = withAlongside([...fillsFirstOf(entryOf(opts.dataset)), opts.dataset])
-    const [Backfill, { MassiveRest }, { MarketCalendar }] = yield* Effect.promise(() =>
+    const [Backfill, { MassiveRest }, { MarketCalendar }, ErrorLog] = yield* Effect.promise(() =>
       Promise.all([
         // Loaded here, not at start: `--help` and the other commands do not need them.
         import("../runners/backfill.js"),
         import("../sources/massive/MassiveRest.js"),
-        import("../calendar/MarketCalendar.js")
+        import("../calendar/MarketCalendar.js"),
+        import("../monitor/ErrorLog.js")
       ])
     )
 
     let lastProgress: Backfill.BackfillProgress | undefined
     let running: DatasetName = opts.dataset
+    /** This run's errors (failed days, rejects), for the table that ends the run. */
+    let runErrors: ReadonlyArray<ErrorEntry> = []
     const { reports, requests } = yield* Effect.gen(function* () {
+      const errors = yield* ErrorLog.ErrorLog
       const line = yield* StatusLine
       const rest = yield* MassiveRest
       const reports: Array<Backfill.BackfillReport> = []
@@ -225,8 +231,25 @@ export const backfillCommand = Command.make("backfill", options, (opts) =>
       }
       const requests = yield* rest.stats
       yield* logRequestStats("Massive", requests)
+      yield* errors.record(
+        reports.flatMap((r) =>
+          r.failed.map((f) => ({
+            source: r.dataset,
+            kind: "backfill-day",
+            subject: `${f.symbol} ${f.date}`,
+            message: f.reason
+          }))
+        )
+      )
+      runErrors = yield* errors.recorded
       return { reports, requests }
     }).pipe(
+      // A failure that stops the run (auth, storage) is an error too.
+      Effect.tapError((error) =>
+        Effect.flatMap(ErrorLog.ErrorLog, (errors) =>
+          errors.record([{ source: running, kind: "backfill-run", message: error.message }])
+        )
+      ),
       // Ctrl-C or SIGTERM: say what is kept and how to go on (the exit code says it was interrupted).
       Effect.onInterrupt(() =>
         Effect.forEach(
@@ -253,6 +276,11 @@ export const backfillCommand = Command.make("backfill", options, (opts) =>
         )
       yield* Console.log(withThrottleNote(summaryLine(report), requests))
       for (const warning of emptyWarnings(report)) yield* Console.log(warning)
+    }
+    if (runErrors.length > 0) {
+      const { groupErrors } = ErrorLog
+      yield* Console.log("errors of this run (all runs: npx tapehouse errors):")
+      yield* Console.log(errorsTable(groupErrors(runErrors)))
     }
     if (last.failed.length > 0) return yield* new BackfillIncomplete({ failed: last.failed })
   })

@@ -25,24 +25,42 @@ export const backfillServices = (config: AppConfigShape) =>
         import("../sinks/Quarantine.js"),
         import("../sinks/SinksLive.js"),
         import("../sources/massive/MassiveRest.js"),
-        import("../monitor/Alerts.js"),
+        import("../monitor/ErrorLog.js"),
+        import("../monitor/SchemaDrift.js"),
         import("../monitor/Performance.js")
       ])
     ).pipe(
-      Effect.map(([MarketCalendar, Checkpoints, Quarantine, SinksLive, MassiveRest, Alerts, Performance]) => {
-        const calendar = (
-          config.massive.calendarFromApi
-            ? MarketCalendar.Live.pipe(Layer.provide(MassiveRest.Holidays))
-            : MarketCalendar.RulesOnly
-        ).pipe(Layer.provideMerge(MassiveRest.Live))
-        const checkpoints = Layer.effect(Checkpoints.Checkpoints, Checkpoints.make(config.dataDir))
-        // AppConfig stays in the context: feeds read their settings from it (news.tickers …).
-        return Layer.mergeAll(calendar, checkpoints, Quarantine.Live, SinksLive.fromConfig).pipe(
+      Effect.map(
+        ([
+          MarketCalendar,
+          Checkpoints,
+          Quarantine,
+          SinksLive,
+          MassiveRest,
+          ErrorLog,
+          SchemaDrift,
+          Performance
+        ]) => {
+          // Sinks, quarantine and alerts, with the error log they record errors in.
+          const monitored = Layer.mergeAll(ErrorLog.AlertsLive, Quarantine.Live, SinksLive.fromConfig).pipe(
+            Layer.provideMerge(ErrorLog.Live)
+          )
           // Slow commits and stale operations (days, requests) raise alerts.
-          Layer.provideMerge(Layer.provideMerge(Performance.Live, Alerts.Live)),
-          Layer.provideMerge(Layer.succeed(AppConfig, config))
-        )
-      })
+          const watched = Performance.Live.pipe(Layer.provideMerge(monitored))
+          // The REST client samples what the vendor sends for schema drift.
+          const rest = MassiveRest.Live.pipe(Layer.provide(SchemaDrift.Live.pipe(Layer.provide(monitored))))
+          const calendar = (
+            config.massive.calendarFromApi
+              ? MarketCalendar.Live.pipe(Layer.provide(MassiveRest.Holidays))
+              : MarketCalendar.RulesOnly
+          ).pipe(Layer.provideMerge(rest))
+          const checkpoints = Layer.effect(Checkpoints.Checkpoints, Checkpoints.make(config.dataDir))
+          // AppConfig stays in the context: feeds read their settings from it (news.tickers …).
+          return Layer.mergeAll(calendar, checkpoints, watched).pipe(
+            Layer.provideMerge(Layer.succeed(AppConfig, config))
+          )
+        }
+      )
     )
   )
 

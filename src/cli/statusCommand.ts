@@ -50,6 +50,18 @@ export const statusLines = (r: StatusReport, verify: boolean): ReadonlyArray<str
       lines.push(
         `streamed ${d.dataset} ${s.date}: ${s.state === "streaming" ? "streaming now" : "stopped before the close, not compacted"}; ${formatInt(s.rows)} rows in ${s.parts} part file(s)${s.base ? " and the base" : ""}, ${formatBytes(s.bytes)}; ${s.gaps} gap(s)${s.staged ? "; a staged file waits to be published" : ""}`
       )
+  if (r.schemaDrift.length > 0) {
+    lines.push(`schema drift (vendor fields the decoders do not expect; the newest 7 days with any):`)
+    for (const d of r.schemaDrift)
+      lines.push(
+        `  ${new Date(d.first_seen).toISOString().slice(0, 10)} ${d.source} ${d.kind} field ${d.field}` +
+          (d.kind === "new"
+            ? ` (${d.seen})`
+            : d.kind === "missing"
+              ? ` (expected ${d.expected})`
+              : `: ${d.seen}, expected ${d.expected}`)
+      )
+  }
   if (r.alerts.length > 0) {
     lines.push("recent alerts:")
     for (const a of r.alerts) lines.push(`  ${a.at} ${a.level} ${a.kind} ${a.source}: ${a.message}`)
@@ -142,6 +154,6 @@ export const statusCommand = Command.make(
     })
 ).pipe(
   Command.withDescription(
-    "Show running streams with their heartbeat, each streamed day's coverage (every gap and its cause), days streamed but not compacted yet, the checkpoint state per dataset, symbol and day (done, empty, streamed, streaming, pending, failed with the reason) with row counts and file checksums, and recent alerts."
+    "Show running streams with their heartbeat, each streamed day's coverage (every gap and its cause), days streamed but not compacted yet, the checkpoint state per dataset, symbol and day (done, empty, streamed, streaming, pending, failed with the reason) with row counts and file checksums, the schema drift of recent days, and recent alerts."
   )
 )

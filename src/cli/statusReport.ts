@@ -10,6 +10,7 @@ import * as Path from "node:path"
 import { Effect } from "effect"
 import { Continuity, type ContinuityRow } from "../domain/Continuity.js"
 import { datasetNames, entryOf } from "../domain/datasets.js"
+import { SchemaDrift, type SchemaDriftRow } from "../domain/SchemaDrift.js"
 import * as Alerts from "../monitor/Alerts.js"
 import type * as Heartbeat from "../monitor/Heartbeat.js"
 import * as Checkpoints from "../pipeline/Checkpoints.js"
@@ -96,7 +97,12 @@ export interface StatusReport {
   readonly coverage: ReadonlyArray<DayCoverage>
   readonly datasets: ReadonlyArray<DatasetStatus>
   readonly alerts: ReadonlyArray<Alerts.AlertRecord>
+  /** The schema drift of the last `DRIFT_DAYS` days that had any, oldest first. */
+  readonly schemaDrift: ReadonlyArray<SchemaDriftRow>
 }
+
+/** Days of schema drift `status` shows (the newest partitions of `schema_drift`). */
+export const DRIFT_DAYS = 7
 
 const sha256Of = (file: string) =>
   Effect.promise(() =>
@@ -172,6 +178,23 @@ const coverageOf = (dataDir: string) =>
       }
     }
     return out
+  })
+
+/** The rows of the newest `DRIFT_DAYS` partitions of `schema_drift` (Parquet readers loaded only when there are any). */
+const schemaDriftOf = (dataDir: string) =>
+  Effect.gen(function* () {
+    const dates = (yield* listDir(Path.join(dataDir, "lake", SchemaDrift.name)))
+      .filter((d) => d.startsWith("date="))
+      .map((d) => d.slice("date=".length))
+      .sort()
+      .slice(-DRIFT_DAYS)
+    if (dates.length === 0) return []
+    const [{ readPartition }] = yield* parquetReaders()
+    const out: Array<SchemaDriftRow> = []
+    for (const date of dates)
+      for (const row of yield* readPartition(dataDir, SchemaDrift, date).pipe(Effect.orElseSucceed(() => [])))
+        out.push(row)
+    return out.sort((a, b) => a.first_seen - b.first_seen)
   })
 
 /** Partitions with part files or a staged file, read from their footers (nothing loaded when there are none). */
@@ -271,17 +294,20 @@ export const collectStatus = (dataDir: string, filter: StatusFilter) =>
       (c) => filter.dataset === undefined || c.dataset === filter.dataset
     )
     const store = yield* Checkpoints.make(dataDir)
-    const journaled = (yield* store.datasets).filter((d) => d !== Continuity.name)
+    // The ledgers tapehouse writes about itself have sections of their own.
+    const own = (d: string) => d === Continuity.name || d === SchemaDrift.name
+    const journaled = (yield* store.datasets).filter((d) => !own(d))
     // A dataset streamed without any checkpoint yet still shows its part files.
     const lakeDirs = yield* Effect.promise(() =>
       NodeFs.readdir(Path.join(dataDir, "lake")).catch(() => [] as Array<string>)
     )
-    const names = [...new Set([...journaled, ...lakeDirs.filter((d) => d !== Continuity.name)])]
+    const names = [...new Set([...journaled, ...lakeDirs.filter((d) => !own(d))])]
       .filter((d) => filter.dataset === undefined || d === filter.dataset)
       .sort()
     const datasets: Array<DatasetStatus> = []
     for (const name of names) datasets.push(yield* datasetOf(dataDir, store, name, filter, streams, coverage))
     const alerts = yield* Alerts.read(dataDir, 5).pipe(Effect.orElseSucceed(() => []))
-    const report: StatusReport = { dataDir, streams, coverage, datasets, alerts }
+    const schemaDrift = yield* schemaDriftOf(dataDir)
+    const report: StatusReport = { dataDir, streams, coverage, datasets, alerts, schemaDrift }
     return report
   })

@@ -29,8 +29,9 @@ export const streamServices = (config: AppConfigShape) =>
         import("../pipeline/Checkpoints.js"),
         import("../sinks/Quarantine.js"),
         import("../sinks/SinksLive.js"),
-        import("../monitor/Alerts.js"),
+        import("../monitor/ErrorLog.js"),
         import("../sources/massive/OfficialOpens.js"),
+        import("../monitor/SchemaDrift.js"),
         import("../monitor/Performance.js")
       ])
     ).pipe(
@@ -42,11 +43,20 @@ export const streamServices = (config: AppConfigShape) =>
           Checkpoints,
           Quarantine,
           SinksLive,
-          Alerts,
+          ErrorLog,
           OfficialOpens,
+          SchemaDrift,
           Performance
         ]) => {
-          const rest = MassiveRest.Live
+          // Sinks, quarantine and alerts (disconnects and failures also go to the error log).
+          const monitored = Layer.mergeAll(ErrorLog.AlertsLive, Quarantine.Live, SinksLive.fromConfig).pipe(
+            Layer.provideMerge(ErrorLog.Live)
+          )
+          // The performance monitor (its stale-operation watchdog: one per process) raises alerts.
+          const watched = Performance.Live.pipe(Layer.provideMerge(monitored))
+          // Both clients sample what the vendor sends for schema drift.
+          const drift = SchemaDrift.Live.pipe(Layer.provide(monitored))
+          const rest = MassiveRest.Live.pipe(Layer.provide(drift))
           const calendar = (
             config.massive.calendarFromApi
               ? MarketCalendar.Live.pipe(Layer.provide(MassiveRest.Holidays))
@@ -55,17 +65,12 @@ export const streamServices = (config: AppConfigShape) =>
           return Layer.mergeAll(
             rest,
             calendar,
-            MassiveSocket.Live,
+            MassiveSocket.Live.pipe(Layer.provide(drift)),
             Layer.effect(Checkpoints.Checkpoints, Checkpoints.make(config.dataDir)),
-            Quarantine.Live,
-            SinksLive.fromConfig,
+            watched,
             // The stocks feed notes the day's official opens here; the option chain starts from them.
             OfficialOpens.layer
-          ).pipe(
-            // Alerts and the performance monitor (its stale-operation watchdog: one per process).
-            Layer.provideMerge(Layer.provideMerge(Performance.Live, Alerts.Live)),
-            Layer.provideMerge(Layer.succeed(AppConfig, config))
-          )
+          ).pipe(Layer.provideMerge(Layer.succeed(AppConfig, config)))
         }
       )
     )

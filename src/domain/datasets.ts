@@ -18,6 +18,7 @@ import { type IndexBar, IndexBars1s } from "./IndexBar.js"
 import { News, type NewsRecord, NewsSentiment, type NewsSentimentRecord } from "./News.js"
 import { type OptionBar, OptionBars1s } from "./OptionBar.js"
 import { type OptionContractRow, OptionContracts } from "./OptionContract.js"
+import { SchemaDrift, type SchemaDriftRow } from "./SchemaDrift.js"
 import { type StockBar, StockBars1s } from "./StockBar.js"
 
 /** A feed with its live side. */
@@ -180,7 +181,10 @@ export const withAlongside = (names: ReadonlyArray<DatasetName>): ReadonlyArray<
 export const datasetHelp = (): string => datasetNames.map((n) => `${n}: ${registry[n].summary}`).join("; ")
 
 /** Datasets tapehouse writes about itself. */
-export const internalDatasets: { readonly continuity: Dataset<ContinuityRow> } = { continuity: Continuity }
+export const internalDatasets: {
+  readonly continuity: Dataset<ContinuityRow>
+  readonly schema_drift: Dataset<SchemaDriftRow>
+} = { continuity: Continuity, schema_drift: SchemaDrift }
 
 /**
  * Every SQL schema change, in order: a dataset's table, or a nullable column added to a table made
@@ -198,5 +202,6 @@ export const sqlSchemaChanges: ReadonlyArray<
   { _tag: "table", table: registry.option_contracts.dataset },
   { _tag: "table", table: registry.option_bars_1s.dataset },
   { _tag: "table", table: registry.news.dataset },
-  { _tag: "table", table: registry.news_sentiment.dataset }
+  { _tag: "table", table: registry.news_sentiment.dataset },
+  { _tag: "table", table: anyDataset(SchemaDrift) }
 ]

@@ -422,7 +422,14 @@ const makeServer = (
       // holds some of it back or a data fault is queued (those rewrite the page).
       const cacheKey =
         publishedTo === toMs &&
-        !faults.pending().some((p) => p.fault.kind === "repeat-rows" || p.fault.kind === "ohlc-violation")
+        !faults
+          .pending()
+          .some(
+            (p) =>
+              p.fault.kind === "repeat-rows" ||
+              p.fault.kind === "ohlc-violation" ||
+              p.fault.kind === "extra-keys"
+          )
           ? `${ticker}|${multiplier}|${timespan}|${fromMs}|${toMs}|${sort}|${perPage}|${wire}`
           : undefined
       const cached = cacheKey === undefined ? undefined : pageTexts.get(cacheKey)
@@ -454,8 +461,12 @@ const makeServer = (
       const violation = faults.take(url.pathname, (f) => f.kind === "ohlc-violation" && page.length > 0)
       if (violation?.kind === "ohlc-violation") corrupt(page, violation.count)
 
+      const extra = faults.take(url.pathname, (f) => f.kind === "extra-keys" && page.length > 0)
+      const toWire = wire === "index" ? indexWire : barWire
       const text: PageText = {
-        results: JSON.stringify(page.map(wire === "index" ? indexWire : barWire)),
+        results: JSON.stringify(
+          extra?.kind === "extra-keys" ? page.map((b) => ({ ...toWire(b), ...extra.keys })) : page.map(toWire)
+        ),
         count: page.length,
         nextTs: next?.ts
       }

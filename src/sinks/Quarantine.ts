@@ -5,11 +5,12 @@
  * received, as JSON). Writing is deterministic and replaces that scope's file atomically.
  */
 import * as path from "node:path"
-import { Context, Effect, Layer, Ref } from "effect"
+import { Context, Effect, Layer, Option, Ref } from "effect"
 import { AppConfig } from "../config/AppConfig.js"
 import { isDate, isInt64, isStringList } from "../domain/columnValues.js"
 import type { Dataset, Rejected } from "../domain/Dataset.js"
 import { SinkError, type StorageError } from "../domain/errors.js"
+import { ErrorLog, type NewError } from "../monitor/ErrorLog.js"
 import { makeDir, removeFileAndEmptyDir, removeStaleTemps, writeFileAtomic } from "./atomicFile.js"
 import { encodeTable, ParquetCodecError, type TableColumn } from "./parquetCodec.js"
 
@@ -110,7 +111,11 @@ export const encodeRejects = <A>(dataset: Dataset<A>, rejected: ReadonlyArray<Re
 const datePattern = /^\d{4}-\d{2}-\d{2}$/
 
 /** The file-backed quarantine under `dataDir`. */
-export const make = (dataDir: string): Effect.Effect<QuarantineShape> =>
+export const make = (
+  dataDir: string,
+  /** Told of each write's rejects, one entry per distinct reason (the error log's `rejected`). */
+  onRejected?: (errors: ReadonlyArray<NewError>) => Effect.Effect<void>
+): Effect.Effect<QuarantineShape> =>
   Effect.sync(() => {
     const root = path.resolve(dataDir)
     const write = Effect.fn("Quarantine.write")(function* <A>(
@@ -143,17 +148,39 @@ export const make = (dataDir: string): Effect.Effect<QuarantineShape> =>
       })
       yield* makeDir(path.dirname(file)).pipe(Effect.mapError(storage))
       yield* writeFileAtomic(file, bytes).pipe(Effect.mapError(storage))
+      if (onRejected !== undefined) yield* onRejected(rejectedErrors(dataset.name, rejected))
       const result: QuarantineResult = { file: relative, rows: rejected.length }
       return result
     })
     return Quarantine.of({ write })
   })
 
-/** The file-backed quarantine under the configured data dir. */
-export const fromConfig: Effect.Effect<QuarantineShape, never, AppConfig> = Effect.flatMap(
-  AppConfig,
-  (config) => make(config.dataDir)
-)
+const DIGITS = /\d+/g
+
+/**
+ * One error-log entry per reason among `rejected`, its numbers aside (one cheap pass per reject:
+ * the error log's own grouping takes out the rest), with its count.
+ */
+export const rejectedErrors = (
+  source: string,
+  rejected: ReadonlyArray<Rejected>
+): ReadonlyArray<NewError> => {
+  const byReason = new Map<string, { message: string; count: number }>()
+  for (const r of rejected) {
+    const key = r.reason.replace(DIGITS, "#")
+    const seen = byReason.get(key)
+    if (seen === undefined) byReason.set(key, { message: r.reason, count: 1 })
+    else seen.count++
+  }
+  return [...byReason.values()].map(({ message, count }) => ({ source, kind: "rejected", message, count }))
+}
+
+/** The file-backed quarantine under the configured data dir; rejects go to the `ErrorLog` when there is one. */
+export const fromConfig: Effect.Effect<QuarantineShape, never, AppConfig> = Effect.gen(function* () {
+  const config = yield* AppConfig
+  const errors = yield* Effect.serviceOption(ErrorLog)
+  return yield* make(config.dataDir, Option.isSome(errors) ? errors.value.record : undefined)
+})
 
 export const Live: Layer.Layer<Quarantine, never, AppConfig> = Layer.effect(Quarantine, fromConfig)
 

@@ -28,6 +28,18 @@ export const Fault = Schema.Union(
   Schema.Struct({ kind: Schema.Literal("repeat-rows"), count: Schema.Int.pipe(Schema.positive()) }),
   /** Corrupt `count` bars of an aggregates page (high below low). Pages without bars do not match. */
   Schema.Struct({ kind: Schema.Literal("ohlc-violation"), count: Schema.Int.pipe(Schema.positive()) }),
+  /**
+   * Add these members to every bar of an aggregates page, as a vendor that starts sending new
+   * fields would (in 2026 Massive added `dv` and `dav`, fractional volumes as strings). Pages
+   * without bars do not match.
+   */
+  Schema.Struct({
+    kind: Schema.Literal("extra-keys"),
+    keys: Schema.Record({
+      key: Schema.String,
+      value: Schema.Union(Schema.String, Schema.Number, Schema.Boolean)
+    })
+  }),
   /** Destroy the socket without answering. */
   Schema.Struct({ kind: Schema.Literal("drop-connection") }),
   /** Break `count` rows of a CSV answer (the ThetaData simulator): each loses its last field. */
@@ -43,6 +55,7 @@ export const FAULT_KINDS: ReadonlyArray<FaultKind> = [
   "slow",
   "repeat-rows",
   "ohlc-violation",
+  "extra-keys",
   "drop-connection",
   "malformed-rows"
 ]

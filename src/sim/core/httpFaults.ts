@@ -2,7 +2,7 @@
  * Applying a simulator's HTTP faults to one request: the requests-per-minute limit (429), then
  * the first queued transport fault (an error status with its `Retry-After`, a cut body, HTML, a
  * delay, a dropped connection). The vendor supplies its error bodies; the routes apply the data
- * faults (`repeat-rows`, `ohlc-violation`) themselves. Also the control endpoints that drive
+ * faults (`repeat-rows`, `ohlc-violation`, `extra-keys`) themselves. Also the control endpoints that drive
  * them: `/__sim/faults` and `/__sim/rate-limit`.
  */
 import type * as http from "node:http"

@@ -34,11 +34,16 @@ import { VendorAuthError, VendorDecodeError, VendorRequestError } from "../../do
 import type { StockBar } from "../../domain/StockBar.js"
 import { addDays, newYorkTimeToEpochMs } from "../../domain/time.js"
 import * as Performance from "../../monitor/Performance.js"
+import * as SchemaDrift from "../../monitor/SchemaDrift.js"
 import * as NetworkError from "../networkError.js"
 import * as RequestStats from "../RequestStats.js"
 import * as RetryPolicy from "../retryPolicy.js"
 import { scanAggregatesBody } from "./aggregatesBody.js"
 import * as Wire from "./wire.js"
+
+/** The name schema drift of REST aggregate bars is reported under. */
+export const AGGREGATES_SOURCE = "massive-aggregates"
+const aggregateBarShape = SchemaDrift.shapeOf(Wire.AggregateBar)
 
 export type MassiveRestError = VendorAuthError | VendorRequestError | VendorDecodeError
 
@@ -104,6 +109,11 @@ export interface MassiveRestShape {
    * (`optionContracts.ts`).
    */
   readonly getJson: <A, I>(path: string, schema: Schema.Schema<A, I>) => Effect.Effect<A, MassiveRestError>
+  /**
+   * Hands `sample`, a record as the vendor sent it, to the schema drift check when one is provided
+   * (`SchemaDrift`): for modules that wrap `getJson`, with the first record of each page.
+   */
+  readonly observeDrift: (source: string, shape: SchemaDrift.Shape, sample: unknown) => Effect.Effect<void>
 }
 
 export class MassiveRest extends Context.Tag("tapehouse/MassiveRest")<MassiveRest, MassiveRestShape>() {}
@@ -264,6 +274,8 @@ interface DecodedBars<A> {
   readonly next: string | undefined
   readonly bars: Array<A>
   readonly rejected: Array<Rejected>
+  /** The page's first bar as sent, for the schema drift check (a plain object, or its JSON text). */
+  readonly sample: unknown
 }
 
 const decodeAggregatesHead = schemaDecoder(Wire.AggregatesEnvelopeHead)
@@ -530,6 +542,20 @@ export const make: Effect.Effect<MassiveRestShape, never, HttpClient.HttpClient 
       return loop(RetryPolicy.initial).pipe(performance.track("fetch", "massive-rest", `GET ${path}`))
     }
 
+    const drift = yield* Effect.serviceOption(SchemaDrift.SchemaDrift)
+    /** The first bar of a page through the schema drift check (its text parsed: one small object a page). */
+    const observeBar = (sample: unknown): Effect.Effect<void> => {
+      if (Option.isNone(drift) || sample === undefined) return Effect.void
+      let bar = sample
+      if (typeof sample === "string")
+        try {
+          bar = JSON.parse(sample)
+        } catch {
+          return Effect.void
+        }
+      return drift.value.observe(AGGREGATES_SOURCE, aggregateBarShape, bar)
+    }
+
     const adjustedParam = (ticker: string): Record<string, string> =>
       isIndex(ticker) ? {} : { adjusted: String(massive.adjusted) }
 
@@ -548,7 +574,7 @@ export const make: Effect.Effect<MassiveRestShape, never, HttpClient.HttpClient 
           const bars: Array<A> = []
           const rejected: Array<Rejected> = []
           Wire.decodeAggregateBars(results, req.ticker, codec, bars, rejected)
-          return { envelope, next, bars, rejected }
+          return { envelope, next, bars, rejected, sample: results[0] }
         })
       // The usual page reads straight from the text into records; any other takes `decodePage`.
       const scanPage: TextDecoder<DecodedBars<A>> = (body) => {
@@ -558,11 +584,12 @@ export const make: Effect.Effect<MassiveRestShape, never, HttpClient.HttpClient 
           envelope,
           next,
           bars: scanned.bars,
-          rejected: []
+          rejected: [],
+          sample: scanned.firstBar
         }))
       }
       const fetchPage = (path: string, page: number) =>
-        Effect.flatMap(request(path, decodePage, scanPage), ({ envelope, bars, rejected, next }) => {
+        Effect.flatMap(request(path, decodePage, scanPage), ({ envelope, bars, rejected, next, sample }) => {
           if (next === path) {
             return Effect.fail(
               new VendorDecodeError({
@@ -574,13 +601,16 @@ export const make: Effect.Effect<MassiveRestShape, never, HttpClient.HttpClient 
           }
           const result: AggregatesPage<A> = { bars, rejected, page }
           return Effect.as(
-            Effect.logDebug(
-              `Massive aggregates ${req.ticker} page ${page}: ${bars.length} bars, ${rejected.length} rejected${next === undefined ? ", last page" : ""}`
-            ).pipe(
-              Effect.annotateLogs({
-                request: path,
-                ...(envelope.request_id === undefined ? {} : { requestId: envelope.request_id })
-              })
+            Effect.zipRight(
+              observeBar(sample),
+              Effect.logDebug(
+                `Massive aggregates ${req.ticker} page ${page}: ${bars.length} bars, ${rejected.length} rejected${next === undefined ? ", last page" : ""}`
+              ).pipe(
+                Effect.annotateLogs({
+                  request: path,
+                  ...(envelope.request_id === undefined ? {} : { requestId: envelope.request_id })
+                })
+              )
             ),
             [
               result,
@@ -645,7 +675,11 @@ export const make: Effect.Effect<MassiveRestShape, never, HttpClient.HttpClient 
       marketStatusNow,
       upcomingMarketDays,
       stats: Effect.sync(counters.snapshot),
-      getJson: (path, schema) => request(path, schemaDecoder(schema))
+      getJson: (path, schema) => request(path, schemaDecoder(schema)),
+      observeDrift: (source, shape, sample) =>
+        Option.isNone(drift) || sample === undefined
+          ? Effect.void
+          : drift.value.observe(source, shape, sample)
     })
   })
 
@@ -775,7 +809,9 @@ export const Test = (data: TestData): Layer.Layer<MassiveRest> => {
               detail: ParseResult.TreeFormatter.formatErrorSync(e)
             })
         )
-      }
+      },
+      // No drift check in memory: the fixtures are what the decoders expect.
+      observeDrift: () => Effect.void
     })
   )
 }

@@ -25,6 +25,7 @@ import {
 import * as WS from "ws"
 import { AppConfig } from "../../config/AppConfig.js"
 import { VendorAuthError } from "../../domain/errors.js"
+import * as SchemaDrift from "../../monitor/SchemaDrift.js"
 import type { LiveEvent } from "../../runners/LiveFeed.js"
 import * as FrameDecoder from "./FrameDecoder.js"
 import type { AggregateCodec } from "./wsWire.js"
@@ -216,6 +217,29 @@ const taken = (conn: Connection, n: number, highWaterMark: number): void => {
   }
 }
 
+/** A connection's frames are sampled for schema drift at most this often (the first of a chunk). */
+export const DRIFT_SAMPLE_EVERY_MS = 100
+
+/** The names schema drift of WebSocket aggregates is reported under. */
+export const WS_AGGREGATES_SOURCE = "massive-ws-aggregates"
+export const WS_INDEX_AGGREGATES_SOURCE = "massive-ws-index-aggregates"
+const aggregateEventShape = SchemaDrift.shapeOf(Wire.AggregateEvent)
+const indexEventShape = SchemaDrift.shapeOf(Wire.IndexAggregateEvent)
+
+/** The first event object of a frame (`[{...},...]`), parsed alone; undefined when it is not one. */
+export const firstEventOf = (frame: string): Record<string, unknown> | undefined => {
+  const start = frame.indexOf("{")
+  const end = start < 0 ? -1 : frame.indexOf("}", start)
+  if (end < 0) return undefined
+  try {
+    const event: unknown = JSON.parse(frame.slice(start, end + 1))
+    return typeof event === "object" && event !== null ? (event as Record<string, unknown>) : undefined
+  } catch {
+    // A `}` inside a string value: not worth a full parse for a sample.
+    return undefined
+  }
+}
+
 export const makeWith = (
   options: Options = {}
 ): Effect.Effect<MassiveSocketShape, never, AppConfig | Socket.WebSocketConstructor> =>
@@ -227,6 +251,22 @@ export const makeWith = (
     const baseDelay = Math.max(0, retry.reconnectBaseDelayMs)
     const maxDelay = Math.max(baseDelay, retry.reconnectMaxDelayMs)
     const decoder = new TextDecoder()
+    const drift = yield* Effect.serviceOption(SchemaDrift.SchemaDrift)
+    /**
+     * The first event of a chunk's first frame through the schema drift check; undefined when there
+     * is no check or the event is not an aggregate (a status), which does not count as a sample.
+     */
+    const observeFrame = (frame: string): Effect.Effect<void> | undefined => {
+      if (Option.isNone(drift)) return undefined
+      const sample = firstEventOf(frame)
+      if (sample === undefined || (sample.ev !== "A" && sample.ev !== "AM")) return undefined
+      const index = typeof sample.sym === "string" && sample.sym.startsWith("I:")
+      return drift.value.observe(
+        index ? WS_INDEX_AGGREGATES_SOURCE : WS_AGGREGATES_SOURCE,
+        index ? indexEventShape : aggregateEventShape,
+        sample
+      )
+    }
 
     /** Opens one connection in the current scope. Never fails: open errors surface through `opened`. */
     const open = (url: string) =>
@@ -466,10 +506,13 @@ export const makeWith = (
           )
 
         /** Frames after the handshake, decoded per pulled chunk, until the connection ends. */
-        const data = (conn: Connection): Stream.Stream<SocketEvent<A>> =>
-          Mailbox.toStream(conn.mailbox).pipe(
-            Stream.mapChunks((frames) => {
+        const data = (conn: Connection): Stream.Stream<SocketEvent<A>> => {
+          /** When this connection's last frame was sampled for schema drift (receive time). */
+          let sampledAt = Number.NEGATIVE_INFINITY
+          return Mailbox.toStream(conn.mailbox).pipe(
+            Stream.mapChunksEffect((frames) => {
               taken(conn, frames.length, t.highWaterMark)
+              const first = Chunk.head(frames)
               const out: Array<SocketEvent<A>> = []
               for (const { text: frame, at } of frames) {
                 // Large frames of aggregates go on undecoded (see the `Frame` event); one that may
@@ -490,13 +533,20 @@ export const makeWith = (
                   if (e._tag === "Status" && isDisconnectStatus(e)) noteStop(conn, e)
                 }
               }
-              return Chunk.unsafeFromArray(out)
+              const events = Chunk.unsafeFromArray(out)
+              if (first._tag === "None" || first.value.at - sampledAt < DRIFT_SAMPLE_EVERY_MS)
+                return Effect.succeed(events)
+              const observed = observeFrame(first.value.text)
+              if (observed === undefined) return Effect.succeed(events)
+              sampledAt = first.value.at
+              return Effect.as(observed, events)
             }),
             Stream.catchAll((e) => {
               conn.error = describeError(e, t)
               return Stream.empty
             })
           )
+        }
 
         const round: Stream.Stream<SocketEvent<A>, VendorAuthError> = Stream.unwrapScoped(
           Effect.gen(function* () {

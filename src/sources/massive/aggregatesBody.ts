@@ -17,6 +17,8 @@ import type { BarCodec } from "./wire.js"
 export interface ScannedPage<A> {
   readonly head: unknown
   readonly bars: Array<A>
+  /** The text of the first bar object, as sent (for the schema drift check); absent without bars. */
+  readonly firstBar?: string
 }
 
 const POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16]
@@ -247,6 +249,7 @@ export const scanAggregatesBody = <A>(
   let resultsStart = -1
   let resultsEnd = -1
   const bars: Array<A> = []
+  let firstBar: string | undefined
   scan.space()
   if (body.charCodeAt(scan.i) === 0x7d) return undefined
   for (;;) {
@@ -261,7 +264,9 @@ export const scanAggregatesBody = <A>(
       if (body.charCodeAt(scan.i) === 0x5d) scan.i++
       else
         for (;;) {
+          const barStart = scan.i
           if (!scanBar(scan, symbol, codec, bars)) return undefined
+          if (firstBar === undefined) firstBar = body.slice(barStart, scan.i)
           scan.space()
           const next = body.charCodeAt(scan.i++)
           if (next === 0x5d) break
@@ -294,5 +299,5 @@ export const scanAggregatesBody = <A>(
     return undefined
   }
   if (typeof head !== "object" || head === null || Array.isArray(head)) return undefined
-  return { head, bars }
+  return firstBar === undefined ? { head, bars } : { head, bars, firstBar }
 }

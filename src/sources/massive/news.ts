@@ -11,6 +11,7 @@
  */
 import { Chunk, Effect, Either, Option, ParseResult, Schema, Stream } from "effect"
 import { VendorDecodeError } from "../../domain/errors.js"
+import { shapeOf } from "../../monitor/SchemaDrift.js"
 import { type MassiveRestError, type MassiveRestShape, nextPath } from "./MassiveRest.js"
 import { SuccessStatus } from "./wire.js"
 
@@ -164,6 +165,16 @@ export const listingPath = (listing: NewsListing): string => {
   return `/v2/reference/news?${query}`
 }
 
+/** The name schema drift of news articles is reported under. */
+export const NEWS_SOURCE = "massive-news"
+const articleShape = shapeOf(NewsArticle)
+
+/** A page of the listing, its first article through the schema drift check. */
+const observed = (rest: MassiveRestShape, path: string) =>
+  Effect.tap(rest.getJson(path, NewsEnvelope), (envelope) =>
+    rest.observeDrift(NEWS_SOURCE, articleShape, envelope.results?.[0])
+  )
+
 /**
  * The articles newer than `since`, oldest first, following `next_url` until the last page (one
  * request per page). Fails with the client's domain errors.
@@ -173,7 +184,7 @@ export const list = (
   listing: NewsListing
 ): Stream.Stream<NewsArticle, MassiveRestError> =>
   Stream.paginateChunkEffect(listingPath(listing), (path) =>
-    Effect.flatMap(rest.getJson(path, NewsEnvelope), (envelope) => {
+    Effect.flatMap(observed(rest, path), (envelope) => {
       const page = pageOf(envelope)
       if (Either.isLeft(page))
         return Effect.fail(new VendorDecodeError({ vendor: "Massive", request: path, detail: page.left }))
@@ -214,7 +225,7 @@ export const listPages = (
   listing: NewsListing
 ): Stream.Stream<LenientNewsPage, MassiveRestError> =>
   Stream.paginateEffect(listingPath(listing), (path) =>
-    Effect.flatMap(rest.getJson(path, NewsEnvelope), (envelope) => {
+    Effect.flatMap(observed(rest, path), (envelope) => {
       const articles: Array<NewsArticle> = []
       const rejected: Array<RejectedArticle> = []
       ;(envelope.results ?? []).forEach((raw, i) => {

@@ -29,6 +29,7 @@ import { codec } from "../../../src/sources/massive/stockBarsFeed.js"
 
 type SocketEvent = LiveEvent<StockBar>
 
+import * as SchemaDrift from "../../../src/monitor/SchemaDrift.js"
 import * as MassiveSocket from "../../../src/sources/massive/MassiveSocket.js"
 
 const KEY = "ws-test-key-SECRET-7f3a"
@@ -751,6 +752,52 @@ describe("MassiveSocket.Live against a loopback ws server", () => {
       yield* settle()
       expect(server.conns).toHaveLength(0)
     })
+  )
+})
+
+describe("MassiveSocket.Live with a SchemaDrift service", () => {
+  it.scoped(
+    "frames carrying the vendor's new dv and dav report one drift per field, and the bars still flow",
+    () =>
+      Effect.gen(function* () {
+        const frames = Array.from({ length: 20 }, (_, f) =>
+          JSON.stringify([{ ...agg("SPY", f * 1000), dv: "100.5", dav: "1000.5" }, agg("QQQ", f * 1000)])
+        )
+        const server = yield* startServer(streaming(() => frames))
+        const observed: Array<{ source: string; drift: ReadonlyArray<string> }> = []
+        const drift = Layer.succeed(
+          SchemaDrift.SchemaDrift,
+          SchemaDrift.SchemaDrift.of({
+            observe: (source, shape, sample) =>
+              Effect.sync(() =>
+                observed.push({
+                  source,
+                  drift: SchemaDrift.diffRecord(shape, sample as Record<string, unknown>).map(
+                    (d) => `${d.kind} ${d.field}`
+                  )
+                })
+              )
+          })
+        )
+        const socket = yield* MassiveSocket.MassiveSocket.pipe(
+          Effect.provide(
+            MassiveSocket.layer(OPTIONS).pipe(
+              Layer.provide(Layer.merge(Layer.succeed(AppConfig, makeConfig(server.url)), drift))
+            )
+          )
+        )
+        const seen: Array<SocketEvent> = []
+        yield* socket.events({ cluster: "stocks", subscriptions: ["A.SPY", "A.QQQ"], codec }).pipe(
+          Stream.runForEach((e) => Effect.sync(() => seen.push(e))),
+          Effect.forkScoped
+        )
+        yield* waitFor(() => barTs(seen).length === 40, "40 bars")
+        // Sampled (at most every 100 ms of receive time on the Clock, which stands still here): the
+        // first aggregate, with its new fields.
+        expect(observed).toEqual([
+          { source: MassiveSocket.WS_AGGREGATES_SOURCE, drift: ["new dv", "new dav"] }
+        ])
+      })
   )
 })
 
