@@ -5,8 +5,8 @@
  * (`POST /__sim/binance-faults`). HTTP transport faults (an error status, `slow`, a cut body, a
  * dropped connection) are the core ones at `/__sim/faults`.
  */
-import { Either, Schema } from "effect"
-import { badControl, type ControlHandler, decodeControlList } from "../core/controls.js"
+import { Schema } from "effect"
+import { type ControlHandler, faultControl } from "../core/controls.js"
 import { makeFaultQueue, type Queued, type QueueOptions } from "../core/faultQueue.js"
 
 export const BinanceFault = Schema.Union(
@@ -86,31 +86,5 @@ export const makeBinanceFaults = (): BinanceFaults => {
 }
 
 /** `GET` lists the pending faults, `POST` queues one or a list, `DELETE` clears them. */
-export const binanceFaultsControl =
-  (faults: BinanceFaults): ControlHandler =>
-  (request) => {
-    if (request.method === "GET") return { status: 200, body: faults.pending() }
-    if (request.method === "DELETE") {
-      faults.clear()
-      return { status: 200, body: { status: "OK", pending: 0 } }
-    }
-    if (request.method !== "POST") return undefined
-    const list = decodeControlList(BinanceFaultRequests, request.body, "a Binance fault", BINANCE_FAULT_KINDS)
-    if (Either.isLeft(list)) return badControl(request.requestId, list.left)
-    let regexes: Array<RegExp | undefined>
-    try {
-      regexes = list.right.map((r) => (r.path === undefined ? undefined : new RegExp(r.path)))
-    } catch (e) {
-      return badControl(request.requestId, `invalid path regex: ${(e as Error).message}`)
-    }
-    list.right.forEach((r, i) => {
-      const { times, every, path: _path, ...fault } = r
-      const re = regexes[i]
-      faults.inject(fault as BinanceFault, {
-        ...(times === undefined ? {} : { times }),
-        ...(every === undefined ? {} : { every }),
-        ...(re === undefined ? {} : { path: re })
-      })
-    })
-    return { status: 200, body: { status: "OK", pending: faults.pending().length } }
-  }
+export const binanceFaultsControl = (faults: BinanceFaults): ControlHandler =>
+  faultControl(faults, BinanceFaultRequests, "a Binance fault", BINANCE_FAULT_KINDS)

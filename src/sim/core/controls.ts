@@ -5,6 +5,7 @@
  */
 import type * as http from "node:http"
 import { Either, ParseResult, Schema } from "effect"
+import type { Queued, QueueOptions } from "./faultQueue.js"
 import { json, type Reply } from "./reply.js"
 
 export const CONTROL_PREFIX = "/__sim/"
@@ -122,3 +123,52 @@ export const decodeControlList = <A, I>(
   const value = decoded.right
   return Either.right(Array.isArray(value) ? (value as ReadonlyArray<A>) : [value as A])
 }
+
+/** A fault as a control request sends it: the fault, with its queue options (`path` a regex source). */
+export type FaultRequest<F> = F & {
+  readonly times?: number | undefined
+  readonly every?: number | undefined
+  readonly path?: string | undefined
+}
+
+/**
+ * A simulator's fault control: `GET` lists the pending faults, `POST` queues one or a list (each
+ * with `times`, `every` and a `path` regex), `DELETE` clears them.
+ */
+export const faultControl =
+  <F, I>(
+    faults: {
+      readonly inject: (fault: F, options?: QueueOptions) => void
+      readonly clear: () => void
+      readonly pending: () => ReadonlyArray<Queued<F>>
+    },
+    requests: Schema.Schema<FaultRequest<F> | ReadonlyArray<FaultRequest<F>>, I>,
+    what: string,
+    kinds: ReadonlyArray<string>
+  ): ControlHandler =>
+  (request) => {
+    if (request.method === "GET") return { status: 200, body: faults.pending() }
+    if (request.method === "DELETE") {
+      faults.clear()
+      return { status: 200, body: { status: "OK", pending: 0 } }
+    }
+    if (request.method !== "POST") return undefined
+    const list = decodeControlList(requests, request.body, what, kinds)
+    if (Either.isLeft(list)) return badControl(request.requestId, list.left)
+    let regexes: Array<RegExp | undefined>
+    try {
+      regexes = list.right.map((r) => (r.path === undefined ? undefined : new RegExp(r.path)))
+    } catch (e) {
+      return badControl(request.requestId, `invalid path regex: ${(e as Error).message}`)
+    }
+    list.right.forEach((r, i) => {
+      const { times, every, path: _path, ...fault } = r
+      const re = regexes[i]
+      faults.inject(fault as F, {
+        ...(times === undefined ? {} : { times }),
+        ...(every === undefined ? {} : { every }),
+        ...(re === undefined ? {} : { path: re })
+      })
+    })
+    return { status: 200, body: { status: "OK", pending: faults.pending().length } }
+  }

@@ -7,7 +7,7 @@
  */
 import type * as http from "node:http"
 import { Either } from "effect"
-import { badControl, bodyOf, type Controls, decodeControlList } from "./controls.js"
+import { badControl, bodyOf, type Controls, faultControl } from "./controls.js"
 import { FAULT_KINDS, type Fault, FaultRequests, type FaultSwitch, TRANSPORT_KINDS } from "./faults.js"
 import { BAD_GATEWAY_PAGE, JSON_TYPE, type Reply, writeTruncated } from "./reply.js"
 
@@ -97,33 +97,7 @@ export const makeHttpFaults = (
 
 /** `GET`/`POST`/`DELETE /__sim/faults` and `POST /__sim/rate-limit` on `controls`. */
 export const registerFaultControls = (controls: Controls, faults: FaultSwitch): void => {
-  const ok = (body: unknown) => ({ status: 200, body })
-  controls.register("/__sim/faults", (request) => {
-    if (request.method === "GET") return ok(faults.pending())
-    if (request.method === "DELETE") {
-      faults.clear()
-      return ok({ status: "OK", pending: 0 })
-    }
-    if (request.method !== "POST") return undefined
-    const list = decodeControlList(FaultRequests, request.body, "a fault", FAULT_KINDS)
-    if (Either.isLeft(list)) return badControl(request.requestId, list.left)
-    let regexes: Array<RegExp | undefined>
-    try {
-      regexes = list.right.map((r) => (r.path === undefined ? undefined : new RegExp(r.path)))
-    } catch (e) {
-      return badControl(request.requestId, `invalid path regex: ${(e as Error).message}`)
-    }
-    list.right.forEach((r, i) => {
-      const { times, every, path: _path, ...fault } = r
-      const re = regexes[i]
-      faults.inject(fault as Fault, {
-        ...(times === undefined ? {} : { times }),
-        ...(every === undefined ? {} : { every }),
-        ...(re ? { path: re } : {})
-      })
-    })
-    return ok({ status: "OK", pending: faults.pending().length })
-  })
+  controls.register("/__sim/faults", faultControl(faults, FaultRequests, "a fault", FAULT_KINDS))
   controls.register("/__sim/rate-limit", (request) => {
     if (request.method !== "POST") return undefined
     const body = bodyOf(request)
@@ -138,6 +112,6 @@ export const registerFaultControls = (controls: Controls, faults: FaultSwitch): 
     )
       return badControl(request.requestId, 'expected {"perMinute": <positive integer> | null}')
     faults.setRateLimitPerMinute(perMinute === null ? undefined : perMinute)
-    return ok({ status: "OK", perMinute })
+    return { status: 200, body: { status: "OK", perMinute } }
   })
 }
