@@ -45,3 +45,18 @@ export const backfillServices = (config: AppConfigShape) =>
 /** Backfill: its services, built and run with the logger. */
 export const backfillLayer = (config: AppConfigShape) =>
   backfillServices(config).pipe(Layer.provideMerge(loggingLayer(config)))
+
+/** Consolidation's services: the configured sinks and the checkpoints, with the logger (no vendor). */
+export const consolidateLayer = (config: AppConfigShape) =>
+  Layer.unwrapEffect(
+    Effect.promise(() =>
+      Promise.all([import("../pipeline/Checkpoints.js"), import("../sinks/SinksLive.js")])
+    ).pipe(
+      Effect.map(([Checkpoints, SinksLive]) =>
+        Layer.mergeAll(
+          Layer.effect(Checkpoints.Checkpoints, Checkpoints.make(config.dataDir)),
+          SinksLive.fromConfig
+        ).pipe(Layer.provideMerge(Layer.succeed(AppConfig, config)))
+      )
+    )
+  ).pipe(Layer.provideMerge(loggingLayer(config)))
