@@ -126,6 +126,40 @@ export const options = {
   )
 }
 
+/**
+ * After a backfill of an input of the consolidated datasets: consolidates each day it committed whose
+ * inputs are now all complete, for the underlyings it concerns (its instruments, or every
+ * `options.underlyings` for an index); a day still waiting for an input is logged, not built.
+ * Returns the lines to print.
+ */
+const consolidateAfter = (
+  name: DatasetName,
+  symbols: ReadonlyArray<string>,
+  configured: ReadonlyArray<string>,
+  reports: ReadonlyArray<Backfill.BackfillReport>
+) =>
+  Effect.gen(function* () {
+    const { INPUT_DATASETS, underlyingsConcerned } = yield* Effect.promise(
+      () => import("../consolidate/consolidateDay.js")
+    )
+    if (!INPUT_DATASETS.has(name) || reports.some((r) => r.failed.length > 0)) return []
+    const dates = [...new Set(reports.flatMap((r) => r.committed.map((c) => c.date)))].sort()
+    if (dates.length === 0) return []
+    const underlyings = underlyingsConcerned(name, symbols, configured)
+    const { consolidateDays, outcomeLine } = yield* Effect.promise(
+      () => import("../consolidate/consolidateDays.js")
+    )
+    const outcomes = yield* consolidateDays(underlyings, dates, "when-complete")
+    const lines: Array<string> = []
+    for (const o of outcomes)
+      if (o._tag === "Built") lines.push(outcomeLine(o))
+      else
+        yield* Effect.logInfo(
+          `${outcomeLine(o)} (tapehouse consolidate --date ${o.date} builds it from what is there)`
+        )
+    return lines
+  })
+
 /** The command line as typed, for "run it again to resume": `npx tapehouse backfill …`. */
 const commandLine = (): string =>
   [
@@ -160,7 +194,7 @@ export const backfillCommand = Command.make("backfill", options, (opts) =>
 
     let lastProgress: Backfill.BackfillProgress | undefined
     let running: DatasetName = opts.dataset
-    const { reports, requests } = yield* Effect.gen(function* () {
+    const { reports, requests, consolidated } = yield* Effect.gen(function* () {
       const line = yield* StatusLine
       const rest = yield* MassiveRest
       const reports: Array<Backfill.BackfillReport> = []
@@ -223,7 +257,8 @@ export const backfillCommand = Command.make("backfill", options, (opts) =>
       }
       const requests = yield* rest.stats
       yield* logRequestStats("Massive", requests)
-      return { reports, requests }
+      const consolidated = yield* consolidateAfter(opts.dataset, symbols, config.options.underlyings, reports)
+      return { reports, requests, consolidated }
     }).pipe(
       // Ctrl-C or SIGTERM: say what is kept and how to go on (the exit code says it was interrupted).
       Effect.onInterrupt(() =>
@@ -251,6 +286,7 @@ export const backfillCommand = Command.make("backfill", options, (opts) =>
       yield* Console.log(withThrottleNote(summaryLine(report), requests))
       for (const warning of emptyWarnings(report)) yield* Console.log(warning)
     }
+    for (const line of consolidated) yield* Console.log(line)
     if (last.failed.length > 0) return yield* new BackfillIncomplete({ failed: last.failed })
   })
 ).pipe(

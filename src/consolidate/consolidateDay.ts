@@ -46,6 +46,21 @@ export const inputsOf = (underlying: string): ReadonlyArray<DayInput> => [
 /** Input datasets, by name: what a backfill or stream of one of them may complete. */
 export const INPUT_DATASETS: ReadonlySet<string> = new Set(inputsOf("X").map((i) => i.dataset))
 
+/**
+ * The underlyings a backfill or stream of `dataset` for `instruments` may complete a day of: the
+ * instruments themselves, or every configured underlying for an input every underlying shares (VIX).
+ */
+export const underlyingsConcerned = (
+  dataset: string,
+  instruments: ReadonlyArray<string>,
+  configured: ReadonlyArray<string>
+): ReadonlyArray<string> => {
+  const probe = "\u0000"
+  return inputsOf(probe).some((i) => i.dataset === dataset && i.instrument !== probe)
+    ? configured
+    : instruments
+}
+
 /** A checkpoint status that means the input's day is complete (`empty`: the vendor had nothing). */
 const complete = (status: string | undefined) =>
   status === "done" || status === "streamed" || status === "empty"
