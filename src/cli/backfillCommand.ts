@@ -126,40 +126,6 @@ export const options = {
   )
 }
 
-/**
- * After a backfill of an input of the consolidated datasets: consolidates each day it committed whose
- * inputs are now all complete, for the underlyings it concerns (its instruments, or every
- * `options.underlyings` for an index); a day still waiting for an input is logged, not built.
- * Returns the lines to print.
- */
-const consolidateAfter = (
-  name: DatasetName,
-  symbols: ReadonlyArray<string>,
-  configured: ReadonlyArray<string>,
-  reports: ReadonlyArray<Backfill.BackfillReport>
-) =>
-  Effect.gen(function* () {
-    const { INPUT_DATASETS, underlyingsConcerned } = yield* Effect.promise(
-      () => import("../consolidate/consolidateDay.js")
-    )
-    if (!INPUT_DATASETS.has(name) || reports.some((r) => r.failed.length > 0)) return []
-    const dates = [...new Set(reports.flatMap((r) => r.committed.map((c) => c.date)))].sort()
-    if (dates.length === 0) return []
-    const underlyings = underlyingsConcerned(name, symbols, configured)
-    const { consolidateDays, outcomeLine } = yield* Effect.promise(
-      () => import("../consolidate/consolidateDays.js")
-    )
-    const outcomes = yield* consolidateDays(underlyings, dates, "when-complete")
-    const lines: Array<string> = []
-    for (const o of outcomes)
-      if (o._tag === "Built") lines.push(outcomeLine(o))
-      else
-        yield* Effect.logInfo(
-          `${outcomeLine(o)} (tapehouse consolidate --date ${o.date} builds it from what is there)`
-        )
-    return lines
-  })
-
 /** The command line as typed, for "run it again to resume": `npx tapehouse backfill …`. */
 const commandLine = (): string =>
   [
@@ -257,7 +223,18 @@ export const backfillCommand = Command.make("backfill", options, (opts) =>
       }
       const requests = yield* rest.stats
       yield* logRequestStats("Massive", requests)
-      const consolidated = yield* consolidateAfter(opts.dataset, symbols, config.options.underlyings, reports)
+      // A backfill that completed every input of a day consolidates it (none when a dataset failed).
+      const { consolidateCompleted } = yield* Effect.promise(() => import("../consolidate/afterInputs.js"))
+      const consolidated = reports.some((r) => r.failed.length > 0)
+        ? []
+        : yield* consolidateCompleted(
+            reports.map((r) => ({
+              dataset: r.dataset,
+              instruments: symbols,
+              dates: [...new Set(r.committed.map((c) => c.date))]
+            })),
+            config.options.underlyings
+          )
       return { reports, requests, consolidated }
     }).pipe(
       // Ctrl-C or SIGTERM: say what is kept and how to go on (the exit code says it was interrupted).

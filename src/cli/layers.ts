@@ -46,8 +46,8 @@ export const backfillServices = (config: AppConfigShape) =>
 export const backfillLayer = (config: AppConfigShape) =>
   backfillServices(config).pipe(Layer.provideMerge(loggingLayer(config)))
 
-/** Consolidation's services: the configured sinks and the checkpoints, with the logger (no vendor). */
-export const consolidateLayer = (config: AppConfigShape) =>
+/** Consolidation's services: the configured sinks and the checkpoints (no vendor). */
+export const consolidateServices = (config: AppConfigShape) =>
   Layer.unwrapEffect(
     Effect.promise(() =>
       Promise.all([import("../pipeline/Checkpoints.js"), import("../sinks/SinksLive.js")])
@@ -59,4 +59,8 @@ export const consolidateLayer = (config: AppConfigShape) =>
         ).pipe(Layer.provideMerge(Layer.succeed(AppConfig, config)))
       )
     )
-  ).pipe(Layer.provideMerge(loggingLayer(config)))
+  )
+
+/** Consolidation: its services, with the logger. */
+export const consolidateLayer = (config: AppConfigShape) =>
+  consolidateServices(config).pipe(Layer.provideMerge(loggingLayer(config)))

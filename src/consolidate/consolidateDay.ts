@@ -86,7 +86,16 @@ export interface ConsolidatedDay {
   readonly files: ReadonlyArray<string>
 }
 
-const sortedByKey = <A>(dataset: Dataset<A>, rows: Array<A>): Array<A> => rows.sort(compareByKey(dataset))
+/**
+ * `rows` in key order, as a partition write takes them. They come out of the computation in that
+ * order already (the lake's rows are read sorted by key), so this checks in one pass and sorts only
+ * when they are not.
+ */
+const sortedByKey = <A>(dataset: Dataset<A>, rows: Array<A>): Array<A> => {
+  const compare = compareByKey(dataset)
+  for (let i = 1; i < rows.length; i++) if (compare(rows[i - 1]!, rows[i]!) > 0) return rows.sort(compare)
+  return rows
+}
 
 /** The consolidated rows of (underlying, date) from the lake. Reads only; commits nothing. */
 export const computeDay = (dataDir: string, underlying: string, date: string) =>
