@@ -4,6 +4,7 @@ import { Effect, Option } from "effect"
 import { UsageError } from "../domain/errors.js"
 import { backfillCommand } from "./backfillCommand.js"
 import { withCliConsole } from "./cliConsole.js"
+import { consolidateCommand } from "./consolidateCommand.js"
 import { demoCommand } from "./demoCommand.js"
 import { discoverCommand } from "./discoverCommand.js"
 import { errorsCommand } from "./errorsCommand.js"
@@ -26,6 +27,7 @@ const subcommands = [
   healthCommand,
   simulateCommand,
   compactCommand,
+  consolidateCommand,
   simCommand,
   sqlCommand,
   demoCommand

@@ -167,7 +167,7 @@ export const backfillCommand = Command.make("backfill", options, (opts) =>
     let running: DatasetName = opts.dataset
     /** This run's errors (failed days, rejects), for the table that ends the run. */
     let runErrors: ReadonlyArray<ErrorEntry> = []
-    const { reports, requests } = yield* Effect.gen(function* () {
+    const { reports, requests, consolidated } = yield* Effect.gen(function* () {
       const errors = yield* ErrorLog.ErrorLog
       const line = yield* StatusLine
       const rest = yield* MassiveRest
@@ -242,7 +242,19 @@ export const backfillCommand = Command.make("backfill", options, (opts) =>
         )
       )
       runErrors = yield* errors.recorded
-      return { reports, requests }
+      // A backfill that completed every input of a day consolidates it (none when a dataset failed).
+      const { consolidateCompleted } = yield* Effect.promise(() => import("../consolidate/afterInputs.js"))
+      const consolidated = reports.some((r) => r.failed.length > 0)
+        ? []
+        : yield* consolidateCompleted(
+            reports.map((r) => ({
+              dataset: r.dataset,
+              instruments: symbols,
+              dates: [...new Set(r.committed.map((c) => c.date))]
+            })),
+            config.options.underlyings
+          )
+      return { reports, requests, consolidated }
     }).pipe(
       // A failure that stops the run (auth, storage) is an error too.
       Effect.tapError((error) =>
@@ -277,6 +289,7 @@ export const backfillCommand = Command.make("backfill", options, (opts) =>
       yield* Console.log(withThrottleNote(summaryLine(report), requests))
       for (const warning of emptyWarnings(report)) yield* Console.log(warning)
     }
+    for (const line of consolidated) yield* Console.log(line)
     if (runErrors.length > 0) {
       const { groupErrors } = ErrorLog
       yield* Console.log("errors of this run (all runs: npx tapehouse errors):")

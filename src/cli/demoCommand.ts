@@ -10,7 +10,7 @@ import * as Path from "node:path"
 import { Command } from "@effect/cli"
 import { Console, Effect, Option, Redacted } from "effect"
 import { AppConfig, type AppConfigShape } from "../config/AppConfig.js"
-import { type DatasetName, entryOf } from "../domain/datasets.js"
+import { type DatasetName, derivedDatasets, entryOf } from "../domain/datasets.js"
 import { StatusLine } from "../monitor/StatusLine.js"
 import type { StreamStats } from "../monitor/StreamStats.js"
 import * as Checkpoints from "../pipeline/Checkpoints.js"
@@ -18,7 +18,7 @@ import type { BackfillReport } from "../runners/backfill.js"
 import type { StreamReport } from "../runners/stream.js"
 import type { DatasetStream } from "../runners/streamSet.js"
 import { tapehouseWith } from "./commandLine.js"
-import { formatBytes, formatDuration, formatInt, progressLine, rowsPerSecond } from "./display.js"
+import { formatBytes, formatDuration, formatInt, progressLine, rowsPerSecond, table } from "./display.js"
 import { backfillServices, loggingLayer } from "./layers.js"
 import { root } from "./root.js"
 import { prepareDataDir, resolveConfig } from "./setup.js"
@@ -92,12 +92,23 @@ const showcase = (config: AppConfigShape, simUrl: string) =>
       from: "from" in d ? d.from : DEMO.from,
       entry: entryOf(d.name)
     }))
-    const [Backfill, StreamSet, { serveStoredDay }, modules] = yield* Effect.promise(() =>
+    const [
+      Backfill,
+      StreamSet,
+      { serveStoredDay },
+      modules,
+      { consolidateCompleted },
+      { previewOf },
+      { readPartition }
+    ] = yield* Effect.promise(() =>
       Promise.all([
         import("../runners/backfill.js"),
         import("../runners/streamSet.js"),
         import("../sim/lakeBars.js"),
-        Promise.all(plans.map((p) => p.entry.feed()))
+        Promise.all(plans.map((p) => p.entry.feed())),
+        import("../consolidate/afterInputs.js"),
+        import("../consolidate/preview.js"),
+        import("../sinks/compact.js")
       ])
     )
     // The datasets the replay streams again, each with its live feed (outcomes come in this order).
@@ -159,7 +170,7 @@ const showcase = (config: AppConfigShape, simUrl: string) =>
         news: { ...config.news, pollIntervalMs: DEMO.newsPollIntervalMs }
       }
       const started = Date.now()
-      const outcomes = yield* Effect.gen(function* () {
+      return yield* Effect.gen(function* () {
         const streams: Array<DatasetStream<unknown>> = []
         for (const { plan, makeLive } of live) {
           streams.push({
@@ -172,12 +183,30 @@ const showcase = (config: AppConfigShape, simUrl: string) =>
           })
         }
         const latest = new Map<string, StreamStats>()
-        return yield* StreamSet.runAll(streams, (s) => {
+        const outcomes = yield* StreamSet.runAll(streams, (s) => {
           latest.set(s.source, s)
           line.show([...latest.values()].map(countersLine).join("  |  "))
         })
+        const seconds = (Date.now() - started) / 1000
+        // The end of the session, as `stream` ends it: the replayed day consolidated once its inputs are in.
+        line.clear()
+        yield* Console.log(`Consolidating ${DEMO.to} (options_enriched_1s, underlying_features_1s)…`)
+        const consolidated = yield* consolidateCompleted(
+          outcomes.flatMap((o, k) =>
+            o._tag === "Done"
+              ? [
+                  {
+                    dataset: live[k]!.plan.name,
+                    instruments: live[k]!.plan.instruments,
+                    dates: [o.report.session]
+                  }
+                ]
+              : []
+          ),
+          config.options.underlyings
+        ).pipe(Effect.provideService(AppConfig, config))
+        return { outcomes, seconds, consolidated }
       }).pipe(Effect.provide(streamServices(streamConfig)))
-      return { outcomes, seconds: (Date.now() - started) / 1000 }
     }).pipe(Effect.scoped, Effect.ensuring(Effect.sync(() => line.clear())))
 
     const store = yield* Checkpoints.make(config.dataDir)
@@ -210,6 +239,22 @@ const showcase = (config: AppConfigShape, simUrl: string) =>
         `sql          table ${plan.name} in the embedded Postgres at ${Path.join(config.dataDir, "state", "pg")}`
       )
     }
+    // The consolidated day: what was built, and a few of its rows.
+    lines.push("", ...streamed.consolidated)
+    const preview = previewOf(
+      DEMO.to,
+      (yield* readPartition(config.dataDir, derivedDatasets.optionsEnriched, DEMO.to)).filter(
+        (r) => r.underlying === "SPY"
+      ),
+      yield* readPartition(config.dataDir, derivedDatasets.underlyingFeatures, DEMO.to)
+    )
+    if (preview !== undefined)
+      lines.push(
+        `options_enriched_1s at ${new Date(preview.ts).toISOString()} (the busiest second after 10:00 New York):`,
+        table(preview.header, preview.options),
+        "underlying_features_1s, the same second:",
+        table(preview.featureHeader, preview.features)
+      )
     const relLake = Path.relative(process.cwd(), Path.join(config.dataDir, "lake")) || "."
     lines.push(
       "",
@@ -218,6 +263,9 @@ const showcase = (config: AppConfigShape, simUrl: string) =>
       "and with SQL (SPY against VIX, minute by minute):",
       `  ${tapehouse} sql "SELECT symbol, (ts AT TIME ZONE 'America/New_York')::date AS day, count(*) AS bars, round(sum(volume)) AS volume FROM stock_bars_1s GROUP BY 1, 2 ORDER BY 2"`,
       `  ${tapehouse} sql "SELECT date_trunc('minute', s.ts) AS minute, round(avg(s.close)::numeric, 2) AS spy, round(avg(v.close)::numeric, 2) AS vix FROM stock_bars_1s s JOIN index_bars_1s v ON v.ts = s.ts AND v.symbol = 'I:VIX' WHERE s.symbol = 'SPY' AND s.ts >= '2024-03-08 14:30Z' GROUP BY 1 ORDER BY 1 LIMIT 10"`,
+      "and the consolidated day (each option row with its underlying's features at the same second):",
+      `  ${tapehouse} sql "SELECT symbol, ts, close, underlying_price, iv, delta, rsi_14, vix FROM consolidated_1s WHERE iv IS NOT NULL ORDER BY ts, symbol LIMIT 10"`,
+      `  duckdb -c "SELECT symbol, date_trunc('minute', ts) AS minute, avg(iv) AS iv, avg(delta) AS delta FROM read_parquet('${relLake}/options_enriched_1s/*/*.parquet', hive_partitioning = true) WHERE iv IS NOT NULL GROUP BY ALL ORDER BY minute, symbol LIMIT 20"`,
       `State of every day: ${tapehouse} status`
     )
     for (const text of lines) yield* Console.log(text)
@@ -228,11 +276,12 @@ const showcase = (config: AppConfigShape, simUrl: string) =>
 export const demoCommand = Command.make("demo", {}, () =>
   Effect.gen(function* () {
     const loaded = yield* resolveConfig(yield* root)
-    const [MassiveSim, OptionsSim, NewsRoute] = yield* Effect.promise(() =>
+    const [MassiveSim, OptionsSim, NewsRoute, OptionsChain] = yield* Effect.promise(() =>
       Promise.all([
         import("../sim/MassiveSim.js"),
         import("../sim/options/optionsSim.js"),
-        import("../sim/newsRoute.js")
+        import("../sim/newsRoute.js"),
+        import("../sim/options/optionsChain.js")
       ])
     )
     const sim = yield* MassiveSim.make({
@@ -244,6 +293,16 @@ export const demoCommand = Command.make("demo", {}, () =>
     const config = {
       ...loaded,
       options: { ...loaded.options, maxDte: DEMO.optionsMaxDte },
+      // The simulator's rate and yields, so the implied volatility of its option bars is its smile.
+      analytics: {
+        riskFreeRate: OptionsChain.RATE,
+        dividendYield: {
+          default: loaded.analytics.dividendYield.default,
+          byUnderlying: Object.fromEntries(
+            Object.entries(OptionsChain.RULES).map(([underlying, rules]) => [underlying, rules.dividendYield])
+          )
+        }
+      },
       massive: {
         ...loaded.massive,
         restUrl: sim.url,

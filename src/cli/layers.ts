@@ -67,3 +67,22 @@ export const backfillServices = (config: AppConfigShape) =>
 /** Backfill: its services, built and run with the logger. */
 export const backfillLayer = (config: AppConfigShape) =>
   backfillServices(config).pipe(Layer.provideMerge(loggingLayer(config)))
+
+/** Consolidation's services: the configured sinks and the checkpoints (no vendor). */
+export const consolidateServices = (config: AppConfigShape) =>
+  Layer.unwrapEffect(
+    Effect.promise(() =>
+      Promise.all([import("../pipeline/Checkpoints.js"), import("../sinks/SinksLive.js")])
+    ).pipe(
+      Effect.map(([Checkpoints, SinksLive]) =>
+        Layer.mergeAll(
+          Layer.effect(Checkpoints.Checkpoints, Checkpoints.make(config.dataDir)),
+          SinksLive.fromConfig
+        ).pipe(Layer.provideMerge(Layer.succeed(AppConfig, config)))
+      )
+    )
+  )
+
+/** Consolidation: its services, with the logger. */
+export const consolidateLayer = (config: AppConfigShape) =>
+  consolidateServices(config).pipe(Layer.provideMerge(loggingLayer(config)))

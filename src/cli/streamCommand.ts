@@ -173,7 +173,7 @@ export const streamCommand = Command.make(
         return yield* new UsageError({
           detail: `${notLive.name} is not captured live; backfill it instead.`
         })
-      const outcomes = yield* Effect.gen(function* () {
+      const { outcomes, consolidated } = yield* Effect.gen(function* () {
         const line = yield* StatusLine
         const streams: Array<DatasetStream<unknown>> = []
         for (const plan of plans) {
@@ -195,10 +195,21 @@ export const streamCommand = Command.make(
         }
         // One status line for all of them: each stream's latest counters.
         const latest = new Map<string, StreamStats>()
-        return yield* StreamSet.runAll(streams, (s) => {
+        const outcomes = yield* StreamSet.runAll(streams, (s) => {
           latest.set(s.source, s)
           line.show([...latest.values()].map(countersLine).join("  |  "))
         })
+        // The end of the session: consolidate its day once every input of it is complete.
+        const { consolidateCompleted } = yield* Effect.promise(() => import("../consolidate/afterInputs.js"))
+        const consolidated = yield* consolidateCompleted(
+          outcomes.flatMap((o, i) =>
+            o._tag === "Done"
+              ? [{ dataset: plans[i]!.name, instruments: plans[i]!.instruments, dates: [o.report.session] }]
+              : []
+          ),
+          config.options.underlyings
+        )
+        return { outcomes, consolidated }
       }).pipe(Effect.scoped, Effect.provide(streamLayer(config)), withMetricsServer(opts.metricsPort, config))
       for (const [i, outcome] of outcomes.entries()) {
         const plan = plans[i]!
@@ -215,6 +226,7 @@ export const streamCommand = Command.make(
             `  ${c.kind} ${new Date(c.start).toISOString()}–${new Date(c.end).toISOString()}: ${c.status}, ${c.rows} rows${c.detail ? ` (${c.detail})` : ""}`
           )
       }
+      for (const l of consolidated) yield* Console.log(l)
       // The exit code of the first dataset that failed (the others' work is committed and reported).
       const failed = outcomes.find((o) => o._tag === "Failed")
       if (failed !== undefined && failed._tag === "Failed") return yield* Effect.fail(failed.error)

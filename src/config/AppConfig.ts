@@ -88,6 +88,16 @@ export interface AppConfigShape {
     /** Keep only articles with an insight (a sentiment) for one of `tickers`. */
     readonly requireInsight: boolean
   }
+  /** Inputs of the consolidated datasets' option analytics (`tapehouse consolidate`). */
+  readonly analytics: {
+    /** Continuously compounded risk-free rate, per year (0.05 is 5 %). */
+    readonly riskFreeRate: number
+    /** Continuous dividend yield per underlying; `default` for the underlyings not listed. */
+    readonly dividendYield: {
+      readonly default: number
+      readonly byUnderlying: Readonly<Record<string, number>>
+    }
+  }
   readonly parquet: {
     readonly enabled: boolean
     readonly compression: ParquetCompression
@@ -119,3 +129,7 @@ export interface AppConfigShape {
 }
 
 export class AppConfig extends Context.Tag("tapehouse/AppConfig")<AppConfig, AppConfigShape>() {}
+
+/** The dividend yield `config` gives `underlying`. */
+export const dividendYieldOf = (config: AppConfigShape, underlying: string): number =>
+  config.analytics.dividendYield.byUnderlying[underlying] ?? config.analytics.dividendYield.default

@@ -66,6 +66,11 @@ const DatasetNameSchema = Schema.Literal(...streamedNames).annotations({
   description: `one of ${streamedNames.join(", ")}`
 })
 
+/** A continuously compounded annual rate or yield: 0.05 is 5 %. */
+const annualRate = Schema.Number.pipe(Schema.finite(), Schema.between(-1, 1)).annotations({
+  description: "a number from -1 to 1 (0.05 is 5 %)"
+})
+
 const section = <F extends Schema.Struct.Fields>(name: string, fields: F) =>
   Schema.Struct(fields).annotations({ description: `a mapping with the keys of ${name}` })
 
@@ -132,6 +137,25 @@ export const SettingsFile = section("settings", {
       tickers: opt(tickers("SPY")),
       poll_interval_ms: opt(int("a whole number of milliseconds ≥ 1000", 1000)),
       require_insight: opt(bool)
+    })
+  ),
+  analytics: opt(
+    section("settings.analytics", {
+      risk_free_rate: opt(annualRate),
+      dividend_yield: opt(
+        Schema.Union(
+          annualRate,
+          Schema.Record({
+            key: Schema.String.pipe(Schema.filter((t) => isTicker(normalizeTicker(t)))).annotations({
+              description: "a ticker"
+            }),
+            value: annualRate
+          })
+        ).annotations({
+          description:
+            "a number from -1 to 1 (0.013 is 1.3 %), or a mapping of underlying tickers to such numbers"
+        })
+      )
     })
   )
 })
@@ -233,6 +257,7 @@ export const defaults = {
   indices: { symbols: ["I:VIX"] },
   options: { underlyings: ["SPY"], maxDte: 7, contractsPerConnection: 100 },
   news: { tickers: ["SPY"], pollIntervalMs: 300_000, requireInsight: false },
+  analytics: { riskFreeRate: 0.05, dividendYield: 0 },
   massive: {
     restUrl: "https://api.massive.com",
     feed: "realtime" as "realtime" | "delayed",
@@ -812,6 +837,7 @@ export const loadConfig = (options: LoadConfigOptions): Effect.Effect<AppConfigS
         pollIntervalMs: y.settings.news?.poll_interval_ms ?? defaults.news.pollIntervalMs,
         requireInsight: y.settings.news?.require_insight ?? defaults.news.requireInsight
       },
+      analytics: analyticsOf(y.settings.analytics),
       massive: {
         vendor: "Massive",
         keyEnv: "MASSIVE_API_KEY",
@@ -844,6 +870,21 @@ export const loadConfig = (options: LoadConfigOptions): Effect.Effect<AppConfigS
     }
     return config
   })
+
+/** `settings.analytics`: a yield for every underlying, or one per ticker (the others get 0). */
+const analyticsOf = (a: ConfigFiles["settings"]["analytics"]): AppConfigShape["analytics"] => {
+  const y = a?.dividend_yield ?? defaults.analytics.dividendYield
+  return {
+    riskFreeRate: a?.risk_free_rate ?? defaults.analytics.riskFreeRate,
+    dividendYield:
+      typeof y === "number"
+        ? { default: y, byUnderlying: {} }
+        : {
+            default: 0,
+            byUnderlying: Object.fromEntries(Object.entries(y).map(([k, v]) => [normalizeTicker(k), v]))
+          }
+  }
+}
 
 /** A list without repeats, in its first order. */
 const unique = <T>(items: ReadonlyArray<T>): ReadonlyArray<T> => [...new Set(items)]

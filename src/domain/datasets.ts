@@ -12,6 +12,12 @@ import type { Feed } from "../runners/Feed.js"
 import type { LiveFeed } from "../runners/LiveFeed.js"
 import type { MassiveRest } from "../sources/massive/MassiveRest.js"
 import type { MassiveSocket } from "../sources/massive/MassiveSocket.js"
+import {
+  type OptionEnriched,
+  OptionsEnriched1s,
+  type UnderlyingFeature,
+  UnderlyingFeatures1s
+} from "./Consolidated.js"
 import { Continuity, type ContinuityRow } from "./Continuity.js"
 import type { Dataset } from "./Dataset.js"
 import { type IndexBar, IndexBars1s } from "./IndexBar.js"
@@ -187,13 +193,45 @@ export const internalDatasets: {
 } = { continuity: Continuity, schema_drift: SchemaDrift }
 
 /**
- * Every SQL schema change, in order: a dataset's table, or a nullable column added to a table made
- * before it. Append only: the migrator runs only ids above the last one applied, and the position is
- * the id. A new dataset's table goes at the end.
+ * Datasets derived from the lake (`tapehouse consolidate`), never fetched: not backfilled or
+ * streamed, written through the same sinks and checkpoints.
+ */
+export const derivedDatasets: {
+  readonly optionsEnriched: Dataset<OptionEnriched>
+  readonly underlyingFeatures: Dataset<UnderlyingFeature>
+} = { optionsEnriched: OptionsEnriched1s, underlyingFeatures: UnderlyingFeatures1s }
+
+/** The view joining each enriched option row to its underlying's features at the same second. */
+export const CONSOLIDATED_VIEW = "consolidated_1s"
+
+/**
+ * `consolidated_1s`: every column of `options_enriched_1s`, then the features of its underlying at
+ * the same `ts` (a LEFT JOIN: a second before the underlying's first trade has none). A feature
+ * column whose name the option row has already (the bar's open … vwap, vix) is prefixed
+ * `underlying_` (`vix` is the same value and is left out).
+ */
+export const consolidatedViewSql = (): string => {
+  const optionColumns = new Set<string>(OptionsEnriched1s.columns.map((c) => c.name))
+  const features = UnderlyingFeatures1s.columns
+    .filter((c) => c.name !== "symbol" && c.name !== "ts" && c.name !== "vix")
+    .map((c) => (optionColumns.has(c.name) ? `f."${c.name}" AS "underlying_${c.name}"` : `f."${c.name}"`))
+  return [
+    `CREATE OR REPLACE VIEW "${CONSOLIDATED_VIEW}" AS`,
+    `SELECT o.*, ${features.join(", ")}`,
+    `FROM "${OptionsEnriched1s.name}" o`,
+    `LEFT JOIN "${UnderlyingFeatures1s.name}" f ON f."symbol" = o."underlying" AND f."ts" = o."ts"`
+  ].join("\n")
+}
+
+/**
+ * Every SQL schema change, in order: a dataset's table, a nullable column added to a table made
+ * before it, or a view (created or replaced). Append only: the migrator runs only ids above the last
+ * one applied, and the position is the id. A new dataset's table goes at the end.
  */
 export const sqlSchemaChanges: ReadonlyArray<
   | { readonly _tag: "table"; readonly table: Dataset<unknown> }
   | { readonly _tag: "addColumn"; readonly table: Dataset<unknown>; readonly column: string }
+  | { readonly _tag: "view"; readonly name: string; readonly sql: string }
 > = [
   { _tag: "table", table: registry.stock_bars_1s.dataset },
   { _tag: "table", table: anyDataset(Continuity) },
@@ -203,5 +241,8 @@ export const sqlSchemaChanges: ReadonlyArray<
   { _tag: "table", table: registry.option_bars_1s.dataset },
   { _tag: "table", table: registry.news.dataset },
   { _tag: "table", table: registry.news_sentiment.dataset },
-  { _tag: "table", table: anyDataset(SchemaDrift) }
+  { _tag: "table", table: anyDataset(SchemaDrift) },
+  { _tag: "table", table: anyDataset(OptionsEnriched1s) },
+  { _tag: "table", table: anyDataset(UnderlyingFeatures1s) },
+  { _tag: "view", name: CONSOLIDATED_VIEW, sql: consolidatedViewSql() }
 ]

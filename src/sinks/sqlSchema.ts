@@ -27,6 +27,7 @@ export interface TableSpec {
 export type MigrationStep =
   | { readonly _tag: "table"; readonly table: TableSpec }
   | { readonly _tag: "addColumn"; readonly table: TableSpec; readonly column: string }
+  | { readonly _tag: "view"; readonly name: string; readonly sql: string }
 
 /** Every schema change, in order: the registry's list (append only: the position is the migration id). */
 export const migrationSteps: ReadonlyArray<MigrationStep> = sqlSchemaChanges
@@ -79,7 +80,15 @@ export const createTableSql = (table: TableSpec): string => {
 
 /** `0001_stock_bars_1s`, `0003_continuity_add_cause`. */
 export const migrationName = (index: number, step: MigrationStep): string =>
-  `${String(index + 1).padStart(4, "0")}_${step.table.name}${step._tag === "addColumn" ? `_add_${step.column}` : ""}`
+  `${String(index + 1).padStart(4, "0")}_${step._tag === "view" ? `${step.name}_view` : step.table.name}${step._tag === "addColumn" ? `_add_${step.column}` : ""}`
+
+/** The statement of a step. */
+const stepSql = (step: MigrationStep): string =>
+  step._tag === "table"
+    ? createTableSql(step.table)
+    : step._tag === "addColumn"
+      ? addColumnSql(step.table, step.column)
+      : step.sql
 
 /** `ALTER TABLE … ADD COLUMN IF NOT EXISTS …` for a column of the table's spec. */
 export const addColumnSql = (table: TableSpec, column: string): string => {
@@ -117,15 +126,13 @@ export const describeSqlError = (error: SqlError.SqlError): string => {
 }
 
 const runStep = (step: MigrationStep, name: string): Effect.Effect<void, SinkError, SqlClient.SqlClient> =>
-  Effect.flatMap(SqlClient.SqlClient, (sql) =>
-    sql.unsafe(step._tag === "table" ? createTableSql(step.table) : addColumnSql(step.table, step.column))
-  ).pipe(
+  Effect.flatMap(SqlClient.SqlClient, (sql) => sql.unsafe(stepSql(step))).pipe(
     Effect.asVoid,
     Effect.mapError(
       (error) =>
         new SinkError({
           sink: "sql",
-          dataset: step.table.name,
+          dataset: step._tag === "view" ? step.name : step.table.name,
           partition: `migration ${name}`,
           detail: describeSqlError(error)
         })

@@ -79,7 +79,7 @@ describe("implied volatility on the simulator's options", () => {
     let checked = 0
     const misses: Array<string> = []
     for (const s of all) {
-      // The simulator's own pricing at that second, unrounded (the bar's close is this in cents).
+      // The simulator's own pricing at that second (the bar's close is this, floored at $0.01).
       const model = theoretical(s.ticker, s.bar.ts)!
       expect([model.spot, model.t]).toEqual([s.spot, s.t])
       const vega = bsmGreeks(s.call, s.spot, s.strike, s.t, RATE, s.q, s.sigma).vega
@@ -94,22 +94,18 @@ describe("implied volatility on the simulator's options", () => {
     expect(misses).toEqual([])
   })
 
-  it("the bar's close (the model price in cents) brackets the smile: iv(close − ½¢) ≤ σ ≤ iv(close + ½¢)", () => {
+  it("the bar's close is the model price, unrounded: its implied volatility is the documented smile", () => {
     let checked = 0
     const misses: Array<string> = []
-    const ivOr = (s: Sample, price: number, otherwise: number) => {
-      const res = impliedVolatility(s.call, s.spot, s.strike, s.t, RATE, s.q, price)
-      return res._tag === "Solved" ? res.iv : otherwise
-    }
     for (const s of all) {
-      if (s.bar.close <= 0.01) continue // floored at one cent, not rounded
+      if (s.bar.close <= 0.01) continue // floored at one cent
       const vega = bsmGreeks(s.call, s.spot, s.strike, s.t, RATE, s.q, s.sigma).vega
       if (vega < 1e-3) continue
       checked++
-      const low = ivOr(s, s.bar.close - 0.005 - 1e-9, 0)
-      const high = ivOr(s, s.bar.close + 0.005 + 1e-9, Number.POSITIVE_INFINITY)
-      if (!(low <= s.sigma && s.sigma <= high))
-        misses.push(`${s.ticker} ${s.bar.ts}: ${s.sigma} not in [${low}, ${high}]`)
+      const res = impliedVolatility(s.call, s.spot, s.strike, s.t, RATE, s.q, s.bar.close)
+      if (res._tag === "NoSolution") misses.push(`${s.ticker} ${s.bar.ts}: ${res.reason}`)
+      else if (!(Math.abs(res.iv - s.sigma) <= 1e-6))
+        misses.push(`${s.ticker} ${s.bar.ts}: ${res.iv} vs ${s.sigma}`)
     }
     expect(checked).toBeGreaterThan(1000)
     expect(misses).toEqual([])

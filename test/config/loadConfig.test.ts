@@ -2,7 +2,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterAll, describe, expect, it } from "@effect/vitest"
 import { Effect, Either, Option, Redacted } from "effect"
-import { AppConfig } from "../../src/config/AppConfig.js"
+import { AppConfig, dividendYieldOf } from "../../src/config/AppConfig.js"
 import { defaults, layer, loadConfig, parseDotEnv } from "../../src/config/loadConfig.js"
 import { streamedNames } from "../../src/domain/datasets.js"
 import type { ConfigError } from "../../src/domain/errors.js"
@@ -69,6 +69,7 @@ describe("loadConfig", () => {
         indices: { symbols: ["I:VIX"] },
         options: { underlyings: ["SPY"], maxDte: 7, contractsPerConnection: 100 },
         news: { tickers: ["SPY"], pollIntervalMs: 300000, requireInsight: false },
+        analytics: { riskFreeRate: 0.05, dividendYield: { default: 0, byUnderlying: {} } },
         massive: {
           vendor: "Massive",
           keyEnv: "MASSIVE_API_KEY",
@@ -97,6 +98,23 @@ describe("loadConfig", () => {
       })
       expect(shipped.massive.restUrl).toBe(defaults.massive.restUrl)
     })
+  )
+
+  it.effect(
+    "analytics.dividend_yield: one number, or per underlying (upper-cased) with 0 for the others",
+    () =>
+      Effect.gen(function* () {
+        const one = yield* load({
+          "settings.yaml": "analytics:\n  risk_free_rate: 0.04\n  dividend_yield: 0.01\n"
+        })
+        expect(one.config.analytics).toEqual({
+          riskFreeRate: 0.04,
+          dividendYield: { default: 0.01, byUnderlying: {} }
+        })
+        const map = yield* load({ "settings.yaml": "analytics:\n  dividend_yield:\n    spy: 0.013\n" })
+        expect(dividendYieldOf(map.config, "SPY")).toBe(0.013)
+        expect(dividendYieldOf(map.config, "QQQ")).toBe(0)
+      })
   )
 
   it.effect("every key of the shipped YAML carries a comment", () =>
@@ -323,6 +341,23 @@ describe("loadConfig", () => {
         value: "1.5",
         expected: "a whole number ≥ 1",
         source: "config/settings.yaml line 2"
+      },
+      {
+        name: "a risk-free rate in percent",
+        files: { "settings.yaml": "analytics:\n  risk_free_rate: 5\n" },
+        key: "settings.analytics.risk_free_rate",
+        value: "5",
+        expected: "a number from -1 to 1 (0.05 is 5 %)",
+        source: "config/settings.yaml line 2"
+      },
+      {
+        name: "a dividend yield that is no number",
+        files: { "settings.yaml": "analytics:\n  dividend_yield:\n    SPY: high\n" },
+        key: "settings.analytics.dividend_yield",
+        value: '{"SPY":"high"}',
+        expected:
+          "a number from -1 to 1 (0.013 is 1.3 %), or a mapping of underlying tickers to such numbers",
+        source: "config/settings.yaml line 3"
       },
       {
         name: "a number out of range",

@@ -88,6 +88,11 @@ describe("tapehouse demo (npm start)", () => {
         expect(occurrences(first.stderr, "the vendor's clock is a replay of 2024-03-08")).toBe(5)
         expect(occurrences(first.stderr, "streaming stock_bars_1s SPY for the 2024-03-08 session")).toBe(1)
         expect(occurrences(first.stderr, "stock_bars_1s 2024-03-08 committed")).toBe(1)
+        // The end of the session consolidated the replayed day, and a few of its rows are shown.
+        expect(first.stdout).toMatch(
+          /\nconsolidated SPY 2024-03-08: options_enriched_1s [1-9][\d,]* rows, underlying_features_1s 23,400 rows\n/
+        )
+        expect(first.stdout).toContain("options_enriched_1s at 2024-03-08T")
         // The follow-ups it prints run on the same data dir and config.
         const tapehouse = `npx tapehouse --data-dir ${dataDir} --config-dir ${configDir}`
         expect(first.stdout).toContain(`  ${tapehouse} sql "SELECT symbol,`)

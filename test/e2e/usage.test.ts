@@ -18,6 +18,7 @@ const COMMANDS: ReadonlyArray<ReadonlyArray<string>> = [
   ["status"],
   ["simulate"],
   ["compact"],
+  ["consolidate"],
   ["sim"],
   ["sim", "serve"],
   ["sim", "thetadata"],

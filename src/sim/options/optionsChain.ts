@@ -30,7 +30,8 @@
  * - A second trades with probability `liquidity`·e^{−|m|}, m = k/(a·√t) the moneyness in at-the-money
  *   standard deviations: at the money most seconds have a bar, a few percent away almost none.
  * - A bar's o/h/l/c are the model prices at the underlying's o/h/l/c in that second (the spot
- *   when it did not trade), in cents, at least $0.01; 1–8 trades of 1–12 contracts; vw inside [l, h].
+ *   when it did not trade), unrounded (so the implied volatility of a close is the smile's exactly),
+ *   at least $0.01; 1–8 trades of 1–12 contracts; vw inside [l, h].
  */
 import { RULES_FIRST_YEAR, RULES_LAST_YEAR } from "../../calendar/nyseRules.js"
 import { formatOptionTicker, type OptionTickerParts, parseOptionTicker } from "../../domain/optionTicker.js"
@@ -299,7 +300,7 @@ export interface Theoretical {
   /** ln(K/F). */
   readonly k: number
   readonly sigma: number
-  /** The model premium per share (unrounded): what the second's bar close is rounded from. */
+  /** The model premium per share (unrounded): the second's bar close, floored at $0.01. */
   readonly price: number
 }
 
@@ -380,7 +381,8 @@ const mulberry32 = (seed: number): (() => number) => {
   }
 }
 
-const cents = (p: number): number => Math.max(0.01, Math.round(p * 100) / 100)
+/** The model price, unrounded (so that a bar's implied volatility is the smile's), at least $0.01. */
+const floored = (p: number): number => Math.max(0.01, p)
 
 /** A contract's bars of one day as columns: priced once, kept, and turned into `StockBar`s per call. */
 interface DayColumns {
@@ -424,7 +426,7 @@ const generateBars = (c: SimContract, date: string): DayColumns => {
   const rng = mulberry32(fnv1a(`${c.ticker}|${date}`))
   const premium = (s: number, t: number): number => {
     const k = Math.log(strike / (s * Math.exp((RATE - q) * Math.max(0, t))))
-    return cents(bsmPriceOf(call, s, strike, t, RATE, q, smileOf(atm, k, t)))
+    return floored(bsmPriceOf(call, s, strike, t, RATE, q, smileOf(atm, k, t)))
   }
   const cap = path.seconds
   const ts = new Float64Array(cap)
@@ -449,7 +451,7 @@ const generateBars = (c: SimContract, date: string): DayColumns => {
     const k = Math.log(strike / (spot * Math.exp((RATE - q) * Math.max(0, t))))
     const m = t > 0 ? Math.abs(k) / (atm * Math.sqrt(t)) : Math.abs(k) > 0 ? Number.POSITIVE_INFINITY : 0
     if (u >= rules.liquidity * Math.exp(-m)) continue
-    const c0 = cents(bsmPriceOf(call, spot, strike, t, RATE, q, smileOf(atm, k, t)))
+    const c0 = floored(bsmPriceOf(call, spot, strike, t, RATE, q, smileOf(atm, k, t)))
     const so = path.open[i]!
     const sh = path.high[i]!
     const sl = path.low[i]!
@@ -465,7 +467,7 @@ const generateBars = (c: SimContract, date: string): DayColumns => {
     low[n] = l
     close[n] = c0
     volume[n] = tradeCount * (1 + Math.floor(u3 * 12))
-    vwap[n] = Math.round((l + (h - l) * (0.25 + 0.5 * u4)) * 10_000) / 10_000
+    vwap[n] = l + (h - l) * (0.25 + 0.5 * u4)
     trades[n] = tradeCount
     n++
   }

@@ -69,6 +69,7 @@ const makeConfig = (wsUrl: string, key: string | null = KEY): AppConfigShape => 
   indices: { symbols: ["I:VIX"] },
   options: { underlyings: ["SPY"], maxDte: 7, contractsPerConnection: 100 },
   news: { tickers: ["SPY"], pollIntervalMs: 300_000, requireInsight: false },
+  analytics: { riskFreeRate: 0.05, dividendYield: { default: 0, byUnderlying: {} } },
   massive: {
     vendor: "Massive",
     keyEnv: "MASSIVE_API_KEY",
