@@ -48,7 +48,7 @@ export const benchConfig = (o: BenchConfigOptions): AppConfigShape => ({
     calendarFromApi: false
   },
   parquet: { enabled: o.parquet, compression: "snappy", rowGroupSize: 100000 },
-  sql: { enabled: o.sql, url: Option.none(), batchSize: 10000 },
+  sql: { enabled: o.sql, url: Option.none(), batchSize: 10000, keepOpenMs: 0 },
   retry: {
     attempts: 3,
     baseDelayMs: 100,

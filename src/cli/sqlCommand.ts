@@ -4,7 +4,7 @@
  * embedded database, the query goes through the loopback socket that process serves.
  */
 import { Args, Command } from "@effect/cli"
-import { Console, Effect, Layer } from "effect"
+import { Console, Effect, Layer, Option } from "effect"
 import { SinkError } from "../domain/errors.js"
 import { table } from "./display.js"
 import { loggingLayer } from "./layers.js"
@@ -56,14 +56,29 @@ export const sqlCommand = Command.make(
       const config = yield* resolveConfig(yield* root)
       yield* prepareDataDir(config)
       // Loaded here: the SQL client and the embedded database are heavy, and only this command needs them.
-      const [SqlClient, SqlClientLive, EmbeddedPg, { describeSqlError }] = yield* Effect.promise(() =>
+      const [
+        SqlClient,
+        SqlClientLive,
+        EmbeddedPg,
+        EmbeddedPgAddress,
+        EmbeddedPgKeeper,
+        { describeSqlError }
+      ] = yield* Effect.promise(() =>
         Promise.all([
           import("@effect/sql/SqlClient"),
           import("../sinks/SqlClientLive.js"),
           import("../sinks/EmbeddedPg.js"),
+          import("../sinks/EmbeddedPgAddress.js"),
+          import("../sinks/EmbeddedPgKeeper.js"),
           import("../sinks/sqlSchema.js")
         ])
       )
+      // Nobody holds the embedded database: a keeper opens it and stays to serve later queries
+      // (`sinks.sql.keep_open_ms`); this one joins it below. Without a keeper it is opened here.
+      if (Option.isNone(config.sql.url) && config.sql.keepOpenMs > 0) {
+        const served = yield* EmbeddedPgAddress.findServed(config.dataDir)
+        if (Option.isNone(served)) yield* EmbeddedPgKeeper.launch(config.dataDir, config.sql.keepOpenMs)
+      }
       const client = SqlClientLive.layerFrom(
         { dataDir: config.dataDir, url: config.sql.url },
         { types: displayTypes, joinRunning: true, migrate: true, settings: EmbeddedPg.briefSessionSettings }
@@ -83,6 +98,6 @@ export const sqlCommand = Command.make(
     })
 ).pipe(
   Command.withDescription(
-    "Run a SQL query against the lake's SQL target (the embedded PGlite under <data-dir>/state/pg, or sinks.sql.url) and print the rows. While another tapehouse process holds the embedded database, the query goes through the loopback port it serves (see <data-dir>/state/pg.json)."
+    "Run a SQL query against the lake's SQL target (the embedded PGlite under <data-dir>/state/pg, or sinks.sql.url) and print the rows. While another tapehouse process holds the embedded database, the query goes through the loopback port it serves (see <data-dir>/state/pg.json). When nobody holds it, a background process opens it and keeps serving it for later queries until it has been idle for sinks.sql.keep_open_ms (5 minutes; 0 = open and close it here), or until a writer (backfill, stream, …) takes it over."
   )
 )

@@ -82,7 +82,7 @@ describe("loadConfig", () => {
           calendarFromApi: true
         },
         parquet: { enabled: true, compression: "snappy", rowGroupSize: 100000 },
-        sql: { enabled: true, url: Option.none(), batchSize: 10000 },
+        sql: { enabled: true, url: Option.none(), batchSize: 10000, keepOpenMs: 300_000 },
         retry: {
           attempts: 3,
           baseDelayMs: 500,

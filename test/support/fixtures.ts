@@ -59,7 +59,7 @@ export const testConfig = (
     calendarFromApi: false
   },
   parquet: { enabled: true, compression: "snappy", rowGroupSize: 100000 },
-  sql: { enabled: over.sql ?? false, url: Option.none(), batchSize: 5000 },
+  sql: { enabled: over.sql ?? false, url: Option.none(), batchSize: 5000, keepOpenMs: 0 },
   retry: {
     attempts: over.attempts ?? 3,
     baseDelayMs: 5,

@@ -67,7 +67,7 @@ const makeConfig = (
     ...massive
   },
   parquet: { enabled: false, compression: "snappy", rowGroupSize: 100_000 },
-  sql: { enabled: false, url: Option.none(), batchSize: 1000 },
+  sql: { enabled: false, url: Option.none(), batchSize: 1000, keepOpenMs: 0 },
   retry: {
     attempts: 3,
     baseDelayMs: 1000,

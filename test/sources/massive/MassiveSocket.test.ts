@@ -81,7 +81,7 @@ const makeConfig = (wsUrl: string, key: string | null = KEY): AppConfigShape => 
     calendarFromApi: false
   },
   parquet: { enabled: false, compression: "snappy", rowGroupSize: 100_000 },
-  sql: { enabled: false, url: Option.none(), batchSize: 1000 },
+  sql: { enabled: false, url: Option.none(), batchSize: 1000, keepOpenMs: 0 },
   retry: {
     attempts: 3,
     baseDelayMs: 1000,
