@@ -231,6 +231,20 @@ describe("loadConfig", () => {
     })
   )
 
+  it.effect("sinks.sql.keep_open_ms: YAML over the default, TAPEHOUSE_SQL_KEEP_OPEN_MS over YAML", () =>
+    Effect.gen(function* () {
+      const files = { "sinks.yaml": "sql:\n  keep_open_ms: 60000\n" }
+      expect((yield* load({})).config.sql.keepOpenMs).toBe(300_000)
+      expect((yield* load(files)).config.sql.keepOpenMs).toBe(60_000)
+      const off = yield* load(files, { env: { TAPEHOUSE_SQL_KEEP_OPEN_MS: "0" } })
+      expect(off.config.sql.keepOpenMs).toBe(0)
+      const bad = yield* loadError({}, { env: { TAPEHOUSE_SQL_KEEP_OPEN_MS: "5 min" } })
+      expect(bad.key).toBe("TAPEHOUSE_SQL_KEEP_OPEN_MS")
+      const negative = yield* loadError({ "sinks.yaml": "sql:\n  keep_open_ms: -1\n" })
+      expect(negative.key).toBe("sinks.sql.keep_open_ms")
+    })
+  )
+
   it.effect("MASSIVE_API_KEY from .env ends up Redacted and never printed", () =>
     Effect.gen(function* () {
       const { config } = yield* load({}, { dotEnv: `MASSIVE_API_KEY=${API_KEY}\n` })
