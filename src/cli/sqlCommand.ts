@@ -1,7 +1,8 @@
 /**
  * `tapehouse sql "<query>"`: run a query against the configured SQL target (embedded PGlite by
  * default) and print the rows. When another tapehouse process (a backfill, a stream) holds the
- * embedded database, the query goes through the loopback socket that process serves.
+ * embedded database, the query goes through the loopback socket that process serves. When nobody
+ * does, a keeper (EmbeddedPgKeeper) is started to open and serve it, and stays for later queries.
  */
 import { Args, Command } from "@effect/cli"
 import { Console, Effect, Layer, Option } from "effect"

@@ -15,6 +15,9 @@
  *
  * PGlite itself does not stop a second process from opening the same folder (doing so corrupts
  * it, measured), so the folder is guarded by `<dataDir>/state/pg.lock` holding the owner's pid.
+ * The keeper `tapehouse sql` leaves serving the database (EmbeddedPgKeeper) marks its lock
+ * `keeper`: a process that opens the database to write asks it to close the database and waits
+ * for the lock to be released before taking it (`takeOverKeeper`).
  */
 import * as Fs from "node:fs/promises"
 import * as Path from "node:path"
