@@ -5,7 +5,7 @@
  * does, a keeper (EmbeddedPgKeeper) is started to open and serve it, and stays for later queries.
  */
 import { Args, Command } from "@effect/cli"
-import { Console, Effect, Layer, Option } from "effect"
+import { Console, Effect, Fiber, Layer, Option } from "effect"
 import { SinkError } from "../domain/errors.js"
 import { table } from "./display.js"
 import { loggingLayer } from "./layers.js"
@@ -57,29 +57,30 @@ export const sqlCommand = Command.make(
       const config = yield* resolveConfig(yield* root)
       yield* prepareDataDir(config)
       // Loaded here: the SQL client and the embedded database are heavy, and only this command needs them.
-      const [
-        SqlClient,
-        SqlClientLive,
-        EmbeddedPg,
-        EmbeddedPgAddress,
-        EmbeddedPgKeeper,
-        { describeSqlError }
-      ] = yield* Effect.promise(() =>
+      const [EmbeddedPgAddress, EmbeddedPgKeeper] = yield* Effect.promise(() =>
+        Promise.all([import("../sinks/EmbeddedPgAddress.js"), import("../sinks/EmbeddedPgKeeper.js")])
+      )
+      // Nobody holds the embedded database: a keeper opens it and stays to serve later queries
+      // (`sinks.sql.keep_open_ms`); this one joins it below. Without a keeper it is opened here.
+      // The keeper starts while the rest loads.
+      const keeper = yield* Effect.fork(
+        Option.isNone(config.sql.url) && config.sql.keepOpenMs > 0
+          ? Effect.flatMap(EmbeddedPgAddress.findServed(config.dataDir), (served) =>
+              Option.isNone(served)
+                ? EmbeddedPgKeeper.launch(config.dataDir, config.sql.keepOpenMs)
+                : Effect.void
+            )
+          : Effect.void
+      )
+      const [SqlClient, SqlClientLive, EmbeddedPg, { describeSqlError }] = yield* Effect.promise(() =>
         Promise.all([
           import("@effect/sql/SqlClient"),
           import("../sinks/SqlClientLive.js"),
           import("../sinks/EmbeddedPg.js"),
-          import("../sinks/EmbeddedPgAddress.js"),
-          import("../sinks/EmbeddedPgKeeper.js"),
           import("../sinks/sqlSchema.js")
         ])
       )
-      // Nobody holds the embedded database: a keeper opens it and stays to serve later queries
-      // (`sinks.sql.keep_open_ms`); this one joins it below. Without a keeper it is opened here.
-      if (Option.isNone(config.sql.url) && config.sql.keepOpenMs > 0) {
-        const served = yield* EmbeddedPgAddress.findServed(config.dataDir)
-        if (Option.isNone(served)) yield* EmbeddedPgKeeper.launch(config.dataDir, config.sql.keepOpenMs)
-      }
+      yield* Fiber.join(keeper)
       const client = SqlClientLive.layerFrom(
         { dataDir: config.dataDir, url: config.sql.url },
         { types: displayTypes, joinRunning: true, migrate: true, settings: EmbeddedPg.briefSessionSettings }

@@ -16,10 +16,8 @@
  */
 
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
-import { PgClient } from "@effect/sql-pg"
-import { Deferred, Effect, Layer } from "effect"
+import { Deferred, Effect, Fiber, Layer } from "effect"
 import * as EmbeddedPg from "./EmbeddedPg.js"
-import { Migrations } from "./sqlSchema.js"
 
 export type KeeperMessage =
   | { readonly type: "ready"; readonly port: number }
@@ -40,6 +38,10 @@ const tell = (message: KeeperMessage) =>
 
 const keep = Effect.gen(function* () {
   const idle = yield* Deferred.make<void>()
+  // The client and the migrations load while PGlite opens on its thread.
+  const loading = yield* Effect.fork(
+    Effect.promise(() => Promise.all([import("@effect/sql-pg"), import("./sqlSchema.js")]))
+  )
   const server = yield* EmbeddedPg.start(dataDir, {
     settings: EmbeddedPg.briefSessionSettings,
     keeper: true,
@@ -47,6 +49,7 @@ const keep = Effect.gen(function* () {
     onIdle: { idleMs: keepOpenMs, run: () => Deferred.unsafeDone(idle, Effect.void) }
   })
   // Migrated as any owner does when it opens the database, through a connection closed after.
+  const [{ PgClient }, { Migrations }] = yield* Fiber.join(loading)
   yield* Layer.build(
     Migrations.pipe(
       Layer.provide(

@@ -141,10 +141,12 @@ describe("tapehouse sql", () => {
         // No keeper outlives the test, whatever happens in it.
         const keepers: Array<number> = []
         yield* Effect.addFinalizer(() =>
-          Effect.forEach(keepers, (pid) =>
-            Effect.sync(() => EmbeddedPgAddress.isAlive(pid) && process.kill(pid, "SIGTERM")).pipe(
-              Effect.zipRight(ends(pid))
-            )
+          Effect.forEach(
+            keepers.filter((pid) => pid > 0),
+            (pid) =>
+              Effect.sync(() => EmbeddedPgAddress.isAlive(pid) && process.kill(pid, "SIGTERM")).pipe(
+                Effect.zipRight(ends(pid))
+              )
           )
         )
         const count = ["--config-dir", configDir, "sql", "SELECT count(*) AS bars FROM stock_bars_1s"]

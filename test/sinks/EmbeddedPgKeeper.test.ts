@@ -72,9 +72,22 @@ describe("EmbeddedPgKeeper", () => {
         const dataDir = yield* Effect.promise(() => dataDirWithEmptyDb())
         const target = { dataDir, url: Option.none() }
 
+        // No keeper outlives the test, whatever happens in it.
+        const keepers: Array<number> = []
+        yield* Effect.addFinalizer(() =>
+          Effect.forEach(
+            keepers.filter((pid) => pid > 0),
+            (pid) =>
+              Effect.sync(() => EmbeddedPgAddress.isAlive(pid) && process.kill(pid, "SIGTERM")).pipe(
+                Effect.zipRight(eventually("the keeper ends", () => !EmbeddedPgAddress.isAlive(pid)))
+              )
+          )
+        )
+
         // Started as `sql` starts it: it serves, its lock says keeper, its record names it.
         expect(yield* EmbeddedPgKeeper.launch(dataDir, 600_000)).toBe(true)
         const keeper = lockOf(dataDir)
+        keepers.push(keeper?.pid ?? 0)
         expect(keeper?.keeper).toBe(true)
         const keeperPid = keeper?.pid ?? 0
         const served = yield* EmbeddedPgAddress.read(dataDir)
@@ -108,6 +121,7 @@ describe("EmbeddedPgKeeper", () => {
         // client has been connected for its idle time it closes the database and ends.
         expect(yield* EmbeddedPgKeeper.launch(dataDir, 1000)).toBe(true)
         const idlePid = lockOf(dataDir)?.pid ?? 0
+        keepers.push(idlePid)
         expect(idlePid).not.toBe(keeperPid)
         const rows = yield* query<{ n: number; total: number }>(
           SqlClientLive.layerFrom(target, { joinRunning: true }),
@@ -116,7 +130,7 @@ describe("EmbeddedPgKeeper", () => {
         expect(rows).toEqual([{ n: 1000, total: 500_500 }])
         yield* eventually("the idle keeper ends", () => !EmbeddedPgAddress.isAlive(idlePid))
         expect(Fs.readdirSync(Path.join(dataDir, "state")).filter((f) => f.startsWith("pg."))).toEqual([])
-      }),
+      }).pipe(Effect.scoped),
     180_000
   )
 })
