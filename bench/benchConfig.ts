@@ -51,7 +51,7 @@ export const benchConfig = (o: BenchConfigOptions): AppConfigShape => ({
   },
   thetadata: { url: "http://127.0.0.1:25503", api: "v3", requestTimeoutMs: 120_000 },
   parquet: { enabled: o.parquet, compression: "snappy", rowGroupSize: 100000 },
-  sql: { enabled: o.sql, url: Option.none(), batchSize: 10000 },
+  sql: { enabled: o.sql, url: Option.none(), batchSize: 10000, keepOpenMs: 0 },
   retry: {
     attempts: 3,
     baseDelayMs: 100,

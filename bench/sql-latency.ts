@@ -7,14 +7,17 @@
  * 1. In this process, the steps of the command's SQL part, each timed: finding a served database,
  *    opening it (PGlite on its thread) or connecting, the migrations check, the query, the close.
  * 2. The real CLI in a child process: time to its first output (the answer) and to its exit, and
- *    CPU time (`/usr/bin/time`), for `--help` (Node, tsx and loading the modules, which every
- *    command pays), `sql` alone and `sql` joined.
+ *    CPU time (`/usr/bin/time`), for `--help` (Node and loading the modules, which every command
+ *    pays), `sql` alone with `sinks.sql.keep_open_ms` 0 (it opens and closes the database itself),
+ *    `sql` as a first call (nobody holds the database: it starts the keeper and joins it), `sql` as
+ *    a later call (it joins the keeper the first call left), and `sql` joined to another owner.
  *
  *   node bin/run-ts.mjs bench/sql-latency.ts [runs=5] [bin=bin/tapehouse.mjs]
  *
  * `bin` may point at another checkout's bin to time it on the same lake (e.g. before a change).
  */
 import { spawn } from "node:child_process"
+import * as Fs from "node:fs/promises"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { SqlClient } from "@effect/sql"
@@ -79,13 +82,18 @@ interface CliTime {
   readonly cpu: number
 }
 
-const cli = (args: ReadonlyArray<string>, dataDir: string) =>
+const cli = (args: ReadonlyArray<string>, dataDir: string, keepOpenMs: number) =>
   Effect.async<CliTime>((resume) => {
     const started = performance.now()
     let answer = Number.NaN
     let stderr = ""
     const child = spawn("/usr/bin/time", ["-f", "%e %U %S", process.execPath, bin, ...args], {
-      env: { ...process.env, TAPEHOUSE_DATA_DIR: dataDir, NO_COLOR: "1" },
+      env: {
+        ...process.env,
+        TAPEHOUSE_DATA_DIR: dataDir,
+        TAPEHOUSE_SQL_KEEP_OPEN_MS: String(keepOpenMs),
+        NO_COLOR: "1"
+      },
       stdio: ["ignore", "pipe", "pipe"]
     })
     child.stdout.on("data", () => {
@@ -105,10 +113,29 @@ const cli = (args: ReadonlyArray<string>, dataDir: string) =>
     })
   })
 
-const cliRuns = (label: string, args: ReadonlyArray<string>, dataDir: string) =>
+/** Stops the keeper serving `dataDir`, if one does, and waits until it released the database. */
+const stopKeeper = (dataDir: string) =>
+  Effect.promise(async () => {
+    const lock = EmbeddedPg.parseLock(
+      await Fs.readFile(EmbeddedPgAddress.lockPath(dataDir), "utf8").catch(() => "")
+    )
+    if (lock === undefined || !lock.keeper || !EmbeddedPgAddress.isAlive(lock.pid)) return
+    process.kill(lock.pid, "SIGTERM")
+    while (EmbeddedPgAddress.isAlive(lock.pid)) await new Promise((resolve) => setTimeout(resolve, 20))
+  })
+
+const cliRuns = (
+  label: string,
+  args: ReadonlyArray<string>,
+  dataDir: string,
+  options: { readonly keepOpenMs: number; readonly before?: Effect.Effect<void> } = { keepOpenMs: 0 }
+) =>
   Effect.gen(function* () {
     const results: Array<CliTime> = []
-    for (let i = 0; i < runs; i++) results.push(yield* cli(args, dataDir))
+    for (let i = 0; i < runs; i++) {
+      if (options.before !== undefined) yield* options.before
+      results.push(yield* cli(args, dataDir, options.keepOpenMs))
+    }
     const failed = results.filter((r) => r.code !== 0).length
     const ms = (k: "answer" | "wall" | "cpu") => Math.round(median(results.map((r) => r[k])))
     return `| ${label} | ${ms("answer")} | ${ms("wall")} | ${ms("cpu")} | ${failed === 0 ? "" : `${failed} of ${runs} failed`} |`
@@ -132,7 +159,19 @@ const program = Effect.gen(function* () {
   const alone: Array<Effect.Effect.Success<ReturnType<typeof steps>>> = []
   for (let i = 0; i < runs; i++) alone.push(yield* steps(dataDir))
   const help = yield* cliRuns("`tapehouse --help` (start, modules)", ["--help"], dataDir)
-  const sqlAlone = yield* cliRuns("`tapehouse sql` alone", ["sql", QUERY], dataDir)
+  const sqlAlone = yield* cliRuns("`tapehouse sql` alone, keep_open_ms 0", ["sql", QUERY], dataDir)
+  const keep = { keepOpenMs: 300_000 }
+  const sqlFirst = yield* cliRuns("`tapehouse sql` first call (starts the keeper)", ["sql", QUERY], dataDir, {
+    ...keep,
+    before: stopKeeper(dataDir)
+  })
+  const sqlLater = yield* cliRuns(
+    "`tapehouse sql` later call (joins the keeper)",
+    ["sql", QUERY],
+    dataDir,
+    keep
+  )
+  yield* stopKeeper(dataDir)
 
   // This process becomes the owner: it holds the database and serves it.
   const ownerScope = yield* Scope.make()
@@ -163,7 +202,7 @@ const program = Effect.gen(function* () {
   console.log("")
   console.log(`| CLI (${Path.relative(process.cwd(), bin)}) | first output | exit | CPU (user + sys) | |`)
   console.log("|---|---|---|---|---|")
-  for (const line of [help, sqlAlone, sqlJoined]) console.log(line)
+  for (const line of [help, sqlAlone, sqlFirst, sqlLater, sqlJoined]) console.log(line)
 })
 
 Effect.runPromise(program.pipe(Effect.scoped, Logger.withMinimumLogLevel(LogLevel.Warning))).then(

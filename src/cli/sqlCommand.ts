@@ -1,10 +1,11 @@
 /**
  * `tapehouse sql "<query>"`: run a query against the configured SQL target (embedded PGlite by
  * default) and print the rows. When another tapehouse process (a backfill, a stream) holds the
- * embedded database, the query goes through the loopback socket that process serves.
+ * embedded database, the query goes through the loopback socket that process serves. When nobody
+ * does, a keeper (EmbeddedPgKeeper) is started to open and serve it, and stays for later queries.
  */
 import { Args, Command } from "@effect/cli"
-import { Console, Effect, Layer } from "effect"
+import { Console, Effect, Fiber, Layer, Option } from "effect"
 import { SinkError } from "../domain/errors.js"
 import { table } from "./display.js"
 import { loggingLayer } from "./layers.js"
@@ -56,6 +57,21 @@ export const sqlCommand = Command.make(
       const config = yield* resolveConfig(yield* root)
       yield* prepareDataDir(config)
       // Loaded here: the SQL client and the embedded database are heavy, and only this command needs them.
+      const [EmbeddedPgAddress, EmbeddedPgKeeper] = yield* Effect.promise(() =>
+        Promise.all([import("../sinks/EmbeddedPgAddress.js"), import("../sinks/EmbeddedPgKeeper.js")])
+      )
+      // Nobody holds the embedded database: a keeper opens it and stays to serve later queries
+      // (`sinks.sql.keep_open_ms`); this one joins it below. Without a keeper it is opened here.
+      // The keeper starts while the rest loads.
+      const keeper = yield* Effect.fork(
+        Option.isNone(config.sql.url) && config.sql.keepOpenMs > 0
+          ? Effect.flatMap(EmbeddedPgAddress.findServed(config.dataDir), (served) =>
+              Option.isNone(served)
+                ? EmbeddedPgKeeper.launch(config.dataDir, config.sql.keepOpenMs)
+                : Effect.void
+            )
+          : Effect.void
+      )
       const [SqlClient, SqlClientLive, EmbeddedPg, { describeSqlError }] = yield* Effect.promise(() =>
         Promise.all([
           import("@effect/sql/SqlClient"),
@@ -64,6 +80,7 @@ export const sqlCommand = Command.make(
           import("../sinks/sqlSchema.js")
         ])
       )
+      yield* Fiber.join(keeper)
       const client = SqlClientLive.layerFrom(
         { dataDir: config.dataDir, url: config.sql.url },
         { types: displayTypes, joinRunning: true, migrate: true, settings: EmbeddedPg.briefSessionSettings }
@@ -83,6 +100,6 @@ export const sqlCommand = Command.make(
     })
 ).pipe(
   Command.withDescription(
-    "Run a SQL query against the lake's SQL target (the embedded PGlite under <data-dir>/state/pg, or sinks.sql.url) and print the rows. While another tapehouse process holds the embedded database, the query goes through the loopback port it serves (see <data-dir>/state/pg.json)."
+    "Run a SQL query against the lake's SQL target (the embedded PGlite under <data-dir>/state/pg, or sinks.sql.url) and print the rows. While another tapehouse process holds the embedded database, the query goes through the loopback port it serves (see <data-dir>/state/pg.json). When nobody holds it, a background process opens it and keeps serving it for later queries until it has been idle for sinks.sql.keep_open_ms (5 minutes; 0 = open and close it here), or until a writer (backfill, stream, …) takes it over."
   )
 )

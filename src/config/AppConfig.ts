@@ -109,6 +109,11 @@ export interface AppConfigShape {
     readonly url: Option.Option<Redacted.Redacted<string>>
     /** Rows per INSERT statement. */
     readonly batchSize: number
+    /**
+     * Embedded database: how long the process `tapehouse sql` starts to serve it stays open once
+     * no client is connected, so that later queries join it (0: `sql` opens and closes it itself).
+     */
+    readonly keepOpenMs: number
   }
   readonly retry: {
     /** Total attempts per request, the first included. */

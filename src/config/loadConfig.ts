@@ -203,7 +203,8 @@ export const SinksFile = section("sinks", {
     section("sinks.sql", {
       enabled: opt(bool),
       url: opt(postgresUrl),
-      batch_size: opt(int("a whole number of rows ≥ 1", 1))
+      batch_size: opt(int("a whole number of rows ≥ 1", 1)),
+      keep_open_ms: opt(int("a whole number of milliseconds ≥ 0 (0: close after each query)", 0))
     })
   )
 })
@@ -276,7 +277,7 @@ export const defaults = {
     requestTimeoutMs: 120_000
   },
   parquet: { enabled: true, compression: "snappy" as ParquetCompression, rowGroupSize: 100_000 },
-  sql: { enabled: true, url: "", batchSize: 10_000 },
+  sql: { enabled: true, url: "", batchSize: 10_000, keepOpenMs: 300_000 },
   retry: {
     attempts: 3,
     baseDelayMs: 500,
@@ -426,7 +427,8 @@ const ENV_VARS = [
   "TAPEHOUSE_PG_URL",
   "TAPEHOUSE_LOG_LEVEL",
   "TAPEHOUSE_MASSIVE_WS_URL",
-  "TAPEHOUSE_THETADATA_URL"
+  "TAPEHOUSE_THETADATA_URL",
+  "TAPEHOUSE_SQL_KEEP_OPEN_MS"
 ] as const
 type EnvVar = (typeof ENV_VARS)[number]
 
@@ -768,6 +770,21 @@ export const loadConfig = (options: LoadConfigOptions): Effect.Effect<AppConfigS
     }
     const sqlUrl = pgEnv?.value ?? y.sinks.sql?.url ?? defaults.sql.url
 
+    const keepOpenEnv = env.get("TAPEHOUSE_SQL_KEEP_OPEN_MS")
+    if (keepOpenEnv !== undefined && !/^\d+$/.test(keepOpenEnv.value.trim())) {
+      return yield* Effect.fail(
+        envError(
+          "TAPEHOUSE_SQL_KEEP_OPEN_MS",
+          keepOpenEnv,
+          "a whole number of milliseconds ≥ 0 (0: close after each query)"
+        )
+      )
+    }
+    const keepOpenMs =
+      keepOpenEnv === undefined
+        ? (y.sinks.sql?.keep_open_ms ?? defaults.sql.keepOpenMs)
+        : Number(keepOpenEnv.value.trim())
+
     const apiKeyEnv = env.get("MASSIVE_API_KEY")
     if (apiKeyEnv !== undefined && /\s/.test(apiKeyEnv.value.trim())) {
       return yield* Effect.fail(envError("MASSIVE_API_KEY", apiKeyEnv, "an API key without spaces", true))
@@ -864,7 +881,8 @@ export const loadConfig = (options: LoadConfigOptions): Effect.Effect<AppConfigS
       sql: {
         enabled: y.sinks.sql?.enabled ?? defaults.sql.enabled,
         url: sqlUrl === "" ? Option.none() : Option.some(Redacted.make(sqlUrl)),
-        batchSize: y.sinks.sql?.batch_size ?? defaults.sql.batchSize
+        batchSize: y.sinks.sql?.batch_size ?? defaults.sql.batchSize,
+        keepOpenMs
       },
       retry
     }

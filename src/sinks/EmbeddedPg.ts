@@ -15,6 +15,9 @@
  *
  * PGlite itself does not stop a second process from opening the same folder (doing so corrupts
  * it, measured), so the folder is guarded by `<dataDir>/state/pg.lock` holding the owner's pid.
+ * The keeper `tapehouse sql` leaves serving the database (EmbeddedPgKeeper) marks its lock
+ * `keeper`: a process that opens the database to write asks it to close the database and waits
+ * for the lock to be released before taking it (`takeOverKeeper`).
  */
 import * as Fs from "node:fs/promises"
 import * as Path from "node:path"
@@ -41,6 +44,7 @@ type WorkerMessage =
       /** The thrown value's name, code, errno and message (PGlite throws Emscripten ErrnoErrors). */
       readonly cause?: unknown
     }
+  | { readonly type: "idle" }
   | { readonly type: "stopped" }
 
 /** Connections a client pool should open to the embedded server. */
@@ -70,6 +74,15 @@ export const briefSessionSettings: ReadonlyArray<string> = ["shared_buffers=16MB
 export interface StartOptions {
   /** Settings added to `serverSettings` (a later one wins). */
   readonly settings?: ReadonlyArray<string>
+  /**
+   * When a keeper (see LockRecord) holds the database, ask it to close it and wait, then open it
+   * (default true: writers). Readers pass false: they join the keeper through its socket instead.
+   */
+  readonly takeOverKeeper?: boolean
+  /** This process is a keeper: its lock says so, and other processes may take the database over. */
+  readonly keeper?: boolean
+  /** Called once when no client has been connected to the server for `idleMs`. */
+  readonly onIdle?: { readonly idleMs: number; readonly run: () => void }
 }
 
 const host = "127.0.0.1"
@@ -106,35 +119,136 @@ const isAlive = (pid: number): boolean => {
   }
 }
 
-/** Takes `<state>/pg.lock` for this process; a lock left by a process that died is taken over. */
-const acquireLock = (lockPath: string, dbPath: string): Effect.Effect<void, StorageError, Scope.Scope> =>
+/**
+ * What `state/pg.lock` holds: the owner's pid on its first line and, for the process `tapehouse
+ * sql` leaves serving the database (EmbeddedPgKeeper), `keeper` on the second: a keeper gives the
+ * database up to any other process that needs to open it.
+ */
+export interface LockRecord {
+  readonly pid: number
+  readonly keeper: boolean
+}
+
+export const lockText = (record: LockRecord): string => `${record.pid}\n${record.keeper ? "keeper\n" : ""}`
+
+export const parseLock = (text: string): LockRecord | undefined => {
+  const [first = "", second = ""] = text.split("\n")
+  const pid = Number.parseInt(first, 10)
+  return Number.isSafeInteger(pid) && pid > 0 ? { pid, keeper: second.trim() === "keeper" } : undefined
+}
+
+/**
+ * Creates the lock file with its content in one step (a hard link of a complete temporary file),
+ * so that no other process ever reads it empty and takes it for a dead owner's. Fails with EEXIST.
+ */
+const createLockFile = async (lockPath: string, text: string): Promise<void> => {
+  const temporary = `${lockPath}.${process.pid}.tmp`
+  // A failure names the lock file, not its temporary twin.
+  const named = (cause: unknown) =>
+    cause instanceof Error ? Object.assign(cause, { path: lockPath }) : cause
+  await Fs.writeFile(temporary, text).catch((cause) => {
+    throw named(cause)
+  })
+  try {
+    await Fs.link(temporary, lockPath)
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code
+    // A file system without hard links: an exclusive create (its content follows at once).
+    if (code === "EPERM" || code === "ENOTSUP" || code === "ENOSYS")
+      await Fs.writeFile(lockPath, text, { flag: "wx" })
+    else throw named(cause)
+  } finally {
+    await Fs.rm(temporary, { force: true }).catch(() => undefined)
+  }
+}
+
+/** The lock file's record, undefined when it is missing or unreadable. */
+const readLock = async (lockPath: string): Promise<LockRecord | undefined> =>
+  parseLock(await Fs.readFile(lockPath, "utf8").catch(() => ""))
+
+/**
+ * Whether `pid` runs the keeper's script. On Linux its command line says so, and a pid that an
+ * unrelated program took over after a keeper died is not signalled; elsewhere (no /proc) the
+ * lock's word is taken.
+ */
+const runsKeeper = async (pid: number): Promise<boolean> => {
+  const cmdline = await Fs.readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => undefined)
+  if (cmdline !== undefined) return cmdline.includes(keeperScriptName)
+  return !(await Fs.access("/proc/self/cmdline").then(
+    () => true,
+    () => false
+  ))
+}
+
+/** The file name the keeper runs as (EmbeddedPgKeeper starts it), which `runsKeeper` looks for. */
+export const keeperScriptName = "embeddedPgKeeper"
+
+/** How long a writer waits for a keeper it asked to stop to close the database. */
+const handOverTimeoutMs = 30_000
+
+/** Asks the keeper `pid` to close the database (SIGTERM) and waits until its lock is gone. */
+const takeOver = async (lockPath: string, dbPath: string, pid: number): Promise<void> => {
+  try {
+    process.kill(pid, "SIGTERM")
+  } catch (cause) {
+    if ((cause as NodeJS.ErrnoException).code !== "ESRCH") throw cause
+  }
+  const deadline = Date.now() + handOverTimeoutMs
+  while ((await readLock(lockPath))?.pid === pid && isAlive(pid)) {
+    if (Date.now() >= deadline)
+      throw new StorageError({
+        path: dbPath,
+        operation: "cannot open the embedded database",
+        detail: `the process keeping it open for \`tapehouse sql\` (pid ${pid}) did not close it within ${handOverTimeoutMs / 1000} s of being asked`,
+        action: `Stop that process (kill ${pid}) and retry`
+      })
+    await new Promise((resolve) => setTimeout(resolve, 25))
+  }
+}
+
+/**
+ * Takes `<state>/pg.lock` for this process; a lock left by a process that died is taken over, and
+ * a keeper (`tapehouse sql`'s idle reader) is asked to close the database first when `takeOverKeeper`.
+ * Succeeds with the keeper's pid when it took over from one.
+ */
+const acquireLock = (
+  lockPath: string,
+  dbPath: string,
+  options: { readonly keeper: boolean; readonly takeOverKeeper: boolean }
+): Effect.Effect<number | undefined, StorageError, Scope.Scope> =>
   Effect.acquireRelease(
     Effect.tryPromise({
       try: async () => {
-        for (let attempt = 0; attempt < 2; attempt++) {
+        let tookOverFrom: number | undefined
+        for (let attempt = 0; attempt < 3; attempt++) {
           try {
-            await Fs.writeFile(lockPath, `${process.pid}\n`, { flag: "wx" })
-            return
+            await createLockFile(lockPath, lockText({ pid: process.pid, keeper: options.keeper }))
+            return tookOverFrom
           } catch (cause) {
             if ((cause as NodeJS.ErrnoException).code !== "EEXIST") throw cause
           }
-          const owner = Number.parseInt(await Fs.readFile(lockPath, "utf8").catch(() => ""), 10)
-          if (Number.isSafeInteger(owner) && owner > 0 && isAlive(owner)) {
-            throw owner === process.pid
-              ? new StorageError({
-                  path: dbPath,
-                  operation: "cannot open the embedded database",
-                  detail: "it is already open in this process"
-                })
-              : new StorageError({
-                  path: dbPath,
-                  operation: "cannot open the embedded database",
-                  detail: `it is in use by another tapehouse process (pid ${owner}, lock file ${lockPath})`,
-                  action: `Stop that process or wait for it to finish, or set sinks.sql.url to a Postgres server to share one database`
-                })
+          const owner = await readLock(lockPath)
+          if (owner !== undefined && isAlive(owner.pid)) {
+            if (owner.pid === process.pid)
+              throw new StorageError({
+                path: dbPath,
+                operation: "cannot open the embedded database",
+                detail: "it is already open in this process"
+              })
+            if (options.takeOverKeeper && owner.keeper && (await runsKeeper(owner.pid))) {
+              await takeOver(lockPath, dbPath, owner.pid)
+              tookOverFrom = owner.pid
+              continue
+            }
+            throw new StorageError({
+              path: dbPath,
+              operation: "cannot open the embedded database",
+              detail: `it is in use by another tapehouse process (pid ${owner.pid}, lock file ${lockPath})`,
+              action: `Stop that process or wait for it to finish, or set sinks.sql.url to a Postgres server to share one database`
+            })
           }
-          // Stale: its owner is gone.
-          await Fs.rm(lockPath, { force: true })
+          // Stale: its owner is gone (a keeper that was asked to stop and did removes it itself).
+          if (owner === undefined || !isAlive(owner.pid)) await Fs.rm(lockPath, { force: true })
         }
         throw new Error(`could not take the lock file ${lockPath}`)
       },
@@ -161,7 +275,14 @@ export const start = (
       },
       catch: storageErrorOf(dbPath)
     })
-    yield* acquireLock(Path.join(stateDir, "pg.lock"), dbPath)
+    const tookOverFrom = yield* acquireLock(Path.join(stateDir, "pg.lock"), dbPath, {
+      keeper: options.keeper ?? false,
+      takeOverKeeper: options.takeOverKeeper ?? true
+    })
+    if (tookOverFrom !== undefined)
+      yield* Effect.logInfo(
+        `the embedded database was kept open for tapehouse sql by pid ${tookOverFrom}; it closed it for this process`
+      )
 
     // PGlite and its socket server live on their own thread (embeddedPgWorker.mjs).
     const port = yield* Effect.acquireRelease(
@@ -171,13 +292,20 @@ export const start = (
             dbPath,
             host,
             maxConnections: serverMaxConnections,
-            settings: [...serverSettings, ...(options.settings ?? [])]
+            settings: [...serverSettings, ...(options.settings ?? [])],
+            idleMs: options.onIdle?.idleMs ?? 0
           }
         })
         const fail = (detail: string) => resume(Effect.fail(new StorageError({ path: dbPath, detail })))
         worker.once("message", (m: WorkerMessage) => {
-          if (m.type === "ready") resume(Effect.succeed({ worker, port: m.port }))
-          else if (m.type === "failed")
+          if (m.type === "ready") {
+            const onIdle = options.onIdle
+            if (onIdle !== undefined)
+              worker.on("message", (later: WorkerMessage) => {
+                if (later.type === "idle") onIdle.run()
+              })
+            resume(Effect.succeed({ worker, port: m.port }))
+          } else if (m.type === "failed")
             resume(
               Effect.fail(
                 m.stage === "open"

@@ -92,23 +92,29 @@ const server = (url: Redacted.Redacted<string>, options: ClientOptions): Client 
 /** Opens the embedded database in this process, serves it, and keeps house while it is open. */
 const embeddedOwned = (dataDir: string, options: ClientOptions): Client =>
   Layer.unwrapScoped(
-    Effect.map(EmbeddedPg.start(dataDir, { settings: options.settings ?? [] }), ({ host, path, port }) =>
-      migrated(
-        EmbeddedPgMaintenance.layer().pipe(
-          Layer.provideMerge(
-            PgClient.layer({
-              host,
-              port,
-              database: "postgres",
-              username: "postgres",
-              applicationName: "tapehouse",
-              maxConnections: EmbeddedPg.clientMaxConnections,
-              types: options.types
-            }).pipe(Layer.mapError(embeddedConnectError(path)))
-          )
-        ),
-        options
-      )
+    Effect.map(
+      // A reader does not take the database from a keeper (it joins it); a writer does.
+      EmbeddedPg.start(dataDir, {
+        settings: options.settings ?? [],
+        takeOverKeeper: options.joinRunning !== true
+      }),
+      ({ host, path, port }) =>
+        migrated(
+          EmbeddedPgMaintenance.layer().pipe(
+            Layer.provideMerge(
+              PgClient.layer({
+                host,
+                port,
+                database: "postgres",
+                username: "postgres",
+                applicationName: "tapehouse",
+                maxConnections: EmbeddedPg.clientMaxConnections,
+                types: options.types
+              }).pipe(Layer.mapError(embeddedConnectError(path)))
+            )
+          ),
+          options
+        )
     )
   )
 

@@ -85,7 +85,7 @@ describe("loadConfig", () => {
         },
         thetadata: { url: "http://127.0.0.1:25503", api: "v3", requestTimeoutMs: 120000 },
         parquet: { enabled: true, compression: "snappy", rowGroupSize: 100000 },
-        sql: { enabled: true, url: Option.none(), batchSize: 10000 },
+        sql: { enabled: true, url: Option.none(), batchSize: 10000, keepOpenMs: 300_000 },
         retry: {
           attempts: 3,
           baseDelayMs: 500,
@@ -271,6 +271,20 @@ describe("loadConfig", () => {
         Option.some("postgres://u:hunter2secret@env-host:5432/lake")
       )
       expect(JSON.stringify(config)).not.toContain("hunter2secret")
+    })
+  )
+
+  it.effect("sinks.sql.keep_open_ms: YAML over the default, TAPEHOUSE_SQL_KEEP_OPEN_MS over YAML", () =>
+    Effect.gen(function* () {
+      const files = { "sinks.yaml": "sql:\n  keep_open_ms: 60000\n" }
+      expect((yield* load({})).config.sql.keepOpenMs).toBe(300_000)
+      expect((yield* load(files)).config.sql.keepOpenMs).toBe(60_000)
+      const off = yield* load(files, { env: { TAPEHOUSE_SQL_KEEP_OPEN_MS: "0" } })
+      expect(off.config.sql.keepOpenMs).toBe(0)
+      const bad = yield* loadError({}, { env: { TAPEHOUSE_SQL_KEEP_OPEN_MS: "5 min" } })
+      expect(bad.key).toBe("TAPEHOUSE_SQL_KEEP_OPEN_MS")
+      const negative = yield* loadError({ "sinks.yaml": "sql:\n  keep_open_ms: -1\n" })
+      expect(negative.key).toBe("sinks.sql.keep_open_ms")
     })
   )
 

@@ -9,10 +9,15 @@ import * as Path from "node:path"
 import { afterAll, describe, expect, it } from "@effect/vitest"
 import { Effect, Layer, Option } from "effect"
 import { type StockBar, StockBars1s } from "../../src/domain/StockBar.js"
+import * as MassiveSim from "../../src/sim/MassiveSim.js"
+import { secondBars } from "../../src/sim/syntheticMarket.js"
+import * as EmbeddedPg from "../../src/sinks/EmbeddedPg.js"
+import * as EmbeddedPgAddress from "../../src/sinks/EmbeddedPgAddress.js"
 import * as SqlClientLive from "../../src/sinks/SqlClientLive.js"
 import * as SqlSink from "../../src/sinks/SqlSink.js"
 import { Migrations } from "../../src/sinks/sqlSchema.js"
-import { runCli } from "../support/cli.js"
+import { backfillArgs, makeConfigDir, runCli } from "../support/cli.js"
+import { tempDir } from "../support/fixtures.js"
 import { dataDirWithEmptyDb } from "../support/pgTemplate.js"
 import { removeTempDirs } from "../support/tempDirs.js"
 
@@ -109,6 +114,68 @@ describe("tapehouse sql", () => {
         expect(alone.stdout.trim()).toBe(expected)
         expect(Fs.existsSync(Path.join(state, "pg.json"))).toBe(false)
         expect(Fs.existsSync(Path.join(state, "pg.lock"))).toBe(false)
+      }),
+    300_000
+  )
+
+  it.scopedLive(
+    "with keep_open_ms, the first call leaves a keeper that later calls join; a backfill takes the database over from it",
+    () =>
+      Effect.gen(function* () {
+        const sim = yield* MassiveSim.make()
+        const configDir = yield* makeConfigDir(yield* tempDir())
+        const dataDir = yield* Effect.promise(() => dataDirWithEmptyDb())
+        const env = {
+          TAPEHOUSE_MASSIVE_URL: sim.url,
+          MASSIVE_API_KEY: "k-keeper-1234",
+          TAPEHOUSE_DATA_DIR: dataDir,
+          TAPEHOUSE_SQL_KEEP_OPEN_MS: "600000"
+        }
+        const lock = () => EmbeddedPg.parseLock(Fs.readFileSync(EmbeddedPgAddress.lockPath(dataDir), "utf8"))
+        const servedBy = () => JSON.parse(Fs.readFileSync(EmbeddedPgAddress.recordPath(dataDir), "utf8")).pid
+        const ends = (pid: number) =>
+          Effect.gen(function* () {
+            for (let i = 0; i < 600 && EmbeddedPgAddress.isAlive(pid); i++) yield* Effect.sleep("50 millis")
+            return !EmbeddedPgAddress.isAlive(pid)
+          })
+        // No keeper outlives the test, whatever happens in it.
+        const keepers: Array<number> = []
+        yield* Effect.addFinalizer(() =>
+          Effect.forEach(
+            keepers.filter((pid) => pid > 0),
+            (pid) =>
+              Effect.sync(() => EmbeddedPgAddress.isAlive(pid) && process.kill(pid, "SIGTERM")).pipe(
+                Effect.zipRight(ends(pid))
+              )
+          )
+        )
+        const count = ["--config-dir", configDir, "sql", "SELECT count(*) AS bars FROM stock_bars_1s"]
+        const answer = (n: number) => `bars\n${"-".repeat(Math.max(4, String(n).length))}\n${n}\n(1 row)`
+
+        const first = yield* runCli(count, { env })
+        expect(first.code, first.stderr).toBe(0)
+        expect(first.stdout.trim()).toBe(answer(0))
+        // The command ended; the keeper it started holds the database and serves it.
+        const keeper = lock()?.pid ?? 0
+        keepers.push(keeper)
+        expect(lock()?.keeper).toBe(true)
+        expect(servedBy()).toBe(keeper)
+
+        const second = yield* runCli(count, { env })
+        expect(second.code, second.stderr).toBe(0)
+        expect(second.stdout.trim()).toBe(answer(0))
+        expect(servedBy()).toBe(keeper)
+
+        // A writer asks the keeper to close the database, then opens it.
+        const backfill = yield* runCli(backfillArgs(configDir, "SPY", "2024-03-04", "2024-03-04"), { env })
+        expect(backfill.code, backfill.stderr).toBe(0)
+        expect(yield* ends(keeper)).toBe(true)
+        expect(Fs.existsSync(EmbeddedPgAddress.lockPath(dataDir))).toBe(false)
+
+        const third = yield* runCli(count, { env })
+        expect(third.code, third.stderr).toBe(0)
+        expect(third.stdout.trim()).toBe(answer(secondBars("SPY", "2024-03-04").length))
+        keepers.push(lock()?.pid ?? 0)
       }),
     300_000
   )

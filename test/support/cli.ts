@@ -17,7 +17,7 @@ export interface CliResult {
 export interface CliOptions {
   readonly cwd?: string
   readonly env?: Readonly<Record<string, string>>
-  /** Variables taken out of the child's environment (NO_COLOR is set by default). */
+  /** Variables taken out of the child's environment (NO_COLOR=1 and TAPEHOUSE_SQL_KEEP_OPEN_MS=0 are set by default). */
   readonly unset?: ReadonlyArray<string>
   /** Kill after this long and fail the test: every command must exit by itself. */
   readonly timeoutMs?: number
@@ -34,6 +34,8 @@ const baseEnv = (): Record<string, string> => {
     env[k] = v
   }
   env.NO_COLOR = "1"
+  // `sql` leaves no keeper process behind (sinks.sql.keep_open_ms): the tests of the keeper set it.
+  env.TAPEHOUSE_SQL_KEEP_OPEN_MS = "0"
   return env
 }
 

@@ -62,7 +62,7 @@ export const testConfig = (
   },
   thetadata: { url: "http://127.0.0.1:25503", api: "v3", requestTimeoutMs: 120_000 },
   parquet: { enabled: true, compression: "snappy", rowGroupSize: 100000 },
-  sql: { enabled: over.sql ?? false, url: Option.none(), batchSize: 5000 },
+  sql: { enabled: over.sql ?? false, url: Option.none(), batchSize: 5000, keepOpenMs: 0 },
   retry: {
     attempts: over.attempts ?? 3,
     baseDelayMs: 5,

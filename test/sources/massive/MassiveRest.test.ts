@@ -70,7 +70,7 @@ const makeConfig = (
   },
   thetadata: { url: "http://127.0.0.1:25503", api: "v3", requestTimeoutMs: 120_000 },
   parquet: { enabled: false, compression: "snappy", rowGroupSize: 100_000 },
-  sql: { enabled: false, url: Option.none(), batchSize: 1000 },
+  sql: { enabled: false, url: Option.none(), batchSize: 1000, keepOpenMs: 0 },
   retry: {
     attempts: 3,
     baseDelayMs: 1000,
