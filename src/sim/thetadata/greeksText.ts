@@ -133,7 +133,10 @@ export class TextBytes {
   fixed(x: number, d: number): void {
     const p = POW[d]!
     let n = Math.round(x * p)
-    if (!(Math.abs(n) < MAX_DIGITS_VALUE)) return this.text(fixed(x, d))
+    if (!(Math.abs(n) < MAX_DIGITS_VALUE)) {
+      this.text(fixed(x, d))
+      return
+    }
     if (n < 0) {
       this.buf[this.pos++] = 45
       n = -n

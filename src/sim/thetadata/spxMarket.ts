@@ -297,8 +297,10 @@ export const fastGreekValues = (
     mid === 0 ||
     !(otm > 0) ||
     !(otm / (dr * Math.sqrt(S * Math.exp((r - q) * t) * K)) < Math.exp(x / 2))
-  )
-    return greekValues(call, S, K, t, out)
+  ) {
+    greekValues(call, S, K, t, out)
+    return
+  }
   // Solve on the out-of-the-money right's price (parity, as the analytics do): no cancellation.
   const otmCall = parity > 0 ? !call : call
   let n1 = 0 // N(±d1) and N(±d2) of the out-of-the-money right at sigma
@@ -332,7 +334,10 @@ export const fastGreekValues = (
     n1 = normCdf(otmCall ? d1 : -d1)
     n2 = normCdf(otmCall ? d2 : -d2)
   }
-  if (!(iv > 0)) return greekValues(call, S, K, t, out)
+  if (!(iv > 0)) {
+    greekValues(call, S, K, t, out)
+    return
+  }
   // The quoted right's N(±d1), N(±d2) at sigma: the complements when it is the in-the-money one.
   const m1 = otmCall === call ? n1 : 1 - n1
   const m2 = otmCall === call ? n2 : 1 - n2
