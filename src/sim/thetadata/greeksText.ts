@@ -103,6 +103,7 @@ export class TextBytes {
   }
 
   bytes(src: Uint8Array): void {
+    if (this.pos + src.length > this.buf.length) this.reserve(src.length)
     const b = this.buf
     let p = this.pos
     for (let k = 0; k < src.length; k++) b[p++] = src[k]!
@@ -117,6 +118,7 @@ export class TextBytes {
 
   /** A non-negative integer below 2^53. */
   uint(v: number): void {
+    if (this.pos + 16 > this.buf.length) this.reserve(16)
     let len = 1
     for (let m = 10; m <= v; m *= 10) len++
     const b = this.buf
@@ -137,6 +139,7 @@ export class TextBytes {
       this.text(fixed(x, d))
       return
     }
+    if (this.pos + 24 > this.buf.length) this.reserve(24)
     if (n < 0) {
       this.buf[this.pos++] = 45
       n = -n
@@ -167,6 +170,7 @@ export class TextBytes {
     const whole = Math.floor(c / 100)
     const frac = c - whole * 100
     this.uint(whole)
+    if (this.pos + 3 > this.buf.length) this.reserve(3)
     const b = this.buf
     const tens = Math.floor(frac / 10)
     b[this.pos] = 46
@@ -230,7 +234,6 @@ const VALUE_NAMES = V3_COLUMNS.slice(5, 15)
 const COMMA = ascii(",")
 const CSV_SEPARATORS = VALUE_NAMES.map(() => COMMA)
 const JSON_SEPARATORS = VALUE_NAMES.map((name) => ascii(`,"${name}":`))
-const ROW_NUMBERS_MAX = 10 * 32
 
 /**
  * Writes the rows of one contract over the day, in the format asked: `v3` CSV/NDJSON lines, one
@@ -277,8 +280,6 @@ export const writeContract = (
     seps = JSON_SEPARATORS
   }
   const times = api === "v3" ? d.stamps : d.msOfDay
-  const rowMax =
-    1 + P.length + Q.length + R.length + U.length + V.length + 2 * 20 + 16 + ROW_NUMBERS_MAX + 9 * 32
   if (format === "json")
     out.text(
       api === "v3"
@@ -289,8 +290,7 @@ export const writeContract = (
   const jsonArray = format === "json"
   for (let i = 0; i < d.day.minutes; i++) {
     fastGreekValues(c.call, d.spot[i]!, c.strike, clock, i, values)
-    out.reserve(rowMax)
-    if (jsonArray && i > 0) out.buf[out.pos++] = 44
+    if (jsonArray && i > 0) out.bytes(COMMA)
     const T = times[i]!
     out.bytes(P)
     out.bytes(T)
