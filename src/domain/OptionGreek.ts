@@ -47,18 +47,21 @@ export type OptionGreek = typeof OptionGreek.Type
  * 262500, "5100" → 5100000, "0.5" → 500): no float in between. Undefined when the text is not a
  * plain non-negative decimal or has significant digits past the third decimal.
  */
-export const parseThousandths = (text: string): number | undefined => {
-  const n = text.length
-  if (n === 0 || n > 20) return undefined
+export const parseThousandths = (text: string): number | undefined => thousandthsAt(text, 0, text.length)
+
+/** `parseThousandths` of `text.slice(from, to)`, without the slice (a CSV decoder's hot path). */
+export const thousandthsAt = (text: string, from: number, to: number): number | undefined => {
+  const n = to
+  if (n === from || n - from > 20) return undefined
   let whole = 0
-  let i = 0
+  let i = from
   for (; i < n; i++) {
     const c = text.charCodeAt(i)
     if (c === 46) break // "."
     if (c < 48 || c > 57) return undefined
     whole = whole * 10 + (c - 48)
   }
-  if (i === 0) return undefined
+  if (i === from) return undefined
   let frac = 0
   let digits = 0
   if (i < n) {

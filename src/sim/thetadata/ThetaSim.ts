@@ -12,7 +12,8 @@
  * - Scripted faults through the shared machinery (core/faults.ts, `POST /__sim/faults` on either
  *   port): a status (471/472/473/474/429 with Retry-After, …), `truncated` (the body cut mid-row),
  *   `drop-connection`, `slow`, `non-json`, and `malformed-rows` (rows that lose their last field).
- * Greeks answers are generated and written one contract at a time, with back-pressure.
+ * Greeks answers are printed one contract at a time into bytes and written in 256 KiB chunks, with
+ * back-pressure.
  */
 import type * as http from "node:http"
 import { Effect, type Scope } from "effect"
@@ -32,12 +33,13 @@ import {
   bodyEnd,
   bodyStart,
   type Contract,
-  contractText,
   dayText,
   type GreeksFormat,
-  separator
+  separator,
+  TextBytes,
+  writeContract
 } from "./greeksText.js"
-import { expirations, SIM_SYMBOL, spxDay, strikesOf } from "./spxMarket.js"
+import { emptyValues, expirations, SIM_SYMBOL, spxDay, strikesOf } from "./spxMarket.js"
 
 export type Tier = "free" | "value" | "standard" | "pro"
 const TIER_RANK: Record<Tier, number> = { free: 0, value: 1, standard: 2, pro: 3 }
@@ -148,11 +150,15 @@ const plan = (
 /** The whole text of a planned answer (for faults that need it whole). */
 const wholeText = (p: Extract<GreeksPlan, { _tag: "Stream" }>): string => {
   const d = dayText(spxDay(p.date)!)
-  let out = bodyStart(p.api, p.format)
+  const out = new TextBytes()
+  const values = emptyValues()
+  out.text(bodyStart(p.api, p.format))
   p.contracts.forEach((c, i) => {
-    out += (i === 0 ? "" : separator(p.format)) + contractText(p.api, p.format, d, c)
+    if (i > 0) out.text(separator(p.format))
+    writeContract(p.api, p.format, d, c, out, values)
   })
-  return out + bodyEnd(p.format)
+  out.text(bodyEnd(p.format))
+  return out.toString()
 }
 
 /** Drops the last field of the first `count` data rows of a CSV text. */
@@ -171,7 +177,10 @@ const contentTypeOf = (api: "v3" | "v2", format: GreeksFormat): string =>
         ? "application/json"
         : "application/json"
 
-/** Writes a planned answer contract by contract, waiting for the socket to drain. */
+/** Bytes written to the socket at a time. */
+const CHUNK_BYTES = 256 * 1024
+
+/** Writes a planned answer in chunks of about CHUNK_BYTES, waiting for the socket to drain. */
 const streamAnswer = (
   res: http.ServerResponse,
   requestId: string,
@@ -183,21 +192,24 @@ const streamAnswer = (
     ...p.headers
   })
   const d = dayText(spxDay(p.date)!)
+  const values = emptyValues()
+  // A contract's rows are ~60 KB of CSV: room for a chunk and the contract that crosses its end.
+  const out = new TextBytes(CHUNK_BYTES + 128 * 1024)
   let i = 0
-  let pending = bodyStart(p.api, p.format)
+  out.text(bodyStart(p.api, p.format))
   const pump = () => {
     while (!res.destroyed) {
       if (i < p.contracts.length) {
-        pending += (i === 0 ? "" : separator(p.format)) + contractText(p.api, p.format, d, p.contracts[i]!)
+        if (i > 0) out.text(separator(p.format))
+        writeContract(p.api, p.format, d, p.contracts[i]!, out, values)
         i++
-        if (pending.length < 65_536) continue
+        if (out.pos < CHUNK_BYTES) continue
       } else {
-        res.end(pending + bodyEnd(p.format))
+        out.text(bodyEnd(p.format))
+        res.end(out.take())
         return
       }
-      const ok = res.write(pending)
-      pending = ""
-      if (!ok) {
+      if (!res.write(out.take())) {
         res.once("drain", pump)
         return
       }

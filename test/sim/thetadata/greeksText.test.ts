@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest"
-import { fixed } from "../../../src/sim/thetadata/greeksText.js"
+import { fixed, TextBytes } from "../../../src/sim/thetadata/greeksText.js"
 
 describe("fixed", () => {
   it("prints a number with exactly d decimals, as toFixed after rounding, never -0", () => {
@@ -16,5 +16,38 @@ describe("fixed", () => {
       [-0.5, 1, "-0.5"]
     ]
     for (const [x, d, text] of cases) expect(fixed(x, d)).toBe(text)
+  })
+})
+
+describe("TextBytes", () => {
+  it("prints fixed() byte for byte, and cents as dollars, growing past its capacity", () => {
+    const out = new TextBytes(16)
+    const expected: Array<string> = []
+    const xs = [
+      0.5584,
+      -4.66609,
+      0.00004,
+      -0.00004,
+      9.99995,
+      -0.5,
+      1e-300,
+      123456.78915,
+      -1024.25195,
+      2 ** 60,
+      -1e30
+    ]
+    for (let k = 0; k < 200; k++) xs.push(Math.sin(k) * 10 ** ((k % 9) - 3))
+    for (const x of [...xs, Number.NaN, Number.POSITIVE_INFINITY])
+      for (const d of [1, 2, 4, 6]) {
+        out.fixed(x, d)
+        out.text(",")
+        expected.push(fixed(x, d))
+      }
+    for (const c of [0, 5, 10, 99, 100, 105, 123_456]) {
+      out.cents(c)
+      out.text(",")
+      expected.push(`${Math.floor(c / 100)}.${String(c % 100).padStart(2, "0")}`)
+    }
+    expect(out.toString()).toBe(`${expected.join(",")},`)
   })
 })
