@@ -86,7 +86,11 @@ const sinkSuite = (sqlLayer: Layer.Layer<SqlClient.SqlClient, unknown>) =>
           "option_contracts",
           "option_bars_1s",
           "news",
-          "news_sentiment"
+          "news_sentiment",
+          "schema_drift",
+          "options_enriched_1s",
+          "underlying_features_1s",
+          "consolidated_1s_view"
         ])
       })
     )
