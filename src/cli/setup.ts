@@ -25,7 +25,8 @@ const packageDir = (from: string): string => {
 export const packagedConfigDir = Path.join(packageDir(import.meta.dirname), "config")
 export const DEFAULT_CONFIG_DIR = "./config"
 
-const configDirFor = (given: string): Effect.Effect<string> =>
+/** The config directory `--config-dir` names: ./config, else the packaged defaults when ./config is absent. */
+export const configDirFor = (given: string): Effect.Effect<string> =>
   given !== DEFAULT_CONFIG_DIR
     ? Effect.succeed(given)
     : Effect.promise(() =>

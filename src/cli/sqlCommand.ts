@@ -8,6 +8,7 @@ import { Args, Command } from "@effect/cli"
 import { Console, Effect, Fiber, Layer, Option } from "effect"
 import { SinkError } from "../domain/errors.js"
 import { table } from "./display.js"
+import { earlyKeeper } from "./earlyKeeper.js"
 import { loggingLayer } from "./layers.js"
 import { root } from "./root.js"
 import { prepareDataDir, resolveConfig } from "./setup.js"
@@ -62,15 +63,19 @@ export const sqlCommand = Command.make(
       )
       // Nobody holds the embedded database: a keeper opens it and stays to serve later queries
       // (`sinks.sql.keep_open_ms`); this one joins it below. Without a keeper it is opened here.
-      // The keeper starts while the rest loads.
+      // The entry point started one before the CLI loaded (earlyKeeper.ts); else it starts now,
+      // while the rest loads. A keeper that declined or failed leaves the usual path below.
+      const started = earlyKeeper()
       const keeper = yield* Effect.fork(
-        Option.isNone(config.sql.url) && config.sql.keepOpenMs > 0
-          ? Effect.flatMap(EmbeddedPgAddress.findServed(config.dataDir), (served) =>
-              Option.isNone(served)
-                ? EmbeddedPgKeeper.launch(config.dataDir, config.sql.keepOpenMs)
-                : Effect.void
-            )
-          : Effect.void
+        started !== undefined
+          ? Effect.promise(() => started)
+          : Option.isNone(config.sql.url) && config.sql.keepOpenMs > 0
+            ? Effect.flatMap(EmbeddedPgAddress.findServed(config.dataDir), (served) =>
+                Option.isNone(served)
+                  ? EmbeddedPgKeeper.launch(config.dataDir, config.sql.keepOpenMs)
+                  : Effect.void
+              )
+            : Effect.void
       )
       const [SqlClient, SqlClientLive, EmbeddedPg, { describeSqlError }] = yield* Effect.promise(() =>
         Promise.all([

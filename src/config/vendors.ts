@@ -15,7 +15,7 @@ export interface VendorConfig {
   readonly apiKey: Option.Option<Redacted.Redacted<string>>
 }
 
-/** The environment variables holding vendor keys, known before any config is read (bin.ts masks them). */
+/** The environment variables holding vendor keys, known before any config is read (cli/main.ts masks them). */
 export const VENDOR_KEY_ENVS: ReadonlyArray<string> = ["MASSIVE_API_KEY"]
 
 /** Every vendor section of a configuration. */

@@ -92,6 +92,10 @@ const lockHolder = async (dataDir: string): Promise<Option.Option<number>> => {
   return Number.isSafeInteger(pid) && pid > 0 && isAlive(pid) ? Option.some(pid) : Option.none()
 }
 
+/** Whether a live process holds `state/pg.lock` (it may not serve yet: it is starting). */
+export const isHeld = (dataDir: string): Effect.Effect<boolean> =>
+  Effect.promise(() => lockHolder(dataDir).then(Option.isSome))
+
 /** The record, if its process is alive and still holds the lock (else it is stale). */
 export const read = (dataDir: string): Effect.Effect<Option.Option<Address>> =>
   Effect.promise(async () => {

@@ -10,21 +10,57 @@
  * another process.
  *
  *   node embeddedPgKeeper.mjs <dataDir> <keepOpenMs>
+ *   node embeddedPgKeeper.mjs --cli <configDir> [<dataDir>]   (in the command's working directory)
  *
- * To the parent, through the IPC channel: { type: "ready", port } once it serves, or
- * { type: "failed", message }. It writes nothing else: its output goes nowhere.
+ * The second form is how `tapehouse sql` starts it from its entry point, before the CLI has
+ * loaded (cli/earlyKeeper.ts): it resolves the configuration as the command will (the same
+ * directory, `--config-dir` and `--data-dir`) and declines when there is nothing to keep: a
+ * Postgres server is configured (`sinks.sql.url`), keeping is off (`sinks.sql.keep_open_ms: 0`),
+ * the configuration does not load (the command reports that), or another process holds the
+ * database.
+ *
+ * To the parent, through the IPC channel: { type: "ready", port } once it serves,
+ * { type: "declined", reason }, or { type: "failed", message }. It writes nothing else: its output
+ * goes nowhere.
  */
 
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
-import { Deferred, Effect, Fiber, Layer } from "effect"
+import { Deferred, Effect, Either, Fiber, Layer, Option } from "effect"
 import * as EmbeddedPg from "./EmbeddedPg.js"
+import * as EmbeddedPgAddress from "./EmbeddedPgAddress.js"
+import type { KeeperMessage } from "./keeperProcess.js"
 
-export type KeeperMessage =
-  | { readonly type: "ready"; readonly port: number }
-  | { readonly type: "failed"; readonly message: string }
-
-const [dataDir = "", keepOpen = ""] = process.argv.slice(2)
-const keepOpenMs = Number(keepOpen)
+/** The data dir and how long to keep it open, from the arguments or the CLI's configuration. */
+const target: Effect.Effect<
+  { readonly dataDir: string; readonly keepOpenMs: number } | { readonly declined: string }
+> = Effect.gen(function* () {
+  const args = process.argv.slice(2)
+  if (args[0] !== "--cli") return { dataDir: args[0] ?? "", keepOpenMs: Number(args[1]) }
+  const [, configDir = "", dataDir] = args
+  const cwd = process.cwd()
+  const [{ loadConfig }, { configDirFor }] = yield* Effect.promise(() =>
+    Promise.all([import("../config/loadConfig.js"), import("../cli/setup.js")])
+  )
+  const loaded = yield* Effect.either(
+    Effect.flatMap(configDirFor(configDir), (dir) =>
+      loadConfig({
+        configDir: dir,
+        ...(dataDir === undefined || dataDir === "" ? {} : { dataDir }),
+        cwd,
+        env: process.env
+      })
+    )
+  )
+  if (Either.isLeft(loaded)) return { declined: "the configuration does not load" }
+  const config = loaded.right
+  if (Option.isSome(config.sql.url)) return { declined: "a Postgres server is configured" }
+  if (config.sql.keepOpenMs <= 0) return { declined: "sinks.sql.keep_open_ms is 0" }
+  // Somebody holds it (a writer, a keeper starting or serving): the command joins them.
+  const holder = yield* EmbeddedPgAddress.findServed(config.dataDir, 0)
+  if (Option.isSome(holder) || (yield* EmbeddedPgAddress.isHeld(config.dataDir)))
+    return { declined: "another process holds the database" }
+  return { dataDir: config.dataDir, keepOpenMs: config.sql.keepOpenMs }
+})
 
 const tell = (message: KeeperMessage) =>
   Effect.async<void>((resume) => {
@@ -36,43 +72,52 @@ const tell = (message: KeeperMessage) =>
     })
   })
 
-const keep = Effect.gen(function* () {
-  const idle = yield* Deferred.make<void>()
-  // The client and the migrations load while PGlite opens on its thread.
-  const loading = yield* Effect.fork(
-    Effect.promise(() => Promise.all([import("@effect/sql-pg"), import("./sqlSchema.js")]))
-  )
-  const server = yield* EmbeddedPg.start(dataDir, {
-    settings: EmbeddedPg.briefSessionSettings,
-    keeper: true,
-    takeOverKeeper: false,
-    onIdle: { idleMs: keepOpenMs, run: () => Deferred.unsafeDone(idle, Effect.void) }
-  })
-  // Migrated as any owner does when it opens the database, through a connection closed after.
-  const [{ PgClient }, { Migrations }] = yield* Fiber.join(loading)
-  yield* Layer.build(
-    Migrations.pipe(
-      Layer.provide(
-        PgClient.layer({
-          host: server.host,
-          port: server.port,
-          database: "postgres",
-          username: "postgres",
-          applicationName: "tapehouse keeper",
-          maxConnections: 1
-        })
-      )
+const keep = (dataDir: string, keepOpenMs: number) =>
+  Effect.gen(function* () {
+    const idle = yield* Deferred.make<void>()
+    // The client and the migrations load while PGlite opens on its thread.
+    const loading = yield* Effect.fork(
+      Effect.promise(() => Promise.all([import("@effect/sql-pg"), import("./sqlSchema.js")]))
     )
-  ).pipe(Effect.scoped)
-  yield* tell({ type: "ready", port: server.port })
-  yield* Deferred.await(idle)
-}).pipe(
-  Effect.scoped,
-  Effect.tapErrorCause((cause) => tell({ type: "failed", message: cause.toString().slice(0, 2000) }))
-)
+    const server = yield* EmbeddedPg.start(dataDir, {
+      settings: EmbeddedPg.briefSessionSettings,
+      keeper: true,
+      takeOverKeeper: false,
+      onIdle: { idleMs: keepOpenMs, run: () => Deferred.unsafeDone(idle, Effect.void) }
+    })
+    // Migrated as any owner does when it opens the database, through a connection closed after.
+    const [{ PgClient }, { Migrations }] = yield* Fiber.join(loading)
+    yield* Layer.build(
+      Migrations.pipe(
+        Layer.provide(
+          PgClient.layer({
+            host: server.host,
+            port: server.port,
+            database: "postgres",
+            username: "postgres",
+            applicationName: "tapehouse keeper",
+            maxConnections: 1
+          })
+        )
+      )
+    ).pipe(Effect.scoped)
+    yield* tell({ type: "ready", port: server.port })
+    yield* Deferred.await(idle)
+  }).pipe(
+    Effect.scoped,
+    Effect.tapErrorCause((cause) => tell({ type: "failed", message: cause.toString().slice(0, 2000) }))
+  )
 
-if (!(dataDir !== "" && Number.isSafeInteger(keepOpenMs) && keepOpenMs > 0)) {
-  process.stderr.write("usage: embeddedPgKeeper.mjs <dataDir> <keepOpenMs ≥ 1>\n")
-  process.exit(2)
-}
-NodeRuntime.runMain(keep, { disableErrorReporting: true, disablePrettyLogger: true })
+const main = Effect.flatMap(target, (t) => {
+  if ("declined" in t) return tell({ type: "declined", reason: t.declined })
+  if (!(t.dataDir !== "" && Number.isSafeInteger(t.keepOpenMs) && t.keepOpenMs > 0))
+    return Effect.sync(() => {
+      process.stderr.write(
+        "usage: embeddedPgKeeper.mjs <dataDir> <keepOpenMs ≥ 1> | --cli <configDir> [<dataDir>]\n"
+      )
+      process.exit(2)
+    })
+  return keep(t.dataDir, t.keepOpenMs)
+})
+
+NodeRuntime.runMain(main, { disableErrorReporting: true, disablePrettyLogger: true })
