@@ -21,12 +21,12 @@
  */
 import * as Fs from "node:fs/promises"
 import * as Path from "node:path"
-import { Worker } from "node:worker_threads"
 import { Effect, type Scope } from "effect"
 import { StorageError } from "../domain/errors.js"
 import { describeCause, fileAction, storageErrorOf, systemCauseOf } from "../domain/systemCause.js"
 import { mkdirs } from "./atomicFile.js"
 import * as EmbeddedPgAddress from "./EmbeddedPgAddress.js"
+import { type ThreadEnd, takeThread } from "./embeddedPgThread.js"
 
 export interface EmbeddedPgServer {
   readonly host: string
@@ -268,6 +268,11 @@ export const start = (
   Effect.gen(function* () {
     const stateDir = Path.resolve(dataDir, "state")
     const dbPath = Path.join(stateDir, "pg")
+    // The thread starts first: it loads PGlite while the lock is taken. It is ended when the
+    // database was never opened (its own release below stops it otherwise, before the lock goes).
+    const { worker, thread } = yield* Effect.acquireRelease(Effect.sync(takeThread), ({ worker, thread }) =>
+      thread.ended === undefined ? Effect.promise(() => worker.terminate()) : Effect.void
+    )
     yield* Effect.tryPromise({
       try: async () => {
         await mkdirs(dbPath)
@@ -284,28 +289,31 @@ export const start = (
         `the embedded database was kept open for tapehouse sql by pid ${tookOverFrom}; it closed it for this process`
       )
 
-    // PGlite and its socket server live on their own thread (embeddedPgWorker.mjs).
+    // PGlite and its socket server live on their own thread (embeddedPgWorker.mjs), which has been
+    // warming up since the start.
     const port = yield* Effect.acquireRelease(
-      Effect.async<{ readonly worker: Worker; readonly port: number }, StorageError>((resume) => {
-        const worker = new Worker(new URL("./embeddedPgWorker.mjs", import.meta.url), {
-          workerData: {
-            dbPath,
-            host,
-            maxConnections: serverMaxConnections,
-            settings: [...serverSettings, ...(options.settings ?? [])],
-            idleMs: options.onIdle?.idleMs ?? 0
-          }
-        })
+      Effect.async<number, StorageError>((resume) => {
         const fail = (detail: string) => resume(Effect.fail(new StorageError({ path: dbPath, detail })))
-        worker.once("message", (m: WorkerMessage) => {
+        const ended = (end: ThreadEnd) =>
+          fail(
+            end.kind === "error"
+              ? `the embedded database thread failed (${describeCause(end.cause)})`
+              : `the embedded database thread exited (code ${end.code}) before serving`
+          )
+        if (thread.ended !== undefined) return ended(thread.ended)
+        const onMessage = (m: WorkerMessage) => {
           if (m.type === "ready") {
+            worker.off("message", onMessage)
+            thread.onEnd = () => undefined
             const onIdle = options.onIdle
             if (onIdle !== undefined)
               worker.on("message", (later: WorkerMessage) => {
                 if (later.type === "idle") onIdle.run()
               })
-            resume(Effect.succeed({ worker, port: m.port }))
-          } else if (m.type === "failed")
+            resume(Effect.succeed(m.port))
+          } else if (m.type === "failed") {
+            worker.off("message", onMessage)
+            thread.onEnd = () => undefined
             resume(
               Effect.fail(
                 m.stage === "open"
@@ -316,23 +324,31 @@ export const start = (
                     })
               )
             )
+          }
+        }
+        worker.on("message", onMessage)
+        thread.onEnd = ended
+        worker.postMessage({
+          type: "open",
+          dbPath,
+          host,
+          maxConnections: serverMaxConnections,
+          settings: [...serverSettings, ...(options.settings ?? [])],
+          idleMs: options.onIdle?.idleMs ?? 0
         })
-        worker.once("error", (cause) => fail(`the embedded database thread failed (${describeCause(cause)})`))
-        worker.once("exit", (code) =>
-          fail(`the embedded database thread exited (code ${code}) before serving`)
-        )
       }),
       // Stop serving and close the database (its files complete), then the thread ends.
-      ({ worker }) =>
+      () =>
         Effect.async<void>((resume) => {
           const done = () => resume(Effect.void)
+          if (thread.ended !== undefined) return done()
           worker.once("exit", done)
           worker.postMessage("stop")
           // A thread that does not stop within 10 s is ended (nothing is in flight by then).
           const timer = setTimeout(() => void worker.terminate(), 10_000)
           timer.unref()
         })
-    ).pipe(Effect.map(({ port }) => port))
+    )
     if (!Number.isSafeInteger(port) || port <= 0) {
       return yield* Effect.dieMessage(`the embedded database reported no port: ${port}`)
     }

@@ -2,27 +2,56 @@
 // here, so the WASM backend's work (parsing, planning, inserting) does not take the event loop of
 // the thread that streams and writes Parquet. Plain JavaScript: it needs no TypeScript loader.
 //
-// workerData: { dbPath, host, maxConnections, settings, idleMs } (settings: "name=value" server
-// settings given at start, as `postgres -c`; idleMs: when set, report once no client has been
-// connected for that long). Messages to the parent:
+// It starts warming up at once (loading PGlite, compiling its WASM, reading its file bundle: a
+// few hundred ms that need no data dir), while the parent takes the lock; then it opens the
+// database when told. Messages from the parent:
+//   { type: "open", dbPath, host, maxConnections, settings, idleMs } (settings: "name=value"
+//   server settings given at start, as `postgres -c`; idleMs: when set, report once no client has
+//   been connected for that long)
+//   | "stop" (stop serving, close the database, then exit), also while it is opening or before.
+// Messages to the parent:
 //   { type: "ready", port } | { type: "failed", stage: "open" | "serve", message }
 //   | { type: "idle" } | { type: "stopped" }
-// From the parent: "stop" (stop serving, close the database, then exit), also while it is opening.
-import { parentPort, workerData } from "node:worker_threads"
-import { PGlite } from "@electric-sql/pglite"
+import { readFile } from "node:fs/promises"
+import { parentPort } from "node:worker_threads"
 import { PGLiteSocketServer } from "@electric-sql/pglite-socket"
 import { guardProtocol } from "./embeddedPgProtocolGuard.mjs"
 
-const { dbPath, host, maxConnections, settings, idleMs } = workerData
+/**
+ * PGlite with its compiled WASM module and file bundle, which PGlite.create takes ready-made. Were
+ * the files to move in a later PGlite, it finds them itself (the warm-up only saves time).
+ */
+const warm = (async () => {
+  const { PGlite } = await import("@electric-sql/pglite")
+  try {
+    const dist = new URL(".", import.meta.resolve("@electric-sql/pglite"))
+    const [pgliteWasmModule, bundle] = await Promise.all([
+      readFile(new URL("pglite.wasm", dist)).then((bytes) => WebAssembly.compile(bytes)),
+      readFile(new URL("pglite.data", dist))
+    ])
+    return { PGlite, artifacts: { pgliteWasmModule, fsBundle: new Blob([bundle]) } }
+  } catch {
+    return { PGlite, artifacts: {} }
+  }
+})()
+// Awaited when the database opens; a thread stopped before that has nothing to report.
+warm.catch(() => undefined)
 
 // A "stop" may come while PGlite is still opening (a writer takes over a starting reader): the
-// database is then closed as soon as it is open, never left to a forced end of the thread.
+// database is then closed as soon as it is open, never left to a forced end of the thread. Before
+// "open", there is nothing to close.
+let opening = false
 let stopRequested = false
 let stop = () => {
   stopRequested = true
+  if (!opening) process.exit(0)
 }
 parentPort.on("message", (message) => {
   if (message === "stop") stop()
+  else if (message?.type === "open" && !opening) {
+    opening = true
+    void serve(message)
+  }
 })
 // PGlite throws Emscripten ErrnoErrors ({ name: "ErrnoError", errno }: no message) for file system
 // failures; the parent classifies the fields posted here (domain/systemCause.ts).
@@ -61,10 +90,12 @@ const watchIdle = (server, idleMs) => {
   )
 }
 
-const serve = async () => {
+const serve = async ({ dbPath, host, maxConnections, settings, idleMs }) => {
   let db
   try {
+    const { PGlite, artifacts } = await warm
     db = await PGlite.create(dbPath, {
+      ...artifacts,
       startParams: [...PGlite.defaultStartParams, ...settings.flatMap((setting) => ["-c", setting])]
     })
   } catch (cause) {
@@ -91,5 +122,3 @@ const serve = async () => {
   // `getServerConn()` is "host:port" once listening, with the port the OS picked.
   parentPort.postMessage({ type: "ready", port: Number(server.getServerConn().split(":").pop()) })
 }
-
-await serve()

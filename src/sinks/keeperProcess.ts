@@ -17,7 +17,7 @@ export type KeeperMessage =
 const startTimeoutMs = 60_000
 
 /**
- * Runs the keeper with `args` (see embeddedPgKeeperMain.ts) detached, so that it outlives this
+ * Runs the keeper with `args` (see embeddedPgKeeperRun.ts) detached, so that it outlives this
  * process, and resolves with its first message; a keeper that ends, fails to start or stays
  * silent for a minute resolves as `failed`. The keeper is never waited for at exit.
  */
