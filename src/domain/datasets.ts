@@ -7,6 +7,7 @@
  * other; here, at the dispatch point, it is erased (`Feed<unknown>`), once.
  */
 import type { Effect } from "effect"
+import type { SessionPolicy } from "../calendar/sessionPolicy.js"
 import type { AppConfig, AppConfigShape } from "../config/AppConfig.js"
 import type { Feed } from "../runners/Feed.js"
 import type { LiveFeed } from "../runners/LiveFeed.js"
@@ -87,6 +88,11 @@ export interface DatasetEntry<A> {
   }
   /** Its live feed's cluster and wire shape, when it streams as per-second aggregates. */
   readonly live?: LiveWire
+  /**
+   * Whose hours its days follow, as its feed's `sessionPolicy` says (NYSE when absent), for commands
+   * that must not load the feed: `status` lists the days a range should hold.
+   */
+  readonly sessionPolicy?: SessionPolicy
   /** Loads the vendor module that builds the feed. */
   readonly feed: () => Promise<FeedModule<A>>
 }
@@ -151,6 +157,7 @@ export const registry = {
       "news articles mentioning the tickers, one row per article, with news_sentiment written alongside (Massive /v2/reference/news; live: polled every news.poll_interval_ms; every calendar day)",
     instruments: { option: "tickers", example: "SPY" },
     alongside: ["news_sentiment"],
+    sessionPolicy: "always-open",
     streamSource: "massive-news",
     streamInstruments: { key: "news.tickers", of: (config) => config.news.tickers },
     feed: () => import("../sources/massive/newsArticlesFeed.js")
@@ -161,6 +168,7 @@ export const registry = {
     summary:
       "the sentiment of news articles per ticker (their insights: positive, neutral or negative, with the reasoning); written with news",
     instruments: { option: "tickers", example: "SPY" },
+    sessionPolicy: "always-open",
     streamSource: "massive-news-sentiment",
     streamInstruments: { key: "news.tickers", of: (config) => config.news.tickers },
     feed: () => import("../sources/massive/newsSentimentFeed.js")

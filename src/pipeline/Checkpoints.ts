@@ -49,6 +49,13 @@ export interface DayEntry {
   readonly reason?: string
   /** ISO time the entry was written. */
   readonly at: string
+  /**
+   * Derived on load, never written: how many times the unit was attempted across runs (each
+   * `pending` a backfill recorded, each stream capture begun, or a result recorded on its own),
+   * and the reason of its latest `failed` entry, even when a later attempt succeeded.
+   */
+  readonly attempts?: number
+  readonly lastError?: string
 }
 
 /** The file holding a partition after its last commit. */
@@ -92,9 +99,27 @@ interface Loaded {
 
 const emptyLoaded = (): Loaded => ({ days: new Map(), files: new Map() })
 
+/** Whether `entry` begins a new attempt at its unit, given the unit's previous entry. */
+const beginsAttempt = (previous: DayEntry | undefined, entry: DayEntry): boolean => {
+  if (entry.status === "pending") return true
+  if (entry.status === "streaming") return previous?.status !== "streaming"
+  // A result closes the attempt in progress, or is an attempt of its own.
+  return previous?.status !== "pending" && previous?.status !== "streaming"
+}
+
+/** `entry` with the unit's history so far (`attempts`, `lastError`) carried over from `previous`. */
+export const withHistory = (previous: DayEntry | undefined, entry: DayEntry): DayEntry => {
+  const attempts = (previous?.attempts ?? 0) + (beginsAttempt(previous, entry) ? 1 : 0)
+  const lastError =
+    entry.status === "failed" ? (entry.reason ?? "failed (no reason recorded)") : previous?.lastError
+  return { ...entry, attempts, ...(lastError === undefined ? {} : { lastError }) }
+}
+
 const apply = (state: Loaded, entry: CheckpointEntry) => {
-  if (entry.kind === "day") state.days.set(dayKey(entry.symbol, entry.date), entry)
-  else state.files.set(entry.date, entry)
+  if (entry.kind === "day") {
+    const key = dayKey(entry.symbol, entry.date)
+    state.days.set(key, withHistory(state.days.get(key), entry))
+  } else state.files.set(entry.date, entry)
 }
 
 /** Parses a journal; a line that does not parse (a torn append) is skipped. */
