@@ -112,7 +112,9 @@ export const withHistory = (previous: DayEntry | undefined, entry: DayEntry): Da
   const attempts = (previous?.attempts ?? 0) + (beginsAttempt(previous, entry) ? 1 : 0)
   const lastError =
     entry.status === "failed" ? (entry.reason ?? "failed (no reason recorded)") : previous?.lastError
-  return { ...entry, attempts, ...(lastError === undefined ? {} : { lastError }) }
+  // Derived fields a writer copied from a loaded entry are recomputed, never taken from the line.
+  const { attempts: _attempts, lastError: _lastError, ...written } = entry
+  return { ...written, attempts, ...(lastError === undefined ? {} : { lastError }) }
 }
 
 const apply = (state: Loaded, entry: CheckpointEntry) => {

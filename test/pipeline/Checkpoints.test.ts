@@ -45,7 +45,8 @@ describe("Checkpoints journal", () => {
       day("QQQ", "2024-03-04", "streaming"),
       day("QQQ", "2024-03-04", "streaming"), // a restarted capture of the same session
       day("QQQ", "2024-03-04", "streamed"),
-      day("IWM", "2024-03-04", "done") // a result recorded on its own
+      day("IWM", "2024-03-04", "done"), // a result recorded on its own
+      { ...day("DIA", "2024-03-04", "done"), attempts: 9, lastError: "copied from a loaded entry" }
     ]
       .map((e) => JSON.stringify(e))
       .join("\n")
@@ -55,6 +56,9 @@ describe("Checkpoints journal", () => {
     expect(of("QQQ")).toMatchObject({ status: "streamed", attempts: 1 })
     expect(of("QQQ")?.lastError).toBeUndefined()
     expect(of("IWM")).toMatchObject({ status: "done", attempts: 1 })
+    // Derived, never read from a line.
+    expect(of("DIA")).toMatchObject({ status: "done", attempts: 1 })
+    expect(of("DIA")?.lastError).toBeUndefined()
   })
 
   it.scopedLive("a torn last line (kill -9 mid-append) is ignored", () =>
