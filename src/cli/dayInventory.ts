@@ -18,6 +18,7 @@ import { Effect } from "effect"
 import { fromRules } from "../calendar/MarketCalendar.js"
 import { calendarOf, type SessionPolicy } from "../calendar/sessionPolicy.js"
 import { UsageError } from "../domain/errors.js"
+import { isIsoDate } from "../domain/time.js"
 import type { CheckpointsShape, DayEntry, DayStatusName, FileEntry } from "../pipeline/Checkpoints.js"
 
 export type DayState = "queued" | "in progress" | "done" | "no data" | "failed"
@@ -238,6 +239,12 @@ export interface InventoryRequest {
  */
 export const collectInventory = (dataDir: string, store: CheckpointsShape, request: InventoryRequest) =>
   Effect.gen(function* () {
+    for (const [name, d] of [
+      ["--from", request.from],
+      ["--to", request.to]
+    ] as const)
+      if (d !== undefined && !isIsoDate(d))
+        return yield* new UsageError({ detail: `status: ${name} ${d} is not a date; expected YYYY-MM-DD.` })
     const entries = [...(yield* store.days(request.dataset)).values()].filter(
       (e) => request.symbol === undefined || e.symbol === request.symbol
     )

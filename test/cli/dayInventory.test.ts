@@ -183,6 +183,10 @@ describe("the inventory of a journal", () => {
         // --from after the journal's last date, with no --to: a usage error.
         const error = yield* Effect.flip(collectInventory(dataDir, store, { ...request, from: "2024-04-01" }))
         expect(error._tag).toBe("UsageError")
+        const notADate = yield* Effect.flip(
+          collectInventory(dataDir, store, { ...request, to: "2024-02-30" })
+        )
+        expect(notADate.message).toBe("status: --to 2024-02-30 is not a date; expected YYYY-MM-DD.")
       })
   )
 })
