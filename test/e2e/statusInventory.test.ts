@@ -24,7 +24,13 @@ interface InventoryJson {
     readonly attempts: number | null
     readonly rows: number | null
     readonly bytes: number
-    readonly files: ReadonlyArray<{ file: string; bytes: number; sha256: string; writtenAt: string }>
+    readonly files: ReadonlyArray<{
+      file: string
+      bytes: number
+      sha256: string
+      writtenAt: string
+      verified: string
+    }>
   }>
 }
 
@@ -47,7 +53,7 @@ describe("status --dataset", () => {
         const backfill = yield* runCli(backfillArgs(configDir, "SPY", DAY, DAY), { env })
         expect(backfill.code, backfill.stderr).toBe(0)
 
-        const json = yield* status("--json")
+        const json = yield* status("--json", "--verify")
         expect(json.code, json.stderr).toBe(0)
         const inventory = (JSON.parse(json.stdout) as { inventory: InventoryJson }).inventory
         expect([inventory.from, inventory.to]).toEqual([DAY, DAY])
@@ -57,19 +63,19 @@ describe("status --dataset", () => {
         const file = day!.files[0]!
         expect(file.file).toBe(`lake/stock_bars_1s/date=${DAY}/part-0000.parquet`)
         expect(file.sha256).toMatch(/^[0-9a-f]{64}$/)
+        expect(file.verified).toBe("ok")
         expect(file.bytes).toBe(
           (yield* Effect.promise(() => NodeFs.stat(Path.join(dataDir, file.file)))).size
         )
         expect(Number.isNaN(Date.parse(file.writtenAt))).toBe(false)
 
-        const ok = yield* status("--verify")
-        expect(ok.code, ok.stderr).toBe(0)
-        expect(ok.stdout).toMatch(new RegExp(`^${DAY}\\s+done\\s+1/1\\s+1\\s.*${file.sha256}.*\\sok\\s`, "m"))
-
         // A byte changed on disk: --verify says which file and exits 1.
         yield* Effect.promise(() => NodeFs.appendFile(Path.join(dataDir, file.file), "x"))
         const changed = yield* status("--verify")
         expect(changed.code).toBe(1)
+        expect(changed.stdout).toMatch(
+          new RegExp(`^${DAY}\\s+done\\s+1/1\\s+1\\s.*${file.sha256}.*\\schanged\\s`, "m")
+        )
         expect(changed.stdout).toContain(`verify: 1 file(s) changed or missing: ${file.file} changed`)
         expect(changed.stderr).toContain(`${DAY} ${file.file} changed`)
 
