@@ -107,20 +107,27 @@ const beginsAttempt = (previous: DayEntry | undefined, entry: DayEntry): boolean
   return previous?.status !== "pending" && previous?.status !== "streaming"
 }
 
-/** `entry` with the unit's history so far (`attempts`, `lastError`) carried over from `previous`. */
-export const withHistory = (previous: DayEntry | undefined, entry: DayEntry): DayEntry => {
+/**
+ * `entry` with the unit's history so far (`attempts`, `lastError`) carried over from `previous`.
+ * `owned`: `entry` was just parsed from the journal and nobody else holds it, so it is completed in
+ * place (a long journal loads without a copy per line); otherwise a copy is completed.
+ */
+export const withHistory = (previous: DayEntry | undefined, entry: DayEntry, owned = false): DayEntry => {
   const attempts = (previous?.attempts ?? 0) + (beginsAttempt(previous, entry) ? 1 : 0)
   const lastError =
     entry.status === "failed" ? (entry.reason ?? "failed (no reason recorded)") : previous?.lastError
+  const out: { -readonly [K in keyof DayEntry]: DayEntry[K] } = owned ? entry : { ...entry }
+  out.attempts = attempts
   // Derived fields a writer copied from a loaded entry are recomputed, never taken from the line.
-  const { attempts: _attempts, lastError: _lastError, ...written } = entry
-  return { ...written, attempts, ...(lastError === undefined ? {} : { lastError }) }
+  if (lastError !== undefined) out.lastError = lastError
+  else if (out.lastError !== undefined) delete out.lastError
+  return out
 }
 
-const apply = (state: Loaded, entry: CheckpointEntry) => {
+const apply = (state: Loaded, entry: CheckpointEntry, owned = false) => {
   if (entry.kind === "day") {
     const key = dayKey(entry.symbol, entry.date)
-    state.days.set(key, withHistory(state.days.get(key), entry))
+    state.days.set(key, withHistory(state.days.get(key), entry, owned))
   } else state.files.set(entry.date, entry)
 }
 
@@ -131,7 +138,7 @@ export const parseJournal = (text: string): Loaded => {
     if (line.length === 0) continue
     try {
       const entry = JSON.parse(line) as CheckpointEntry
-      if (entry.kind === "day" || entry.kind === "file") apply(state, entry)
+      if (entry.kind === "day" || entry.kind === "file") apply(state, entry, true)
     } catch {
       // torn write from a crash: the entry was never acknowledged, so the work is redone
     }
