@@ -1,6 +1,7 @@
 /** `tapehouse status`: streams, coverage, streamed days, checkpoints and alerts (statusReport.ts), as text or one JSON document. */
 import { Command, Options } from "@effect/cli"
 import { Console, Effect, Option } from "effect"
+import { UsageError } from "../domain/errors.js"
 import { DAY_STATUSES } from "../pipeline/Checkpoints.js"
 import { formatBytes, formatDuration, formatInt, table } from "./display.js"
 import { IntegrityError } from "./errors.js"
@@ -11,7 +12,11 @@ import type { StatusReport } from "./statusReport.js"
 const clock = (ms: number) => new Date(ms).toISOString().slice(11, 19)
 
 /** The text view: one section per part of the report, in the order a user asks about them. */
-export const statusLines = (r: StatusReport, verify: boolean): ReadonlyArray<string> => {
+export const statusLines = (
+  r: StatusReport,
+  verify: boolean,
+  inventoryText: ReadonlyArray<string> = []
+): ReadonlyArray<string> => {
   const lines: Array<string> = []
   for (const s of r.streams) {
     if (!s.running) {
@@ -66,7 +71,7 @@ export const statusLines = (r: StatusReport, verify: boolean): ReadonlyArray<str
     lines.push("recent alerts:")
     for (const a of r.alerts) lines.push(`  ${a.at} ${a.level} ${a.kind} ${a.source}: ${a.message}`)
   }
-  if (r.datasets.length === 0) {
+  if (r.datasets.length === 0 && r.inventory === null) {
     lines.push(`No checkpoints and no lake in ${r.dataDir} yet; run a backfill or a stream first.`)
     return lines
   }
@@ -79,7 +84,8 @@ export const statusLines = (r: StatusReport, verify: boolean): ReadonlyArray<str
     lines.push(
       `${d.dataset}: ${counts}; ${formatInt(d.rows)} rows in ${d.files} file(s), ${formatBytes(d.bytes)}`
     )
-    if (d.days.length === 0) continue
+    // With --dataset, the per-day inventory stands for the table of its units.
+    if (d.days.length === 0 || r.inventory?.dataset === d.dataset) continue
     lines.push(
       table(
         [
@@ -107,6 +113,7 @@ export const statusLines = (r: StatusReport, verify: boolean): ReadonlyArray<str
       )
     )
   }
+  lines.push(...inventoryText)
   return lines
 }
 
@@ -115,8 +122,27 @@ export const statusCommand = Command.make(
   {
     dataset: Options.text("dataset").pipe(Options.withDescription("Only this dataset."), Options.optional),
     symbol: Options.text("symbol").pipe(Options.withDescription("Only this symbol."), Options.optional),
+    from: Options.text("from").pipe(
+      Options.withDescription(
+        "With --dataset: the first day of the per-day inventory (YYYY-MM-DD); the first day the checkpoints hold by default."
+      ),
+      Options.optional
+    ),
+    to: Options.text("to").pipe(
+      Options.withDescription(
+        "With --dataset: the last day of the per-day inventory (YYYY-MM-DD); the last day the checkpoints hold by default."
+      ),
+      Options.optional
+    ),
+    gaps: Options.boolean("gaps").pipe(
+      Options.withDescription(
+        "With --dataset: list only the trading days of the range that are not done (queued, in progress, no data, failed); exit 0."
+      )
+    ),
     verify: Options.boolean("verify").pipe(
-      Options.withDescription("Recompute each partition file's SHA-256 and compare it with the checkpoint.")
+      Options.withDescription(
+        "Recompute each partition file's SHA-256 and compare it with the checkpoint (with --dataset: every file of the range); exit 1 if any changed or is missing."
+      )
     ),
     json: Options.boolean("json").pipe(
       Options.withDescription(
@@ -126,19 +152,50 @@ export const statusCommand = Command.make(
   },
   (opts) =>
     Effect.gen(function* () {
+      const dataset = Option.getOrUndefined(opts.dataset)
+      const from = Option.getOrUndefined(opts.from)
+      const to = Option.getOrUndefined(opts.to)
+      if (dataset === undefined && (from !== undefined || to !== undefined || opts.gaps))
+        return yield* new UsageError({
+          detail: `status: ${[from === undefined ? [] : ["--from"], to === undefined ? [] : ["--to"], opts.gaps ? ["--gaps"] : []].flat().join(", ")} need(s) --dataset: the per-day inventory is of one dataset (status --dataset stock_bars_1s --gaps).`
+        })
       const config = yield* resolveConfig(yield* root)
-      const { collectStatus } = yield* Effect.promise(() => import("./statusReport.js"))
-      const report = yield* collectStatus(config.dataDir, {
-        dataset: Option.getOrUndefined(opts.dataset),
-        symbol: Option.getOrUndefined(opts.symbol),
-        verify: opts.verify
-      })
+      const filter = { dataset, symbol: Option.getOrUndefined(opts.symbol), verify: opts.verify, from, to }
+      const [statusReport, view] = yield* Effect.promise(() =>
+        Promise.all([import("./statusReport.js"), import("./dayInventoryView.js")])
+      )
+      if (opts.gaps && dataset !== undefined) {
+        const inventory = yield* statusReport.collectInventoryOnly(config.dataDir, { ...filter, dataset })
+        if (opts.json) {
+          const { days, ...range } = inventory
+          yield* Console.log(
+            JSON.stringify({ ...range, gaps: days.filter((d) => d.state !== "done") }, null, 2)
+          )
+        } else for (const line of view.gapLines(inventory)) yield* Console.log(line)
+        if (inventory.problems.length > 0)
+          return yield* new IntegrityError({
+            dataset,
+            mismatches: inventory.problems.map((p) => `${p.date} ${p.file} ${p.verified}`)
+          })
+        return
+      }
+      const report = yield* statusReport.collectStatus(config.dataDir, filter)
+      const inventory = report.inventory
       if (opts.json) yield* Console.log(JSON.stringify(report, null, 2))
       else {
-        for (const line of statusLines(report, opts.verify)) yield* Console.log(line)
+        const inventoryText = inventory === null ? [] : view.inventoryLines(inventory)
+        for (const line of statusLines(report, opts.verify, inventoryText)) yield* Console.log(line)
         // Where SQL lives and how to connect while a capture holds it (files only, no connection).
         const { sqlStatusLines } = yield* Effect.promise(() => import("./sqlStatus.js"))
         for (const line of yield* sqlStatusLines(config)) yield* Console.log(line)
+      }
+      if (inventory !== null) {
+        if (inventory.problems.length > 0)
+          return yield* new IntegrityError({
+            dataset: inventory.dataset,
+            mismatches: inventory.problems.map((p) => `${p.date} ${p.file} ${p.verified}`)
+          })
+        return
       }
       const bad = report.datasets.flatMap((d) =>
         [
@@ -154,6 +211,6 @@ export const statusCommand = Command.make(
     })
 ).pipe(
   Command.withDescription(
-    "Show running streams with their heartbeat, each streamed day's coverage (every gap and its cause), days streamed but not compacted yet, the checkpoint state per dataset, symbol and day (done, empty, streamed, streaming, pending, failed with the reason) with row counts and file checksums, the schema drift of recent days, and recent alerts."
+    "Show running streams with their heartbeat, each streamed day's coverage (every gap and its cause), days streamed but not compacted yet, the checkpoint state per dataset, symbol and day (done, empty, streamed, streaming, pending, failed with the reason) with row counts and file checksums, the schema drift of recent days, and recent alerts. With --dataset, each trading day of a range (--from, --to) as queued, in progress, done, no data or failed, with its units, attempts, last error, rows, bytes, and files with their SHA-256 and when each was written."
   )
 )

@@ -9,7 +9,7 @@ import * as NodeFs from "node:fs/promises"
 import * as Path from "node:path"
 import { Effect } from "effect"
 import { Continuity, type ContinuityRow } from "../domain/Continuity.js"
-import { datasetNames, entryOf } from "../domain/datasets.js"
+import { type DatasetName, datasetNames, entryOf } from "../domain/datasets.js"
 import { SchemaDrift, type SchemaDriftRow } from "../domain/SchemaDrift.js"
 import * as Alerts from "../monitor/Alerts.js"
 import type * as Heartbeat from "../monitor/Heartbeat.js"
@@ -17,6 +17,7 @@ import * as Checkpoints from "../pipeline/Checkpoints.js"
 import * as PidFile from "../runners/pidFile.js"
 import type { PartitionFiles } from "../sinks/partFiles.js"
 import { isPartFileName, STAGED_FILE } from "../sinks/partitionLayout.js"
+import type { DatasetInventory } from "./dayInventory.js"
 
 // The Parquet readers and the heartbeat's calendar are loaded only when there is something to read:
 // `status` on a lake without streams answers without them.
@@ -29,6 +30,9 @@ export interface StatusFilter {
   readonly dataset: string | undefined
   readonly symbol: string | undefined
   readonly verify: boolean
+  /** The range of the dataset's per-day inventory (with `dataset`); the journal's first and last date by default. */
+  readonly from?: string | undefined
+  readonly to?: string | undefined
 }
 
 export interface StatusRow {
@@ -43,6 +47,9 @@ export interface StatusRow {
   readonly sha256: string | null
   readonly verified?: "ok" | "mismatch" | "missing" | "staged"
   readonly reason: string | null
+  /** Attempts at the unit across runs, and the reason of its latest failure (from the journal's history). */
+  readonly attempts: number | null
+  readonly lastError: string | null
   /** When the entry was written. */
   readonly at: string
 }
@@ -99,6 +106,8 @@ export interface StatusReport {
   readonly alerts: ReadonlyArray<Alerts.AlertRecord>
   /** The schema drift of the last `DRIFT_DAYS` days that had any, oldest first. */
   readonly schemaDrift: ReadonlyArray<SchemaDriftRow>
+  /** With `--dataset`: its per-day inventory (dayInventory.ts); `--verify` then re-hashes its files. */
+  readonly inventory: DatasetInventory | null
 }
 
 /** Days of schema drift `status` shows (the newest partitions of `schema_drift`). */
@@ -256,6 +265,8 @@ const datasetOf = (
         sha256: file?.sha256 ?? null,
         ...(v ? { verified: v } : {}),
         reason: d.reason ?? null,
+        attempts: d.attempts ?? null,
+        lastError: d.lastError ?? null,
         at: d.at
       }
     })
@@ -286,6 +297,31 @@ const datasetOf = (
     } satisfies DatasetStatus
   })
 
+/** The per-day inventory of `filter.dataset` (its days from the calendar its registry entry names). */
+export const inventoryOf = (
+  dataDir: string,
+  store: Checkpoints.CheckpointsShape,
+  filter: StatusFilter & { readonly dataset: string }
+) =>
+  Effect.gen(function* () {
+    const { collectInventory } = yield* Effect.promise(() => import("./dayInventory.js"))
+    const name = filter.dataset
+    const known = (datasetNames as ReadonlyArray<string>).includes(name)
+    const sessionPolicy = known ? entryOf(name as DatasetName).sessionPolicy : undefined
+    return yield* collectInventory(dataDir, store, {
+      dataset: name,
+      from: filter.from,
+      to: filter.to,
+      symbol: filter.symbol,
+      verify: filter.verify,
+      sessionPolicy
+    })
+  })
+
+/** Only the per-day inventory of one dataset (`status --gaps`). */
+export const collectInventoryOnly = (dataDir: string, filter: StatusFilter & { readonly dataset: string }) =>
+  Effect.flatMap(Checkpoints.make(dataDir), (store) => inventoryOf(dataDir, store, filter))
+
 /** Collects the whole status of a data dir (read-only: it changes nothing). */
 export const collectStatus = (dataDir: string, filter: StatusFilter) =>
   Effect.gen(function* () {
@@ -304,10 +340,17 @@ export const collectStatus = (dataDir: string, filter: StatusFilter) =>
     const names = [...new Set([...journaled, ...lakeDirs.filter((d) => !own(d))])]
       .filter((d) => filter.dataset === undefined || d === filter.dataset)
       .sort()
+    const inventory =
+      filter.dataset === undefined
+        ? null
+        : yield* inventoryOf(dataDir, store, { ...filter, dataset: filter.dataset })
+    // With an inventory, `--verify` re-hashes each file once, there.
+    const perUnit = inventory === null ? filter : { ...filter, verify: false }
     const datasets: Array<DatasetStatus> = []
-    for (const name of names) datasets.push(yield* datasetOf(dataDir, store, name, filter, streams, coverage))
+    for (const name of names)
+      datasets.push(yield* datasetOf(dataDir, store, name, perUnit, streams, coverage))
     const alerts = yield* Alerts.read(dataDir, 5).pipe(Effect.orElseSucceed(() => []))
     const schemaDrift = yield* schemaDriftOf(dataDir)
-    const report: StatusReport = { dataDir, streams, coverage, datasets, alerts, schemaDrift }
+    const report: StatusReport = { dataDir, streams, coverage, datasets, alerts, schemaDrift, inventory }
     return report
   })

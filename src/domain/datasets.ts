@@ -7,6 +7,7 @@
  * other; here, at the dispatch point, it is erased (`Feed<unknown>`), once.
  */
 import type { Effect } from "effect"
+import type { SessionPolicy } from "../calendar/sessionPolicy.js"
 import type { AppConfig, AppConfigShape } from "../config/AppConfig.js"
 import type { Feed } from "../runners/Feed.js"
 import type { LiveFeed } from "../runners/LiveFeed.js"
@@ -75,6 +76,11 @@ export interface DatasetEntry<A> {
   readonly alongside?: ReadonlyArray<string>
   /** `false` for a dataset only backfilled (no live feed): `stream` and `stream.datasets` refuse it. */
   readonly streamed?: false
+  /**
+   * Whose hours its days follow, as its feed's `sessionPolicy` says (NYSE when absent), for commands
+   * that must not load the feed: `status` lists the days a range should hold.
+   */
+  readonly sessionPolicy?: SessionPolicy
   /** Names a stream of it: its heartbeat, spill folder and pid file (`state/…/<source>`). */
   readonly streamSource: string
   /**
@@ -151,6 +157,7 @@ export const registry = {
       "news articles mentioning the tickers, one row per article, with news_sentiment written alongside (Massive /v2/reference/news; live: polled every news.poll_interval_ms; every calendar day)",
     instruments: { option: "tickers", example: "SPY" },
     alongside: ["news_sentiment"],
+    sessionPolicy: "always-open",
     streamSource: "massive-news",
     streamInstruments: { key: "news.tickers", of: (config) => config.news.tickers },
     feed: () => import("../sources/massive/newsArticlesFeed.js")
@@ -161,6 +168,7 @@ export const registry = {
     summary:
       "the sentiment of news articles per ticker (their insights: positive, neutral or negative, with the reasoning); written with news",
     instruments: { option: "tickers", example: "SPY" },
+    sessionPolicy: "always-open",
     streamSource: "massive-news-sentiment",
     streamInstruments: { key: "news.tickers", of: (config) => config.news.tickers },
     feed: () => import("../sources/massive/newsSentimentFeed.js")

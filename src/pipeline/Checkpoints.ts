@@ -49,6 +49,13 @@ export interface DayEntry {
   readonly reason?: string
   /** ISO time the entry was written. */
   readonly at: string
+  /**
+   * Derived on load, never written: how many times the unit was attempted across runs (each
+   * `pending` a backfill recorded, each stream capture begun, or a result recorded on its own),
+   * and the reason of its latest `failed` entry, even when a later attempt succeeded.
+   */
+  readonly attempts?: number
+  readonly lastError?: string
 }
 
 /** The file holding a partition after its last commit. */
@@ -92,9 +99,36 @@ interface Loaded {
 
 const emptyLoaded = (): Loaded => ({ days: new Map(), files: new Map() })
 
-const apply = (state: Loaded, entry: CheckpointEntry) => {
-  if (entry.kind === "day") state.days.set(dayKey(entry.symbol, entry.date), entry)
-  else state.files.set(entry.date, entry)
+/** Whether `entry` begins a new attempt at its unit, given the unit's previous entry. */
+const beginsAttempt = (previous: DayEntry | undefined, entry: DayEntry): boolean => {
+  if (entry.status === "pending") return true
+  if (entry.status === "streaming") return previous?.status !== "streaming"
+  // A result closes the attempt in progress, or is an attempt of its own.
+  return previous?.status !== "pending" && previous?.status !== "streaming"
+}
+
+/**
+ * `entry` with the unit's history so far (`attempts`, `lastError`) carried over from `previous`.
+ * `owned`: `entry` was just parsed from the journal and nobody else holds it, so it is completed in
+ * place (a long journal loads without a copy per line); otherwise a copy is completed.
+ */
+export const withHistory = (previous: DayEntry | undefined, entry: DayEntry, owned = false): DayEntry => {
+  const attempts = (previous?.attempts ?? 0) + (beginsAttempt(previous, entry) ? 1 : 0)
+  const lastError =
+    entry.status === "failed" ? (entry.reason ?? "failed (no reason recorded)") : previous?.lastError
+  const out: { -readonly [K in keyof DayEntry]: DayEntry[K] } = owned ? entry : { ...entry }
+  out.attempts = attempts
+  // Derived fields a writer copied from a loaded entry are recomputed, never taken from the line.
+  if (lastError !== undefined) out.lastError = lastError
+  else if (out.lastError !== undefined) delete out.lastError
+  return out
+}
+
+const apply = (state: Loaded, entry: CheckpointEntry, owned = false) => {
+  if (entry.kind === "day") {
+    const key = dayKey(entry.symbol, entry.date)
+    state.days.set(key, withHistory(state.days.get(key), entry, owned))
+  } else state.files.set(entry.date, entry)
 }
 
 /** Parses a journal; a line that does not parse (a torn append) is skipped. */
@@ -104,7 +138,7 @@ export const parseJournal = (text: string): Loaded => {
     if (line.length === 0) continue
     try {
       const entry = JSON.parse(line) as CheckpointEntry
-      if (entry.kind === "day" || entry.kind === "file") apply(state, entry)
+      if (entry.kind === "day" || entry.kind === "file") apply(state, entry, true)
     } catch {
       // torn write from a crash: the entry was never acknowledged, so the work is redone
     }

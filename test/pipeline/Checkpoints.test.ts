@@ -34,6 +34,33 @@ describe("Checkpoints journal", () => {
     })
   )
 
+  it("counts each unit's attempts across runs and keeps its last error, from a journal that never wrote them", () => {
+    const failed = { ...day("SPY", "2024-03-04", "failed"), reason: "Massive answered 502" }
+    const text = [
+      day("SPY", "2024-03-04", "pending"),
+      failed,
+      day("SPY", "2024-03-04", "pending"),
+      day("SPY", "2024-03-04", "pending"), // killed, then run again
+      day("SPY", "2024-03-04", "done"),
+      day("QQQ", "2024-03-04", "streaming"),
+      day("QQQ", "2024-03-04", "streaming"), // a restarted capture of the same session
+      day("QQQ", "2024-03-04", "streamed"),
+      day("IWM", "2024-03-04", "done"), // a result recorded on its own
+      { ...day("DIA", "2024-03-04", "done"), attempts: 9, lastError: "copied from a loaded entry" }
+    ]
+      .map((e) => JSON.stringify(e))
+      .join("\n")
+    const { days } = Checkpoints.parseJournal(text)
+    const of = (symbol: string) => days.get(Checkpoints.dayKey(symbol, "2024-03-04"))
+    expect(of("SPY")).toMatchObject({ status: "done", attempts: 3, lastError: "Massive answered 502" })
+    expect(of("QQQ")).toMatchObject({ status: "streamed", attempts: 1 })
+    expect(of("QQQ")?.lastError).toBeUndefined()
+    expect(of("IWM")).toMatchObject({ status: "done", attempts: 1 })
+    // Derived, never read from a line.
+    expect(of("DIA")).toMatchObject({ status: "done", attempts: 1 })
+    expect(of("DIA")?.lastError).toBeUndefined()
+  })
+
   it.scopedLive("a torn last line (kill -9 mid-append) is ignored", () =>
     Effect.gen(function* () {
       const dir = yield* tempDir
