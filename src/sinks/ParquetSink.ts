@@ -15,6 +15,7 @@ import { makeDir } from "./atomicFile.js"
 import {
   appendPart,
   BASE_FILE,
+  coveredBy,
   listPartition,
   mergeRuns,
   partitionOf,
@@ -106,7 +107,11 @@ export const make = (options: ParquetSinkOptions): Effect.Effect<Sink, StorageEr
         Effect.gen(function* () {
           yield* prepare(partition.dir, true).pipe(Effect.mapError(partition.storage))
           const listing = yield* listPartition(partition.dir).pipe(Effect.mapError(partition.storage))
-          const existing = (yield* readMerged(partition, listing)).rows
+          // A replace of every instrument the partition holds (a rebuilt day) keeps nothing: skip
+          // decoding the old rows, the costly part of a rewrite.
+          const replacesAll =
+            write.mode === "replace" && (yield* coveredBy(partition, listing, new Set(write.instruments)))
+          const existing = replacesAll ? [] : (yield* readMerged(partition, listing)).rows
           const base = write.mode === "replace" ? keptByReplace(write, existing) : existing
           const rows = mergeRows(write.dataset, base, write.rows)
           const file = path.join(partition.relativeDir, BASE_FILE)

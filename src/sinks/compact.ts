@@ -47,7 +47,8 @@ import {
   type EncodeOptions,
   encodeParquet,
   loadCompression,
-  ParquetCodecError
+  ParquetCodecError,
+  stringColumnWithin
 } from "./parquetCodec.js"
 import {
   BASE_FILE,
@@ -383,6 +384,34 @@ export const readMerged = <A>(
     rows: listing.parts.length === 0 ? (runs[0] ?? []) : mergeRuns(partition.dataset, runs),
     read: countRows(runs)
   }))
+
+/**
+ * True when every row of every file of the partition belongs to an instrument of `scope`, so that
+ * a `replace` of `scope` keeps none of them and the files need not be decoded. Reads only the
+ * instrument column; false (decode and filter as usual) for a list instrument column or when a
+ * file cannot be read that way. Call under the lock after `prepare`.
+ */
+export const coveredBy = <A>(
+  partition: Partition<A>,
+  listing: Listing,
+  scope: ReadonlySet<string>
+): Effect.Effect<boolean, SinkError> =>
+  Effect.gen(function* () {
+    const dataset = partition.dataset
+    const instrument = dataset.columns.find((c) => c.name === dataset.instrument)
+    if (instrument?.type !== "string") return false
+    for (const name of listing.base ? [BASE_FILE, ...listing.parts] : listing.parts) {
+      const bytes = yield* readFileIfExists(path.join(partition.dir, name)).pipe(
+        Effect.mapError(partition.storage)
+      )
+      if (bytes === undefined) return false
+      const within = yield* Effect.promise(() =>
+        stringColumnWithin(bytes, instrument.name, scope).catch(() => false)
+      )
+      if (!within) return false
+    }
+    return true
+  })
 
 export interface Written {
   readonly bytes: number

@@ -378,6 +378,40 @@ export const decodeTable = async (
   }
 }
 
+/**
+ * True when every row of the string column `column` in Parquet bytes holds one of `allowed`
+ * (false when the file has no such column, or a row is null). Decodes that column alone: what a
+ * `replace` needs to know whether a partition holds rows of other instruments.
+ */
+export const stringColumnWithin = async (
+  bytes: Uint8Array,
+  column: string,
+  allowed: ReadonlySet<string>
+): Promise<boolean> => {
+  const buffer = toArrayBuffer(bytes)
+  const metadata = parquetMetadata(buffer)
+  if (!parquetSchema(metadata).children.some((child) => child.element.name === column)) return false
+  let within = true
+  await parquetRead({
+    file: buffer,
+    metadata,
+    columns: [column],
+    compressors: decompressors,
+    utf8: true,
+    onChunk: ({ columnData }) => {
+      // A dictionary-encoded chunk repeats the same few strings: test each distinct one once.
+      let last: unknown
+      for (let i = 0; i < columnData.length && within; i++) {
+        const value: unknown = columnData[i]
+        if (value === last) continue
+        if (typeof value !== "string" || !allowed.has(value)) within = false
+        last = value
+      }
+    }
+  })
+  return within
+}
+
 /** Decodes Parquet bytes written for `dataset` back into its in-memory records. */
 export const decodeParquet = <A>(dataset: Dataset<A>, bytes: Uint8Array): Promise<ReadonlyArray<A>> =>
   decodeTable(dataset.columns, bytes) as Promise<Array<unknown>> as Promise<ReadonlyArray<A>>

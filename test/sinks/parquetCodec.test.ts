@@ -11,7 +11,8 @@ import {
   encodeParquet,
   encodeTable,
   loadCompression,
-  ParquetCodecError
+  ParquetCodecError,
+  stringColumnWithin
 } from "../../src/sinks/parquetCodec.js"
 import { AllTypes, type AllTypesRow, allTypesRows } from "../support/allTypes.js"
 
@@ -192,6 +193,18 @@ describe("parquetCodec", () => {
         expect(new Set(codecs)).toEqual(new Set([compression === "zstd" ? "ZSTD" : "UNCOMPRESSED"]))
         expect(yield* Effect.promise(() => decodeParquet(StockBars1s, bytes))).toEqual(rows)
       }
+    })
+  )
+
+  it.live("tells whether every value of a string column is among a set, reading that column", () =>
+    Effect.gen(function* () {
+      const bytes = encodeParquet(StockBars1s, [...bars(1500, "QQQ"), ...bars(1500, "SPY")], options)
+      const within = (column: string, allowed: ReadonlyArray<string>) =>
+        Effect.promise(() => stringColumnWithin(bytes, column, new Set(allowed)))
+      expect(yield* within("symbol", ["SPY", "QQQ"])).toBe(true)
+      expect(yield* within("symbol", ["SPY"])).toBe(false)
+      expect(yield* within("symbol", ["QQQ", "IWM"])).toBe(false)
+      expect(yield* within("no_such_column", ["SPY", "QQQ"])).toBe(false)
     })
   )
 
