@@ -15,6 +15,7 @@ import { makeDir } from "./atomicFile.js"
 import {
   appendPart,
   BASE_FILE,
+  type Content,
   coveredBy,
   listPartition,
   mergeRuns,
@@ -113,7 +114,12 @@ export const make = (options: ParquetSinkOptions): Effect.Effect<Sink, StorageEr
             write.mode === "replace" && (yield* coveredBy(partition, listing, new Set(write.instruments)))
           const existing = replacesAll ? [] : (yield* readMerged(partition, listing)).rows
           const base = write.mode === "replace" ? keptByReplace(write, existing) : existing
-          const rows = mergeRows(write.dataset, base, write.rows)
+          // Nothing to merge with: the write's rows are the partition (sorted and deduplicated, as
+          // a write's rows are), encoded from its columns when it has them.
+          const rows: Content<A> =
+            base.length === 0 && write.columns !== undefined
+              ? write.columns
+              : mergeRows(write.dataset, base, write.rows)
           const file = path.join(partition.relativeDir, BASE_FILE)
           if (write.staged === true) {
             // Nothing to stage: the partition was empty and stays empty.

@@ -45,11 +45,13 @@ import {
 import {
   decodeParquet,
   type EncodeOptions,
+  encodeColumns,
   encodeParquet,
   loadCompression,
   ParquetCodecError,
   stringColumnWithin
 } from "./parquetCodec.js"
+import type { ColumnarRows } from "./parquetColumns.js"
 import {
   BASE_FILE,
   INTENT_FILE,
@@ -413,6 +415,21 @@ export const coveredBy = <A>(
     return true
   })
 
+/** What a rewrite writes: rows in key order, or the same rows held as columns. */
+export type Content<A> = ReadonlyArray<A> | ColumnarRows
+
+const encodeContent = <A>(partition: Partition<A>, options: EncodeOptions, content: Content<A>) =>
+  Effect.try({
+    try: () =>
+      "columns" in content
+        ? encodeColumns(partition.dataset, content, options)
+        : encodeParquet(partition.dataset, content, options),
+    catch: (cause) =>
+      partition.fail(
+        `cannot encode rows: ${cause instanceof ParquetCodecError ? cause.detail : String(cause)}`
+      )
+  })
+
 export interface Written {
   readonly bytes: number
   readonly sha256: string
@@ -426,21 +443,12 @@ export interface Written {
 export const writeBase = <A>(
   partition: Partition<A>,
   options: EncodeOptions,
-  rows: ReadonlyArray<A>,
+  rows: Content<A>,
   retired: ReadonlyArray<string>
 ): Effect.Effect<Written | undefined, SinkError> =>
   Effect.gen(function* () {
     const baseFile = path.join(partition.dir, BASE_FILE)
-    const bytes =
-      rows.length === 0
-        ? undefined
-        : yield* Effect.try({
-            try: () => encodeParquet(partition.dataset, rows, options),
-            catch: (cause) =>
-              partition.fail(
-                `cannot encode rows: ${cause instanceof ParquetCodecError ? cause.detail : String(cause)}`
-              )
-          })
+    const bytes = rows.length === 0 ? undefined : yield* encodeContent(partition, options, rows)
     const sha256 = bytes === undefined ? null : sha256Of(bytes)
 
     const steps = Effect.gen(function* () {
@@ -481,19 +489,10 @@ export const EMPTY_SHA256 = sha256Of(new Uint8Array(0))
 export const stageBase = <A>(
   partition: Partition<A>,
   options: EncodeOptions,
-  rows: ReadonlyArray<A>
+  rows: Content<A>
 ): Effect.Effect<Written, SinkError> =>
   Effect.gen(function* () {
-    const bytes =
-      rows.length === 0
-        ? new Uint8Array(0)
-        : yield* Effect.try({
-            try: () => encodeParquet(partition.dataset, rows, options),
-            catch: (cause) =>
-              partition.fail(
-                `cannot encode rows: ${cause instanceof ParquetCodecError ? cause.detail : String(cause)}`
-              )
-          })
+    const bytes = rows.length === 0 ? new Uint8Array(0) : yield* encodeContent(partition, options, rows)
     yield* makeDir(partition.dir).pipe(
       Effect.zipRight(writeFileAtomic(path.join(partition.dir, STAGED_FILE), bytes)),
       Effect.mapError(partition.storage)

@@ -13,7 +13,13 @@ import type { ParquetCompression } from "../config/AppConfig.js"
 import { dateOfDays } from "../domain/columnValues.js"
 import type { Dataset } from "../domain/Dataset.js"
 import { flatSchema, writeFlatParquet } from "./flatParquetWriter.js"
-import { columnsFromRows, type FlatColumn, FlatValueError } from "./parquetColumns.js"
+import {
+  type ColumnarRows,
+  columnsFromRows,
+  type FlatColumn,
+  type FlatColumnData,
+  FlatValueError
+} from "./parquetColumns.js"
 
 /** A row could not be encoded, or bytes could not be decoded, as the columns describe. */
 export class ParquetCodecError extends Data.TaggedError("ParquetCodecError")<{ readonly detail: string }> {
@@ -138,25 +144,54 @@ export interface Table {
   readonly statisticsFor?: ReadonlySet<string>
 }
 
-/**
- * Encodes a table to Parquet bytes. Deterministic: the same table and options give the same bytes.
- * Throws `ParquetCodecError` on a value of the wrong type or an unloaded compressor.
- */
-export const encodeTable = (table: Table, options: EncodeOptions): Uint8Array => {
+/** The compressor `options` need; throws when it is not loaded or the row group size is wrong. */
+const compressorFor = (options: EncodeOptions): Compressor | undefined => {
   if (!Number.isSafeInteger(options.rowGroupSize) || options.rowGroupSize < 1) {
     throw new ParquetCodecError({
       detail: `row group size must be a positive integer, got ${options.rowGroupSize}`
     })
   }
-  let compress: Compressor | undefined
-  if (options.compression === "zstd") {
-    if (zstdCompressor === undefined) {
-      throw new ParquetCodecError({
-        detail: "the zstd compressor is not loaded (await loadCompression('zstd') when building the sink)"
-      })
-    }
-    compress = zstdCompressor
+  if (options.compression !== "zstd") return undefined
+  if (zstdCompressor === undefined) {
+    throw new ParquetCodecError({
+      detail: "the zstd compressor is not loaded (await loadCompression('zstd') when building the sink)"
+    })
   }
+  return zstdCompressor
+}
+
+/** Writes columns already built; shared by `encodeTable` and `encodeColumns`. */
+const writeColumns = (
+  name: string,
+  columns: ReadonlyArray<TableColumn>,
+  data: ReadonlyArray<FlatColumnData>,
+  numRows: number,
+  statisticsFor: ReadonlySet<string> | undefined,
+  options: EncodeOptions,
+  compress: Compressor | undefined
+): Uint8Array => {
+  try {
+    return writeFlatParquet(columns, data, numRows, {
+      codec: codecOf(options.compression),
+      ...(compress === undefined ? {} : { compress }),
+      rowGroupSize: options.rowGroupSize,
+      ...(statisticsFor === undefined ? {} : { statisticsFor }),
+      kvMetadata: [{ key: DATASET_METADATA_KEY, value: name }],
+      createdBy: CREATED_BY
+    })
+  } catch (cause) {
+    throw new ParquetCodecError({
+      detail: `cannot encode ${name}: ${cause instanceof Error ? cause.message : String(cause)}`
+    })
+  }
+}
+
+/**
+ * Encodes a table to Parquet bytes. Deterministic: the same table and options give the same bytes.
+ * Throws `ParquetCodecError` on a value of the wrong type or an unloaded compressor.
+ */
+export const encodeTable = (table: Table, options: EncodeOptions): Uint8Array => {
+  const compress = compressorFor(options)
   let data: ReturnType<typeof columnsFromRows>
   try {
     data = columnsFromRows(table.columns, table.rows)
@@ -166,21 +201,20 @@ export const encodeTable = (table: Table, options: EncodeOptions): Uint8Array =>
     }
     throw cause
   }
-  try {
-    return writeFlatParquet(table.columns, data, table.rows.length, {
-      codec: codecOf(options.compression),
-      ...(compress === undefined ? {} : { compress }),
-      rowGroupSize: options.rowGroupSize,
-      ...(table.statisticsFor === undefined ? {} : { statisticsFor: table.statisticsFor }),
-      kvMetadata: [{ key: DATASET_METADATA_KEY, value: table.name }],
-      createdBy: CREATED_BY
-    })
-  } catch (cause) {
-    throw new ParquetCodecError({
-      detail: `cannot encode ${table.name}: ${cause instanceof Error ? cause.message : String(cause)}`
-    })
-  }
+  return writeColumns(
+    table.name,
+    table.columns,
+    data,
+    table.rows.length,
+    table.statisticsFor,
+    options,
+    compress
+  )
 }
+
+/** The columns that get statistics in a dataset's files: its key and time columns. */
+const statisticsOf = <A>(dataset: Dataset<A>): ReadonlySet<string> =>
+  new Set<string>([...dataset.key, dataset.timeColumn])
 
 /** Encodes `rows` of `dataset` as one Parquet file (see `encodeTable`). */
 export const encodeParquet = <A>(
@@ -193,9 +227,29 @@ export const encodeParquet = <A>(
       name: dataset.name,
       columns: dataset.columns,
       rows: rows as unknown as ReadonlyArray<Readonly<Record<string, unknown>>>,
-      statisticsFor: new Set<string>([...dataset.key, dataset.timeColumn])
+      statisticsFor: statisticsOf(dataset)
     },
     options
+  )
+
+/**
+ * Encodes rows of `dataset` held as columns (`ColumnarRows`, in `dataset.columns` order): the
+ * same bytes `encodeParquet` writes for the same rows, without reading row objects. The values are
+ * taken as they are (the caller built them to the columns' types).
+ */
+export const encodeColumns = <A>(
+  dataset: Dataset<A>,
+  table: ColumnarRows,
+  options: EncodeOptions
+): Uint8Array =>
+  writeColumns(
+    dataset.name,
+    dataset.columns,
+    table.columns,
+    table.length,
+    statisticsOf(dataset),
+    options,
+    compressorFor(options)
   )
 
 // --- decode ------------------------------------------------------------------------------
