@@ -18,11 +18,11 @@ import { OptionBars1s } from "../domain/OptionBar.js"
 import { StockBars1s } from "../domain/StockBar.js"
 import { Checkpoints, dayKey } from "../pipeline/Checkpoints.js"
 import { commitStaged, fileEntryOf, recoverStaged } from "../pipeline/stagedCommit.js"
-import { readPartition } from "../sinks/compact.js"
+import { readPartition, readPartitionColumns } from "../sinks/compact.js"
 import { type ColumnarRows, columnsFromRows, rowsFromColumns } from "../sinks/parquetColumns.js"
 import { type PartitionWrite, Sinks } from "../sinks/Sink.js"
 import { seriesOf } from "./asOf.js"
-import { enrichOptionColumns } from "./optionsEnrichment.js"
+import { enrichOptionColumns, optionBarColumns } from "./optionsEnrichment.js"
 import { type NewsEvent, underlyingFeatures } from "./underlyingFeatures.js"
 
 /** The index whose value every row carries. */
@@ -126,7 +126,7 @@ export const computeDay = (dataDir: string, underlying: string, date: string) =>
     const config = yield* AppConfig
     const [stock, options, index, news, sentiment] = yield* Effect.all([
       readPartition(dataDir, StockBars1s, date),
-      readPartition(dataDir, OptionBars1s, date),
+      readPartitionColumns(dataDir, OptionBars1s, date),
       readPartition(dataDir, IndexBars1s, date),
       readPartition(dataDir, News, date),
       readPartition(dataDir, NewsSentiment, date)
@@ -142,15 +142,12 @@ export const computeDay = (dataDir: string, underlying: string, date: string) =>
       (b) => b.ts,
       (b) => b.close
     )
-    const optionRows = enrichOptionColumns(
-      options.filter((b) => b.underlying === underlying),
-      {
-        underlying: underlyingSeries,
-        vix,
-        rate: config.analytics.riskFreeRate,
-        dividendYield: dividendYieldOf(config, underlying)
-      }
-    )
+    const optionRows = enrichOptionColumns(optionBarColumns(options, underlying), {
+      underlying: underlyingSeries,
+      vix,
+      rate: config.analytics.riskFreeRate,
+      dividendYield: dividendYieldOf(config, underlying)
+    })
     const session = nyseDay(date)
     const events: Array<NewsEvent> = [
       ...news

@@ -43,6 +43,7 @@ import {
   writeFileAtomic
 } from "./atomicFile.js"
 import {
+  decodeColumns,
   decodeParquet,
   type EncodeOptions,
   encodeColumns,
@@ -51,7 +52,7 @@ import {
   ParquetCodecError,
   stringColumnWithin
 } from "./parquetCodec.js"
-import type { ColumnarRows } from "./parquetColumns.js"
+import { type ColumnarRows, columnsFromRows } from "./parquetColumns.js"
 import {
   BASE_FILE,
   INTENT_FILE,
@@ -703,6 +704,49 @@ export const readPartition = <A>(
       })
     )
   }).pipe(Effect.withSpan("readPartition", { attributes: { dataset: dataset.name, date } }))
+
+/**
+ * `readPartition` as columns (`ColumnarRows` in `dataset.columns` order): a partition that is one
+ * base file (a backfilled day) is decoded straight into columns, without row objects; one with
+ * part files goes through `readPartition` (merged by key), then into columns.
+ */
+export const readPartitionColumns = <A>(
+  dataDir: string,
+  dataset: Dataset<A>,
+  date: string
+): Effect.Effect<ColumnarRows, SinkError> =>
+  Effect.gen(function* () {
+    const partition = yield* partitionOf(dataDir, dataset, date)
+    const toColumns = (rows: ReadonlyArray<A>) =>
+      Effect.try({
+        try: (): ColumnarRows => ({
+          length: rows.length,
+          columns: columnsFromRows(dataset.columns, rows as ReadonlyArray<Readonly<Record<string, unknown>>>)
+        }),
+        catch: (cause) => partition.fail(`cannot hold the partition's rows as columns: ${String(cause)}`)
+      })
+    // With no part file there is nothing to merge, and no pending intent to honour (it names parts).
+    const single = yield* withPartitionLock(
+      partition.dir,
+      Effect.gen(function* () {
+        const listing = yield* listPartition(partition.dir).pipe(Effect.mapError(partition.storage))
+        if (listing.parts.length > 0) return undefined
+        if (!listing.base) return yield* toColumns([])
+        const file = path.join(partition.dir, BASE_FILE)
+        const bytes = yield* readFileIfExists(file).pipe(Effect.mapError(partition.storage))
+        if (bytes === undefined) return undefined
+        return yield* Effect.tryPromise({
+          try: () => decodeColumns(dataset.columns, bytes),
+          catch: (cause) =>
+            partition.fail(
+              `existing file ${file} cannot be read (${cause instanceof ParquetCodecError ? cause.detail : String(cause)}); move it aside to rewrite the partition`
+            )
+        })
+      })
+    )
+    if (single !== undefined) return single
+    return yield* Effect.flatMap(readPartition(dataDir, dataset, date), toColumns)
+  }).pipe(Effect.withSpan("readPartitionColumns", { attributes: { dataset: dataset.name, date } }))
 
 // --- appending ---------------------------------------------------------------------------
 

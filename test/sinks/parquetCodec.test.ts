@@ -6,14 +6,17 @@ import type { Dataset } from "../../src/domain/Dataset.js"
 import { type StockBar, StockBars1s } from "../../src/domain/StockBar.js"
 import {
   DATASET_METADATA_KEY,
+  decodeColumns,
   decodeParquet,
   decodeTable,
+  encodeColumns,
   encodeParquet,
   encodeTable,
   loadCompression,
   ParquetCodecError,
   stringColumnWithin
 } from "../../src/sinks/parquetCodec.js"
+import { columnsFromRows } from "../../src/sinks/parquetColumns.js"
 import { AllTypes, type AllTypesRow, allTypesRows } from "../support/allTypes.js"
 
 /** A dataset with every column type, nullable and not. */
@@ -205,6 +208,23 @@ describe("parquetCodec", () => {
       expect(yield* within("symbol", ["SPY"])).toBe(false)
       expect(yield* within("symbol", ["QQQ", "IWM"])).toBe(false)
       expect(yield* within("no_such_column", ["SPY", "QQQ"])).toBe(false)
+    })
+  )
+
+  it.live("decodes into columns and encodes from them: the same columns and bytes as through rows", () =>
+    Effect.gen(function* () {
+      const cases = [
+        { dataset: StockBars1s as Dataset<unknown>, rows: bars(2500) as ReadonlyArray<unknown> },
+        { dataset: StockBars1s as Dataset<unknown>, rows: [] },
+        { dataset: AllTypes as Dataset<unknown>, rows: allTypesRows(300, true) as ReadonlyArray<unknown> }
+      ]
+      for (const { dataset, rows } of cases) {
+        const bytes = encodeParquet(dataset, rows, options)
+        const columns = columnsFromRows(dataset.columns, rows as ReadonlyArray<Record<string, unknown>>)
+        const decoded = yield* Effect.promise(() => decodeColumns(dataset.columns, bytes))
+        expect(decoded).toEqual({ length: rows.length, columns })
+        expect(encodeColumns(dataset, decoded, options)).toEqual(bytes)
+      }
     })
   )
 
