@@ -16,7 +16,7 @@ import {
   ParquetCodecError,
   stringColumnWithin
 } from "../../src/sinks/parquetCodec.js"
-import { columnsFromRows } from "../../src/sinks/parquetColumns.js"
+import { columnsFromRows, rowsFromColumns } from "../../src/sinks/parquetColumns.js"
 import { AllTypes, type AllTypesRow, allTypesRows } from "../support/allTypes.js"
 
 /** A dataset with every column type, nullable and not. */
@@ -224,6 +224,8 @@ describe("parquetCodec", () => {
         const decoded = yield* Effect.promise(() => decodeColumns(dataset.columns, bytes))
         expect(decoded).toEqual({ length: rows.length, columns })
         expect(encodeColumns(dataset, decoded, options)).toEqual(bytes)
+        // And back to rows, for sinks that take rows (SQL).
+        expect(rowsFromColumns(dataset.columns, decoded)).toEqual(rows)
       }
     })
   )
