@@ -18,10 +18,11 @@ import { OptionBars1s } from "../domain/OptionBar.js"
 import { StockBars1s } from "../domain/StockBar.js"
 import { Checkpoints, dayKey } from "../pipeline/Checkpoints.js"
 import { commitStaged, fileEntryOf, recoverStaged } from "../pipeline/stagedCommit.js"
-import { readPartition } from "../sinks/compact.js"
-import { Sinks } from "../sinks/Sink.js"
+import { readPartition, readPartitionColumns } from "../sinks/compact.js"
+import { type ColumnarRows, columnsFromRows, rowsFromColumns } from "../sinks/parquetColumns.js"
+import { type PartitionWrite, Sinks } from "../sinks/Sink.js"
 import { seriesOf } from "./asOf.js"
-import { enrichOptionBars } from "./optionsEnrichment.js"
+import { enrichOptionColumns, optionBarColumns } from "./optionsEnrichment.js"
 import { type NewsEvent, underlyingFeatures } from "./underlyingFeatures.js"
 
 /** The index whose value every row carries. */
@@ -97,13 +98,35 @@ const sortedByKey = <A>(dataset: Dataset<A>, rows: Array<A>): Array<A> => {
   return rows
 }
 
+/** `sortedByKey` for the options' columns: checked on (symbol, ts), sorted through rows when out of order. */
+const optionsSortedByKey = (table: ColumnarRows): ColumnarRows => {
+  const dataset = derivedDatasets.optionsEnriched
+  const at = (name: string) => table.columns[dataset.columns.findIndex((c) => c.name === name)]
+  const symbol = at("symbol")
+  const ts = at("ts")
+  if (symbol?.kind !== "string" || ts?.kind !== "int")
+    throw new Error("options_enriched_1s: no symbol or ts column")
+  let sorted = true
+  for (let i = 1; i < table.length && sorted; i++) {
+    const a = symbol.values[i - 1]!
+    const b = symbol.values[i]!
+    sorted = a < b || (a === b && ts.values[i - 1]! <= ts.values[i]!)
+  }
+  if (sorted) return table
+  const rows = sortedByKey(dataset, rowsFromColumns(dataset.columns, table) as Array<OptionEnriched>)
+  return {
+    length: rows.length,
+    columns: columnsFromRows(dataset.columns, rows as unknown as ReadonlyArray<Record<string, unknown>>)
+  }
+}
+
 /** The consolidated rows of (underlying, date) from the lake. Reads only; commits nothing. */
 export const computeDay = (dataDir: string, underlying: string, date: string) =>
   Effect.gen(function* () {
     const config = yield* AppConfig
     const [stock, options, index, news, sentiment] = yield* Effect.all([
       readPartition(dataDir, StockBars1s, date),
-      readPartition(dataDir, OptionBars1s, date),
+      readPartitionColumns(dataDir, OptionBars1s, date),
       readPartition(dataDir, IndexBars1s, date),
       readPartition(dataDir, News, date),
       readPartition(dataDir, NewsSentiment, date)
@@ -119,15 +142,12 @@ export const computeDay = (dataDir: string, underlying: string, date: string) =>
       (b) => b.ts,
       (b) => b.close
     )
-    const optionRows = enrichOptionBars(
-      options.filter((b) => b.underlying === underlying),
-      {
-        underlying: underlyingSeries,
-        vix,
-        rate: config.analytics.riskFreeRate,
-        dividendYield: dividendYieldOf(config, underlying)
-      }
-    )
+    const optionRows = enrichOptionColumns(optionBarColumns(options, underlying), {
+      underlying: underlyingSeries,
+      vix,
+      rate: config.analytics.riskFreeRate,
+      dividendYield: dividendYieldOf(config, underlying)
+    })
     const session = nyseDay(date)
     const events: Array<NewsEvent> = [
       ...news
@@ -155,36 +175,54 @@ export const computeDay = (dataDir: string, underlying: string, date: string) =>
             news: events
           })
     return {
-      options: sortedByKey<OptionEnriched>(derivedDatasets.optionsEnriched, optionRows),
+      options: optionsSortedByKey(optionRows),
       features: sortedByKey<UnderlyingFeature>(derivedDatasets.underlyingFeatures, featureRows)
     }
   })
 
-/** Commits `rows` of a derived dataset as the underlying's day, staged, then checkpoints it. */
-const commitDerived = <A>(dataset: Dataset<A>, underlying: string, date: string, rows: ReadonlyArray<A>) =>
+/**
+ * Commits a derived dataset's day of the underlying, staged, then checkpoints it. Rows given as
+ * columns become row objects only if a sink reads them (the SQL sink; the Parquet sink encodes the
+ * columns).
+ */
+const commitDerived = <A>(
+  dataset: Dataset<A>,
+  underlying: string,
+  date: string,
+  content: ReadonlyArray<A> | ColumnarRows
+) =>
   Effect.gen(function* () {
     const sinks = yield* Sinks
     const checkpoints = yield* Checkpoints
-    return yield* commitStaged(
-      sinks,
-      checkpoints,
-      { dataset, date, instruments: [underlying], rows, mode: "replace" },
-      (results) =>
-        Effect.sync(() => {
-          const at = new Date().toISOString()
-          return [
-            {
-              kind: "day" as const,
-              dataset: dataset.name,
-              symbol: underlying,
-              date,
-              status: "done" as const,
-              rows: rows.length,
-              at
-            },
-            ...fileEntryOf(dataset.name, date, results, at)
-          ]
-        })
+    const scope = { dataset, date, instruments: [underlying], mode: "replace" as const, staged: true }
+    let built: ReadonlyArray<A> | undefined
+    const write: PartitionWrite<A> =
+      "columns" in content
+        ? {
+            ...scope,
+            columns: content,
+            get rows() {
+              built ??= rowsFromColumns(dataset.columns, content) as unknown as ReadonlyArray<A>
+              return built
+            }
+          }
+        : { ...scope, rows: content }
+    return yield* commitStaged(sinks, checkpoints, write, (results) =>
+      Effect.sync(() => {
+        const at = new Date().toISOString()
+        return [
+          {
+            kind: "day" as const,
+            dataset: dataset.name,
+            symbol: underlying,
+            date,
+            status: "done" as const,
+            rows: content.length,
+            at
+          },
+          ...fileEntryOf(dataset.name, date, results, at)
+        ]
+      })
     )
   })
 

@@ -52,7 +52,8 @@ export const commitStaged = <A>(
   onRecorded: Effect.Effect<void> = Effect.void
 ): Effect.Effect<ReadonlyArray<CommitResult>, SinkError | StorageError> =>
   Effect.gen(function* () {
-    const results = yield* sinks.commit({ ...write, staged: true })
+    // Not spread when already staged: a columnar write's `rows` is a getter, built only if read.
+    const results = yield* sinks.commit(write.staged === true ? write : { ...write, staged: true })
     const recorded = yield* entries(results)
     yield* Effect.uninterruptible(Effect.zipRight(checkpoints.record(recorded), onRecorded))
     yield* publishAll(results)

@@ -15,6 +15,8 @@ import { makeDir } from "./atomicFile.js"
 import {
   appendPart,
   BASE_FILE,
+  type Content,
+  coveredBy,
   listPartition,
   mergeRuns,
   partitionOf,
@@ -106,9 +108,18 @@ export const make = (options: ParquetSinkOptions): Effect.Effect<Sink, StorageEr
         Effect.gen(function* () {
           yield* prepare(partition.dir, true).pipe(Effect.mapError(partition.storage))
           const listing = yield* listPartition(partition.dir).pipe(Effect.mapError(partition.storage))
-          const existing = (yield* readMerged(partition, listing)).rows
+          // A replace of every instrument the partition holds (a rebuilt day) keeps nothing: skip
+          // decoding the old rows, the costly part of a rewrite.
+          const replacesAll =
+            write.mode === "replace" && (yield* coveredBy(partition, listing, new Set(write.instruments)))
+          const existing = replacesAll ? [] : (yield* readMerged(partition, listing)).rows
           const base = write.mode === "replace" ? keptByReplace(write, existing) : existing
-          const rows = mergeRows(write.dataset, base, write.rows)
+          // Nothing to merge with: the write's rows are the partition (sorted and deduplicated, as
+          // a write's rows are), encoded from its columns when it has them.
+          const rows: Content<A> =
+            base.length === 0 && write.columns !== undefined
+              ? write.columns
+              : mergeRows(write.dataset, base, write.rows)
           const file = path.join(partition.relativeDir, BASE_FILE)
           if (write.staged === true) {
             // Nothing to stage: the partition was empty and stays empty.

@@ -10,6 +10,7 @@
 import { Context, Effect } from "effect"
 import type { Dataset } from "../domain/Dataset.js"
 import type { SinkError } from "../domain/errors.js"
+import type { ColumnarRows } from "./parquetColumns.js"
 
 /**
  * `replace`: afterwards the partition holds, for the instruments in scope, exactly `rows`
@@ -33,6 +34,12 @@ export interface PartitionWrite<A> {
   readonly instruments: ReadonlyArray<string>
   /** Valid, deduplicated rows, sorted by key. May be empty (e.g. an unknown symbol). */
   readonly rows: ReadonlyArray<A>
+  /**
+   * The same rows as columns in `dataset.columns` order, when the writer computed them that way.
+   * The Parquet sink then encodes them without reading `rows` where it can (a replace that keeps
+   * no existing row), so `rows` may be a getter that builds the row objects on first read.
+   */
+  readonly columns?: ColumnarRows
   readonly mode: WriteMode
   /**
    * `replace`/`upsert` only: stage the new partition (durable, invisible to readers) and make it

@@ -43,12 +43,16 @@ import {
   writeFileAtomic
 } from "./atomicFile.js"
 import {
+  decodeColumns,
   decodeParquet,
   type EncodeOptions,
+  encodeColumns,
   encodeParquet,
   loadCompression,
-  ParquetCodecError
+  ParquetCodecError,
+  stringColumnWithin
 } from "./parquetCodec.js"
+import { type ColumnarRows, columnsFromRows } from "./parquetColumns.js"
 import {
   BASE_FILE,
   INTENT_FILE,
@@ -384,6 +388,49 @@ export const readMerged = <A>(
     read: countRows(runs)
   }))
 
+/**
+ * True when every row of every file of the partition belongs to an instrument of `scope`, so that
+ * a `replace` of `scope` keeps none of them and the files need not be decoded. Reads only the
+ * instrument column; false (decode and filter as usual) for a list instrument column or when a
+ * file cannot be read that way. Call under the lock after `prepare`.
+ */
+export const coveredBy = <A>(
+  partition: Partition<A>,
+  listing: Listing,
+  scope: ReadonlySet<string>
+): Effect.Effect<boolean, SinkError> =>
+  Effect.gen(function* () {
+    const dataset = partition.dataset
+    const instrument = dataset.columns.find((c) => c.name === dataset.instrument)
+    if (instrument?.type !== "string") return false
+    for (const name of listing.base ? [BASE_FILE, ...listing.parts] : listing.parts) {
+      const bytes = yield* readFileIfExists(path.join(partition.dir, name)).pipe(
+        Effect.mapError(partition.storage)
+      )
+      if (bytes === undefined) return false
+      const within = yield* Effect.promise(() =>
+        stringColumnWithin(bytes, instrument.name, scope).catch(() => false)
+      )
+      if (!within) return false
+    }
+    return true
+  })
+
+/** What a rewrite writes: rows in key order, or the same rows held as columns. */
+export type Content<A> = ReadonlyArray<A> | ColumnarRows
+
+const encodeContent = <A>(partition: Partition<A>, options: EncodeOptions, content: Content<A>) =>
+  Effect.try({
+    try: () =>
+      "columns" in content
+        ? encodeColumns(partition.dataset, content, options)
+        : encodeParquet(partition.dataset, content, options),
+    catch: (cause) =>
+      partition.fail(
+        `cannot encode rows: ${cause instanceof ParquetCodecError ? cause.detail : String(cause)}`
+      )
+  })
+
 export interface Written {
   readonly bytes: number
   readonly sha256: string
@@ -397,21 +444,12 @@ export interface Written {
 export const writeBase = <A>(
   partition: Partition<A>,
   options: EncodeOptions,
-  rows: ReadonlyArray<A>,
+  rows: Content<A>,
   retired: ReadonlyArray<string>
 ): Effect.Effect<Written | undefined, SinkError> =>
   Effect.gen(function* () {
     const baseFile = path.join(partition.dir, BASE_FILE)
-    const bytes =
-      rows.length === 0
-        ? undefined
-        : yield* Effect.try({
-            try: () => encodeParquet(partition.dataset, rows, options),
-            catch: (cause) =>
-              partition.fail(
-                `cannot encode rows: ${cause instanceof ParquetCodecError ? cause.detail : String(cause)}`
-              )
-          })
+    const bytes = rows.length === 0 ? undefined : yield* encodeContent(partition, options, rows)
     const sha256 = bytes === undefined ? null : sha256Of(bytes)
 
     const steps = Effect.gen(function* () {
@@ -452,19 +490,10 @@ export const EMPTY_SHA256 = sha256Of(new Uint8Array(0))
 export const stageBase = <A>(
   partition: Partition<A>,
   options: EncodeOptions,
-  rows: ReadonlyArray<A>
+  rows: Content<A>
 ): Effect.Effect<Written, SinkError> =>
   Effect.gen(function* () {
-    const bytes =
-      rows.length === 0
-        ? new Uint8Array(0)
-        : yield* Effect.try({
-            try: () => encodeParquet(partition.dataset, rows, options),
-            catch: (cause) =>
-              partition.fail(
-                `cannot encode rows: ${cause instanceof ParquetCodecError ? cause.detail : String(cause)}`
-              )
-          })
+    const bytes = rows.length === 0 ? new Uint8Array(0) : yield* encodeContent(partition, options, rows)
     yield* makeDir(partition.dir).pipe(
       Effect.zipRight(writeFileAtomic(path.join(partition.dir, STAGED_FILE), bytes)),
       Effect.mapError(partition.storage)
@@ -675,6 +704,49 @@ export const readPartition = <A>(
       })
     )
   }).pipe(Effect.withSpan("readPartition", { attributes: { dataset: dataset.name, date } }))
+
+/**
+ * `readPartition` as columns (`ColumnarRows` in `dataset.columns` order): a partition that is one
+ * base file (a backfilled day) is decoded straight into columns, without row objects; one with
+ * part files goes through `readPartition` (merged by key), then into columns.
+ */
+export const readPartitionColumns = <A>(
+  dataDir: string,
+  dataset: Dataset<A>,
+  date: string
+): Effect.Effect<ColumnarRows, SinkError> =>
+  Effect.gen(function* () {
+    const partition = yield* partitionOf(dataDir, dataset, date)
+    const toColumns = (rows: ReadonlyArray<A>) =>
+      Effect.try({
+        try: (): ColumnarRows => ({
+          length: rows.length,
+          columns: columnsFromRows(dataset.columns, rows as ReadonlyArray<Readonly<Record<string, unknown>>>)
+        }),
+        catch: (cause) => partition.fail(`cannot hold the partition's rows as columns: ${String(cause)}`)
+      })
+    // With no part file there is nothing to merge, and no pending intent to honour (it names parts).
+    const single = yield* withPartitionLock(
+      partition.dir,
+      Effect.gen(function* () {
+        const listing = yield* listPartition(partition.dir).pipe(Effect.mapError(partition.storage))
+        if (listing.parts.length > 0) return undefined
+        if (!listing.base) return yield* toColumns([])
+        const file = path.join(partition.dir, BASE_FILE)
+        const bytes = yield* readFileIfExists(file).pipe(Effect.mapError(partition.storage))
+        if (bytes === undefined) return undefined
+        return yield* Effect.tryPromise({
+          try: () => decodeColumns(dataset.columns, bytes),
+          catch: (cause) =>
+            partition.fail(
+              `existing file ${file} cannot be read (${cause instanceof ParquetCodecError ? cause.detail : String(cause)}); move it aside to rewrite the partition`
+            )
+        })
+      })
+    )
+    if (single !== undefined) return single
+    return yield* Effect.flatMap(readPartition(dataDir, dataset, date), toColumns)
+  }).pipe(Effect.withSpan("readPartitionColumns", { attributes: { dataset: dataset.name, date } }))
 
 // --- appending ---------------------------------------------------------------------------
 

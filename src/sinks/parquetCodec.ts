@@ -13,7 +13,13 @@ import type { ParquetCompression } from "../config/AppConfig.js"
 import { dateOfDays } from "../domain/columnValues.js"
 import type { Dataset } from "../domain/Dataset.js"
 import { flatSchema, writeFlatParquet } from "./flatParquetWriter.js"
-import { columnsFromRows, type FlatColumn, FlatValueError } from "./parquetColumns.js"
+import {
+  type ColumnarRows,
+  columnsFromRows,
+  type FlatColumn,
+  type FlatColumnData,
+  FlatValueError
+} from "./parquetColumns.js"
 
 /** A row could not be encoded, or bytes could not be decoded, as the columns describe. */
 export class ParquetCodecError extends Data.TaggedError("ParquetCodecError")<{ readonly detail: string }> {
@@ -138,25 +144,54 @@ export interface Table {
   readonly statisticsFor?: ReadonlySet<string>
 }
 
-/**
- * Encodes a table to Parquet bytes. Deterministic: the same table and options give the same bytes.
- * Throws `ParquetCodecError` on a value of the wrong type or an unloaded compressor.
- */
-export const encodeTable = (table: Table, options: EncodeOptions): Uint8Array => {
+/** The compressor `options` need; throws when it is not loaded or the row group size is wrong. */
+const compressorFor = (options: EncodeOptions): Compressor | undefined => {
   if (!Number.isSafeInteger(options.rowGroupSize) || options.rowGroupSize < 1) {
     throw new ParquetCodecError({
       detail: `row group size must be a positive integer, got ${options.rowGroupSize}`
     })
   }
-  let compress: Compressor | undefined
-  if (options.compression === "zstd") {
-    if (zstdCompressor === undefined) {
-      throw new ParquetCodecError({
-        detail: "the zstd compressor is not loaded (await loadCompression('zstd') when building the sink)"
-      })
-    }
-    compress = zstdCompressor
+  if (options.compression !== "zstd") return undefined
+  if (zstdCompressor === undefined) {
+    throw new ParquetCodecError({
+      detail: "the zstd compressor is not loaded (await loadCompression('zstd') when building the sink)"
+    })
   }
+  return zstdCompressor
+}
+
+/** Writes columns already built; shared by `encodeTable` and `encodeColumns`. */
+const writeColumns = (
+  name: string,
+  columns: ReadonlyArray<TableColumn>,
+  data: ReadonlyArray<FlatColumnData>,
+  numRows: number,
+  statisticsFor: ReadonlySet<string> | undefined,
+  options: EncodeOptions,
+  compress: Compressor | undefined
+): Uint8Array => {
+  try {
+    return writeFlatParquet(columns, data, numRows, {
+      codec: codecOf(options.compression),
+      ...(compress === undefined ? {} : { compress }),
+      rowGroupSize: options.rowGroupSize,
+      ...(statisticsFor === undefined ? {} : { statisticsFor }),
+      kvMetadata: [{ key: DATASET_METADATA_KEY, value: name }],
+      createdBy: CREATED_BY
+    })
+  } catch (cause) {
+    throw new ParquetCodecError({
+      detail: `cannot encode ${name}: ${cause instanceof Error ? cause.message : String(cause)}`
+    })
+  }
+}
+
+/**
+ * Encodes a table to Parquet bytes. Deterministic: the same table and options give the same bytes.
+ * Throws `ParquetCodecError` on a value of the wrong type or an unloaded compressor.
+ */
+export const encodeTable = (table: Table, options: EncodeOptions): Uint8Array => {
+  const compress = compressorFor(options)
   let data: ReturnType<typeof columnsFromRows>
   try {
     data = columnsFromRows(table.columns, table.rows)
@@ -166,21 +201,20 @@ export const encodeTable = (table: Table, options: EncodeOptions): Uint8Array =>
     }
     throw cause
   }
-  try {
-    return writeFlatParquet(table.columns, data, table.rows.length, {
-      codec: codecOf(options.compression),
-      ...(compress === undefined ? {} : { compress }),
-      rowGroupSize: options.rowGroupSize,
-      ...(table.statisticsFor === undefined ? {} : { statisticsFor: table.statisticsFor }),
-      kvMetadata: [{ key: DATASET_METADATA_KEY, value: table.name }],
-      createdBy: CREATED_BY
-    })
-  } catch (cause) {
-    throw new ParquetCodecError({
-      detail: `cannot encode ${table.name}: ${cause instanceof Error ? cause.message : String(cause)}`
-    })
-  }
+  return writeColumns(
+    table.name,
+    table.columns,
+    data,
+    table.rows.length,
+    table.statisticsFor,
+    options,
+    compress
+  )
 }
+
+/** The columns that get statistics in a dataset's files: its key and time columns. */
+const statisticsOf = <A>(dataset: Dataset<A>): ReadonlySet<string> =>
+  new Set<string>([...dataset.key, dataset.timeColumn])
 
 /** Encodes `rows` of `dataset` as one Parquet file (see `encodeTable`). */
 export const encodeParquet = <A>(
@@ -193,9 +227,29 @@ export const encodeParquet = <A>(
       name: dataset.name,
       columns: dataset.columns,
       rows: rows as unknown as ReadonlyArray<Readonly<Record<string, unknown>>>,
-      statisticsFor: new Set<string>([...dataset.key, dataset.timeColumn])
+      statisticsFor: statisticsOf(dataset)
     },
     options
+  )
+
+/**
+ * Encodes rows of `dataset` held as columns (`ColumnarRows`, in `dataset.columns` order): the
+ * same bytes `encodeParquet` writes for the same rows, without reading row objects. The values are
+ * taken as they are (the caller built them to the columns' types).
+ */
+export const encodeColumns = <A>(
+  dataset: Dataset<A>,
+  table: ColumnarRows,
+  options: EncodeOptions
+): Uint8Array =>
+  writeColumns(
+    dataset.name,
+    dataset.columns,
+    table.columns,
+    table.length,
+    statisticsOf(dataset),
+    options,
+    compressorFor(options)
   )
 
 // --- decode ------------------------------------------------------------------------------
@@ -294,6 +348,79 @@ const leafOf = (node: SchemaTree): SchemaElement => {
   return leaf.element
 }
 
+/** What reading `columns` from a file needs: its footer (raw leaves stripped), rows, and converters. */
+interface ReadPlan {
+  readonly buffer: ArrayBuffer
+  readonly metadata: FileMetaData
+  readonly rows: number
+  /** The columns the file has, by name. */
+  readonly present: ReadonlySet<string>
+  readonly converters: ReadonlyMap<string, (value: unknown) => unknown>
+}
+
+const planRead = (columns: ReadonlyArray<TableColumn>, bytes: Uint8Array): ReadPlan => {
+  const buffer = toArrayBuffer(bytes)
+  const fileMetadata = parquetMetadata(buffer)
+  const fields = new Map<string, SchemaTree>()
+  for (const child of parquetSchema(fileMetadata).children) fields.set(child.element.name, child)
+  const missing = columns.filter((c) => !fields.has(c.name))
+  const required = missing.find((c) => !c.nullable)
+  if (required !== undefined) {
+    throw new ParquetCodecError({ detail: `the file has no column ${required.name}` })
+  }
+  const converters = new Map<string, (value: unknown) => unknown>()
+  const stripped = new Set<SchemaElement>()
+  for (const column of columns) {
+    const field = fields.get(column.name)
+    if (field === undefined) continue
+    const leaf = leafOf(field)
+    const convert = converterOf(column, leaf)
+    if (convert !== undefined) converters.set(column.name, convert)
+    if (raw.has(column.type)) stripped.add(leaf)
+  }
+  // hyparquet reads DECIMAL as a float and DATE as a Date: read those leaves as plain integers.
+  const metadata: FileMetaData = {
+    ...fileMetadata,
+    schema: fileMetadata.schema.map((element) => {
+      if (!stripped.has(element)) return element
+      const { converted_type: _c, logical_type: _l, ...plain } = element
+      return plain
+    })
+  }
+  return {
+    buffer,
+    metadata,
+    rows: Number(fileMetadata.num_rows),
+    present: new Set(columns.filter((c) => fields.has(c.name)).map((c) => c.name)),
+    converters
+  }
+}
+
+/** Reads every column of `plan` the file has, handing each decoded chunk to `onChunk`. */
+const readChunks = (
+  columns: ReadonlyArray<TableColumn>,
+  plan: ReadPlan,
+  onChunk: (column: string, data: ArrayLike<unknown>, rowStart: number) => void
+): Promise<void> => {
+  const file: AsyncBuffer = plan.buffer
+  return parquetRead({
+    file,
+    metadata: plan.metadata,
+    columns: columns.filter((c) => plan.present.has(c.name)).map((c) => c.name),
+    compressors: decompressors,
+    parsers,
+    utf8: true,
+    onChunk: ({ columnName, columnData, rowStart }) => onChunk(columnName, columnData, rowStart)
+  })
+}
+
+const asCodecError = (cause: unknown): ParquetCodecError =>
+  cause instanceof ParquetCodecError
+    ? cause
+    : new ParquetCodecError({
+        detail: `not a readable Parquet file: ${cause instanceof Error ? cause.message : String(cause)}`
+      })
+
 /**
  * Decodes Parquet bytes into rows holding `columns` (in that key order), each value in its
  * column type's in-memory form (see `ColumnType`), nulls as null. A nullable column missing from
@@ -305,55 +432,18 @@ export const decodeTable = async (
   bytes: Uint8Array
 ): Promise<Array<Record<string, unknown>>> => {
   try {
-    const buffer = toArrayBuffer(bytes)
-    const fileMetadata = parquetMetadata(buffer)
-    const n = Number(fileMetadata.num_rows)
-    const fields = new Map<string, SchemaTree>()
-    for (const child of parquetSchema(fileMetadata).children) fields.set(child.element.name, child)
-    const missing = columns.filter((c) => !fields.has(c.name))
-    const required = missing.find((c) => !c.nullable)
-    if (required !== undefined) {
-      throw new ParquetCodecError({ detail: `the file has no column ${required.name}` })
-    }
-    const converters = new Map<string, (value: unknown) => unknown>()
-    const stripped = new Set<SchemaElement>()
-    for (const column of columns) {
-      const field = fields.get(column.name)
-      if (field === undefined) continue
-      const leaf = leafOf(field)
-      const convert = converterOf(column, leaf)
-      if (convert !== undefined) converters.set(column.name, convert)
-      if (raw.has(column.type)) stripped.add(leaf)
-    }
-    // hyparquet reads DECIMAL as a float and DATE as a Date: read those leaves as plain integers.
-    const metadata: FileMetaData = {
-      ...fileMetadata,
-      schema: fileMetadata.schema.map((element) => {
-        if (!stripped.has(element)) return element
-        const { converted_type: _c, logical_type: _l, ...plain } = element
-        return plain
-      })
-    }
-    const readNames = columns.filter((c) => fields.has(c.name)).map((c) => c.name)
+    const plan = planRead(columns, bytes)
+    const n = plan.rows
     const data = new Map<string, Array<unknown>>()
     for (const column of columns) data.set(column.name, new Array<unknown>(n).fill(null))
-    const file: AsyncBuffer = buffer
-    await parquetRead({
-      file,
-      metadata,
-      columns: readNames,
-      compressors: decompressors,
-      parsers,
-      utf8: true,
-      onChunk: ({ columnName, columnData, rowStart }) => {
-        const target = data.get(columnName)
-        if (target === undefined) return
-        const convert = converters.get(columnName)
-        for (let i = 0; i < columnData.length; i++) {
-          const value: unknown = columnData[i]
-          target[rowStart + i] =
-            value === undefined || value === null ? null : convert === undefined ? value : convert(value)
-        }
+    await readChunks(columns, plan, (columnName, columnData, rowStart) => {
+      const target = data.get(columnName)
+      if (target === undefined) return
+      const convert = plan.converters.get(columnName)
+      for (let i = 0; i < columnData.length; i++) {
+        const value: unknown = columnData[i]
+        target[rowStart + i] =
+          value === undefined || value === null ? null : convert === undefined ? value : convert(value)
       }
     })
     const m = columns.length
@@ -371,11 +461,120 @@ export const decodeTable = async (
     }
     return rows
   } catch (cause) {
-    if (cause instanceof ParquetCodecError) throw cause
-    throw new ParquetCodecError({
-      detail: `not a readable Parquet file: ${cause instanceof Error ? cause.message : String(cause)}`
-    })
+    throw asCodecError(cause)
   }
+}
+
+/** Column types `decodeColumns` fills straight from the file; a table with others goes through rows. */
+const columnarTypes = new Set<TableColumn["type"]>([
+  "string",
+  "double",
+  "timestamp_ms",
+  "int64",
+  "date",
+  "boolean"
+])
+
+/**
+ * Decodes Parquet bytes into columns (`ColumnarRows`, in `columns` order): what `columnsFromRows`
+ * builds from the rows `decodeTable` reads, without the row objects. Dates stay day counts. Fails
+ * as `decodeTable` does.
+ */
+export const decodeColumns = async (
+  columns: ReadonlyArray<TableColumn>,
+  bytes: Uint8Array
+): Promise<ColumnarRows> => {
+  if (!columns.every((c) => columnarTypes.has(c.type))) {
+    const rows = await decodeTable(columns, bytes)
+    return { length: rows.length, columns: columnsFromRows(columns, rows) }
+  }
+  try {
+    const plan = planRead(columns, bytes)
+    const n = plan.rows
+    const out = new Map<string, FlatColumnData>()
+    for (const column of columns) {
+      const present = column.nullable ? new Uint8Array(n) : undefined
+      switch (column.type) {
+        case "string":
+          out.set(column.name, { kind: "string", values: new Array<string>(n).fill(""), present })
+          break
+        case "boolean":
+          out.set(column.name, { kind: "boolean", values: new Uint8Array(n), present })
+          break
+        case "double":
+          out.set(column.name, { kind: "double", values: new Float64Array(n), present })
+          break
+        default:
+          // timestamp_ms (a number through `parsers`), int64 (a bigint), date (raw days).
+          out.set(column.name, { kind: "int", values: new Float64Array(n), wide: undefined, present })
+      }
+    }
+    await readChunks(columns, plan, (columnName, columnData, rowStart) => {
+      const target = out.get(columnName)
+      if (target === undefined) return
+      const present = target.present
+      // One tight loop per kind; a null leaves the slot's 0 or "" and its presence 0.
+      for (let i = 0; i < columnData.length; i++) {
+        const value: unknown = columnData[i]
+        if (value === undefined || value === null) continue
+        const at = rowStart + i
+        if (present !== undefined) present[at] = 1
+        switch (target.kind) {
+          case "string":
+            ;(target.values as Array<string>)[at] = value as string
+            break
+          case "boolean":
+            target.values[at] = value === true ? 1 : 0
+            break
+          case "double":
+            target.values[at] = value as number
+            break
+          case "int":
+            target.values[at] = typeof value === "number" ? value : Number(value)
+            break
+          default:
+            break
+        }
+      }
+    })
+    return { length: n, columns: columns.map((c) => out.get(c.name)!) }
+  } catch (cause) {
+    throw asCodecError(cause)
+  }
+}
+
+/**
+ * True when every row of the string column `column` in Parquet bytes holds one of `allowed`
+ * (false when the file has no such column, or a row is null). Decodes that column alone: what a
+ * `replace` needs to know whether a partition holds rows of other instruments.
+ */
+export const stringColumnWithin = async (
+  bytes: Uint8Array,
+  column: string,
+  allowed: ReadonlySet<string>
+): Promise<boolean> => {
+  const buffer = toArrayBuffer(bytes)
+  const metadata = parquetMetadata(buffer)
+  if (!parquetSchema(metadata).children.some((child) => child.element.name === column)) return false
+  let within = true
+  await parquetRead({
+    file: buffer,
+    metadata,
+    columns: [column],
+    compressors: decompressors,
+    utf8: true,
+    onChunk: ({ columnData }) => {
+      // A dictionary-encoded chunk repeats the same few strings: test each distinct one once.
+      let last: unknown
+      for (let i = 0; i < columnData.length && within; i++) {
+        const value: unknown = columnData[i]
+        if (value === last) continue
+        if (typeof value !== "string" || !allowed.has(value)) within = false
+        last = value
+      }
+    }
+  })
+  return within
 }
 
 /** Decodes Parquet bytes written for `dataset` back into its in-memory records. */

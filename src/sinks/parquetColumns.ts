@@ -2,7 +2,7 @@
  * Rows to columns for the flat Parquet writer: one typed array per column, filled in one pass over
  * the rows, with the first value that does not fit its column reported by column and row.
  */
-import { daysOfDate, INT64_MAX, INT64_MIN, isDate, isInt64 } from "../domain/columnValues.js"
+import { dateOfDays, daysOfDate, INT64_MAX, INT64_MIN, isDate, isInt64 } from "../domain/columnValues.js"
 import type { ColumnKind } from "../domain/Dataset.js"
 
 /** A column the flat writer writes: a top-level field, REQUIRED or OPTIONAL (see `ColumnType`). */
@@ -343,4 +343,64 @@ export const columnsFromRows = (
   }
   if (firstBad !== undefined) throw firstBad
   return out
+}
+
+/**
+ * Rows already held as columns (one entry per column of the table, in its order, each as
+ * `columnsFromRows` would build it): a writer that computes its values column by column hands
+ * these to the Parquet writer without a million row objects in between.
+ */
+export interface ColumnarRows {
+  readonly length: number
+  readonly columns: ReadonlyArray<FlatColumnData>
+}
+
+/**
+ * The rows of `table` as records of `columns` (the inverse of `columnsFromRows`): nulls as null,
+ * dates as "YYYY-MM-DD", wide integers as bigints, lists as arrays. For sinks that take rows.
+ */
+export const rowsFromColumns = (
+  columns: ReadonlyArray<FlatColumn>,
+  table: ColumnarRows
+): Array<Record<string, unknown>> => {
+  const n = table.length
+  const rows: Array<Record<string, unknown>> = new Array(n)
+  for (let i = 0; i < n; i++) rows[i] = {}
+  columns.forEach((column, j) => {
+    const data = table.columns[j]!
+    const name = column.name
+    const present = data.present
+    for (let i = 0; i < n; i++) {
+      let value: unknown
+      if (present !== undefined && present[i] === 0) value = null
+      else
+        switch (data.kind) {
+          case "double":
+            value = data.values[i]
+            break
+          case "int":
+            value =
+              data.wide !== undefined
+                ? data.wide[i]
+                : column.type === "date"
+                  ? dateOfDays(data.values[i]!)
+                  : data.values[i]
+            break
+          case "wide":
+            value = data.values[i]
+            break
+          case "boolean":
+            value = data.values[i] === 1
+            break
+          case "string":
+            value = data.values[i]
+            break
+          case "list":
+            value = data.values.slice(data.offsets[i]!, data.offsets[i + 1]!)
+            break
+        }
+      rows[i]![name] = value
+    }
+  })
+  return rows
 }

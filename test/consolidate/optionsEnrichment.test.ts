@@ -2,10 +2,21 @@ import { describe, expect, it } from "vitest"
 import { bsmGreeks, bsmPrice } from "../../src/analytics/bsm.js"
 import { IV_REASONS } from "../../src/analytics/impliedVolatility.js"
 import { seriesOf } from "../../src/consolidate/asOf.js"
-import { enrichOptionBars, NO_UNDERLYING_REASON, YEAR_MS } from "../../src/consolidate/optionsEnrichment.js"
+import {
+  enrichOptionBars,
+  enrichOptionColumns,
+  NO_UNDERLYING_REASON,
+  optionBarColumns,
+  optionBarColumnsOfRows,
+  YEAR_MS
+} from "../../src/consolidate/optionsEnrichment.js"
+import { OptionsEnriched1s } from "../../src/domain/Consolidated.js"
 import type { OptionBar } from "../../src/domain/OptionBar.js"
+import { OptionBars1s } from "../../src/domain/OptionBar.js"
 import { newYorkTimeToEpochMs } from "../../src/domain/time.js"
 import { RATE, RULES, smileVol } from "../../src/sim/options/optionsChain.js"
+import { encodeColumns, encodeParquet } from "../../src/sinks/parquetCodec.js"
+import { columnsFromRows } from "../../src/sinks/parquetColumns.js"
 import { simDay } from "./simDay.js"
 
 const T0 = newYorkTimeToEpochMs("2024-03-05", 10, 0)
@@ -86,6 +97,34 @@ describe("options_enriched_1s rows", () => {
     expect(rows[0]!.underlying_price).toBeNull()
     expect(rows[0]!.moneyness).toBeNull()
     expect(rows[1]!.vix).toBeNull()
+  })
+
+  it("as columns: the same Parquet bytes as its rows, and only the bars of the underlying", () => {
+    const t = (newYorkTimeToEpochMs("2024-03-08", 16, 0) - (T0 + 1000)) / YEAR_MS
+    const bars = [
+      bar({ ts: T0 - 10_000 }),
+      bar({ close: 0.5 }),
+      bar({ close: bsmPrice(true, 510, 500, t, 0.05, 0, 0.25), contract_type: "call" }),
+      bar({ symbol: "O:SPY240308P00500000", close: 4 })
+    ]
+    const inputs = {
+      underlying: series([[T0 - 5000, 510]]),
+      vix: series([[T0, 15]]),
+      rate: 0.05,
+      dividendYield: 0
+    }
+    const options = { compression: "snappy", rowGroupSize: 1000 } as const
+    const table = enrichOptionColumns(optionBarColumnsOfRows(bars), inputs)
+    const rows = enrichOptionBars(bars, inputs)
+    expect(rows.map((r) => r.iv === null)).toEqual([true, true, false, rows[3]!.iv === null])
+    expect(rows[2]!.iv).toBeCloseTo(0.25, 9)
+    expect(encodeColumns(OptionsEnriched1s, table, options)).toEqual(
+      encodeParquet(OptionsEnriched1s, rows, options)
+    )
+    // A lake day of two underlyings: only SPY's bars are enriched.
+    const day = [...bars, bar({ symbol: "O:QQQ240308P00400000", underlying: "QQQ" })]
+    const lake = { length: day.length, columns: columnsFromRows(OptionBars1s.columns, day) }
+    expect(enrichOptionColumns(optionBarColumns(lake, "SPY"), inputs)).toEqual(table)
   })
 
   it("on the simulator's chain, iv is the documented smile within 1e-6 wherever vega ≥ 1e-3", () => {

@@ -92,6 +92,20 @@ describe("ParquetSink", () => {
     })
   )
 
+  it.scopedLive("a replace of every instrument the partition holds leaves exactly its rows", () =>
+    Effect.gen(function* () {
+      const dataDir = yield* tempDir
+      const sink = yield* makeSink(dataDir)
+      yield* sink.commit(write(["SPY"], [bar("SPY", 0), bar("SPY", 1), bar("SPY", 2)]))
+      yield* sink.commit(write(["QQQ"], [bar("QQQ", 0), bar("QQQ", 1)], "append"))
+      const rows = [bar("QQQ", 5, 300), bar("SPY", 1, 201)]
+      const result = yield* sink.commit(write(["QQQ", "SPY", "IWM"], rows))
+      expect(result.rows).toBe(2)
+      expect(yield* readBack(dataDir)).toEqual(rows)
+      expect(yield* Effect.promise(() => fs.readdir(partitionDir(dataDir)))).toEqual(["part-0000.parquet"])
+    })
+  )
+
   it.scopedLive(
     "replace with no rows removes that instrument; an empty partition removes file and folder",
     () =>

@@ -14,10 +14,12 @@ import {
   mergeRuns,
   partFileName,
   readPartition,
+  readPartitionColumns,
   recoverPartition
 } from "../../src/sinks/compact.js"
 import * as ParquetSink from "../../src/sinks/ParquetSink.js"
 import { decodeParquet, encodeParquet } from "../../src/sinks/parquetCodec.js"
+import { columnsFromRows } from "../../src/sinks/parquetColumns.js"
 import type { PartitionWrite, Sink, WriteMode } from "../../src/sinks/Sink.js"
 
 const tempDir = Effect.acquireRelease(
@@ -115,6 +117,21 @@ describe("append and compaction", () => {
       // An empty flush writes nothing.
       expect(yield* sink.commit(write([], "append", ["SPY"]))).toEqual({ sink: "parquet", rows: 0 })
       expect((yield* ls(dir)).length).toBe(3)
+    })
+  )
+
+  it.scopedLive("reads a partition as columns: the rows readPartition reads, parts merged or not", () =>
+    Effect.gen(function* () {
+      const { dataDir, sink } = yield* setup
+      const asColumns = (rows: ReadonlyArray<StockBar>) => ({
+        length: rows.length,
+        columns: columnsFromRows(StockBars1s.columns, rows)
+      })
+      expect(yield* readPartitionColumns(dataDir, StockBars1s, DATE)).toEqual(asColumns([]))
+      yield* streamedDay(sink)
+      expect(yield* readPartitionColumns(dataDir, StockBars1s, DATE)).toEqual(asColumns(streamedRows))
+      yield* compact(options(dataDir), StockBars1s, DATE)
+      expect(yield* readPartitionColumns(dataDir, StockBars1s, DATE)).toEqual(asColumns(streamedRows))
     })
   )
 

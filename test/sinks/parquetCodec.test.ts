@@ -6,13 +6,17 @@ import type { Dataset } from "../../src/domain/Dataset.js"
 import { type StockBar, StockBars1s } from "../../src/domain/StockBar.js"
 import {
   DATASET_METADATA_KEY,
+  decodeColumns,
   decodeParquet,
   decodeTable,
+  encodeColumns,
   encodeParquet,
   encodeTable,
   loadCompression,
-  ParquetCodecError
+  ParquetCodecError,
+  stringColumnWithin
 } from "../../src/sinks/parquetCodec.js"
+import { columnsFromRows, rowsFromColumns } from "../../src/sinks/parquetColumns.js"
 import { AllTypes, type AllTypesRow, allTypesRows } from "../support/allTypes.js"
 
 /** A dataset with every column type, nullable and not. */
@@ -191,6 +195,37 @@ describe("parquetCodec", () => {
         )
         expect(new Set(codecs)).toEqual(new Set([compression === "zstd" ? "ZSTD" : "UNCOMPRESSED"]))
         expect(yield* Effect.promise(() => decodeParquet(StockBars1s, bytes))).toEqual(rows)
+      }
+    })
+  )
+
+  it.live("tells whether every value of a string column is among a set, reading that column", () =>
+    Effect.gen(function* () {
+      const bytes = encodeParquet(StockBars1s, [...bars(1500, "QQQ"), ...bars(1500, "SPY")], options)
+      const within = (column: string, allowed: ReadonlyArray<string>) =>
+        Effect.promise(() => stringColumnWithin(bytes, column, new Set(allowed)))
+      expect(yield* within("symbol", ["SPY", "QQQ"])).toBe(true)
+      expect(yield* within("symbol", ["SPY"])).toBe(false)
+      expect(yield* within("symbol", ["QQQ", "IWM"])).toBe(false)
+      expect(yield* within("no_such_column", ["SPY", "QQQ"])).toBe(false)
+    })
+  )
+
+  it.live("decodes into columns and encodes from them: the same columns and bytes as through rows", () =>
+    Effect.gen(function* () {
+      const cases = [
+        { dataset: StockBars1s as Dataset<unknown>, rows: bars(2500) as ReadonlyArray<unknown> },
+        { dataset: StockBars1s as Dataset<unknown>, rows: [] },
+        { dataset: AllTypes as Dataset<unknown>, rows: allTypesRows(300, true) as ReadonlyArray<unknown> }
+      ]
+      for (const { dataset, rows } of cases) {
+        const bytes = encodeParquet(dataset, rows, options)
+        const columns = columnsFromRows(dataset.columns, rows as ReadonlyArray<Record<string, unknown>>)
+        const decoded = yield* Effect.promise(() => decodeColumns(dataset.columns, bytes))
+        expect(decoded).toEqual({ length: rows.length, columns })
+        expect(encodeColumns(dataset, decoded, options)).toEqual(bytes)
+        // And back to rows, for sinks that take rows (SQL).
+        expect(rowsFromColumns(dataset.columns, decoded)).toEqual(rows)
       }
     })
   )
