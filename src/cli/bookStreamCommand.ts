@@ -57,8 +57,12 @@ export const runBookStream = (
       })
     const symbols = yield* parseBookSymbols(symbolsText.value)
     yield* prepareDataDir(config)
-    const [BookCapture, Alerts] = yield* Effect.promise(() =>
-      Promise.all([import("../runners/bookCapture.js"), import("../monitor/Alerts.js")])
+    const [BookCapture, Alerts, StatusFile] = yield* Effect.promise(() =>
+      Promise.all([
+        import("../runners/bookCapture.js"),
+        import("../monitor/Alerts.js"),
+        import("../runners/book/statusFile.js")
+      ])
     )
     const alerts = yield* Alerts.make({ dataDir: config.dataDir })
     yield* Console.log(
@@ -80,7 +84,7 @@ export const runBookStream = (
         e._tag === "BookCaptureError" && e.usage ? new UsageError({ detail: e.detail }) : e
       ),
       Effect.onInterrupt(() =>
-        Effect.promise(() => BookCapture.readBookStatus(config.dataDir, venue.value)).pipe(
+        Effect.promise(() => StatusFile.readBookStatus(config.dataDir, venue.value)).pipe(
           Effect.flatMap((s) =>
             s === undefined
               ? Effect.void

@@ -136,6 +136,9 @@ export const statusCommand = Command.make(
       if (opts.json) yield* Console.log(JSON.stringify(report, null, 2))
       else {
         for (const line of statusLines(report, opts.verify)) yield* Console.log(line)
+        const { bookStatusLines } = yield* Effect.promise(() => import("./bookStatus.js"))
+        for (const line of yield* Effect.promise(() => bookStatusLines(config.dataDir, Date.now())))
+          yield* Console.log(line)
         // Where SQL lives and how to connect while a capture holds it (files only, no connection).
         const { sqlStatusLines } = yield* Effect.promise(() => import("./sqlStatus.js"))
         for (const line of yield* sqlStatusLines(config)) yield* Console.log(line)

@@ -37,6 +37,7 @@ import { BinanceRest, nowNs } from "../sources/binance/binanceRest.js"
 import { decodeDepthSnapshot } from "../sources/binance/depthWire.js"
 import { type BinanceVenue, symbolScales } from "../sources/binance/exchangeInfo.js"
 import { CaptureCore, type FoundGap } from "./book/captureCore.js"
+import { type BookCaptureStatus, bookStatusFile, type SymbolStatus } from "./book/statusFile.js"
 
 /** The capture could not start or continue (bad symbols, an unreachable venue, storage). */
 export class BookCaptureError extends Data.TaggedError("BookCaptureError")<{
@@ -55,47 +56,6 @@ export interface BookCaptureOptions {
   readonly symbols: ReadonlyArray<string>
   readonly alerts: AlertsShape
 }
-
-/** One symbol's figures, for the status file and the final report. */
-export interface SymbolStatus {
-  readonly symbol: string
-  readonly state: "synced" | "syncing"
-  readonly lastUpdateId: number
-  readonly appliedEvents: number
-  readonly appliedLevels: number
-  readonly gaps: number
-  readonly missingIds: number
-  readonly eventsLostEstimate: number
-  /** Level changes lost (estimated) over those received and lost. */
-  readonly gapRatio: number
-  readonly snapshots: number
-  readonly rejected: number
-}
-
-/** The content of `state/books/<venue>/status.json`. */
-export interface BookCaptureStatus {
-  readonly venue: string
-  readonly pid: number
-  readonly at: string
-  readonly startedAt: string
-  readonly running: boolean
-  readonly connection: "connecting" | "connected" | "disconnected" | "closed"
-  readonly connections: number
-  readonly messages: number
-  readonly skewMs: number
-  readonly maxAbsSkewMs: number
-  readonly restWeightUsed: number
-  readonly wal: {
-    readonly segments: number
-    readonly rows: number
-    readonly checkpoints: number
-    readonly p95DurableMs: number
-  }
-  readonly symbols: ReadonlyArray<SymbolStatus>
-}
-
-export const bookStatusFile = (dataDir: string, venue: string): string =>
-  path.join(dataDir, "state", "books", venue, "status.json")
 
 const writeJsonAtomic = async (file: string, value: unknown): Promise<void> => {
   await mkdirs(path.dirname(file))
@@ -426,15 +386,3 @@ export const runBookCapture = (options: BookCaptureOptions) =>
     yield* Deferred.await(failed)
     return status(false)
   })
-
-/** Reads a venue's status file (`status`); undefined when there is none. */
-export const readBookStatus = async (
-  dataDir: string,
-  venue: string
-): Promise<BookCaptureStatus | undefined> => {
-  try {
-    return JSON.parse(await fs.readFile(bookStatusFile(dataDir, venue), "utf8")) as BookCaptureStatus
-  } catch {
-    return undefined
-  }
-}
