@@ -35,7 +35,9 @@ export const statusLines = (r: StatusReport, verify: boolean): ReadonlyArray<str
         : c.unrepairedMs === 0
           ? c.gaps.length === 0
             ? "no gap"
-            : "every gap repaired"
+            : c.gaps.some((g) => g.status === "resynced")
+              ? "order-book gaps re-synced from snapshots (their deltas are lost)"
+              : "every gap repaired"
           : `${formatDuration(c.unrepairedMs)} not repaired`
     const gaps = c.gaps.map(
       (g) => `${g.cause ?? "gap"} ${clock(g.start)}–${clock(g.end)} ${g.status}, ${formatInt(g.rows)} rows`
