@@ -11,6 +11,12 @@ import { makeTempDir } from "./tempDirs.js"
 
 let template: Promise<string> | undefined
 
+const exists = (path: string): Promise<boolean> =>
+  Fs.access(path).then(
+    () => true,
+    () => false
+  )
+
 const makeTemplate = async (): Promise<string> => {
   const dir = Path.join(makeTempDir("tapehouse-pg-template-"), "pg")
   const db = await PGlite.create(dir)
@@ -20,6 +26,8 @@ const makeTemplate = async (): Promise<string> => {
 
 /** A new temp data dir holding an empty, closed embedded database (removed by `removeTempDirs`). */
 export const dataDirWithEmptyDb = async (prefix = "tapehouse-pg-"): Promise<string> => {
+  // Files sharing a fork share this module: an earlier file's `removeTempDirs` took its template.
+  if (template !== undefined && !(await template.then(exists, () => false))) template = undefined
   template ??= makeTemplate()
   const source = await template
   const dataDir = makeTempDir(prefix)
