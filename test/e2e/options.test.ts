@@ -6,7 +6,7 @@
 import { createHash } from "node:crypto"
 import * as NodeFs from "node:fs/promises"
 import * as Path from "node:path"
-import { afterAll, describe, expect, it } from "@effect/vitest"
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { type OptionBar, OptionBars1s } from "../../src/domain/OptionBar.js"
 import { OptionContracts } from "../../src/domain/OptionContract.js"
@@ -17,9 +17,10 @@ import { optionsMarket, registerOptionContracts } from "../../src/sim/options/op
 import { sessionOf } from "../../src/sim/syntheticMarket.js"
 import { collect, makeConfigDir, runCli, start } from "../support/cli.js"
 import { filesUnder, lakeSnapshot, readLake, tempDir } from "../support/fixtures.js"
-import { dataDirWithEmptyDb } from "../support/pgTemplate.js"
+import { dataDirWithEmptyDb, WARM_UP_TIMEOUT_MS, warmUpTemplate } from "../support/pgTemplate.js"
 import { removeTempDirs } from "../support/tempDirs.js"
 
+beforeAll(warmUpTemplate, WARM_UP_TIMEOUT_MS)
 afterAll(removeTempDirs)
 
 /**
