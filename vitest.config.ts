@@ -22,7 +22,8 @@ const isolatedFiles = [
 export default defineConfig({
   test: {
     // Builds dist/ first: the CLI tests run the compiled bin, never a stale build.
-    globalSetup: ["test/support/buildOnce.ts"],
+    // Also one temp folder for the run, shared by every fork (sharedTemp.ts: the template database).
+    globalSetup: ["test/support/buildOnce.ts", "test/support/sharedTemp.ts"],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     // The JSON report is what .ci/run reads to print "N passed, N failed".

@@ -105,7 +105,8 @@ export interface MassiveSocketSimOptions {
   /**
    * Clusters whose client subscribes only once the replay has begun (an option chain drawn from the
    * `op` of the underlying's first aggregate): `every-cluster` starts without them, and at `max`
-   * speed the replay holds after its first second until each has a subscriber.
+   * speed the replay holds after its first second until each has a subscriber (or has refused its
+   * client's key: that client does not come back).
    */
   readonly lateClusters?: ReadonlyArray<Cluster>
   /** Session time (epoch ms) the clock starts at; default the session open. */
@@ -404,9 +405,13 @@ export const make = (
 
     const late = options.lateClusters ?? []
     let lateAwaited = false
-    /** Until every late cluster has a subscriber. */
+    /** Clusters whose auth was refused (a key or plan without them): their client never subscribes. */
+    const refusedClusters = new Set<Cluster>()
+    /** Until every late cluster has a subscriber, or has refused its client's key. */
     const awaitLate: Effect.Effect<void> = Effect.suspend(() =>
-      late.every((cl) => [...conns].some((o) => o.cluster === cl && isSubscribed(o)))
+      late.every(
+        (cl) => refusedClusters.has(cl) || [...conns].some((o) => o.cluster === cl && isSubscribed(o))
+      )
         ? Effect.void
         : Effect.flatMap(clock.awaitPoke, () => awaitLate)
     )
@@ -485,10 +490,15 @@ export const make = (
         const fault = faults.take((f) => f.kind === "no-auth-reply" || f.kind === "auth-failed")
         if (fault !== undefined) c.faults.push(fault.kind)
         if (fault?.kind === "no-auth-reply") return "silent"
-        if (fault?.kind === "auth-failed" || key === undefined || !acceptsKey(key))
-          return { refused: undefined }
+        const refuse = (refused: string | undefined) => {
+          // A replay held for this late cluster goes on at once: a refused key does not retry.
+          refusedClusters.add(c.cluster)
+          clock.poke()
+          return { refused }
+        }
+        if (fault?.kind === "auth-failed" || key === undefined || !acceptsKey(key)) return refuse(undefined)
         if (!entitlements.allows(key, c.cluster))
-          return { refused: `this key is not entitled to the /${c.cluster} cluster` }
+          return refuse(`this key is not entitled to the /${c.cluster} cluster`)
         return "accept"
       },
       // One account, one connection per cluster by default: past the limit the newest goes.

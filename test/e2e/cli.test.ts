@@ -4,13 +4,18 @@
  */
 import * as NodeFs from "node:fs/promises"
 import * as Path from "node:path"
-import { describe, expect, it } from "@effect/vitest"
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { StockBars1s } from "../../src/domain/StockBar.js"
 import * as MassiveSim from "../../src/sim/MassiveSim.js"
 import { secondBars } from "../../src/sim/syntheticMarket.js"
 import { backfillArgs, collect, makeConfigDir, runCli, start } from "../support/cli.js"
 import { filesUnder, lakeSnapshot, readLake, tempDir } from "../support/fixtures.js"
+import { dataDirWithEmptyDb, WARM_UP_TIMEOUT_MS, warmUpTemplate } from "../support/pgTemplate.js"
+import { removeTempDirs } from "../support/tempDirs.js"
+
+beforeAll(warmUpTemplate, WARM_UP_TIMEOUT_MS)
+afterAll(removeTempDirs)
 
 const KEY = "sk-test-SECRET-7f3a9c2e"
 
@@ -250,7 +255,9 @@ describe("tapehouse CLI", () => {
         const sim = yield* MassiveSim.make({ pageSize: 6000 })
         const dir = yield* tempDir()
         const configDir = yield* makeConfigDir(dir, { sql: true })
-        const dataDir = Path.join(dir, "data")
+        // Data dirs holding an empty embedded database (copied from a template: no initdb per run).
+        const dataDir = yield* Effect.promise(() => dataDirWithEmptyDb("tapehouse-kill-"))
+        const cleanDir = yield* Effect.promise(() => dataDirWithEmptyDb("tapehouse-clean-"))
         // Six symbol-days, two at a time: the kill lands after two are done, with others in flight.
         const args = backfillArgs(configDir, "SPY,QQQ", "2024-03-04", "2024-03-06")
         // Slow pages so that the kill lands while days are in flight.
@@ -286,7 +293,6 @@ describe("tapehouse CLI", () => {
             )
           ).toBe(false)
 
-        const cleanDir = Path.join(dir, "clean")
         const clean = yield* runCli(args, { env: env(sim, cleanDir) })
         expect(clean.code, clean.stderr).toBe(0)
         expect(yield* lakeSnapshot(dataDir)).toEqual(yield* lakeSnapshot(cleanDir))

@@ -5,7 +5,7 @@
  */
 import * as NodeFs from "node:fs/promises"
 import * as Path from "node:path"
-import { describe, expect, it } from "@effect/vitest"
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { IndexBars1s } from "../../src/domain/IndexBar.js"
 import * as MassiveSim from "../../src/sim/MassiveSim.js"
@@ -14,6 +14,11 @@ import { decodeTable, readMetadata } from "../../src/sinks/parquetCodec.js"
 import { quarantineColumns } from "../../src/sinks/Quarantine.js"
 import { makeConfigDir, runCli } from "../support/cli.js"
 import { filesUnder, readLake, tempDir } from "../support/fixtures.js"
+import { dataDirWithEmptyDb, WARM_UP_TIMEOUT_MS, warmUpTemplate } from "../support/pgTemplate.js"
+import { removeTempDirs } from "../support/tempDirs.js"
+
+beforeAll(warmUpTemplate, WARM_UP_TIMEOUT_MS)
+afterAll(removeTempDirs)
 
 const KEY = "sk-test-index-5d1e"
 const DAYS = ["2024-03-04", "2024-03-05"]
@@ -28,7 +33,8 @@ describe("index_bars_1s through the CLI", () => {
         sim.faults.inject({ kind: "ohlc-violation", count: 2 }, { path: /I:VIX.*2024-03-04$/ })
         const dir = yield* tempDir()
         const configDir = yield* makeConfigDir(dir, { sql: true })
-        const dataDir = Path.join(dir, "data")
+        // An empty embedded database, copied from a template (no initdb in the run).
+        const dataDir = yield* Effect.promise(() => dataDirWithEmptyDb("tapehouse-index-"))
         const env = { TAPEHOUSE_MASSIVE_URL: sim.url, MASSIVE_API_KEY: KEY, TAPEHOUSE_DATA_DIR: dataDir }
         const args = ["--config-dir", configDir]
         const run = yield* runCli(
@@ -100,23 +106,28 @@ describe("index_bars_1s through the CLI", () => {
         expect(rejects).toHaveLength(2)
         expect(rejects.every((r) => /^low [\d.]+ is above high [\d.]+$/.test(String(r.reason)))).toBe(true)
 
-        // SQL: its own table, primary key (symbol, ts), no volume column, the lake's rows.
-        const sql = (query: string) => runCli([...args, "sql", query], { env })
-        const columns = yield* sql(
-          "SELECT column_name FROM information_schema.columns WHERE table_name = 'index_bars_1s' ORDER BY ordinal_position"
+        // SQL: its own table, primary key (symbol, ts), no volume column, the lake's rows. One query
+        // (each `tapehouse sql` opens the database): the columns in order, the key, rows per symbol.
+        const described = yield* runCli(
+          [
+            ...args,
+            "sql",
+            "SELECT (SELECT string_agg(column_name, '|' ORDER BY ordinal_position) FROM information_schema.columns WHERE table_name = 'index_bars_1s') AS columns, " +
+              "(SELECT string_agg(a.attname, '|' ORDER BY a.attname) FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) WHERE i.indrelid = 'index_bars_1s'::regclass AND i.indisprimary) AS key, " +
+              "(SELECT string_agg(concat_ws('/', symbol, n, d), '|' ORDER BY symbol) FROM (SELECT symbol, count(*) AS n, count(DISTINCT ts) AS d FROM index_bars_1s GROUP BY symbol) s) AS counts"
+          ],
+          { env }
         )
-        expect(columns.code, columns.stderr).toBe(0)
+        expect(described.code, described.stderr).toBe(0)
+        const [columns = "", key = "", counts = ""] =
+          /^\s*(\S*symbol\S*)\s+(\S+)\s+(\S+)\s*$/m.exec(described.stdout)?.slice(1) ?? []
         expect(
-          [...columns.stdout.matchAll(/^(symbol|ts|open|high|low|close|volume)\s*$/gm)].map((m) => m[1])
+          columns
+            .split("|")
+            .filter((c) => ["symbol", "ts", "open", "high", "low", "close", "volume"].includes(c))
         ).toEqual(["symbol", "ts", "open", "high", "low", "close"])
-        const key = yield* sql(
-          "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) WHERE i.indrelid = 'index_bars_1s'::regclass AND i.indisprimary ORDER BY a.attname"
-        )
-        expect([...key.stdout.matchAll(/^(symbol|ts)\s*$/gm)].map((m) => m[1])).toEqual(["symbol", "ts"])
-        const count = yield* sql(
-          "SELECT symbol, count(*) AS n, count(DISTINCT ts) AS d FROM index_bars_1s GROUP BY symbol"
-        )
-        expect(count.stdout).toMatch(new RegExp(`^I:VIX\\s+${rows.length}\\s+${rows.length}\\s*$`, "m"))
+        expect(key.split("|")).toEqual(["symbol", "ts"])
+        expect(counts).toBe(`I:VIX/${rows.length}/${rows.length}`)
 
         // status and --help name the dataset.
         const status = yield* runCli([...args, "status", "--dataset", "index_bars_1s"], { env })

@@ -5,7 +5,7 @@
 import * as NodeFs from "node:fs/promises"
 import * as Path from "node:path"
 import { SqlClient } from "@effect/sql"
-import { describe, expect, it } from "@effect/vitest"
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { Effect, Layer, Logger, LogLevel } from "effect"
 import * as MarketCalendar from "../../src/calendar/MarketCalendar.js"
 import { AppConfig } from "../../src/config/AppConfig.js"
@@ -31,6 +31,11 @@ import {
   tempDir,
   testConfig
 } from "../support/fixtures.js"
+import { dataDirWithEmptyDb, WARM_UP_TIMEOUT_MS, warmUpTemplate } from "../support/pgTemplate.js"
+import { removeTempDirs } from "../support/tempDirs.js"
+
+beforeAll(warmUpTemplate, WARM_UP_TIMEOUT_MS)
+afterAll(removeTempDirs)
 
 const request = (
   symbols: ReadonlyArray<string>,
@@ -49,7 +54,8 @@ const request = (
 const setup = (simOptions: MassiveSim.MassiveSimOptions = {}, over: Parameters<typeof testConfig>[2] = {}) =>
   Effect.gen(function* () {
     const sim = yield* MassiveSim.make(simOptions)
-    const dataDir = yield* tempDir()
+    // With SQL, an empty embedded database copied from a template (no initdb per test).
+    const dataDir = over.sql === true ? yield* Effect.promise(() => dataDirWithEmptyDb()) : yield* tempDir()
     const config = testConfig(dataDir, sim.url, over)
     const backfill = (req: Backfill.BackfillRequest) =>
       Effect.flatMap(StockBarsFeed.make, (source) => Backfill.run(source, req)).pipe(

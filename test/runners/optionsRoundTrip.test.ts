@@ -1,6 +1,6 @@
 /**
  * The round trip for option_bars_1s: backfill D (SPY's tracked chain, and SPY's bars beside it),
- * `simulate` D (every stored dataset on its cluster: the contracts on `/options`), and a stream of
+ * `simulate` D at full speed (every stored dataset on its cluster: the contracts on `/options`), and a stream of
  * the chain without reconciliation. At the open the stream discovers the contracts (no stocks feed
  * in this process: through REST), shards them over connections of at most
  * `options.contracts_per_connection`, and subscribes each exactly once. The live capture equals the
@@ -8,7 +8,7 @@
  * vendor holds the account to fewer connections (`max_connections`), the refused connection's
  * contracts go on the others: fewer connections, each contract still subscribed once, nothing lost.
  */
-import { describe, expect, it } from "@effect/vitest"
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { Effect, Fiber, Layer } from "effect"
 import { AppConfig, type AppConfigShape } from "../../src/config/AppConfig.js"
 import { type OptionBar, OptionBars1s } from "../../src/domain/OptionBar.js"
@@ -22,6 +22,7 @@ import { readPartition } from "../../src/sinks/ParquetSink.js"
 import * as OptionBarsFeed from "../../src/sources/massive/optionBarsFeed.js"
 import * as StockBarsFeed from "../../src/sources/massive/stockBarsFeed.js"
 import { backfillStack, streamStack, tempDir, testConfig } from "../support/fixtures.js"
+import { makeTempDir, removeTempDirs } from "../support/tempDirs.js"
 
 const DATE = "2024-03-04"
 const range = { from: DATE, to: DATE, overwrite: false, concurrency: 1 }
@@ -31,20 +32,28 @@ const withChain = (config: AppConfigShape, contractsPerConnection: number): AppC
   options: { ...config.options, maxDte: 0, contractsPerConnection }
 })
 
-const backfilledDay = Effect.gen(function* () {
-  const sim = yield* MassiveSim.make({ markets: [optionsMarket] })
-  registerOptionContracts(sim)
-  const dataDir = yield* tempDir("tapehouse-ort-a-")
-  const config = withChain(testConfig(dataDir, sim.url), 100)
-  const stack = Layer.merge(backfillStack(config), Layer.succeed(AppConfig, config))
-  yield* Effect.flatMap(StockBarsFeed.make, (feed) =>
-    Backfill.run(feed, { ...range, symbols: ["SPY"] })
-  ).pipe(Effect.provide(stack))
-  yield* Effect.flatMap(OptionBarsFeed.make, (feed) =>
-    Backfill.run(feed, { ...range, symbols: ["SPY"] })
-  ).pipe(Effect.provide(stack))
-  return dataDir
-})
+const backfillDay = (dataDir: string) =>
+  Effect.gen(function* () {
+    const sim = yield* MassiveSim.make({ markets: [optionsMarket] })
+    registerOptionContracts(sim)
+    const config = withChain(testConfig(dataDir, sim.url), 100)
+    const stack = Layer.merge(backfillStack(config), Layer.succeed(AppConfig, config))
+    yield* Effect.flatMap(StockBarsFeed.make, (feed) =>
+      Backfill.run(feed, { ...range, symbols: ["SPY"] })
+    ).pipe(Effect.provide(stack))
+    yield* Effect.flatMap(OptionBarsFeed.make, (feed) =>
+      Backfill.run(feed, { ...range, symbols: ["SPY"] })
+    ).pipe(Effect.provide(stack))
+  }).pipe(Effect.scoped)
+
+/** D backfilled once for the file: the tests only read it (each stream writes its own data dir). */
+let backfillDir = ""
+beforeAll(async () => {
+  backfillDir = makeTempDir("tapehouse-ort-a-")
+  await Effect.runPromise(backfillDay(backfillDir))
+}, 120_000)
+afterAll(removeTempDirs)
+const backfilledDay = Effect.sync(() => backfillDir)
 
 const without = (b: OptionBar) => ({ ...b, trades: null })
 
@@ -58,11 +67,11 @@ describe("round trip for option_bars_1s: backfill D → simulate D → stream", 
         const contracts = [...new Set(expected.map((b) => b.symbol))].sort()
         expect(contracts.length).toBeGreaterThan(12)
 
-        // The replay starts once the three connections are subscribed (paced: 2000 session seconds a second).
+        // The replay starts once the three connections are subscribed, and goes as fast as they read.
         const served = yield* serveStoredDay({
           dataDir: backfillDir,
           date: DATE,
-          speed: 2000,
+          speed: "max",
           start: "manual"
         })
         expect(served.served.map((s) => s.dataset)).toEqual(["stock_bars_1s", "option_bars_1s"])
@@ -115,7 +124,7 @@ describe("round trip for option_bars_1s: backfill D → simulate D → stream", 
         const served = yield* serveStoredDay({
           dataDir: backfillDir,
           date: DATE,
-          speed: 2000,
+          speed: "max",
           start: "manual",
           maxConnectionsPerCluster: 2
         })

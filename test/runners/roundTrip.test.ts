@@ -5,7 +5,7 @@
  */
 import * as NodeFs from "node:fs/promises"
 import * as Path from "node:path"
-import { describe, expect, it } from "@effect/vitest"
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { Cause, Effect, Exit, Layer } from "effect"
 import { StockBars1s } from "../../src/domain/StockBar.js"
 import * as Alerts from "../../src/monitor/Alerts.js"
@@ -19,20 +19,32 @@ import { decodeTable } from "../../src/sinks/parquetCodec.js"
 import { quarantineColumns } from "../../src/sinks/Quarantine.js"
 import * as StockBarsFeed from "../../src/sources/massive/stockBarsFeed.js"
 import { backfillStack, filesUnder, streamStack, tempDir, testConfig } from "../support/fixtures.js"
+import { makeTempDir, removeTempDirs } from "../support/tempDirs.js"
 
 const DATE = "2024-03-04"
 const SYMBOLS = ["SPY", "QQQ"]
 
 /** Backfills D from the synthetic market into a fresh data dir. */
-const backfilledDay = Effect.gen(function* () {
-  const sim = yield* MassiveSim.make()
-  const dataDir = yield* tempDir("tapehouse-rt-a-")
-  const config = testConfig(dataDir, sim.url)
-  yield* Effect.flatMap(StockBarsFeed.make, (source) =>
-    Backfill.run(source, { symbols: SYMBOLS, from: DATE, to: DATE, overwrite: false, concurrency: 1 })
-  ).pipe(Effect.provide(backfillStack(config)))
-  return dataDir
-})
+const backfillDay = (dataDir: string) =>
+  Effect.gen(function* () {
+    const sim = yield* MassiveSim.make()
+    const config = testConfig(dataDir, sim.url)
+    yield* Effect.flatMap(StockBarsFeed.make, (source) =>
+      Backfill.run(source, { symbols: SYMBOLS, from: DATE, to: DATE, overwrite: false, concurrency: 1 })
+    ).pipe(Effect.provide(backfillStack(config)))
+  }).pipe(Effect.scoped)
+
+/**
+ * D backfilled once for the file: every test only reads it (the replay serves it; each stream
+ * writes its own data dir).
+ */
+let backfillDir = ""
+beforeAll(async () => {
+  backfillDir = makeTempDir("tapehouse-rt-a-")
+  await Effect.runPromise(backfillDay(backfillDir))
+}, 120_000)
+afterAll(removeTempDirs)
+const backfilledDay = Effect.sync(() => backfillDir)
 
 const streamInto = (
   restUrl: string,
@@ -71,8 +83,8 @@ describe("round trip: backfill D → simulate D → stream", () => {
       Effect.gen(function* () {
         const backfillDir = yield* backfilledDay
         const expected = yield* readPartition(backfillDir, StockBars1s, DATE)
-        // Paced (2000x): the replay goes on while the client is disconnected, so bars are really missed.
-        const served = yield* serveStoredDay({ dataDir: backfillDir, date: DATE, speed: 2000 })
+        // Paced (4000x): the replay goes on while the client is disconnected, so bars are really missed.
+        const served = yield* serveStoredDay({ dataDir: backfillDir, date: DATE, speed: 4000 })
         // Drop the connection after a few thousand frames: the client reconnects, the gap is repaired.
         served.socket.faults.inject({ kind: "drop", afterFrames: 3000 })
         const { dataDir, report } = yield* streamInto(served.restUrl, served.wsUrl, false)
@@ -96,8 +108,8 @@ describe("round trip: backfill D → simulate D → stream", () => {
       Effect.gen(function* () {
         const backfillDir = yield* backfilledDay
         const expected = yield* readPartition(backfillDir, StockBars1s, DATE)
-        // Paced (2000x): the replay goes on while the client is disconnected, so bars are really missed.
-        const served = yield* serveStoredDay({ dataDir: backfillDir, date: DATE, speed: 2000 })
+        // Paced (4000x): the replay goes on while the client is disconnected, so bars are really missed.
+        const served = yield* serveStoredDay({ dataDir: backfillDir, date: DATE, speed: 4000 })
         served.socket.faults.inject({ kind: "drop", afterFrames: 5000 })
         const { dataDir, report } = yield* streamInto(served.restUrl, served.wsUrl, true)
         expect(yield* readPartition(dataDir, StockBars1s, DATE)).toEqual(expected)

@@ -161,7 +161,9 @@ describe("stream runner (TestClock, whole session)", () => {
           ...base,
           stream: {
             ...base.stream,
-            flushIntervalMs: 1000,
+            // A frame a minute: flushing once a minute keeps each frame its own flush, and spares the
+            // TestClock a wake-up of the flush loop every second of the session.
+            flushIntervalMs: 60_000,
             heartbeatIntervalMs: 300_000,
             stallAfterMs: 900_000
           }

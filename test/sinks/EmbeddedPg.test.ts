@@ -4,17 +4,18 @@ import * as Net from "node:net"
 import * as Path from "node:path"
 import { SqlClient } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
-import { afterAll, describe, expect, it } from "@effect/vitest"
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { Context, Effect, Exit, Layer, Option, Scope } from "effect"
 import * as EmbeddedPg from "../../src/sinks/EmbeddedPg.js"
 import * as EmbeddedPgAddress from "../../src/sinks/EmbeddedPgAddress.js"
 import * as SqlClientLive from "../../src/sinks/SqlClientLive.js"
-import { dataDirWithEmptyDb } from "../support/pgTemplate.js"
+import { dataDirWithEmptyDb, WARM_UP_TIMEOUT_MS, warmUpTemplate } from "../support/pgTemplate.js"
 import * as Wire from "../support/pgWire.js"
 import { makeTempDir, removeTempDirs } from "../support/tempDirs.js"
 
 const tempDir = () => makeTempDir("tapehouse-pg-")
 
+beforeAll(warmUpTemplate, WARM_UP_TIMEOUT_MS)
 afterAll(removeTempDirs)
 
 /** Whether something accepts TCP connections on 127.0.0.1:port. */
@@ -56,7 +57,8 @@ describe("EmbeddedPg", () => {
 
   it.live("a lock left by another live process is reported with its pid; a stale one is taken over", () =>
     Effect.gen(function* () {
-      const dataDir = tempDir()
+      // An existing database (a copy of an empty one: creating a database is the first test's).
+      const dataDir = yield* emptyDb
       Fs.mkdirSync(Path.join(dataDir, "state"), { recursive: true })
       const lock = Path.join(dataDir, "state", "pg.lock")
       // pid 1 is always alive.
@@ -91,7 +93,7 @@ describe("EmbeddedPg", () => {
 
   it.live("the client layer's scope closes the pool, the server and the database", () =>
     Effect.gen(function* () {
-      const dataDir = tempDir()
+      const dataDir = yield* emptyDb
       const scope = yield* Scope.make()
       const context = yield* Layer.buildWithScope(
         SqlClientLive.layerFrom({ dataDir, url: Option.none() }),

@@ -17,7 +17,14 @@ const build = (): void => {
   })
 }
 
+/** Set once the first project's setup has built: the other projects of the run reuse that build. */
+const BUILT = "TAPEHOUSE_TEST_DIST_BUILT"
+
 export default function setup(project: TestProject): void {
-  build()
+  // globalSetup runs once per project (vitest.config.ts has two): build once per run.
+  if (process.env[BUILT] !== "1") {
+    build()
+    process.env[BUILT] = "1"
+  }
   project.onTestsRerun(() => build())
 }
