@@ -1,126 +1,72 @@
 /**
- * Replays stored events and sync snapshots of one symbol through the live sync procedure
- * (depthSync.ts), so a rebuilt book follows exactly the rules the capture followed, and counts
- * what `fidelity` and `assess` report: events and level changes applied, sequence gaps (update
- * ids never seen), and the exchange time covered by a contiguous book.
- *
- * A hook runs before each item reaches the sync, while the book still holds everything before it:
- * the sampler of `books` and the snapshot comparison of `fidelity` read the book there.
+ * Rebuilds a book from book_deltas rows, in row order: a block of `is_snapshot` rows replaces the
+ * book (a block is the run of consecutive snapshot rows sharing final_update_id and
+ * received_time), every other row sets one level (size 0 deletes it). The capture writes exactly
+ * the rows it applied, so replaying a symbol's segments in seq order gives the capture's book.
  */
-import { type DepthRules, DepthSync, type SequenceGap } from "../sources/binance/depthSync.js"
-import type { ReplayItem } from "./deltaEvents.js"
+import type { BookDeltaRows } from "./bookSegments.js"
+import type { OrderBook } from "./OrderBook.js"
 
-/** Gaps kept in full for reports; past this only the counts grow. */
-const MAX_GAPS_KEPT = 10_000
-
-export interface ReplayWindow {
-  /** Exchange time window the counts are clipped to, ms, end exclusive. */
-  readonly startMs: number
-  readonly endMs: number
-  /** Width of the per-bucket event counts (charts, peak rates). Default 60 s. */
-  readonly bucketMs?: number
+/** Where a replay stands between calls (one per symbol). */
+export interface ReplayState {
+  /** final_update_id of the last row applied; -1 before any. */
+  lastUpdateId: number
+  /** Event time (ms) of the last row applied; -1 before any. */
+  lastEventTime: number
+  /** The previous row was a snapshot row, of the block with these ids and time. */
+  inSnapshot: boolean
+  snapshotId: number
+  snapshotReceived: bigint
 }
 
-export interface ReplayCounts {
-  readonly events: number
-  readonly appliedEvents: number
-  readonly appliedLevels: number
-  readonly snapshotsLoaded: number
-  readonly gaps: number
-  readonly missingIds: number
-  /** First and last update id the book held (snapshot or event); undefined when never synced. */
-  readonly firstId: number | undefined
-  readonly lastId: number | undefined
-  readonly firstE: number | undefined
-  readonly lastE: number | undefined
-  /** Exchange time between consecutive events applied with no gap or re-sync between, ms. */
-  readonly coveredMs: number
-}
+export const initialReplayState = (): ReplayState => ({
+  lastUpdateId: -1,
+  lastEventTime: -1,
+  inSnapshot: false,
+  snapshotId: -1,
+  snapshotReceived: -1n
+})
 
-export class BookReplay {
-  readonly sync: DepthSync
-  readonly gapList: Array<SequenceGap> = []
-  /** Events per bucket of the window (applied or not). */
-  readonly eventBuckets: Uint32Array
-  readonly bucketMs: number
-  private c = {
-    events: 0,
-    snapshotsLoaded: 0,
-    gaps: 0,
-    missingIds: 0,
-    coveredMs: 0
-  }
-  private firstId: number | undefined = undefined
-  private firstE: number | undefined = undefined
-  private lastE: number | undefined = undefined
-  /** E of the last event applied while the chain is unbroken; undefined right after a (re)sync. */
-  private chainE: number | undefined = undefined
-
-  constructor(
-    readonly symbol: string,
-    rules: DepthRules,
-    readonly window: ReplayWindow,
-    private readonly before?: (item: ReplayItem, sync: DepthSync) => void
-  ) {
-    this.sync = new DepthSync(symbol, rules)
-    this.bucketMs = window.bucketMs ?? 60_000
-    this.eventBuckets = new Uint32Array(
-      Math.max(1, Math.ceil((window.endMs - window.startMs) / this.bucketMs))
-    )
-  }
-
-  get counts(): ReplayCounts {
-    const synced = this.firstId !== undefined
-    return {
-      ...this.c,
-      appliedEvents: this.sync.stats.appliedEvents,
-      appliedLevels: this.sync.stats.appliedLevels,
-      firstId: this.firstId,
-      lastId: synced ? this.sync.lastUpdateId : undefined,
-      firstE: this.firstE,
-      lastE: this.lastE
+/**
+ * Applies rows [from, to) to `book`; `onEvent` (optional) is called after the last row of each
+ * event (rows sharing final_update_id and received_time), with the row index, so a caller can
+ * sample the book at event boundaries.
+ */
+export const applyDeltaRows = (
+  book: OrderBook,
+  rows: BookDeltaRows,
+  state: ReplayState,
+  from = 0,
+  to = rows.length,
+  onEvent?: (row: number) => void
+): void => {
+  const { isSnapshot, finalUpdateId, receivedTime, sideIsBid, price, size, eventTime } = rows
+  for (let i = from; i < to; i++) {
+    const id = finalUpdateId[i]!
+    if (isSnapshot[i] === 1) {
+      const received = receivedTime[i]!
+      if (!state.inSnapshot || state.snapshotId !== id || state.snapshotReceived !== received) {
+        book.clear()
+        state.inSnapshot = true
+        state.snapshotId = id
+        state.snapshotReceived = received
+      }
+    } else {
+      state.inSnapshot = false
     }
-  }
-
-  feed(item: ReplayItem): void {
-    this.before?.(item, this.sync)
-    const sync = this.sync
-    if (item._tag === "snapshot") {
-      const outcome = sync.onSnapshot(item.snapshot)
-      if (outcome._tag === "Synced") {
-        this.c.snapshotsLoaded++
-        this.firstId ??= outcome.lastUpdateId
-        // Counted from the events applied after it; the replayed buffer is not time-ordered with it.
-        this.chainE = undefined
-      } else if (outcome._tag === "Gap") this.onGap(outcome.gap)
-      return
+    book.set(sideIsBid[i] === 1, price[i]!, size[i]!)
+    state.lastUpdateId = id
+    state.lastEventTime = eventTime[i]!
+    if (onEvent !== undefined) {
+      const next = i + 1
+      if (
+        next >= to ||
+        finalUpdateId[next] !== id ||
+        receivedTime[next] !== receivedTime[i] ||
+        isSnapshot[next] !== isSnapshot[i]
+      ) {
+        onEvent(i)
+      }
     }
-    const event = item.event
-    const E = event.E
-    this.c.events++
-    if (E >= this.window.startMs && E < this.window.endMs) {
-      const b = Math.floor((E - this.window.startMs) / this.bucketMs)
-      this.eventBuckets[b] = this.eventBuckets[b]! + 1
-    }
-    this.firstE ??= E
-    this.lastE = E
-    const outcome = sync.onEvent(event)
-    if (outcome._tag === "Applied") {
-      if (this.chainE !== undefined) this.c.coveredMs += this.clipped(this.chainE, E)
-      this.chainE = E
-    } else if (outcome._tag === "Gap") this.onGap(outcome.gap)
-  }
-
-  private onGap(gap: SequenceGap): void {
-    this.c.gaps++
-    this.c.missingIds += gap.missingIds
-    if (this.gapList.length < MAX_GAPS_KEPT) this.gapList.push(gap)
-    this.chainE = undefined
-  }
-
-  private clipped(from: number, to: number): number {
-    const a = Math.max(from, this.window.startMs)
-    const b = Math.min(to, this.window.endMs)
-    return b > a ? b - a : 0
   }
 }
