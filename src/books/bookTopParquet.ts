@@ -55,10 +55,8 @@ export const encodeBookTop = (block: TopBlock, options: BookTopFileOptions): Uin
     [block.askPx, block.askSz, block.askPresent]
   ] as const)
     for (let i = 0; i < levels; i++) {
-      const mask = present[i]!
-      // A column without a missing level needs no definition levels.
-      const full = mask.every((v) => v === 1) ? undefined : mask
-      data.push(ints(px[i]!, full), ints(sz[i]!, full))
+      // OPTIONAL columns always carry their presence flags (the writer's definition levels).
+      data.push(ints(px[i]!, present[i]!), ints(sz[i]!, present[i]!))
     }
   return writeFlatParquet(bookTopColumns(levels, options.priceScale, options.sizeScale), data, block.rows, {
     codec: options.compress === undefined ? "SNAPPY" : "ZSTD",

@@ -16,7 +16,7 @@
  *   constant and the two differ, 1 when they are equal).
  */
 
-import type { ReplayCounts } from "./bookReplay.js"
+import type { ReplayCounts } from "./deltaReplay.js"
 import type { OrderBook } from "./OrderBook.js"
 
 /** One REST snapshot set against the rebuilt book at the same update id. */

@@ -6,7 +6,7 @@
  * is not synced (before the first snapshot, after a gap until the re-sync), and none past the last
  * event: the grid never runs ahead of the data.
  */
-import type { DepthSync } from "../sources/binance/depthSync.js"
+import type { HeldBook } from "./deltaReplay.js"
 
 export interface TopBlock {
   /** Start of the file period the rows fall in, ms. */
@@ -54,23 +54,23 @@ export class TopSampler {
    * Call before applying an item with exchange time E: samples every grid time t < E from the book
    * as it stands (it holds the events up to the previous one).
    */
-  before(E: number, sync: DepthSync): void {
+  before(E: number, at: HeldBook): void {
     const end = Math.min(E, this.options.toMs)
     if (this.next >= end) return
-    if (!sync.synced) {
+    if (!at.held) {
       // Nothing to sample: skip the grid times the book is not held for.
       this.next += Math.ceil((end - this.next) / this.options.everyMs) * this.options.everyMs
       return
     }
     while (this.next < end) {
-      this.sample(this.next, sync)
+      this.sample(this.next, at)
       this.next += this.options.everyMs
     }
   }
 
   /** After the last item: samples grid times up to and including lastE (the last event's time). */
-  finish(lastE: number | undefined, sync: DepthSync): void {
-    if (lastE !== undefined) this.before(Math.min(lastE + 1, this.options.toMs), sync)
+  finish(lastE: number | undefined, at: HeldBook): void {
+    if (lastE !== undefined) this.before(Math.min(lastE + 1, this.options.toMs), at)
     this.cut()
   }
 
@@ -79,7 +79,7 @@ export class TopSampler {
     return this.done.splice(0, this.done.length)
   }
 
-  private sample(t: number, sync: DepthSync): void {
+  private sample(t: number, at: HeldBook): void {
     const period = Math.floor(t / this.fileMs) * this.fileMs
     let b = this.block
     if (b !== undefined && (b.periodStartMs !== period || b.rows === b.ts.length)) {
@@ -95,9 +95,9 @@ export class TopSampler {
     }
     const r = b.rows
     b.ts[r] = t
-    b.u[r] = sync.lastUpdateId
+    b.u[r] = at.lastUpdateId
     const levels = this.options.levels
-    const book = sync.book
+    const book = at.book
     const px = this.scratchPx
     const sz = this.scratchSz
     let n = book.bids.top(levels, px, sz)
