@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest"
-import { BookDeltaBuffer, NULL_VALUE } from "../../src/books/bookSegments.js"
+import { NULL_VALUE } from "../../src/books/bookDatasets.js"
+import { BookDeltaBuffer } from "../../src/books/bookSegments.js"
 import { bookTopColumns, encodeBookTop } from "../../src/books/bookTopParquet.js"
 import { DeltaReplay } from "../../src/books/deltaReplay.js"
 import { TopSampler } from "../../src/books/topSampler.js"
