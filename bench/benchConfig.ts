@@ -4,6 +4,7 @@ import * as Os from "node:os"
 import * as Path from "node:path"
 import { Effect, Option, Redacted } from "effect"
 import type { AppConfigShape } from "../src/config/AppConfig.js"
+import { defaults as bookDefaults } from "../src/config/loadConfig.js"
 
 export interface BenchConfigOptions {
   readonly dataDir: string
@@ -50,6 +51,8 @@ export const benchConfig = (o: BenchConfigOptions): AppConfigShape => ({
     calendarFromApi: false
   },
   thetadata: { url: "http://127.0.0.1:25503", api: "v3", requestTimeoutMs: 120_000 },
+  binance: bookDefaults.binance,
+  book: bookDefaults.book,
   parquet: { enabled: o.parquet, compression: "snappy", rowGroupSize: 100000 },
   sql: { enabled: o.sql, url: Option.none(), batchSize: 10000, keepOpenMs: 0 },
   retry: {

@@ -98,6 +98,34 @@ export interface AppConfigShape {
       readonly byUnderlying: Readonly<Record<string, number>>
     }
   }
+  /** Binance REST and WebSocket bases per venue (order books, issue 13). */
+  readonly binance: {
+    readonly spotUrl: string
+    readonly spotWsUrl: string
+    readonly usdmUrl: string
+    readonly usdmWsUrl: string
+  }
+  /** Order-book capture (`stream --dataset book_deltas`) and its write-ahead log. */
+  readonly book: {
+    /** A delta segment closes when its rows reach this many bytes (in memory, ≈ uncompressed). */
+    readonly segmentBytes: number
+    /** … or when it has been open this long. */
+    readonly segmentMs: number
+    /** Every symbol's book is checkpointed this often … */
+    readonly checkpointEveryMs: number
+    /** … or after this many level changes, whichever comes first. */
+    readonly checkpointEveryEvents: number
+    /** Checkpoints kept (the newest). */
+    readonly checkpointsKept: number
+    /** A REST snapshot per symbol this often, to book_snapshots, for validation. */
+    readonly validateEveryMs: number
+    /** Exchange time E farther than this from the local arrival time raises a `clock-skew` alert. */
+    readonly maxSkewMs: number
+    /** The connection is replaced after this long (Binance closes it at 24 h). */
+    readonly reconnectEveryMs: number
+    /** `limit` of the REST depth snapshot (spot ≤ 5000; USD-M one of 5…1000). */
+    readonly snapshotLimit: number
+  }
   readonly parquet: {
     readonly enabled: boolean
     readonly compression: ParquetCompression

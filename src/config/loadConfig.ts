@@ -139,6 +139,19 @@ export const SettingsFile = section("settings", {
       require_insight: opt(bool)
     })
   ),
+  book: opt(
+    section("settings.book", {
+      segment_bytes: opt(int("a whole number of bytes ≥ 1024", 1024)),
+      segment_ms: opt(int("a whole number of milliseconds ≥ 10", 10)),
+      checkpoint_every_ms: opt(int("a whole number of milliseconds ≥ 100", 100)),
+      checkpoint_every_events: opt(int("a whole number of level changes ≥ 1", 1)),
+      checkpoints_kept: opt(int("a whole number of checkpoints ≥ 1", 1)),
+      validate_every_ms: opt(int("a whole number of milliseconds ≥ 0 (0: no validation snapshots)", 0)),
+      max_skew_ms: opt(int("a whole number of milliseconds ≥ 1", 1)),
+      reconnect_every_ms: opt(int("a whole number of milliseconds from 1000 to 86400000", 1000, 86_400_000)),
+      snapshot_limit: opt(int("a whole number of levels from 5 to 5000", 5, 5000))
+    })
+  ),
   analytics: opt(
     section("settings.analytics", {
       risk_free_rate: opt(annualRate),
@@ -179,6 +192,14 @@ export const SourcesFile = section("sources", {
       page_limit: opt(int("a whole number from 1 to 50000", 1, 50_000)),
       request_timeout_ms: opt(int("a whole number of milliseconds ≥ 1", 1)),
       calendar_from_api: opt(bool)
+    })
+  ),
+  binance: opt(
+    section("sources.binance", {
+      spot_url: opt(httpUrl),
+      spot_ws_url: opt(wsUrl),
+      usdm_url: opt(httpUrl),
+      usdm_ws_url: opt(wsUrl)
     })
   ),
   thetadata: opt(
@@ -275,6 +296,23 @@ export const defaults = {
     urlV2: "http://127.0.0.1:25510",
     api: "v3" as "v3" | "v2",
     requestTimeoutMs: 120_000
+  },
+  binance: {
+    spotUrl: "https://api.binance.com",
+    spotWsUrl: "wss://stream.binance.com:9443",
+    usdmUrl: "https://fapi.binance.com",
+    usdmWsUrl: "wss://fstream.binance.com/public"
+  },
+  book: {
+    segmentBytes: 100_000_000,
+    segmentMs: 1000,
+    checkpointEveryMs: 300_000,
+    checkpointEveryEvents: 1_000_000,
+    checkpointsKept: 3,
+    validateEveryMs: 60_000,
+    maxSkewMs: 1000,
+    reconnectEveryMs: 82_800_000,
+    snapshotLimit: 1000
   },
   parquet: { enabled: true, compression: "snappy" as ParquetCompression, rowGroupSize: 100_000 },
   sql: { enabled: true, url: "", batchSize: 10_000, keepOpenMs: 300_000 },
@@ -428,7 +466,11 @@ const ENV_VARS = [
   "TAPEHOUSE_LOG_LEVEL",
   "TAPEHOUSE_MASSIVE_WS_URL",
   "TAPEHOUSE_THETADATA_URL",
-  "TAPEHOUSE_SQL_KEEP_OPEN_MS"
+  "TAPEHOUSE_SQL_KEEP_OPEN_MS",
+  "TAPEHOUSE_BINANCE_SPOT_URL",
+  "TAPEHOUSE_BINANCE_SPOT_WS_URL",
+  "TAPEHOUSE_BINANCE_USDM_URL",
+  "TAPEHOUSE_BINANCE_USDM_WS_URL"
 ] as const
 type EnvVar = (typeof ENV_VARS)[number]
 
@@ -758,6 +800,46 @@ export const loadConfig = (options: LoadConfigOptions): Effect.Effect<AppConfigS
       (feed === "delayed" ? defaults.massive.wsUrlDelayed : defaults.massive.wsUrlRealtime)
     ).replace(/\/+$/, "")
 
+    // Binance bases: environment over sources.binance over the defaults.
+    const b = y.sources.binance
+    const binanceBases = [
+      [
+        "TAPEHOUSE_BINANCE_SPOT_URL",
+        b?.spot_url,
+        defaults.binance.spotUrl,
+        httpUrl,
+        "an http:// or https:// URL"
+      ],
+      [
+        "TAPEHOUSE_BINANCE_SPOT_WS_URL",
+        b?.spot_ws_url,
+        defaults.binance.spotWsUrl,
+        wsUrl,
+        "a ws:// or wss:// URL"
+      ],
+      [
+        "TAPEHOUSE_BINANCE_USDM_URL",
+        b?.usdm_url,
+        defaults.binance.usdmUrl,
+        httpUrl,
+        "an http:// or https:// URL"
+      ],
+      [
+        "TAPEHOUSE_BINANCE_USDM_WS_URL",
+        b?.usdm_ws_url,
+        defaults.binance.usdmWsUrl,
+        wsUrl,
+        "a ws:// or wss:// URL"
+      ]
+    ] as const
+    const bases: Array<string> = []
+    for (const [name, fromYaml, fallback, schema, expected] of binanceBases) {
+      const v = env.get(name)
+      if (v !== undefined && !Schema.is(schema)(v.value))
+        return yield* Effect.fail(envError(name, v, expected))
+      bases.push((v?.value ?? fromYaml ?? fallback).replace(/\/+$/, ""))
+    }
+
     const pgEnv = env.get("TAPEHOUSE_PG_URL")
     if (pgEnv !== undefined && !Schema.is(postgresUrl)(pgEnv.value)) {
       return yield* Effect.fail(
@@ -873,6 +955,8 @@ export const loadConfig = (options: LoadConfigOptions): Effect.Effect<AppConfigS
         api: thetaApi,
         requestTimeoutMs: y.sources.thetadata?.request_timeout_ms ?? defaults.thetadata.requestTimeoutMs
       },
+      binance: { spotUrl: bases[0]!, spotWsUrl: bases[1]!, usdmUrl: bases[2]!, usdmWsUrl: bases[3]! },
+      book: bookOf(y.settings.book),
       parquet: {
         enabled: y.sinks.parquet?.enabled ?? defaults.parquet.enabled,
         compression: y.sinks.parquet?.compression ?? defaults.parquet.compression,
@@ -903,6 +987,19 @@ const analyticsOf = (a: ConfigFiles["settings"]["analytics"]): AppConfigShape["a
           }
   }
 }
+
+/** `settings.book`, defaults filled in. */
+const bookOf = (k: ConfigFiles["settings"]["book"]): AppConfigShape["book"] => ({
+  segmentBytes: k?.segment_bytes ?? defaults.book.segmentBytes,
+  segmentMs: k?.segment_ms ?? defaults.book.segmentMs,
+  checkpointEveryMs: k?.checkpoint_every_ms ?? defaults.book.checkpointEveryMs,
+  checkpointEveryEvents: k?.checkpoint_every_events ?? defaults.book.checkpointEveryEvents,
+  checkpointsKept: k?.checkpoints_kept ?? defaults.book.checkpointsKept,
+  validateEveryMs: k?.validate_every_ms ?? defaults.book.validateEveryMs,
+  maxSkewMs: k?.max_skew_ms ?? defaults.book.maxSkewMs,
+  reconnectEveryMs: k?.reconnect_every_ms ?? defaults.book.reconnectEveryMs,
+  snapshotLimit: k?.snapshot_limit ?? defaults.book.snapshotLimit
+})
 
 /** A list without repeats, in its first order. */
 const unique = <T>(items: ReadonlyArray<T>): ReadonlyArray<T> => [...new Set(items)]

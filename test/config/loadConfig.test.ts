@@ -84,6 +84,23 @@ describe("loadConfig", () => {
           calendarFromApi: true
         },
         thetadata: { url: "http://127.0.0.1:25503", api: "v3", requestTimeoutMs: 120000 },
+        binance: {
+          spotUrl: "https://api.binance.com",
+          spotWsUrl: "wss://stream.binance.com:9443",
+          usdmUrl: "https://fapi.binance.com",
+          usdmWsUrl: "wss://fstream.binance.com/public"
+        },
+        book: {
+          segmentBytes: 100_000_000,
+          segmentMs: 1000,
+          checkpointEveryMs: 300_000,
+          checkpointEveryEvents: 1_000_000,
+          checkpointsKept: 3,
+          validateEveryMs: 60_000,
+          maxSkewMs: 1000,
+          reconnectEveryMs: 82_800_000,
+          snapshotLimit: 1000
+        },
         parquet: { enabled: true, compression: "snappy", rowGroupSize: 100000 },
         sql: { enabled: true, url: Option.none(), batchSize: 10000, keepOpenMs: 300_000 },
         retry: {
@@ -285,6 +302,33 @@ describe("loadConfig", () => {
       expect(bad.key).toBe("TAPEHOUSE_SQL_KEEP_OPEN_MS")
       const negative = yield* loadError({ "sinks.yaml": "sql:\n  keep_open_ms: -1\n" })
       expect(negative.key).toBe("sinks.sql.keep_open_ms")
+    })
+  )
+
+  it.effect("settings.book keys and the Binance bases (environment over sources.binance)", () =>
+    Effect.gen(function* () {
+      const { config } = yield* load(
+        {
+          "settings.yaml": "book:\n  segment_ms: 50\n  checkpoint_every_events: 5000\n",
+          "sources.yaml": "binance:\n  spot_url: http://yaml-host:1/\n"
+        },
+        {
+          env: {
+            TAPEHOUSE_BINANCE_USDM_WS_URL: "ws://127.0.0.1:9/",
+            TAPEHOUSE_BINANCE_SPOT_URL: "http://127.0.0.1:9"
+          }
+        }
+      )
+      expect(config.book.segmentMs).toBe(50)
+      expect(config.book.checkpointEveryEvents).toBe(5000)
+      expect(config.book.segmentBytes).toBe(100_000_000)
+      expect(config.binance.spotUrl).toBe("http://127.0.0.1:9")
+      expect(config.binance.usdmWsUrl).toBe("ws://127.0.0.1:9")
+      expect(config.binance.usdmUrl).toBe("https://fapi.binance.com")
+      const bad = yield* loadError({ "settings.yaml": "book:\n  max_skew_ms: 0\n" })
+      expect(bad.key).toBe("settings.book.max_skew_ms")
+      const badEnv = yield* loadError({}, { env: { TAPEHOUSE_BINANCE_SPOT_WS_URL: "http://x" } })
+      expect(badEnv.key).toBe("TAPEHOUSE_BINANCE_SPOT_WS_URL")
     })
   )
 

@@ -5,6 +5,7 @@ import * as Path from "node:path"
 import { Effect, Layer, Logger, LogLevel, Option, Redacted } from "effect"
 import * as MarketCalendar from "../../src/calendar/MarketCalendar.js"
 import { AppConfig, type AppConfigShape } from "../../src/config/AppConfig.js"
+import { defaults as bookDefaults } from "../../src/config/loadConfig.js"
 import type { Dataset } from "../../src/domain/Dataset.js"
 import * as Alerts from "../../src/monitor/Alerts.js"
 import * as Checkpoints from "../../src/pipeline/Checkpoints.js"
@@ -61,6 +62,8 @@ export const testConfig = (
     calendarFromApi: false
   },
   thetadata: { url: "http://127.0.0.1:25503", api: "v3", requestTimeoutMs: 120_000 },
+  binance: bookDefaults.binance,
+  book: bookDefaults.book,
   parquet: { enabled: true, compression: "snappy", rowGroupSize: 100000 },
   sql: { enabled: over.sql ?? false, url: Option.none(), batchSize: 5000, keepOpenMs: 0 },
   retry: {

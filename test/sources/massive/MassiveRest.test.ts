@@ -18,6 +18,7 @@ import {
   TestClock
 } from "effect"
 import { AppConfig, type AppConfigShape } from "../../../src/config/AppConfig.js"
+import { defaults as bookDefaults } from "../../../src/config/loadConfig.js"
 import type { StockBar } from "../../../src/domain/StockBar.js"
 import * as MassiveRest from "../../../src/sources/massive/MassiveRest.js"
 import { stockBarCodec } from "../../../src/sources/massive/wire.js"
@@ -69,6 +70,8 @@ const makeConfig = (
     ...massive
   },
   thetadata: { url: "http://127.0.0.1:25503", api: "v3", requestTimeoutMs: 120_000 },
+  binance: bookDefaults.binance,
+  book: bookDefaults.book,
   parquet: { enabled: false, compression: "snappy", rowGroupSize: 100_000 },
   sql: { enabled: false, url: Option.none(), batchSize: 1000, keepOpenMs: 0 },
   retry: {

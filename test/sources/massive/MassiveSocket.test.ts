@@ -29,6 +29,7 @@ import { codec } from "../../../src/sources/massive/stockBarsFeed.js"
 
 type SocketEvent = LiveEvent<StockBar>
 
+import { defaults as bookDefaults } from "../../../src/config/loadConfig.js"
 import * as SchemaDrift from "../../../src/monitor/SchemaDrift.js"
 import * as MassiveSocket from "../../../src/sources/massive/MassiveSocket.js"
 
@@ -84,6 +85,8 @@ const makeConfig = (wsUrl: string, key: string | null = KEY): AppConfigShape => 
     calendarFromApi: false
   },
   thetadata: { url: "http://127.0.0.1:25503", api: "v3", requestTimeoutMs: 120_000 },
+  binance: bookDefaults.binance,
+  book: bookDefaults.book,
   parquet: { enabled: false, compression: "snappy", rowGroupSize: 100_000 },
   sql: { enabled: false, url: Option.none(), batchSize: 1000, keepOpenMs: 0 },
   retry: {
