@@ -8,16 +8,16 @@
  *   | key id (8) | nonce prefix (8)                                  = 36-byte header
  *   then per chunk: ciphertext (chunk size bytes; the last one shorter) | GCM tag (16)
  *
- * The plaintext is cut in chunks (1 MiB by default) each sealed on its own, so a reader decrypts
- * one chunk at a time and memory stays bounded however large the file; a Parquet reader can ask
- * for any byte range (the footer first) and only the chunks it covers are decrypted. Chunk i's
+ * The plaintext is cut in chunks (1 MiB by default) each sealed on its own: GCM's limits hold for
+ * files of any size, a damaged chunk is named, and a reader could open a byte range by decrypting
+ * only the chunks it covers (the segment reader decrypts whole files: they are bounded by
+ * book.segment_bytes). Chunk i's
  * nonce is the random 8-byte prefix followed by i, and every chunk authenticates the whole header
  * as additional data, so a chunk moved, a header field changed or a file cut short fails to
  * decrypt. The key id (HMAC-SHA-256 of a fixed label under the key, 8 bytes) tells a wrong key
  * apart from a damaged file, so the error can say which.
  */
 import { createCipheriv, createDecipheriv, createHmac, randomBytes } from "node:crypto"
-import * as fs from "node:fs/promises"
 import { Either, Redacted } from "effect"
 import { ConfigError } from "../domain/errors.js"
 
@@ -208,81 +208,4 @@ export const decryptBytes = (key: BookKey, sealed: Uint8Array, file: string): Ui
     )
   }
   return out
-}
-
-/** Random access to a file's plaintext, shaped as hyparquet's AsyncBuffer. */
-export interface PlainFile {
-  readonly byteLength: number
-  slice(start: number, end?: number): Promise<ArrayBuffer>
-  close(): Promise<void>
-}
-
-/**
- * Opens `file` for reading its plaintext by byte range: an encrypted file is decrypted chunk by
- * chunk as ranges are asked for (at most the chunks of one range are held, plus the last one
- * read); a plain file is read as it is. So a reader opens either kind the same way. Throws
- * DecryptError for an envelope and no key, a wrong key, or altered bytes.
- */
-export const openPlainFile = async (file: string, key: BookKey | undefined): Promise<PlainFile> => {
-  const handle = await fs.open(file, "r")
-  try {
-    const { size } = await handle.stat()
-    const head = Buffer.alloc(Math.min(size, HEADER_BYTES))
-    await handle.read(head, 0, head.length, 0)
-    const readRange = async (start: number, length: number): Promise<Buffer> => {
-      const buf = Buffer.alloc(length)
-      let done = 0
-      while (done < length) {
-        const { bytesRead } = await handle.read(buf, done, length - done, start + done)
-        if (bytesRead === 0) break
-        done += bytesRead
-      }
-      return buf.subarray(0, done)
-    }
-    if (!isEncrypted(head)) {
-      return {
-        byteLength: size,
-        slice: async (start, end = size) => {
-          const b = await readRange(start, Math.max(0, end - start))
-          return b.buffer.slice(b.byteOffset, b.byteOffset + b.length) as ArrayBuffer
-        },
-        close: () => handle.close()
-      }
-    }
-    if (key === undefined)
-      throw new DecryptError(
-        file,
-        `it is encrypted and ${BOOK_KEY_ENV} is not set; set the key it was written with`
-      )
-    const raw = Redacted.value(key)
-    const env = readHeader(file, head, size, raw)
-    let cached: { index: number; plain: Buffer } | undefined
-    const chunk = async (i: number): Promise<Buffer> => {
-      if (cached?.index === i) return cached.plain
-      const { start, plain } = chunkSpan(env, i)
-      const plainBytes = openChunk(file, env, raw, i, await readRange(start, plain + TAG_BYTES))
-      cached = { index: i, plain: plainBytes }
-      return plainBytes
-    }
-    return {
-      byteLength: env.plainLength,
-      slice: async (start, end = env.plainLength) => {
-        const from = Math.max(0, Math.min(start, env.plainLength))
-        const to = Math.max(from, Math.min(end, env.plainLength))
-        const out = new Uint8Array(to - from)
-        for (let i = Math.floor(from / env.chunkBytes); i * env.chunkBytes < to; i++) {
-          const plain = await chunk(i)
-          const base = i * env.chunkBytes
-          const a = Math.max(from, base) - base
-          const b = Math.min(to, base + plain.length) - base
-          out.set(plain.subarray(a, b), base + a - from)
-        }
-        return out.buffer
-      },
-      close: () => handle.close()
-    }
-  } catch (e) {
-    await handle.close()
-    throw e
-  }
 }

@@ -3,7 +3,8 @@ import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
 import { Either, Redacted } from "effect"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
+import { readSegmentBytes, writeSegmentFile } from "../../src/books/bookSegments.js"
 import {
   BOOK_KEY_ENV,
   type BookKey,
@@ -13,7 +14,6 @@ import {
   encryptBytes,
   encryptedLength,
   isEncrypted,
-  openPlainFile,
   parseBookKey
 } from "../../src/books/encryption.js"
 
@@ -91,50 +91,23 @@ describe("encryptBytes / decryptBytes", () => {
   })
 })
 
-describe("openPlainFile", () => {
-  let dir = ""
-  beforeAll(async () => {
-    dir = await fs.mkdtemp(path.join(os.tmpdir(), "th-enc-"))
-  })
-  afterAll(() => fs.rm(dir, { recursive: true, force: true }))
-
-  it("reads any byte range of an encrypted file, and a plain file the same way", async () => {
-    const plain = randomBytes(10_000)
-    const sealedPath = path.join(dir, "sealed.bin")
-    const plainPath = path.join(dir, "plain.bin")
-    await fs.writeFile(sealedPath, encryptBytes(KEY, plain, 1000))
-    await fs.writeFile(plainPath, plain)
-    for (const [file, key] of [
-      [sealedPath, KEY],
-      [plainPath, undefined]
-    ] as const) {
-      const f = await openPlainFile(file, key)
-      try {
-        expect(f.byteLength).toBe(plain.length)
-        for (const [a, b] of [
-          [0, 10_000],
-          [9990, 10_000],
-          [999, 1001],
-          [2500, 7300],
-          [0, 0]
-        ] as const) {
-          expect(Buffer.from(await f.slice(a, b)).equals(plain.subarray(a, b)), `${file} ${a}-${b}`).toBe(
-            true
-          )
-        }
-        expect(Buffer.from(await f.slice(9000)).equals(plain.subarray(9000))).toBe(true)
-      } finally {
-        await f.close()
-      }
+describe("segment files with book.encrypt", () => {
+  it("are written encrypted and read back transparently; a wrong or missing key names the file", async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), "th-enc-"))
+    try {
+      const file = path.join(dir, "seg-000000000001.parquet")
+      const plain = randomBytes(5000)
+      await writeSegmentFile(file, plain, KEY)
+      const stored = await fs.readFile(file)
+      expect(isEncrypted(stored)).toBe(true)
+      expect(Buffer.from(await readSegmentBytes(file, KEY)).equals(plain)).toBe(true)
+      await expect(readSegmentBytes(file, OTHER)).rejects.toThrow(/seg-000000000001\.parquet.*different key/)
+      await expect(readSegmentBytes(file)).rejects.toThrow(/TAPEHOUSE_BOOK_KEY is not set/)
+      // Without book.encrypt the file is plain Parquet bytes, read the same way.
+      await writeSegmentFile(file, plain)
+      expect(Buffer.from(await readSegmentBytes(file, KEY)).equals(plain)).toBe(true)
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true })
     }
-    await expect(openPlainFile(sealedPath, OTHER)).rejects.toThrow(/sealed\.bin.*different key/)
-    await expect(openPlainFile(sealedPath, undefined)).rejects.toThrow(/TAPEHOUSE_BOOK_KEY is not set/)
-    const bad = Buffer.from(await fs.readFile(sealedPath))
-    bad[5000] = bad[5000]! ^ 0xff
-    await fs.writeFile(sealedPath, bad)
-    const f = await openPlainFile(sealedPath, KEY)
-    await expect(f.slice(0, 100)).resolves.toBeInstanceOf(ArrayBuffer)
-    await expect(f.slice(4000, 6000)).rejects.toThrow(/chunk 4 fails authentication/)
-    await f.close()
   })
 })
