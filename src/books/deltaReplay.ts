@@ -63,8 +63,11 @@ export interface ReplayWindow {
   readonly endMs: number
 }
 
-/** Event hook: exchange time E and final id u of the event about to be applied. */
-export type BeforeEvent = (E: number, u: number, isSnapshot: boolean, at: HeldBook) => void
+/**
+ * Event hook: exchange time E, first and final ids U and u of the event (or snapshot block, whose
+ * U and u are its lastUpdateId) about to be applied.
+ */
+export type BeforeEvent = (E: number, U: number, u: number, isSnapshot: boolean, at: HeldBook) => void
 
 const MAX_GAPS_KEPT = 10_000
 
@@ -78,6 +81,7 @@ export class DeltaReplay implements HeldBook {
   /** Right after a snapshot block: the next event passes the first-event rule. */
   private afterBlock = false
   private chainE: number | undefined = undefined
+  private largestRows = 0
   private firstId: number | undefined = undefined
   private c = {
     events: 0,
@@ -110,6 +114,16 @@ export class DeltaReplay implements HeldBook {
     return this.state.lastUpdateId
   }
 
+  /** Exchange time of the last row applied; undefined before any. */
+  get lastEventTime(): number | undefined {
+    return this.state.lastEventTime < 0 ? undefined : this.state.lastEventTime
+  }
+
+  /** Rows of the largest segment pushed (what a reader holds at once). */
+  get largestSegmentRows(): number {
+    return this.largestRows
+  }
+
   get counts(): ReplayCounts {
     return {
       ...this.c,
@@ -122,6 +136,7 @@ export class DeltaReplay implements HeldBook {
   push(rows: BookDeltaRows): void {
     const { finalUpdateId, receivedTime, isSnapshot, eventTime, firstUpdateId, prevFinalUpdateId } = rows
     const n = rows.length
+    if (n > this.largestRows) this.largestRows = n
     let i = 0
     while (i < n) {
       const u = finalUpdateId[i]!
@@ -136,7 +151,7 @@ export class DeltaReplay implements HeldBook {
       )
         j++
       const E = eventTime[i]!
-      this.before?.(E, u, snap, this)
+      this.before?.(E, firstUpdateId[i]!, u, snap, this)
       if (snap) {
         this.block(u, E)
         if (j - i > this.c.largestSnapshotLevels) this.c.largestSnapshotLevels = j - i

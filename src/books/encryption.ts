@@ -198,12 +198,14 @@ const openChunk = (file: string, env: Envelope, key: Uint8Array, i: number, seal
 export const decryptBytes = (key: BookKey, sealed: Uint8Array, file: string): Uint8Array => {
   const raw = Redacted.value(key)
   const env = readHeader(file, sealed, sealed.length, raw)
-  const out = Buffer.allocUnsafe(env.plainLength)
+  // A plain Uint8Array of its own (not a view into Node's shared Buffer pool), so readers can
+  // hand its .buffer to a Parquet reader as the file.
+  const out = new Uint8Array(env.plainLength)
   const n = chunkCount(env.plainLength, env.chunkBytes)
   for (let i = 0; i < n; i++) {
     const { start, plain } = chunkSpan(env, i)
-    openChunk(file, env, raw, i, sealed.subarray(start, start + plain + TAG_BYTES)).copy(
-      out,
+    out.set(
+      openChunk(file, env, raw, i, sealed.subarray(start, start + plain + TAG_BYTES)),
       i * env.chunkBytes
     )
   }

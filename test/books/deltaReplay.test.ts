@@ -56,7 +56,7 @@ describe("DeltaReplay", () => {
     put(buf, DAY + 2000, 110, 110, [[97, 1]], [[101, 1]], { snapshot: true })
     put(buf, DAY + 2100, 111, 112, [[97, 2]], [])
     const seen: Array<number> = []
-    const replay = new DeltaReplay("spot", window, (_E, u, _snap, at) => seen.push(at.lastUpdateId, u))
+    const replay = new DeltaReplay("spot", window, (_E, _U, u, _snap, at) => seen.push(at.lastUpdateId, u))
     replay.push(buf.rows())
     expect(replay.book.bids.price(0)).toBe(97)
     expect(replay.book.bids.size(0)).toBe(2)
@@ -133,7 +133,7 @@ describe("TopSampler and the book_top file", () => {
     put(buf, DAY + 250, 2, 2, [[10_060, 1]], [])
     put(buf, DAY + 420, 3, 3, [], [[10_100, 0]])
     const sampler = new TopSampler({ levels: 2, everyMs: 100, fromMs: DAY, toMs: DAY + 86_400_000 })
-    const replay = new DeltaReplay("spot", window, (E, _u, _s, at) => sampler.before(E, at))
+    const replay = new DeltaReplay("spot", window, (E, _U, _u, _s, at) => sampler.before(E, at))
     replay.push(buf.rows())
     sampler.finish(DAY + 420, replay)
     const blocks = sampler.take()

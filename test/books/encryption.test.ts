@@ -62,7 +62,10 @@ describe("encryptBytes / decryptBytes", () => {
       expect(isEncrypted(sealed)).toBe(true)
       // The plaintext does not show through.
       if (length >= 100) expect(Buffer.from(sealed).includes(plain.subarray(0, 32))).toBe(false)
-      expect(Buffer.from(decryptBytes(KEY, sealed, "f.parquet")).equals(plain)).toBe(true)
+      const opened = decryptBytes(KEY, sealed, "f.parquet")
+      expect(Buffer.from(opened).equals(plain)).toBe(true)
+      // Its own memory (not a view into Node's Buffer pool): readers pass .buffer on as the file.
+      expect(opened.buffer.byteLength).toBe(length)
     }
   })
 
