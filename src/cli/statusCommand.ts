@@ -35,7 +35,9 @@ export const statusLines = (r: StatusReport, verify: boolean): ReadonlyArray<str
         : c.unrepairedMs === 0
           ? c.gaps.length === 0
             ? "no gap"
-            : "every gap repaired"
+            : c.gaps.some((g) => g.status === "resynced")
+              ? "order-book gaps re-synced from snapshots (their deltas are lost)"
+              : "every gap repaired"
           : `${formatDuration(c.unrepairedMs)} not repaired`
     const gaps = c.gaps.map(
       (g) => `${g.cause ?? "gap"} ${clock(g.start)}–${clock(g.end)} ${g.status}, ${formatInt(g.rows)} rows`
@@ -136,6 +138,9 @@ export const statusCommand = Command.make(
       if (opts.json) yield* Console.log(JSON.stringify(report, null, 2))
       else {
         for (const line of statusLines(report, opts.verify)) yield* Console.log(line)
+        const { bookStatusLines } = yield* Effect.promise(() => import("./bookStatus.js"))
+        for (const line of yield* Effect.promise(() => bookStatusLines(config.dataDir, Date.now())))
+          yield* Console.log(line)
         // Where SQL lives and how to connect while a capture holds it (files only, no connection).
         const { sqlStatusLines } = yield* Effect.promise(() => import("./sqlStatus.js"))
         for (const line of yield* sqlStatusLines(config)) yield* Console.log(line)

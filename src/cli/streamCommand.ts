@@ -9,6 +9,7 @@ import type { StreamStats } from "../monitor/StreamStats.js"
 import * as PidFile from "../runners/pidFile.js"
 import type { DatasetStream } from "../runners/streamSet.js"
 import { parseSymbols } from "./backfillCommand.js"
+import { BOOK_VENUES, runBookStream } from "./bookStreamCommand.js"
 import { formatInt } from "./display.js"
 import { StopTimeout } from "./errors.js"
 import { interruptIsNormalEnd } from "./exitCode.js"
@@ -119,8 +120,14 @@ const chosenDatasets = (
 export const streamCommand = Command.make(
   "stream",
   {
-    dataset: choiceOption("dataset", streamedNames).pipe(
-      Options.withDescription(`One dataset to capture (${datasetHelp()}).`),
+    dataset: choiceOption("dataset", [...streamedNames, "book_deltas"]).pipe(
+      Options.withDescription(
+        `One dataset to capture (${datasetHelp()}; or book_deltas: Binance order books with --venue, around the clock).`
+      ),
+      Options.optional
+    ),
+    venue: choiceOption("venue", BOOK_VENUES).pipe(
+      Options.withDescription("With --dataset book_deltas: binance-spot or binance-usdm."),
       Options.optional
     ),
     datasets: Options.text("datasets").pipe(
@@ -147,7 +154,13 @@ export const streamCommand = Command.make(
       // Its way to end before the close is a signal (Ctrl-C, SIGTERM, `tapehouse stop`): exit 0.
       yield* interruptIsNormalEnd
       const config = yield* resolveConfig(yield* root)
-      const chosen = yield* chosenDatasets(opts.dataset, opts.datasets, config)
+      if (Option.isSome(opts.dataset) && opts.dataset.value === "book_deltas") {
+        yield* runBookStream(config, opts.venue, opts.symbols)
+        return
+      }
+      if (Option.isSome(opts.venue))
+        return yield* new UsageError({ detail: "--venue goes with --dataset book_deltas." })
+      const chosen = yield* chosenDatasets(opts.dataset as Option.Option<DatasetName>, opts.datasets, config)
       if (Option.isSome(opts.symbols) && chosen.length > 1)
         return yield* new UsageError({
           detail: `--symbols names the instruments of one dataset, and ${chosen.length} are captured (${chosen.join(", ")}); each takes its instruments from the config (${chosen.map((n) => entryOf(n).streamInstruments.key).join(", ")}).`

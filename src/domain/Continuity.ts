@@ -16,7 +16,9 @@ export const ContinuityRow = Schema.Struct({
    * Why a gap opened: `reconnect` (the connection was lost), `stall` (the feed went silent),
    * `restart` (the stream was stopped and started again during the session), `late-start` (the
    * stream started after the open with nothing captured before), `stopped` (the stream stopped
-   * during a gap). Null for a reconciliation, and for rows written before causes were recorded.
+   * during a gap); for order books (source `<venue>:<SYMBOL>`) `sequence-gap` (update ids
+   * skipped) or `reconnect`. Null for a reconciliation, and for rows written before causes were
+   * recorded.
    */
   cause: Schema.NullOr(Schema.String),
   /** Window start and end (epoch ms, end exclusive). */
@@ -26,7 +28,10 @@ export const ContinuityRow = Schema.Struct({
   symbols: Schema.String,
   /** Rows the REST repair wrote (gap) or found different from what the stream wrote (reconcile). */
   rows: Schema.Number,
-  /** `repaired`, `failed` or `verified`. */
+  /**
+   * `repaired`, `failed` or `verified`; `resynced` for an order-book gap (the book was re-synced
+   * from a snapshot; the deltas missed are lost, `rows` estimates how many level changes).
+   */
   status: Schema.String,
   detail: Schema.NullOr(Schema.String)
 })
@@ -48,7 +53,12 @@ export const Continuity: Dataset<ContinuityRow> = {
     { name: "end", type: "timestamp_ms", nullable: false, doc: "window end (exclusive), UTC" },
     { name: "symbols", type: "string", nullable: false, doc: "symbols covered" },
     { name: "rows", type: "int64", nullable: false, doc: "rows repaired or found different" },
-    { name: "status", type: "string", nullable: false, doc: "repaired, failed or verified" },
+    {
+      name: "status",
+      type: "string",
+      nullable: false,
+      doc: "repaired, failed, verified, or resynced (order books)"
+    },
     { name: "detail", type: "string", nullable: true, doc: "why it failed, or what differed" }
   ],
   key: ["source", "kind", "start"],

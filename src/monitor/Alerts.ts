@@ -51,7 +51,8 @@ export const ALERT_KINDS = [
   "gap",
   "error",
   "slow-commit",
-  "stale-operation"
+  "stale-operation",
+  "clock-skew"
 ] as const
 
 export type AlertKind = (typeof ALERT_KINDS)[number]

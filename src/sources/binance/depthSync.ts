@@ -87,6 +87,13 @@ export interface SyncStats {
 export interface DepthSyncOptions {
   /** Most events held while waiting for a snapshot (default 100,000). */
   readonly maxBuffered?: number
+  /**
+   * Called with every event about to be applied to the book (live or replayed from the buffer),
+   * before the book changes: a capture writes exactly these to its log.
+   */
+  readonly onApply?: (event: DepthEvent) => void
+  /** Called when a snapshot has replaced the book, before the buffered events are replayed onto it. */
+  readonly onSnapshotLoaded?: (snapshot: DepthSnapshot) => void
 }
 
 export class DepthSync {
@@ -106,6 +113,8 @@ export class DepthSync {
   private syncId = 0
   private levelsSinceSync = 0
   private readonly maxBuffered: number
+  private readonly onApply: ((event: DepthEvent) => void) | undefined
+  private readonly onSnapshotLoaded: ((snapshot: DepthSnapshot) => void) | undefined
   private counts = {
     appliedEvents: 0,
     appliedLevels: 0,
@@ -124,6 +133,8 @@ export class DepthSync {
     options: DepthSyncOptions = {}
   ) {
     this.maxBuffered = Math.max(1, options.maxBuffered ?? 100_000)
+    this.onApply = options.onApply
+    this.onSnapshotLoaded = options.onSnapshotLoaded
   }
 
   /** True once a snapshot is applied and the book follows the stream. */
@@ -191,6 +202,7 @@ export class DepthSync {
     this.firstPending = true
     this.seenSinceSnapshot = false
     this.lastE = snapshot.T ?? snapshot.E
+    this.onSnapshotLoaded?.(snapshot)
     // §1.4 step 6: apply the buffered events by the update procedure (steps 4's drops included).
     const pending = this.buffer
     const start = this.head
@@ -210,6 +222,32 @@ export class DepthSync {
       }
     }
     return { _tag: "Synced", lastUpdateId: L, dropped, applied }
+  }
+
+  /**
+   * Continues from a book restored after a restart (a checkpoint and the log after it): the book
+   * is live at `lastUpdateId`, and the next event must continue it (spot: U ≤ id + 1; USD-M:
+   * pu = id), else it is a gap, re-synced from a snapshot as any other.
+   */
+  restore(
+    bidPrices: ArrayLike<number>,
+    bidSizes: ArrayLike<number>,
+    askPrices: ArrayLike<number>,
+    askSizes: ArrayLike<number>,
+    lastUpdateId: number,
+    lastEventTime: number
+  ): void {
+    this.book.loadSnapshot(bidPrices, bidSizes, askPrices, askSizes)
+    this.phase = "synced"
+    this.buffer = []
+    this.head = 0
+    this.awaitingSnapshot = false
+    this.firstPending = false
+    this.seenSinceSnapshot = true
+    this.local = lastUpdateId
+    this.syncId = lastUpdateId
+    this.levelsSinceSync = 0
+    this.lastE = lastEventTime
   }
 
   /** Discards the book and the buffer (a reconnect: the next events start a new sync). */
@@ -258,6 +296,7 @@ export class DepthSync {
 
   private apply(event: DepthEvent): SyncOutcome {
     const book = this.book
+    this.onApply?.(event)
     // Quantities are absolute; 0 removes the level, also one not held (§1.4, §2.4 steps 6-7).
     book.apply(true, event.bidPrices, event.bidSizes)
     book.apply(false, event.askPrices, event.askSizes)

@@ -1,0 +1,284 @@
+/**
+ * The capture's write-ahead log: the rows of book_deltas (and the REST snapshots of
+ * book_snapshots) collect in one column buffer per partition (symbol × UTC date); `take` swaps
+ * them out, synchronously, as one numbered flush, and `write` makes it durable: one Parquet
+ * segment per partition, all named with the flush's seq, each written atomically, and then, when
+ * one is due, the checkpoint of every book as of that same instant (bookCheckpoints.ts).
+ *
+ * When to flush is the caller's choice (`dueBytes`, `dueMs`): book.segment_bytes of rows held, or
+ * book.segment_ms since the oldest row. A checkpoint is due every book.checkpoint_every_ms or
+ * book.checkpoint_every_events level changes, whichever comes first.
+ */
+import * as path from "node:path"
+import type { ParquetCompression } from "../config/AppConfig.js"
+import { type BookCheckpointSymbol, writeCheckpoint } from "./bookCheckpoints.js"
+import {
+  BOOK_DELTAS,
+  BOOK_SNAPSHOTS,
+  type BookScales,
+  bookPartitionDir,
+  segmentFileName
+} from "./bookDatasets.js"
+import {
+  BookDeltaBuffer,
+  type BookSnapshotRows,
+  encodeBookDeltas,
+  encodeBookSnapshots,
+  writeSegmentFile
+} from "./bookSegments.js"
+
+export interface BookWalOptions {
+  readonly dataDir: string
+  readonly venue: string
+  readonly segmentBytes: number
+  readonly segmentMs: number
+  readonly checkpointEveryMs: number
+  readonly checkpointEveryEvents: number
+  readonly checkpointsKept: number
+  readonly compression: ParquetCompression
+  /** The seq of the first flush (restoreBooks' nextSeq). */
+  readonly firstSeq: number
+}
+
+interface DeltaPartition {
+  readonly symbol: string
+  readonly date: string
+  readonly scales: BookScales
+  buffer: BookDeltaBuffer
+}
+
+interface SnapshotBatch {
+  readonly symbol: string
+  readonly date: string
+  readonly scales: BookScales
+  readonly rows: BookSnapshotRows
+}
+
+/** A flush taken out of the log, to be made durable by `write`. */
+export interface PendingFlush {
+  readonly seq: number
+  readonly deltas: ReadonlyArray<DeltaPartition>
+  readonly snapshots: ReadonlyArray<SnapshotBatch>
+  /** Arrival time (ms) and row count of every message in it, for the latency figures. */
+  readonly arrivals: Float64Array
+  readonly rowCounts: Float64Array
+  readonly rows: number
+  /** The books as of this flush, when a checkpoint is due. */
+  readonly checkpoint: ReadonlyArray<BookCheckpointSymbol> | undefined
+}
+
+/** Latency from arrival to durable in the log, per level change, in 1 ms buckets up to 60 s. */
+export class LatencyHistogram {
+  private readonly counts = new Float64Array(60_001)
+  private total = 0
+  add(ms: number, weight: number): void {
+    const i = Math.min(60_000, Math.max(0, Math.round(ms)))
+    this.counts[i]! += weight
+    this.total += weight
+  }
+  get count(): number {
+    return this.total
+  }
+  /** The `q` quantile in ms (0 when empty). */
+  quantile(q: number): number {
+    if (this.total === 0) return 0
+    const target = q * this.total
+    let seen = 0
+    for (let i = 0; i < this.counts.length; i++) {
+      seen += this.counts[i]!
+      if (seen >= target) return i
+    }
+    return 60_000
+  }
+}
+
+export class BookWal {
+  private deltas = new Map<string, DeltaPartition>()
+  private snapshots: Array<SnapshotBatch> = []
+  private arrivals: Array<number> = []
+  private rowCounts: Array<number> = []
+  private rowsHeld = 0
+  private oldestAt: number | undefined = undefined
+  private seq: number
+  private eventsSinceCheckpoint = 0
+  private lastCheckpointAt: number
+  readonly latency = new LatencyHistogram()
+  /** Totals, for status and the bench. */
+  segmentsWritten = 0
+  rowsWritten = 0
+  checkpointsWritten = 0
+
+  constructor(readonly options: BookWalOptions) {
+    this.seq = options.firstSeq
+    this.lastCheckpointAt = Date.now()
+  }
+
+  /** The rows of one applied event (or a snapshot block) for `symbol`, partitioned by `date`. */
+  partition(symbol: string, date: string, scales: BookScales): BookDeltaBuffer {
+    const key = `${symbol}|${date}`
+    let p = this.deltas.get(key)
+    if (p === undefined) {
+      p = { symbol, date, scales, buffer: new BookDeltaBuffer() }
+      this.deltas.set(key, p)
+    }
+    return p.buffer
+  }
+
+  /** Counts rows just appended to a partition's buffer (arrival in epoch ms). */
+  appended(rows: number, arrivalMs: number): void {
+    if (rows === 0) return
+    this.rowsHeld += rows
+    this.eventsSinceCheckpoint += rows
+    this.arrivals.push(arrivalMs)
+    this.rowCounts.push(rows)
+    if (this.oldestAt === undefined) this.oldestAt = arrivalMs
+  }
+
+  /** A REST snapshot for book_snapshots (written with the next flush). */
+  addSnapshot(
+    symbol: string,
+    date: string,
+    scales: BookScales,
+    rows: BookSnapshotRows,
+    arrivalMs: number
+  ): void {
+    this.snapshots.push({ symbol, date, scales, rows })
+    if (this.oldestAt === undefined) this.oldestAt = arrivalMs
+  }
+
+  /** Bytes of delta rows held (≈ their uncompressed size). */
+  get bytesHeld(): number {
+    return this.rowsHeld * 66
+  }
+
+  /** True when the held rows reached book.segment_bytes, or the oldest is book.segment_ms old. */
+  due(nowMs: number): boolean {
+    if (this.oldestAt === undefined) return false
+    return this.bytesHeld >= this.options.segmentBytes || nowMs - this.oldestAt >= this.options.segmentMs
+  }
+
+  /** True when a checkpoint is due at `nowMs`. */
+  checkpointDue(nowMs: number): boolean {
+    return (
+      this.eventsSinceCheckpoint >= this.options.checkpointEveryEvents ||
+      (this.eventsSinceCheckpoint > 0 && nowMs - this.lastCheckpointAt >= this.options.checkpointEveryMs)
+    )
+  }
+
+  /**
+   * Takes every row held as one flush (undefined when there is none). `books` is called, at this
+   * same instant, when a checkpoint is due (or `forceCheckpoint`), so the checkpoint holds exactly
+   * the rows of this flush and those before it.
+   */
+  take(
+    nowMs: number,
+    books: () => ReadonlyArray<BookCheckpointSymbol>,
+    forceCheckpoint = false
+  ): PendingFlush | undefined {
+    const wantCheckpoint = forceCheckpoint || this.checkpointDue(nowMs)
+    if (this.oldestAt === undefined && !wantCheckpoint) return undefined
+    const deltas = [...this.deltas.values()].filter((p) => p.buffer.length > 0)
+    // The next rows start new buffers (and a partition of a past date is simply not made again).
+    this.deltas = new Map()
+    const flush: PendingFlush = {
+      seq: this.seq++,
+      deltas,
+      snapshots: this.snapshots,
+      arrivals: Float64Array.from(this.arrivals),
+      rowCounts: Float64Array.from(this.rowCounts),
+      rows: this.rowsHeld,
+      checkpoint: wantCheckpoint ? books() : undefined
+    }
+    this.snapshots = []
+    this.arrivals = []
+    this.rowCounts = []
+    this.rowsHeld = 0
+    this.oldestAt = undefined
+    if (wantCheckpoint) {
+      this.eventsSinceCheckpoint = 0
+      this.lastCheckpointAt = nowMs
+    }
+    return flush
+  }
+
+  /**
+   * Makes a flush durable: its segments (atomically, one per partition), then its checkpoint.
+   * Flushes must be written one at a time, in seq order.
+   */
+  async write(flush: PendingFlush): Promise<void> {
+    const { dataDir, venue, compression } = this.options
+    const lakeDir = path.join(dataDir, "lake")
+    const name = segmentFileName(flush.seq)
+    for (const p of flush.deltas) {
+      const meta = { venue, symbol: p.symbol, scales: p.scales }
+      const bytes = await encodeBookDeltas(p.buffer.rows(), meta, { compression })
+      const dir = bookPartitionDir(lakeDir, { dataset: BOOK_DELTAS, venue, date: p.date, symbol: p.symbol })
+      await writeSegmentFile(path.join(dir, name), bytes)
+      this.segmentsWritten++
+    }
+    // One book_snapshots file per symbol and date, holding every snapshot of the flush.
+    const groups = new Map<string, Array<SnapshotBatch>>()
+    for (const s of flush.snapshots) {
+      const key = `${s.symbol}|${s.date}`
+      const list = groups.get(key)
+      if (list === undefined) groups.set(key, [s])
+      else list.push(s)
+    }
+    for (const list of groups.values()) {
+      const first = list[0]!
+      const meta = { venue, symbol: first.symbol, scales: first.scales }
+      const bytes = await encodeBookSnapshots(concatSnapshots(list.map((s) => s.rows)), meta, { compression })
+      const dir = bookPartitionDir(lakeDir, {
+        dataset: BOOK_SNAPSHOTS,
+        venue,
+        date: first.date,
+        symbol: first.symbol
+      })
+      await writeSegmentFile(path.join(dir, name), bytes)
+    }
+    this.rowsWritten += flush.rows
+    const done = Date.now()
+    for (let i = 0; i < flush.arrivals.length; i++)
+      this.latency.add(done - flush.arrivals[i]!, flush.rowCounts[i]!)
+    if (flush.checkpoint !== undefined) {
+      await writeCheckpoint(
+        dataDir,
+        { venue, seq: flush.seq, takenAt: done, symbols: flush.checkpoint },
+        this.options.checkpointsKept
+      )
+      this.checkpointsWritten++
+    }
+  }
+}
+
+/** Several snapshots' rows as one table, in order. */
+const concatSnapshots = (parts: ReadonlyArray<BookSnapshotRows>): BookSnapshotRows => {
+  if (parts.length === 1) return parts[0]!
+  const n = parts.reduce((sum, p) => sum + p.length, 0)
+  const out = {
+    length: n,
+    receivedTime: new BigInt64Array(n),
+    eventTime: new Float64Array(n),
+    transactionTime: new Float64Array(n),
+    lastUpdateId: new Float64Array(n),
+    purpose: [] as string[],
+    level: new Float64Array(n),
+    sideIsBid: new Uint8Array(n),
+    price: new Float64Array(n),
+    size: new Float64Array(n)
+  }
+  let at = 0
+  for (const p of parts) {
+    out.receivedTime.set(p.receivedTime, at)
+    out.eventTime.set(p.eventTime, at)
+    out.transactionTime.set(p.transactionTime, at)
+    out.lastUpdateId.set(p.lastUpdateId, at)
+    out.purpose.push(...p.purpose)
+    out.level.set(p.level, at)
+    out.sideIsBid.set(p.sideIsBid, at)
+    out.price.set(p.price, at)
+    out.size.set(p.size, at)
+    at += p.length
+  }
+  return out
+}

@@ -1,0 +1,133 @@
+import * as fs from "node:fs/promises"
+import * as os from "node:os"
+import * as path from "node:path"
+import { afterEach, beforeEach, describe, expect, it } from "vitest"
+import { checkpointOf, checkpointSeqs, restoreBooks } from "../../src/books/bookCheckpoints.js"
+import { NULL_VALUE } from "../../src/books/bookDatasets.js"
+import { listSegments } from "../../src/books/bookSegments.js"
+import { BookWal } from "../../src/books/bookWal.js"
+import { OrderBook } from "../../src/books/OrderBook.js"
+
+let dataDir: string
+beforeEach(async () => {
+  dataDir = await fs.mkdtemp(path.join(os.tmpdir(), "book-wal-"))
+})
+afterEach(async () => {
+  await fs.rm(dataDir, { recursive: true, force: true })
+})
+
+const scales = { priceScale: 2, sizeScale: 3 }
+const walOf = (over: Partial<ConstructorParameters<typeof BookWal>[0]> = {}) =>
+  new BookWal({
+    dataDir,
+    venue: "binance-spot",
+    segmentBytes: 1_000_000,
+    segmentMs: 1000,
+    checkpointEveryMs: 3_600_000,
+    checkpointEveryEvents: 1_000_000,
+    checkpointsKept: 3,
+    compression: "snappy",
+    firstSeq: 1,
+    ...over
+  })
+
+/** Applies one event to `book` and logs it (as the capture does), at `atMs`. */
+const event = (wal: BookWal, book: OrderBook, id: number, atMs: number, snapshot = false) => {
+  const bids = [10_000 + (id % 7)]
+  const sizes = [id % 3 === 0 ? 0 : 1000 + id]
+  const asks = [10_100 + (id % 5)]
+  const askSizes = [500 + id]
+  if (snapshot) book.clear()
+  book.apply(true, bids, sizes)
+  book.apply(false, asks, askSizes)
+  wal
+    .partition("BTCUSDT", "2026-01-02", scales)
+    .appendEvent(
+      atMs,
+      NULL_VALUE,
+      BigInt(atMs) * 1_000_000n,
+      id,
+      id,
+      NULL_VALUE,
+      bids,
+      sizes,
+      asks,
+      askSizes,
+      snapshot
+    )
+  wal.appended(2, atMs)
+}
+
+const levels = (book: OrderBook) => {
+  const c = checkpointOf("X", scales, book, 0, 0)
+  return [c.bidPrices, c.bidSizes, c.askPrices, c.askSizes]
+}
+
+describe("BookWal", () => {
+  it("closes a segment at book.segment_bytes or after book.segment_ms", () => {
+    const wal = walOf({ segmentBytes: 66 * 10, segmentMs: 500 })
+    const book = new OrderBook()
+    expect(wal.due(0)).toBe(false)
+    event(wal, book, 1, 1000)
+    expect(wal.due(1000)).toBe(false)
+    expect(wal.due(1499)).toBe(false)
+    expect(wal.due(1500)).toBe(true)
+    const first = wal.take(1500, () => [])
+    expect(first?.seq).toBe(1)
+    expect(first?.rows).toBe(2)
+    expect(wal.due(5000)).toBe(false)
+    // 5 events = 10 rows = 660 bytes: due by size at once.
+    for (let id = 2; id <= 5; id++) event(wal, book, id, 2000)
+    expect(wal.due(2000)).toBe(false)
+    event(wal, book, 6, 2000)
+    expect(wal.due(2000)).toBe(true)
+    expect(wal.take(2000, () => [])?.seq).toBe(2)
+    expect(wal.take(2000, () => [])).toBeUndefined()
+  })
+
+  it("keeps the last 3 checkpoints, and restores the newest plus the segments after it", async () => {
+    const wal = walOf({ checkpointEveryEvents: 6 })
+    const book = new OrderBook()
+    const books = () => [checkpointOf("BTCUSDT", scales, book, lastId, lastId)]
+    let lastId = 0
+    let checkpoints = 0
+    for (let id = 1; id <= 40; id++) {
+      event(wal, book, id, 1_767_312_000_000 + id, id === 1 || id === 23)
+      lastId = id
+      // A segment every 2 events; a checkpoint is due every 6 rows (3 events).
+      if (id % 2 === 0) {
+        const flush = wal.take(0, books)
+        if (flush?.checkpoint !== undefined) checkpoints++
+        await wal.write(flush!)
+      }
+    }
+    expect(checkpoints).toBeGreaterThan(3)
+    const seqs = await checkpointSeqs(dataDir, "binance-spot")
+    expect(seqs).toHaveLength(3)
+    expect(wal.checkpointsWritten).toBe(checkpoints)
+    // Rows after the last flush are not durable; the restored book is the book at id 40.
+    const restored = await restoreBooks(dataDir, "binance-spot")
+    const r = restored.books.get("BTCUSDT")!
+    expect(r.lastUpdateId).toBe(40)
+    expect(restored.checkpointSeq).toBe(seqs[2])
+    expect(restored.nextSeq).toBe(21)
+    expect(levels(r.book)).toEqual(levels(book))
+    // Without checkpoints: every segment replayed gives the same book.
+    for (const seq of seqs)
+      await fs.rm(
+        path.join(
+          dataDir,
+          "state",
+          "books",
+          "binance-spot",
+          `checkpoint-${String(seq).padStart(12, "0")}.json`
+        )
+      )
+    const replayed = await restoreBooks(dataDir, "binance-spot")
+    expect(replayed.checkpointSeq).toBeUndefined()
+    expect(replayed.segmentsReplayed).toBe(
+      (await listSegments(path.join(dataDir, "lake"), "book_deltas")).length
+    )
+    expect(levels(replayed.books.get("BTCUSDT")!.book)).toEqual(levels(book))
+  })
+})

@@ -1,0 +1,262 @@
+/**
+ * `tapehouse stream --dataset book_deltas` against the Binance simulator on loopback, as a user
+ * runs it. The simulator is seeded and runs on its own market clock, so the test rebuilds the
+ * same market beside it (makeDepthMarket with the same options) and checks the capture against
+ * it: every event written equals the simulator's message with the same ids, and the book
+ * rebuilt from the lake (or restored after kill -9) equals the simulator's book at that update id.
+ */
+import * as fs from "node:fs/promises"
+import * as path from "node:path"
+import { Effect, Either, Exit, Scope } from "effect"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { restoreBooks } from "../../src/books/bookCheckpoints.js"
+import { applyDeltaRows, initialReplayState } from "../../src/books/bookReplay.js"
+import { listSegments, readBookDeltas, readBookSnapshots } from "../../src/books/bookSegments.js"
+import { OrderBook } from "../../src/books/OrderBook.js"
+import { Continuity } from "../../src/domain/Continuity.js"
+import * as BinanceSim from "../../src/sim/binance/BinanceSim.js"
+import { CATALOG, exchangeInfo } from "../../src/sim/binance/catalog.js"
+import { makeDepthMarket } from "../../src/sim/binance/depthMarket.js"
+import { decodeParquet } from "../../src/sinks/parquetCodec.js"
+import { decodeDepthEvent, decodeDepthSnapshot } from "../../src/sources/binance/depthWire.js"
+import { type SymbolScales, symbolScales } from "../../src/sources/binance/exchangeInfo.js"
+import { collect, makeConfigDir, runCli, start } from "../support/cli.js"
+import { makeTempDir, removeTempDirs } from "../support/tempDirs.js"
+
+const SYMBOLS = ["BTCUSDT", "ETHUSDT"]
+const RATE = 2000
+const SEED = 7
+/** The simulator's market starts at this time (its E values), an hour behind the clock. */
+const START_MS = Math.floor(Date.now() / 1000) * 1000 - 3_600_000
+const simOptions = { seed: SEED, symbols: SYMBOLS, rate: RATE, startMs: START_MS }
+
+const scalesBySymbol = Either.getOrThrow(
+  symbolScales(
+    "binance-spot",
+    exchangeInfo(
+      "spot",
+      CATALOG.spot.filter((s) => SYMBOLS.includes(s.symbol)),
+      6000,
+      0
+    )
+  )
+)
+
+/** The simulator's market rebuilt beside it: its messages by final id, and its book at given ids. */
+class Replica {
+  private readonly market = makeDepthMarket({
+    seed: SEED,
+    startMs: START_MS,
+    venues: {
+      spot: CATALOG.spot.filter((s) => SYMBOLS.includes(s.symbol)).map((spec) => ({ spec, rate: RATE })),
+      usdm: []
+    }
+  })
+  readonly messages = new Map<number, string>()
+  private readonly books = new Map<string, string>()
+
+  constructor() {
+    for (const s of SYMBOLS) this.market.activate("spot", `${s.toLowerCase()}@depth@100ms`)
+  }
+
+  private lastId(symbol: string): number {
+    return this.market.stats().find((s) => s.symbol === symbol)!.lastUpdateId
+  }
+
+  /** The simulator's book of `symbol` at update id `id` (the end of a market step). */
+  bookAt(symbol: string, id: number): OrderBook {
+    const key = `${symbol}@${id}`
+    while (!this.books.has(key) && this.lastId(symbol) < id) {
+      this.market.step((_venue, m) => this.messages.set(m.u, m.payload))
+      for (const s of SYMBOLS) {
+        const snap = this.market.snapshot("spot", s, 5000)!
+        this.books.set(`${s}@${snap.lastUpdateId}`, snap.body)
+      }
+    }
+    const body = this.books.get(key)
+    if (body === undefined) throw new Error(`${symbol}: no market step ends at update id ${id}`)
+    const snapshot = Either.getOrThrow(decodeDepthSnapshot(JSON.parse(body), scalesBySymbol.get(symbol)!))
+    const book = new OrderBook()
+    book.loadSnapshot(snapshot.bidPrices, snapshot.bidSizes, snapshot.askPrices, snapshot.askSizes)
+    return book
+  }
+}
+
+const levelsOf = (book: OrderBook) => {
+  const side = (s: OrderBook["bids"]) => Array.from({ length: s.length }, (_, i) => [s.price(i), s.size(i)])
+  return { bids: side(book.bids), asks: side(book.asks) }
+}
+
+let scope: Scope.CloseableScope
+let sim: BinanceSim.BinanceSimServer
+beforeAll(async () => {
+  scope = await Effect.runPromise(Scope.make())
+  sim = await Effect.runPromise(Scope.extend(BinanceSim.make(simOptions), scope))
+})
+afterAll(async () => {
+  await Effect.runPromise(Scope.close(scope, Exit.void))
+  removeTempDirs()
+})
+
+const env = () => ({
+  TAPEHOUSE_BINANCE_SPOT_URL: sim.urls.spotRest,
+  TAPEHOUSE_BINANCE_SPOT_WS_URL: sim.urls.spotWs
+})
+
+const setup = async (over: ReadonlyArray<[RegExp, string]> = []) => {
+  const dir = makeTempDir("book-capture-")
+  const configDir = await Effect.runPromise(
+    makeConfigDir(dir, {
+      sql: false,
+      replace: [
+        ["settings.yaml", /segment_ms: 1000/, "segment_ms: 50"],
+        ["settings.yaml", /validate_every_ms: 60000/, "validate_every_ms: 1000"],
+        ...over.map(([from, to]) => ["settings.yaml", from, to] as [string, RegExp, string])
+      ]
+    })
+  )
+  const dataDir = path.join(dir, "data")
+  const args = ["--config-dir", configDir, "--data-dir", dataDir]
+  const capture = [
+    ...args,
+    "stream",
+    "--dataset",
+    "book_deltas",
+    "--venue",
+    "binance-spot",
+    "--symbols",
+    "btcusdt,ETHUSDT"
+  ]
+  return { dataDir, args, capture }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+/** Waits until the capture's status file says every symbol is synced. */
+const waitSynced = async (dataDir: string, timeoutMs = 20_000) => {
+  const file = path.join(dataDir, "state", "books", "binance-spot", "status.json")
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const status = await fs
+      .readFile(file, "utf8")
+      .then((t) => JSON.parse(t) as { symbols: Array<{ state: string; appliedEvents: number }> })
+      .catch(() => undefined)
+    if (status?.symbols.every((s) => s.state === "synced" && s.appliedEvents > 2)) return
+    if (Date.now() > deadline) throw new Error("the capture did not sync in time")
+    await sleep(100)
+  }
+}
+
+describe("stream --dataset book_deltas", () => {
+  it("captures, records a dropped event as a gap and re-syncs; the lake equals the simulator's events", async () => {
+    const { dataDir, args, capture } = await setup()
+    const child = start(capture, { env: env() })
+    const done = collect(child, 60_000)
+    await waitSynced(dataDir)
+    sim.faults.inject({ kind: "drop-events" }, { path: /btcusdt/ })
+    await sleep(1500)
+    const status = await Effect.runPromise(runCli([...args, "status"], { env: env() }))
+    expect(status.stdout).toMatch(/binance-spot BTCUSDT: synced/)
+    expect(status.stdout).toMatch(/1 gap\(s\)/)
+    const stop = await Effect.runPromise(runCli([...args, "stop"], { env: env() }))
+    expect(stop.code).toBe(0)
+    const result = await done
+    expect(result.code).toBe(0)
+    expect(result.stdout).toMatch(/BTCUSDT: [\d,]+ level changes, 1 gap\(s\)/)
+
+    // The gap is in the continuity ledger with its ids.
+    const ledgerDir = path.join(dataDir, "lake", "continuity")
+    const ledger = []
+    for (const d of await fs.readdir(ledgerDir))
+      ledger.push(
+        ...(await decodeParquet(Continuity, await fs.readFile(path.join(ledgerDir, d, "part-0000.parquet"))))
+      )
+    expect(ledger).toHaveLength(1)
+    expect(ledger[0]).toMatchObject({
+      source: "binance-spot:BTCUSDT",
+      kind: "gap",
+      cause: "sequence-gap",
+      status: "resynced"
+    })
+    expect(ledger[0]!.detail).toMatch(/^update ids \d+-\d+ missed/)
+    // The simulator's clock runs an hour behind: a clock-skew alert.
+    expect(await fs.readFile(path.join(dataDir, "state", "alerts.jsonl"), "utf8")).toContain(
+      '"kind":"clock-skew"'
+    )
+
+    const replica = new Replica()
+    const lake = path.join(dataDir, "lake")
+    for (const symbol of SYMBOLS) {
+      const scales: SymbolScales = scalesBySymbol.get(symbol)!
+      const book = new OrderBook()
+      const state = initialReplayState()
+      let events = 0
+      let snapshotBlocks = 0
+      for (const segment of await listSegments(lake, "book_deltas", { symbol })) {
+        const { info, rows } = await readBookDeltas(segment.file)
+        expect(info.scales).toEqual({ priceScale: scales.priceScale, sizeScale: scales.sizeScale })
+        let start = 0
+        applyDeltaRows(book, rows, state, 0, rows.length, (end) => {
+          if (rows.isSnapshot[end] === 1) {
+            snapshotBlocks++
+            start = end + 1
+            return
+          }
+          // This event's rows equal the simulator's message with the same final id.
+          const u = rows.finalUpdateId[end]!
+          replica.bookAt(symbol, u)
+          const message = Either.getOrThrow(decodeDepthEvent(JSON.parse(replica.messages.get(u)!), scales))
+          const got = []
+          for (let i = start; i <= end; i++) got.push([rows.sideIsBid[i], rows.price[i], rows.size[i]])
+          const want = [
+            ...message.bidPrices.map((p, i) => [1, p, message.bidSizes[i]]),
+            ...message.askPrices.map((p, i) => [0, p, message.askSizes[i]])
+          ]
+          expect(rows.firstUpdateId[end]).toBe(message.U)
+          expect(rows.eventTime[end]).toBe(message.E)
+          expect(got).toEqual(want)
+          events++
+          start = end + 1
+        })
+      }
+      expect(events).toBeGreaterThan(10)
+      // One snapshot block at the first sync, one more at BTCUSDT's re-sync.
+      expect(snapshotBlocks).toBe(symbol === "BTCUSDT" ? 2 : 1)
+      expect(levelsOf(book)).toEqual(levelsOf(replica.bookAt(symbol, state.lastUpdateId)))
+      // Validation snapshots (book.validate_every_ms) and sync ones are in book_snapshots.
+      const snaps = await listSegments(lake, "book_snapshots", { symbol })
+      const purposes = new Set<string>()
+      for (const s of snaps) for (const p of (await readBookSnapshots(s.file)).rows.purpose) purposes.add(p)
+      expect([...purposes].sort()).toEqual(["sync", "validate"])
+    }
+  })
+
+  it("after kill -9 at random points, the restored book equals the simulator's at the same update id", async () => {
+    const { dataDir, capture } = await setup([
+      [/checkpoint_every_events: 1000000/, "checkpoint_every_events: 1000"]
+    ])
+    const replica = new Replica()
+    for (let round = 0; round < 3; round++) {
+      const child = start(capture, { env: env() })
+      const done = collect(child, 60_000)
+      await waitSynced(dataDir)
+      await sleep(200 + Math.floor(Math.random() * 1500))
+      child.kill("SIGKILL")
+      expect((await done).signal).toBe("SIGKILL")
+      const restored = await restoreBooks(dataDir, "binance-spot")
+      expect(restored.checkpointSeq).toBeDefined()
+      for (const symbol of SYMBOLS) {
+        const r = restored.books.get(symbol)!
+        expect(levelsOf(r.book), `${symbol} round ${round}`).toEqual(
+          levelsOf(replica.bookAt(symbol, r.lastUpdateId))
+        )
+      }
+    }
+    // At most the last 3 checkpoints are kept (retention itself: test/books/bookWal.test.ts).
+    const kept = (await fs.readdir(path.join(dataDir, "state", "books", "binance-spot"))).filter((n) =>
+      n.startsWith("checkpoint-")
+    )
+    expect(kept.length).toBeGreaterThan(0)
+    expect(kept.length).toBeLessThanOrEqual(3)
+  })
+})
