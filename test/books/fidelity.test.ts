@@ -4,6 +4,7 @@ import type { ReplayCounts } from "../../src/books/deltaReplay.js"
 import { compareWithSnapshot, fidelityReport, pearson, rms } from "../../src/books/fidelity.js"
 import { fidelityHtml } from "../../src/books/fidelityHtml.js"
 import { OrderBook } from "../../src/books/OrderBook.js"
+import { parseEvery } from "../../src/cli/bookCommands.js"
 
 const counts = (over: Partial<ReplayCounts> = {}): ReplayCounts => ({
   events: 1000,
@@ -157,5 +158,15 @@ describe("assessReport", () => {
     expect(r.books_bytes_per_day_uncompressed).toBe(864_000 * (8 * 82 + 8))
     expect(r.rebuild_memory_bytes).toBeGreaterThan(1_000_000 * 66)
     expect(assessLines(r).join("\n")).toContain("missing: 2026-01-06")
+  })
+})
+
+describe("parseEvery (books --every)", () => {
+  it("reads ms, s and m from 10 ms to a day", () => {
+    expect(parseEvery("100ms")).toBe(100)
+    expect(parseEvery("1s")).toBe(1000)
+    expect(parseEvery("5m")).toBe(300_000)
+    expect(parseEvery("1440m")).toBe(86_400_000)
+    for (const bad of ["5ms", "1441m", "1h", "0.5s", "", "100"]) expect(parseEvery(bad), bad).toBeUndefined()
   })
 })
