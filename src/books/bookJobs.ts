@@ -19,7 +19,7 @@ import { chainRulesOf, DeltaReplay } from "./deltaReplay.js"
 import type { BookKey } from "./encryption.js"
 import { type BookComparison, compareWithSnapshot, type FidelityReport, fidelityReport } from "./fidelity.js"
 import { fidelityHtml } from "./fidelityHtml.js"
-import { TopSampler } from "./topSampler.js"
+import { samplerHook, TopSampler } from "./topSampler.js"
 
 const DAY_MS = 86_400_000
 
@@ -127,7 +127,7 @@ export const rebuildBooks = async (t: BookTarget, o: BooksOptions): Promise<Arra
     const replay = new DeltaReplay(
       chainRulesOf(t.venue),
       { startMs: start, endMs: start + DAY_MS },
-      (E, _U, _u, _s, at) => sampler.before(E, at)
+      samplerHook(sampler)
     )
     const written: Array<string> = []
     let rows = 0

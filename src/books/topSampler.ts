@@ -3,10 +3,11 @@
  * row at time t is the book after every event with E <= t. Rows are gathered in columnar blocks
  * (typed arrays, one per column) cut at file boundaries (`fileMs`, an hour by default) so memory
  * stays bounded over a day and each block becomes one Parquet file. No row is made while the book
- * is not synced (before the first snapshot, after a gap until the re-sync), and none past the last
- * event: the grid never runs ahead of the data.
+ * is not held (before the first snapshot block), between the last event before a gap and the
+ * re-sync block after it (the caller `skip`s those), or past the last event: the grid never runs
+ * ahead of the data.
  */
-import type { HeldBook } from "./deltaReplay.js"
+import type { BeforeEvent, HeldBook } from "./deltaReplay.js"
 
 export interface TopBlock {
   /** Start of the file period the rows fall in, ms. */
@@ -59,13 +60,23 @@ export class TopSampler {
     if (this.next >= end) return
     if (!at.held) {
       // Nothing to sample: skip the grid times the book is not held for.
-      this.next += Math.ceil((end - this.next) / this.options.everyMs) * this.options.everyMs
+      this.skip(E)
       return
     }
     while (this.next < end) {
       this.sample(this.next, at)
       this.next += this.options.everyMs
     }
+  }
+
+  /**
+   * Skips the grid times before E without sampling: the book held there is not the exchange's
+   * (the capture missed updates and re-synced at E).
+   */
+  skip(E: number): void {
+    const end = Math.min(E, this.options.toMs)
+    if (this.next < end)
+      this.next += Math.ceil((end - this.next) / this.options.everyMs) * this.options.everyMs
   }
 
   /** After the last item: samples grid times up to and including lastE (the last event's time). */
@@ -162,3 +173,15 @@ const trimmed = (b: Mutable): TopBlock => {
     askPresent: b.askPresent.map((a) => a.subarray(0, n))
   }
 }
+
+/**
+ * The replay hook that feeds `sampler`: grid times are sampled before each event, and skipped up
+ * to a re-sync block after a gap (a block whose id is not the book's: updates were missed, so the
+ * book before it was not the exchange's).
+ */
+export const samplerHook =
+  (sampler: TopSampler): BeforeEvent =>
+  (E, _U, u, isSnapshot, at) => {
+    if (isSnapshot && at.held && u !== at.lastUpdateId) sampler.skip(E)
+    else sampler.before(E, at)
+  }

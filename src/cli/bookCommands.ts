@@ -112,7 +112,7 @@ export const booksCommand = Command.make("books", { venue, symbol, from, to, lev
       yield* Console.log(
         o.rows === 0
           ? `${o.date}: no book held (no book_deltas with a snapshot block for ${opts.symbol})`
-          : `${o.date}: ${o.rows} rows in ${o.files.length} file(s)${o.gaps > 0 ? `, ${o.gaps} sequence gap(s) (no rows until each re-sync)` : ""}`
+          : `${o.date}: ${o.rows} rows in ${o.files.length} file(s)${o.gaps > 0 ? `, ${o.gaps} sequence gap(s) (no rows from the last event before each gap to its re-sync)` : ""}`
       )
     }
     if (total === 0)

@@ -3,7 +3,7 @@ import { NULL_VALUE } from "../../src/books/bookDatasets.js"
 import { BookDeltaBuffer } from "../../src/books/bookSegments.js"
 import { bookTopColumns, encodeBookTop } from "../../src/books/bookTopParquet.js"
 import { DeltaReplay } from "../../src/books/deltaReplay.js"
-import { TopSampler } from "../../src/books/topSampler.js"
+import { samplerHook, TopSampler } from "../../src/books/topSampler.js"
 import { decodeTable } from "../../src/sinks/parquetCodec.js"
 
 type Level = [price: number, size: number]
@@ -164,5 +164,20 @@ describe("TopSampler and the book_top file", () => {
       ask_px_1: 10_200
     })
     expect(rows.map((r) => r["ask_px_1"])).toEqual([10_200, 10_200, 10_200])
+  })
+
+  it("skips the grid from the last event before a gap to its re-sync block", () => {
+    const buf = new BookDeltaBuffer()
+    put(buf, DAY + 150, 1, 1, [[100, 1]], [[101, 1]], { snapshot: true })
+    put(buf, DAY + 250, 2, 2, [[100, 2]], [])
+    put(buf, DAY + 650, 9, 9, [[99, 1]], [[101, 1]], { snapshot: true }) // ids 3..9 missed
+    put(buf, DAY + 750, 10, 10, [[99, 3]], [])
+    const sampler = new TopSampler({ levels: 1, everyMs: 100, fromMs: DAY, toMs: DAY + 86_400_000 })
+    const replay = new DeltaReplay("spot", window, samplerHook(sampler))
+    replay.push(buf.rows())
+    sampler.finish(DAY + 750, replay)
+    const [b] = sampler.take()
+    expect(Array.from(b!.ts)).toEqual([DAY + 200, DAY + 700])
+    expect(Array.from(b!.bidSz[0]!)).toEqual([1, 1])
   })
 })
