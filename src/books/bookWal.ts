@@ -97,6 +97,8 @@ export class LatencyHistogram {
 
 export class BookWal {
   private deltas = new Map<string, DeltaPartition>()
+  /** Rows each partition held at its last flush: the next buffer starts that large. */
+  private readonly sizes = new Map<string, number>()
   private snapshots: Array<SnapshotBatch> = []
   private arrivals: Array<number> = []
   private rowCounts: Array<number> = []
@@ -121,7 +123,7 @@ export class BookWal {
     const key = `${symbol}|${date}`
     let p = this.deltas.get(key)
     if (p === undefined) {
-      p = { symbol, date, scales, buffer: new BookDeltaBuffer() }
+      p = { symbol, date, scales, buffer: new BookDeltaBuffer(this.sizes.get(key) ?? 4096) }
       this.deltas.set(key, p)
     }
     return p.buffer
@@ -181,6 +183,8 @@ export class BookWal {
     const wantCheckpoint = forceCheckpoint || this.checkpointDue(nowMs)
     if (this.oldestAt === undefined && !wantCheckpoint) return undefined
     const deltas = [...this.deltas.values()].filter((p) => p.buffer.length > 0)
+    this.sizes.clear()
+    for (const p of deltas) this.sizes.set(`${p.symbol}|${p.date}`, p.buffer.length)
     // The next rows start new buffers (and a partition of a past date is simply not made again).
     this.deltas = new Map()
     const flush: PendingFlush = {

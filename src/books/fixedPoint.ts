@@ -37,39 +37,46 @@ const fits = (value: number, digit: number): boolean => value <= (MAX_SAFE - dig
  * × 10^-scale. Decimals past `scale` must be zeros ("0.35130000" at scale 4 is 3513); a non-zero
  * digit there, a malformed string or a result above 2^53 - 1 throws FixedPointError.
  */
-export const parseFixed = (text: string, scale: number): number => {
-  const n = text.length
+export const parseFixed = (text: string, scale: number): number => parseFixedIn(text, 0, text.length, scale)
+
+/**
+ * `parseFixed` of `text.slice(start, end)`, without making the slice: decoders scanning a whole
+ * frame read each price and size in place.
+ */
+export const parseFixedIn = (text: string, start: number, end: number, scale: number): number => {
+  const n = end
   let value = 0
-  let i = 0
+  let i = start
   let digits = 0
   for (; i < n; i++) {
     const c = text.charCodeAt(i) - 48
     if (c < 0 || c > 9) break
-    if (value > ACC_LIMIT && !fits(value, c)) return overflow(text, scale)
+    if (value > ACC_LIMIT && !fits(value, c)) return overflow(text.slice(start, end), scale)
     value = value * 10 + c
     digits++
   }
   let frac = 0
   if (i < n) {
-    if (text.charCodeAt(i) !== 46 /* . */) throw new FixedPointError(text, scale, "not a plain decimal")
+    if (text.charCodeAt(i) !== 46 /* . */)
+      throw new FixedPointError(text.slice(start, end), scale, "not a plain decimal")
     i++
     for (; i < n; i++) {
       const c = text.charCodeAt(i) - 48
-      if (c < 0 || c > 9) throw new FixedPointError(text, scale, "not a plain decimal")
+      if (c < 0 || c > 9) throw new FixedPointError(text.slice(start, end), scale, "not a plain decimal")
       digits++
       if (frac < scale) {
-        if (value > ACC_LIMIT && !fits(value, c)) return overflow(text, scale)
+        if (value > ACC_LIMIT && !fits(value, c)) return overflow(text.slice(start, end), scale)
         value = value * 10 + c
         frac++
       } else if (c !== 0) {
-        throw new FixedPointError(text, scale, `more than ${scale} decimals`)
+        throw new FixedPointError(text.slice(start, end), scale, `more than ${scale} decimals`)
       }
     }
   }
-  if (digits === 0) throw new FixedPointError(text, scale, "not a plain decimal")
+  if (digits === 0) throw new FixedPointError(text.slice(start, end), scale, "not a plain decimal")
   if (frac < scale) {
     value *= POW10[scale - frac]!
-    if (value > MAX_SAFE) return overflow(text, scale)
+    if (value > MAX_SAFE) return overflow(text.slice(start, end), scale)
   }
   return value
 }

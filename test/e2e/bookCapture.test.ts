@@ -132,20 +132,29 @@ const setup = async (over: ReadonlyArray<[RegExp, string]> = []) => {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
-/** Waits until the capture's status file says every symbol is synced. */
-const waitSynced = async (dataDir: string, timeoutMs = 20_000) => {
+interface Status {
+  readonly connections: number
+  readonly symbols: ReadonlyArray<{ readonly state: string; readonly appliedEvents: number }>
+}
+
+/** Waits until the capture's status file satisfies `done`. */
+const waitFor = async (dataDir: string, done: (s: Status) => boolean, timeoutMs = 20_000) => {
   const file = path.join(dataDir, "state", "books", "binance-spot", "status.json")
   const deadline = Date.now() + timeoutMs
   for (;;) {
     const status = await fs
       .readFile(file, "utf8")
-      .then((t) => JSON.parse(t) as { symbols: Array<{ state: string; appliedEvents: number }> })
+      .then((t) => JSON.parse(t) as Status)
       .catch(() => undefined)
-    if (status?.symbols.every((s) => s.state === "synced" && s.appliedEvents > 2)) return
-    if (Date.now() > deadline) throw new Error("the capture did not sync in time")
+    if (status !== undefined && done(status)) return
+    if (Date.now() > deadline) throw new Error("the capture's status did not get there in time")
     await sleep(100)
   }
 }
+
+/** Waits until every symbol is synced. */
+const waitSynced = (dataDir: string) =>
+  waitFor(dataDir, (s) => s.symbols.every((x) => x.state === "synced" && x.appliedEvents > 2))
 
 describe("stream --dataset book_deltas", () => {
   it("captures, records a dropped event as a gap and re-syncs; the lake equals the simulator's events", async () => {
@@ -240,6 +249,11 @@ describe("stream --dataset book_deltas", () => {
       const child = start(capture, { env: env() })
       const done = collect(child, 60_000)
       await waitSynced(dataDir)
+      if (round === 0) {
+        // serverShutdown: the capture opens a new connection at once.
+        sim.faults.inject({ kind: "server-shutdown", closeAfterMs: 0 }, { path: /btcusdt/ })
+        await waitFor(dataDir, (s) => s.connections >= 2)
+      }
       await sleep(200 + Math.floor(Math.random() * 1500))
       child.kill("SIGKILL")
       expect((await done).signal).toBe("SIGKILL")

@@ -10,6 +10,7 @@ import { type BookCheckpointSymbol, checkpointOf, type RestoredBook } from "../.
 import { NULL_VALUE, utcDate } from "../../books/bookDatasets.js"
 import { snapshotRows } from "../../books/bookSegments.js"
 import type { BookWal } from "../../books/bookWal.js"
+import { scanDepthFrame } from "../../sources/binance/depthFrameScan.js"
 import { DepthSync, type SequenceGap } from "../../sources/binance/depthSync.js"
 import {
   type DepthEvent,
@@ -122,6 +123,18 @@ export class CaptureCore {
     this.messages++
     this.arrivalMs = arrivalMs
     this.arrivalNs = arrivalNs
+    // The hot path: a compact depth event read in place; anything else takes JSON.parse below.
+    const scanned = scanDepthFrame(text, this.scalesOf)
+    if (scanned !== undefined) {
+      const state = this.symbols.get(scanned.symbol)!
+      if (scanned._tag === "Invalid") {
+        this.rejected++
+        state.rejected++
+        return
+      }
+      this.onEvent(state, scanned.event, arrivalMs, arrivalNs)
+      return
+    }
     let frame: unknown
     try {
       frame = JSON.parse(text)
@@ -153,7 +166,12 @@ export class CaptureCore {
       state.rejected++
       return
     }
-    const event = decoded.right
+    this.onEvent(state, decoded.right, arrivalMs, arrivalNs)
+  }
+
+  private readonly scalesOf = (symbol: string): SymbolScales | undefined => this.symbols.get(symbol)?.scales
+
+  private onEvent(state: SymbolCapture, event: DepthEvent, arrivalMs: number, arrivalNs: bigint): void {
     this.skew(state.symbol, arrivalMs - event.E)
     this.arrivals.set(event, arrivalNs)
     const reconnected = state.epoch !== this.epoch

@@ -261,3 +261,34 @@ describe("DepthSync, USD-M futures rules (spec §2.4)", () => {
     })
   })
 })
+
+describe("DepthSync hooks and restore (the capture's log)", () => {
+  it("reports each applied event before it changes the book, and each snapshot loaded", () => {
+    const seen: Array<string> = []
+    const sync = new DepthSync("X", "spot", {
+      onApply: (e) => seen.push(`apply ${e.U}-${e.u} book ${sync.book.bids.length}`),
+      onSnapshotLoaded: (s) => seen.push(`snapshot ${s.lastUpdateId}`)
+    })
+    sync.onEvent(ev(5, 6))
+    sync.onEvent(ev(7, 8, { bids: [[99, 2]] }))
+    sync.onSnapshot(snap(6))
+    sync.onEvent(ev(9, 9, { bids: [[98, 1]] }))
+    expect(seen).toEqual(["snapshot 6", "apply 7-8 book 1", "apply 9-9 book 2"])
+  })
+
+  it("continues a restored book, and takes a jump past it for a gap (spot and USD-M)", () => {
+    const spot = new DepthSync("X", "spot")
+    spot.restore([100], [1], [101], [1], 10, 1000)
+    expect(spot.synced).toBe(true)
+    expect(spot.onEvent(ev(9, 10))._tag).toBe("Stale")
+    expect(spot.onEvent(ev(11, 12, { bids: [[100, 5]] }))._tag).toBe("Applied")
+    expect(bidLevels(spot)).toEqual([[100, 5]])
+    const gap = spot.onEvent(ev(20, 21))
+    expect(gap._tag === "Gap" ? [gap.gap.firstMissingId, gap.gap.lastMissingId] : gap._tag).toEqual([13, 19])
+
+    const usdm = new DepthSync("X", "usdm")
+    usdm.restore([100], [1], [101], [1], 10, 1000)
+    expect(usdm.onEvent(ev(15, 20, { pu: 10 }))._tag).toBe("Applied")
+    expect(usdm.onEvent(ev(30, 40, { pu: 25 }))._tag).toBe("Gap")
+  })
+})
