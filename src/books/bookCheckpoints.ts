@@ -13,6 +13,7 @@ import { errorCode, fsyncDir, mkdirs, tempPathFor } from "../sinks/atomicFile.js
 import { BOOK_DELTAS, type BookScales } from "./bookDatasets.js"
 import { applyDeltaRows, initialReplayState, type ReplayState } from "./bookReplay.js"
 import { listSegments, readBookDeltas } from "./bookSegments.js"
+import type { BookKey } from "./encryption.js"
 import { OrderBook } from "./OrderBook.js"
 
 /** One symbol's book in a checkpoint; levels best first. */
@@ -151,7 +152,7 @@ export interface Restored {
  * The books of `venue` as the capture held them at its last durable row: the newest checkpoint,
  * then every delta segment after it, in seq order.
  */
-export const restoreBooks = async (dataDir: string, venue: string): Promise<Restored> => {
+export const restoreBooks = async (dataDir: string, venue: string, key?: BookKey): Promise<Restored> => {
   const lakeDir = path.join(dataDir, "lake")
   const checkpoint = await latestCheckpoint(dataDir, venue)
   const books = new Map<string, { scales: BookScales; book: OrderBook; state: ReplayState }>()
@@ -166,7 +167,7 @@ export const restoreBooks = async (dataDir: string, venue: string): Promise<Rest
   const after = checkpoint?.seq ?? 0
   const segments = await listSegments(lakeDir, BOOK_DELTAS, { venue, afterSeq: after })
   for (const segment of segments) {
-    const { info, rows } = await readBookDeltas(segment.file)
+    const { info, rows } = await readBookDeltas(segment.file, key)
     let entry = books.get(info.symbol)
     if (entry === undefined) {
       entry = { scales: info.scales, book: new OrderBook(), state: initialReplayState() }

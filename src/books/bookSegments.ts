@@ -28,6 +28,14 @@ import {
   NULL_VALUE,
   segmentSeq
 } from "./bookDatasets.js"
+import {
+  BOOK_KEY_ENV,
+  type BookKey,
+  DecryptError,
+  decryptBytes,
+  encryptBytes,
+  isEncrypted
+} from "./encryption.js"
 
 // --- in-memory columns ---------------------------------------------------------------------
 
@@ -379,7 +387,9 @@ export const encodeBookSnapshots = (
  * rename, folder fsync. A crash leaves no file or the whole file, plus at worst a temporary whose
  * name does not end in `.parquet` (removeStaleTemps in atomicFile.ts deletes it).
  */
-export const writeSegmentFile = async (file: string, bytes: Uint8Array): Promise<void> => {
+export const writeSegmentFile = async (file: string, plain: Uint8Array, key?: BookKey): Promise<void> => {
+  // book.encrypt: the file holds the encryption envelope of the Parquet bytes (encryption.ts).
+  const bytes = key === undefined ? plain : encryptBytes(key, plain)
   const dir = path.dirname(file)
   await mkdirs(dir)
   const temp = tempPathFor(file)
@@ -518,13 +528,28 @@ export const decodeBookSnapshots = async (bytes: Uint8Array): Promise<SnapshotSe
   }
 }
 
-/** Reads and decodes a book_deltas segment file. */
-export const readBookDeltas = async (file: string): Promise<DeltaSegment> =>
-  decodeBookDeltas(await fs.readFile(file))
+/**
+ * The Parquet bytes of a segment file: an encrypted one is decrypted with `key` (a missing or
+ * wrong key, or an altered file, throws DecryptError naming the file), a plain one read as it is.
+ */
+export const readSegmentBytes = async (file: string, key?: BookKey): Promise<Uint8Array> => {
+  const bytes = await fs.readFile(file)
+  if (!isEncrypted(bytes)) return bytes
+  if (key === undefined)
+    throw new DecryptError(
+      file,
+      `it is encrypted and ${BOOK_KEY_ENV} is not set; set the key it was written with`
+    )
+  return decryptBytes(key, bytes, file)
+}
 
-/** Reads and decodes a book_snapshots segment file. */
-export const readBookSnapshots = async (file: string): Promise<SnapshotSegment> =>
-  decodeBookSnapshots(await fs.readFile(file))
+/** Reads and decodes a book_deltas segment file (decrypting it with `key` when encrypted). */
+export const readBookDeltas = async (file: string, key?: BookKey): Promise<DeltaSegment> =>
+  decodeBookDeltas(await readSegmentBytes(file, key))
+
+/** Reads and decodes a book_snapshots segment file (decrypting it with `key` when encrypted). */
+export const readBookSnapshots = async (file: string, key?: BookKey): Promise<SnapshotSegment> =>
+  decodeBookSnapshots(await readSegmentBytes(file, key))
 
 // --- listing -------------------------------------------------------------------------------
 

@@ -26,6 +26,7 @@ import {
   encodeBookSnapshots,
   writeSegmentFile
 } from "./bookSegments.js"
+import type { BookKey } from "./encryption.js"
 
 export interface BookWalOptions {
   readonly dataDir: string
@@ -38,6 +39,8 @@ export interface BookWalOptions {
   readonly compression: ParquetCompression
   /** The seq of the first flush (restoreBooks' nextSeq). */
   readonly firstSeq: number
+  /** book.encrypt: segments are written encrypted with this key (encryption.ts). */
+  readonly encryptKey?: BookKey
 }
 
 interface DeltaPartition {
@@ -217,7 +220,7 @@ export class BookWal {
       const meta = { venue, symbol: p.symbol, scales: p.scales }
       const bytes = await encodeBookDeltas(p.buffer.rows(), meta, { compression })
       const dir = bookPartitionDir(lakeDir, { dataset: BOOK_DELTAS, venue, date: p.date, symbol: p.symbol })
-      await writeSegmentFile(path.join(dir, name), bytes)
+      await writeSegmentFile(path.join(dir, name), bytes, this.options.encryptKey)
       this.segmentsWritten++
     }
     // One book_snapshots file per symbol and date, holding every snapshot of the flush.
@@ -238,7 +241,7 @@ export class BookWal {
         date: first.date,
         symbol: first.symbol
       })
-      await writeSegmentFile(path.join(dir, name), bytes)
+      await writeSegmentFile(path.join(dir, name), bytes, this.options.encryptKey)
     }
     this.rowsWritten += flush.rows
     const done = Date.now()

@@ -3,6 +3,7 @@ import { Command } from "@effect/cli"
 import { Effect, Option } from "effect"
 import { UsageError } from "../domain/errors.js"
 import { backfillCommand } from "./backfillCommand.js"
+import { assessCommand, booksCommand, fidelityCommand } from "./bookCommands.js"
 import { withCliConsole } from "./cliConsole.js"
 import { consolidateCommand } from "./consolidateCommand.js"
 import { demoCommand } from "./demoCommand.js"
@@ -30,6 +31,9 @@ const subcommands = [
   consolidateCommand,
   simCommand,
   sqlCommand,
+  booksCommand,
+  fidelityCommand,
+  assessCommand,
   demoCommand
 ] as const
 

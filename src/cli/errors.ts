@@ -20,3 +20,12 @@ export class StopTimeout extends Schema.TaggedError<StopTimeout>()("StopTimeout"
     return `still running after ${this.seconds} s: ${this.streams.join(", ")}. They may be flushing; run stop again or check the logs.`
   }
 }
+
+/** `books`, `fidelity` or `assess` could not do its work: no data, or a file it cannot read or decrypt. Exit code 1. */
+export class BookCommandError extends Schema.TaggedError<BookCommandError>()("BookCommandError", {
+  detail: Schema.String
+}) {
+  override get message(): string {
+    return this.detail
+  }
+}

@@ -3,6 +3,7 @@
  * environment (which wins), validated at start. Secrets are held as `Redacted`.
  */
 import { Context, type Option, type Redacted } from "effect"
+import type { BookKey } from "../books/encryption.js"
 import type { VendorConfig } from "./vendors.js"
 
 export type LogLevelName = "debug" | "info" | "warning" | "error"
@@ -125,6 +126,11 @@ export interface AppConfigShape {
     readonly reconnectEveryMs: number
     /** `limit` of the REST depth snapshot (spot ≤ 5000; USD-M one of 5…1000). */
     readonly snapshotLimit: number
+    /**
+     * Set when `book.encrypt` is true: capture files are written encrypted at rest (AES-256-GCM)
+     * with this key, from TAPEHOUSE_BOOK_KEY (src/books/encryption.ts).
+     */
+    readonly encryptKey?: BookKey
   }
   readonly parquet: {
     readonly enabled: boolean

@@ -10,6 +10,7 @@ import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import { Effect, Layer, Option, type ParseResult, Redacted, Schema, SchemaAST } from "effect"
 import { LineCounter, parseDocument } from "yaml"
+import { type BookKey, bookKeyFromEnv } from "../books/encryption.js"
 import { streamedNames } from "../domain/datasets.js"
 import { ConfigError } from "../domain/errors.js"
 import { isTicker, normalizeTicker } from "../domain/tickers.js"
@@ -149,7 +150,8 @@ export const SettingsFile = section("settings", {
       validate_every_ms: opt(int("a whole number of milliseconds ≥ 0 (0: no validation snapshots)", 0)),
       max_skew_ms: opt(int("a whole number of milliseconds ≥ 1", 1)),
       reconnect_every_ms: opt(int("a whole number of milliseconds from 1000 to 86400000", 1000, 86_400_000)),
-      snapshot_limit: opt(int("a whole number of levels from 5 to 5000", 5, 5000))
+      snapshot_limit: opt(int("a whole number of levels from 5 to 5000", 5, 5000)),
+      encrypt: opt(bool)
     })
   ),
   analytics: opt(
@@ -470,7 +472,8 @@ const ENV_VARS = [
   "TAPEHOUSE_BINANCE_SPOT_URL",
   "TAPEHOUSE_BINANCE_SPOT_WS_URL",
   "TAPEHOUSE_BINANCE_USDM_URL",
-  "TAPEHOUSE_BINANCE_USDM_WS_URL"
+  "TAPEHOUSE_BINANCE_USDM_WS_URL",
+  "TAPEHOUSE_BOOK_KEY"
 ] as const
 type EnvVar = (typeof ENV_VARS)[number]
 
@@ -722,9 +725,11 @@ export const loadConfig = (options: LoadConfigOptions): Effect.Effect<AppConfigS
     }
 
     const env = yield* readEnvironment(ctx, options)
-    const envSecrets = [env.get("MASSIVE_API_KEY")?.value, env.get("TAPEHOUSE_PG_URL")?.value].filter(
-      (s): s is string => s !== undefined
-    )
+    const envSecrets = [
+      env.get("MASSIVE_API_KEY")?.value,
+      env.get("TAPEHOUSE_PG_URL")?.value,
+      env.get("TAPEHOUSE_BOOK_KEY")?.value
+    ].filter((s): s is string => s !== undefined)
     ctx.redact = makeRedactor(envSecrets)
 
     const files = {} as Record<FileName, LoadedFile>
@@ -838,6 +843,23 @@ export const loadConfig = (options: LoadConfigOptions): Effect.Effect<AppConfigS
       if (v !== undefined && !Schema.is(schema)(v.value))
         return yield* Effect.fail(envError(name, v, expected))
       bases.push((v?.value ?? fromYaml ?? fallback).replace(/\/+$/, ""))
+    }
+
+    // book.encrypt: the key must be there and well formed at start (never shown in the error).
+    let bookKey: BookKey | undefined
+    if (y.settings.book?.encrypt === true) {
+      const keyEnv = env.get("TAPEHOUSE_BOOK_KEY")
+      const parsed = bookKeyFromEnv(true, { TAPEHOUSE_BOOK_KEY: keyEnv?.value })
+      if (parsed._tag === "Left")
+        return yield* Effect.fail(
+          configError(ctx, {
+            key: "TAPEHOUSE_BOOK_KEY",
+            value: parsed.left.value,
+            expected: parsed.left.expected,
+            source: keyEnv?.source ?? "environment (settings.book.encrypt is true)"
+          })
+        )
+      bookKey = parsed.right
     }
 
     const pgEnv = env.get("TAPEHOUSE_PG_URL")
@@ -956,7 +978,7 @@ export const loadConfig = (options: LoadConfigOptions): Effect.Effect<AppConfigS
         requestTimeoutMs: y.sources.thetadata?.request_timeout_ms ?? defaults.thetadata.requestTimeoutMs
       },
       binance: { spotUrl: bases[0]!, spotWsUrl: bases[1]!, usdmUrl: bases[2]!, usdmWsUrl: bases[3]! },
-      book: bookOf(y.settings.book),
+      book: { ...bookOf(y.settings.book), ...(bookKey === undefined ? {} : { encryptKey: bookKey }) },
       parquet: {
         enabled: y.sinks.parquet?.enabled ?? defaults.parquet.enabled,
         compression: y.sinks.parquet?.compression ?? defaults.parquet.compression,

@@ -137,7 +137,7 @@ export const runBookCapture = (options: BookCaptureOptions) =>
       return yield* fail(`--symbols: ${unknown.join(", ")} not listed by ${venue} exchangeInfo`, true)
 
     const restored = yield* Effect.tryPromise({
-      try: () => restoreBooks(dataDir, venue),
+      try: () => restoreBooks(dataDir, venue, book.encryptKey),
       catch: (e) => fail(`cannot restore the books from ${dataDir}: ${(e as Error).message}`)
     })
     const wal = new BookWal({
@@ -149,7 +149,8 @@ export const runBookCapture = (options: BookCaptureOptions) =>
       checkpointEveryEvents: book.checkpointEveryEvents,
       checkpointsKept: book.checkpointsKept,
       compression: config.parquet.compression,
-      firstSeq: restored.nextSeq
+      firstSeq: restored.nextSeq,
+      ...(book.encryptKey === undefined ? {} : { encryptKey: book.encryptKey })
     })
     const snapshotQueue = yield* Queue.unbounded<string>()
     let noticeShutdown: () => void = () => {}

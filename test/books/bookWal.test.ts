@@ -1,11 +1,13 @@
 import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
+import { Either } from "effect"
 import { afterEach, beforeEach, describe, expect, it } from "vitest"
 import { checkpointOf, checkpointSeqs, restoreBooks } from "../../src/books/bookCheckpoints.js"
 import { NULL_VALUE } from "../../src/books/bookDatasets.js"
 import { listSegments } from "../../src/books/bookSegments.js"
 import { BookWal } from "../../src/books/bookWal.js"
+import { isEncrypted, parseBookKey } from "../../src/books/encryption.js"
 import { OrderBook } from "../../src/books/OrderBook.js"
 
 let dataDir: string
@@ -129,5 +131,21 @@ describe("BookWal", () => {
       (await listSegments(path.join(dataDir, "lake"), "book_deltas")).length
     )
     expect(levels(replayed.books.get("BTCUSDT")!.book)).toEqual(levels(book))
+  })
+
+  it("with book.encrypt writes encrypted segments, and restores from them with the key only", async () => {
+    const key = Either.getOrThrow(parseBookKey("7e".repeat(32)))
+    const wal = walOf({ encryptKey: key })
+    const book = new OrderBook()
+    for (let id = 1; id <= 6; id++) {
+      event(wal, book, id, 1_767_312_000_000 + id, id === 1)
+      if (id % 3 === 0) await wal.write(wal.take(0, () => [])!)
+    }
+    const segments = await listSegments(path.join(dataDir, "lake"), "book_deltas")
+    expect(segments).toHaveLength(2)
+    for (const s of segments) expect(isEncrypted(await fs.readFile(s.file))).toBe(true)
+    const restored = await restoreBooks(dataDir, "binance-spot", key)
+    expect(levels(restored.books.get("BTCUSDT")!.book)).toEqual(levels(book))
+    await expect(restoreBooks(dataDir, "binance-spot")).rejects.toThrow(/TAPEHOUSE_BOOK_KEY is not set/)
   })
 })

@@ -332,6 +332,26 @@ describe("loadConfig", () => {
     })
   )
 
+  it.effect("book.encrypt needs TAPEHOUSE_BOOK_KEY at start: held Redacted, never shown", () =>
+    Effect.gen(function* () {
+      const settings = { "settings.yaml": "book:\n  encrypt: true\n" }
+      expect((yield* loadError(settings)).key).toBe("TAPEHOUSE_BOOK_KEY")
+      const shortKey = "ab".repeat(31)
+      const bad = yield* loadError(settings, { env: { TAPEHOUSE_BOOK_KEY: shortKey } })
+      expect(bad.key).toBe("TAPEHOUSE_BOOK_KEY")
+      expect(bad.message).not.toContain(shortKey)
+      const key = "c3".repeat(32)
+      const { config } = yield* load(settings, { env: { TAPEHOUSE_BOOK_KEY: key } })
+      expect(
+        config.book.encryptKey && Buffer.from(Redacted.value(config.book.encryptKey)).toString("hex")
+      ).toBe(key)
+      expect(String(config.book.encryptKey)).toBe("<redacted>")
+      // Off: no key needed, none held.
+      const { config: plain } = yield* load({}, { env: { TAPEHOUSE_BOOK_KEY: shortKey } })
+      expect(plain.book.encryptKey).toBeUndefined()
+    })
+  )
+
   it.effect("MASSIVE_API_KEY from .env ends up Redacted and never printed", () =>
     Effect.gen(function* () {
       const { config } = yield* load({}, { dotEnv: `MASSIVE_API_KEY=${API_KEY}\n` })
