@@ -14,7 +14,7 @@ import { parquetMetadata, parquetSchema } from "hyparquet"
 import type { ParquetCompression } from "../config/AppConfig.js"
 import { errorCode, fsyncDir, mkdirs, tempPathFor } from "../sinks/atomicFile.js"
 import { writeFlatParquet } from "../sinks/flatParquetWriter.js"
-import { decodeTable, loadCompression } from "../sinks/parquetCodec.js"
+import { decodeTable, loadCompression, toArrayBuffer } from "../sinks/parquetCodec.js"
 import type { FlatColumn, FlatColumnData } from "../sinks/parquetColumns.js"
 import {
   BOOK_DELTAS,
@@ -418,13 +418,6 @@ export interface SegmentInfo extends SegmentMeta {
   readonly dataset: BookDatasetName
   readonly rows: number
 }
-
-const toArrayBuffer = (bytes: Uint8Array): ArrayBuffer =>
-  bytes.byteOffset === 0 &&
-  bytes.byteLength === bytes.buffer.byteLength &&
-  bytes.buffer instanceof ArrayBuffer
-    ? bytes.buffer
-    : (bytes.slice().buffer as ArrayBuffer)
 
 const scaleOf = (metadata: FileMetaData, column: string): number => {
   const leaf: SchemaElement | undefined = parquetSchema(metadata).children.find(

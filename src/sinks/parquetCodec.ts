@@ -261,12 +261,14 @@ const parsers = {
   timestampFromNanoseconds: (nanos: bigint): number => Number(nanos / 1000000n)
 }
 
-const toArrayBuffer = (bytes: Uint8Array): ArrayBuffer =>
+/** The bytes as an ArrayBuffer of their own length, which hyparquet reads. */
+export const toArrayBuffer = (bytes: Uint8Array): ArrayBuffer =>
   bytes.byteOffset === 0 &&
   bytes.byteLength === bytes.buffer.byteLength &&
   bytes.buffer instanceof ArrayBuffer
     ? bytes.buffer
-    : (bytes.slice().buffer as ArrayBuffer)
+    : // A copy of exactly these bytes: a Node Buffer's slice() is a view of its (pooled) buffer, not a copy.
+      (bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer)
 
 const toNumber = (value: unknown): unknown => (typeof value === "bigint" ? Number(value) : value)
 

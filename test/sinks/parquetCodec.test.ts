@@ -119,6 +119,17 @@ describe("parquetCodec", () => {
     })
   )
 
+  it.live("reads a small file from a Node Buffer that shares a pooled buffer with other bytes", () =>
+    Effect.gen(function* () {
+      const bytes = encodeParquet(SampleDataset, samples, options)
+      expect(bytes.byteLength).toBeLessThan(4096)
+      // Buffer.from copies a small array into Node's shared pool: a view at an offset.
+      const pooled = Buffer.from(bytes)
+      expect(pooled.byteOffset > 0 || pooled.buffer.byteLength > pooled.byteLength).toBe(true)
+      expect(yield* Effect.promise(() => decodeParquet(SampleDataset, pooled))).toEqual(samples)
+    })
+  )
+
   it.live("writes explicit logical types, repetition and dataset metadata in the footer", () =>
     Effect.sync(() => {
       const bytes = encodeParquet(SampleDataset, samples, options)
