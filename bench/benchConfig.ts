@@ -49,7 +49,13 @@ export const benchConfig = (o: BenchConfigOptions): AppConfigShape => ({
     requestTimeoutMs: 30000,
     calendarFromApi: false
   },
-  thetadata: { url: "http://127.0.0.1:25503", api: "v3", requestTimeoutMs: 120_000 },
+  thetadata: {
+    url: "http://127.0.0.1:25503",
+    api: "v3",
+    requestTimeoutMs: 120_000,
+    concurrency: 3,
+    maxDte: 60
+  },
   parquet: { enabled: o.parquet, compression: "snappy", rowGroupSize: 100000 },
   sql: { enabled: o.sql, url: Option.none(), batchSize: 10000, keepOpenMs: 0 },
   retry: {

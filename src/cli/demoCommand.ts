@@ -10,7 +10,7 @@ import * as Path from "node:path"
 import { Command } from "@effect/cli"
 import { Console, Effect, Option, Redacted } from "effect"
 import { AppConfig, type AppConfigShape } from "../config/AppConfig.js"
-import { type DatasetName, derivedDatasets, entryOf } from "../domain/datasets.js"
+import { type DatasetName, derivedDatasets, entryOf, massiveFeedOf } from "../domain/datasets.js"
 import { StatusLine } from "../monitor/StatusLine.js"
 import type { StreamStats } from "../monitor/StreamStats.js"
 import * as Checkpoints from "../pipeline/Checkpoints.js"
@@ -105,7 +105,7 @@ const showcase = (config: AppConfigShape, simUrl: string) =>
         import("../runners/backfill.js"),
         import("../runners/streamSet.js"),
         import("../sim/lakeBars.js"),
-        Promise.all(plans.map((p) => p.entry.feed())),
+        Promise.all(plans.map((p) => massiveFeedOf(p.entry))),
         import("../consolidate/afterInputs.js"),
         import("../consolidate/preview.js"),
         import("../sinks/compact.js")

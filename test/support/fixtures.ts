@@ -60,7 +60,13 @@ export const testConfig = (
     requestTimeoutMs: 5000,
     calendarFromApi: false
   },
-  thetadata: { url: "http://127.0.0.1:25503", api: "v3", requestTimeoutMs: 120_000 },
+  thetadata: {
+    url: "http://127.0.0.1:25503",
+    api: "v3",
+    requestTimeoutMs: 120_000,
+    concurrency: 3,
+    maxDte: 60
+  },
   parquet: { enabled: true, compression: "snappy", rowGroupSize: 100000 },
   sql: { enabled: over.sql ?? false, url: Option.none(), batchSize: 5000, keepOpenMs: 0 },
   retry: {

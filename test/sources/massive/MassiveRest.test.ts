@@ -68,7 +68,13 @@ const makeConfig = (
     calendarFromApi: true,
     ...massive
   },
-  thetadata: { url: "http://127.0.0.1:25503", api: "v3", requestTimeoutMs: 120_000 },
+  thetadata: {
+    url: "http://127.0.0.1:25503",
+    api: "v3",
+    requestTimeoutMs: 120_000,
+    concurrency: 3,
+    maxDte: 60
+  },
   parquet: { enabled: false, compression: "snappy", rowGroupSize: 100_000 },
   sql: { enabled: false, url: Option.none(), batchSize: 1000, keepOpenMs: 0 },
   retry: {

@@ -83,7 +83,13 @@ const makeConfig = (wsUrl: string, key: string | null = KEY): AppConfigShape => 
     requestTimeoutMs: 10_000,
     calendarFromApi: false
   },
-  thetadata: { url: "http://127.0.0.1:25503", api: "v3", requestTimeoutMs: 120_000 },
+  thetadata: {
+    url: "http://127.0.0.1:25503",
+    api: "v3",
+    requestTimeoutMs: 120_000,
+    concurrency: 3,
+    maxDte: 60
+  },
   parquet: { enabled: false, compression: "snappy", rowGroupSize: 100_000 },
   sql: { enabled: false, url: Option.none(), batchSize: 1000, keepOpenMs: 0 },
   retry: {
