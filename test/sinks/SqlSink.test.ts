@@ -90,7 +90,8 @@ const sinkSuite = (sqlLayer: Layer.Layer<SqlClient.SqlClient, unknown>) =>
           "schema_drift",
           "options_enriched_1s",
           "underlying_features_1s",
-          "consolidated_1s_view"
+          "consolidated_1s_view",
+          "option_greeks_1m"
         ])
       })
     )
