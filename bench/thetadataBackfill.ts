@@ -10,7 +10,8 @@
  * The simulator runs in a child process (bench/thetaSimProcess.ts), as the terminal does, so this
  * process's RSS is tapehouse's alone. It reports rows, wall time, rows/s, this process's CPU time,
  * and its peak RSS: sampled every 50 ms from `process.memoryUsage().rss` and, at the end, VmHWM
- * from /proc/self/status (the kernel's high-water mark, which includes start-up).
+ * from /proc/self/status (the kernel's high-water mark, which includes start-up); and the peak of
+ * the JS heap in use (what is live, garbage not yet collected included).
  */
 import { spawn } from "node:child_process"
 import { readFileSync } from "node:fs"
@@ -75,9 +76,11 @@ const program = Effect.gen(function* () {
   ).pipe(Layer.provideMerge(Layer.succeed(AppConfig, config)))
 
   let peakRss = process.memoryUsage().rss
+  let peakHeap = process.memoryUsage().heapUsed
   const sampler = setInterval(() => {
-    const rss = process.memoryUsage().rss
-    if (rss > peakRss) peakRss = rss
+    const m = process.memoryUsage()
+    if (m.rss > peakRss) peakRss = m.rss
+    if (m.heapUsed > peakHeap) peakHeap = m.heapUsed
   }, 50)
   const cpu0 = process.cpuUsage()
   const t0 = performance.now()
@@ -100,7 +103,7 @@ const program = Effect.gen(function* () {
     `SPXW ${DATE}, max_dte ${MAX_DTE}, ${SINKS}, concurrency ${CONCURRENCY}: ${expirations} expirations (${lastUnits} units), ${fmt(report.rows)} rows, ${report.rejected} rejected, ${(report.bytes / 1024 / 1024).toFixed(1)} MiB Parquet`
   )
   console.log(
-    `wall ${(wallMs / 1000).toFixed(2)} s, ${fmt(report.rows / (wallMs / 1000))} rows/s; this process CPU ${cpuS.toFixed(2)} s (${fmt(report.rows / cpuS)} rows per CPU s); peak RSS sampled ${mb(peakRss)} MB, VmHWM ${vmHwmMb().toFixed(0)} MB`
+    `wall ${(wallMs / 1000).toFixed(2)} s, ${fmt(report.rows / (wallMs / 1000))} rows/s; this process CPU ${cpuS.toFixed(2)} s (${fmt(report.rows / cpuS)} rows per CPU s); peak RSS sampled ${mb(peakRss)} MB, VmHWM ${vmHwmMb().toFixed(0)} MB, peak JS heap used ${mb(peakHeap)} MB`
   )
   console.log(
     `machine: ${Os.cpus()[0]?.model ?? "?"} × ${Os.cpus().length}, load average ${Os.loadavg()
