@@ -50,7 +50,13 @@ export const benchConfig = (o: BenchConfigOptions): AppConfigShape => ({
     requestTimeoutMs: 30000,
     calendarFromApi: false
   },
-  thetadata: { url: "http://127.0.0.1:25503", api: "v3", requestTimeoutMs: 120_000 },
+  thetadata: {
+    url: "http://127.0.0.1:25503",
+    api: "v3",
+    requestTimeoutMs: 120_000,
+    concurrency: 3,
+    maxDte: 60
+  },
   binance: bookDefaults.binance,
   book: bookDefaults.book,
   parquet: { enabled: o.parquet, compression: "snappy", rowGroupSize: 100000 },

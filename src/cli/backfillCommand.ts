@@ -1,6 +1,6 @@
 /** `tapehouse backfill`: fill history for a dataset, symbols and dates from the vendor's REST API. */
 import { Command, Options } from "@effect/cli"
-import { Clock, Console, Effect, Option } from "effect"
+import { Clock, Console, Effect, Layer, Option } from "effect"
 import { calendarOf } from "../calendar/sessionPolicy.js"
 import { AppConfig } from "../config/AppConfig.js"
 import {
@@ -127,6 +127,12 @@ export const options = {
     ),
     Options.optional
   ),
+  maxDte: integerOption("max-dte", { min: 0, max: 3660, expected: "days, 0 to 3660" }).pipe(
+    Options.withDescription(
+      "option_greeks_1m: keep, for each day D, the expirations from D to D + this many calendar days. Default: sources.thetadata.max_dte (60)."
+    ),
+    Options.optional
+  ),
   metricsPort
 }
 
@@ -137,6 +143,27 @@ const commandLine = (): string =>
     ...process.argv.slice(2).map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, "'\\''")}'`))
   ].join(" ")
 
+/**
+ * The feed of `entry`, built with the source service its vendor needs: Massive's REST client (in
+ * the backfill layer), or the ThetaData terminal's client, loaded only for its datasets.
+ */
+const feedOf = (entry: DatasetEntry<unknown>) => {
+  if (entry.vendor === "ThetaData") {
+    const load = entry.feed
+    return Effect.promise(() => Promise.all([load(), import("../sources/thetadata/ThetaTerminal.js")])).pipe(
+      // The terminal's client lives as long as the run's scope (its HTTP connections close with it).
+      Effect.flatMap(([module, ThetaTerminal]) =>
+        Effect.flatMap(Layer.build(ThetaTerminal.Live), (context) => Effect.provide(module.make, context))
+      )
+    )
+  }
+  const load = entry.feed
+  return Effect.flatMap(
+    Effect.promise(() => load()),
+    (module) => module.make
+  )
+}
+
 export const backfillCommand = Command.make("backfill", options, (opts) =>
   Effect.gen(function* () {
     const global = yield* root
@@ -145,10 +172,22 @@ export const backfillCommand = Command.make("backfill", options, (opts) =>
       return yield* new UsageError({
         detail: `--rate-limit ${opts.rateLimit.value} is negative; expected requests per minute ≥ 0 (0 = no limit).`
       })
-    const loaded = yield* resolveConfig(global)
-    const config = Option.isSome(opts.rateLimit)
+    const resolved = yield* resolveConfig(global)
+    if (Option.isSome(opts.maxDte) && entryOf(opts.dataset).vendor !== "ThetaData")
+      return yield* new UsageError({
+        detail: `--max-dte applies to option_greeks_1m; ${opts.dataset} takes its expirations from options.max_dte in settings.yaml.`
+      })
+    const loaded = Option.isSome(opts.maxDte)
+      ? { ...resolved, thetadata: { ...resolved.thetadata, maxDte: opts.maxDte.value } }
+      : resolved
+    const withRate = Option.isSome(opts.rateLimit)
       ? { ...loaded, massive: { ...loaded.massive, rateLimitPerMinute: opts.rateLimit.value } }
       : loaded
+    // Massive's holiday API is for Massive's datasets; another vendor's days come from the NYSE rules.
+    const config =
+      entryOf(opts.dataset).vendor === "Massive"
+        ? withRate
+        : { ...withRate, massive: { ...withRate.massive, calendarFromApi: false } }
     yield* prepareDataDir(config)
     // Datasets the one asked for fills first (option bars: the contracts of their days), then it.
     // and those written alongside it from the same vendor data (news → news_sentiment).
@@ -177,8 +216,7 @@ export const backfillCommand = Command.make("backfill", options, (opts) =>
         lastProgress = undefined
         const entry = entryOf(name)
         const dataset = entry.dataset
-        const feedModule = yield* Effect.promise(() => entry.feed())
-        const source = yield* feedModule.make
+        const source = yield* feedOf(entry)
         // The feed's own hours: an always-open dataset (news) has a day every calendar day.
         const calendar = calendarOf(source.sessionPolicy, yield* MarketCalendar)
         // Only closed sessions have a history to fetch; refusing the rest keeps them from passing for done.
@@ -230,13 +268,13 @@ export const backfillCommand = Command.make("backfill", options, (opts) =>
         if (report.failed.length > 0) break
       }
       const requests = yield* rest.stats
-      yield* logRequestStats("Massive", requests)
+      if (names.some((n) => entryOf(n).vendor === "Massive")) yield* logRequestStats("Massive", requests)
       yield* errors.record(
         reports.flatMap((r) =>
           r.failed.map((f) => ({
             source: r.dataset,
             kind: "backfill-day",
-            subject: `${f.symbol} ${f.date}`,
+            subject: `${f.symbol} ${f.date}${f.unit === undefined ? "" : ` ${f.unit}`}`,
             message: f.reason
           }))
         )
@@ -256,6 +294,7 @@ export const backfillCommand = Command.make("backfill", options, (opts) =>
           )
       return { reports, requests, consolidated }
     }).pipe(
+      Effect.scoped,
       // A failure that stops the run (auth, storage) is an error too.
       Effect.tapError((error) =>
         Effect.flatMap(ErrorLog.ErrorLog, (errors) =>

@@ -4,13 +4,14 @@
  * the real REST client into the Parquet lake and the embedded Postgres, streams a full-speed replay
  * of the last day of the four streamed datasets in one stream set (bars and option bars over the
  * WebSocket path, each on its cluster, the option chain discovered from SPY's `op`; news polled from
- * the replay's REST), each reconciled at its close, and prints where to look.
+ * the replay's REST), each reconciled at its close, and prints where to look. Beside it, SPXW greeks
+ * of the last day come from the ThetaData simulator through the terminal client (option_greeks_1m).
  */
 import * as Path from "node:path"
 import { Command } from "@effect/cli"
-import { Console, Effect, Option, Redacted } from "effect"
+import { Console, Effect, Layer, Option, Redacted } from "effect"
 import { AppConfig, type AppConfigShape } from "../config/AppConfig.js"
-import { type DatasetName, derivedDatasets, entryOf } from "../domain/datasets.js"
+import { type DatasetName, derivedDatasets, entryOf, massiveFeedOf } from "../domain/datasets.js"
 import { StatusLine } from "../monitor/StatusLine.js"
 import type { StreamStats } from "../monitor/StreamStats.js"
 import * as Checkpoints from "../pipeline/Checkpoints.js"
@@ -18,7 +19,15 @@ import type { BackfillReport } from "../runners/backfill.js"
 import type { StreamReport } from "../runners/stream.js"
 import type { DatasetStream } from "../runners/streamSet.js"
 import { tapehouseWith } from "./commandLine.js"
-import { formatBytes, formatDuration, formatInt, progressLine, rowsPerSecond, table } from "./display.js"
+import {
+  formatBytes,
+  formatDuration,
+  formatInt,
+  progressLine,
+  rowsPerSecond,
+  summaryLine,
+  table
+} from "./display.js"
 import { backfillServices, loggingLayer } from "./layers.js"
 import { root } from "./root.js"
 import { prepareDataDir, resolveConfig } from "./setup.js"
@@ -48,7 +57,12 @@ export const DEMO = {
   /** How often the replay's news is polled (a replayed day passes in seconds). */
   newsPollIntervalMs: 250,
   /** The option chain tracked: contracts expiring the same day (0DTE), within ±1 % of the open. */
-  optionsMaxDte: 0
+  optionsMaxDte: 0,
+  /**
+   * SPXW greeks from the ThetaData simulator for the last day: its expirations within `maxDte` days
+   * (2024-03-08 and 2024-03-11), `strikesPerSide` strikes each side of the open (a few seconds).
+   */
+  greeks: { symbol: "SPXW", maxDte: 3, strikesPerSide: 5 }
 } as const satisfies {
   readonly from: string
   readonly to: string
@@ -64,7 +78,49 @@ export const DEMO = {
   }>
   readonly newsPollIntervalMs: number
   readonly optionsMaxDte: number
+  readonly greeks: { readonly symbol: string; readonly maxDte: number; readonly strikesPerSide: number }
 }
+
+/**
+ * SPXW greeks of the last demo day from the ThetaData simulator (v3, on a free loopback port),
+ * backfilled through the terminal client and the same runner, one partition per expiration.
+ */
+const backfillGreeks = (config: AppConfigShape) =>
+  Effect.gen(function* () {
+    const [Backfill, ThetaSim, ThetaTerminal, GreeksFeed] = yield* Effect.promise(() =>
+      Promise.all([
+        import("../runners/backfill.js"),
+        import("../sim/thetadata/ThetaSim.js"),
+        import("../sources/thetadata/ThetaTerminal.js"),
+        import("../sources/thetadata/optionGreeksFeed.js")
+      ])
+    )
+    const sim = yield* ThetaSim.make({ strikesPerSide: DEMO.greeks.strikesPerSide })
+    const thetaConfig: AppConfigShape = {
+      ...config,
+      thetadata: { ...config.thetadata, url: sim.url, api: "v3", maxDte: DEMO.greeks.maxDte }
+    }
+    yield* Console.log(
+      `ThetaData simulator listening on ${sim.url}. Backfilling option_greeks_1m ${DEMO.greeks.symbol} ${DEMO.to}, expirations within ${DEMO.greeks.maxDte} days, through the terminal client…`
+    )
+    const line = yield* StatusLine
+    const terminal = yield* Layer.build(ThetaTerminal.Live).pipe(
+      Effect.provideService(AppConfig, thetaConfig)
+    )
+    const source = yield* GreeksFeed.make.pipe(
+      Effect.provide(terminal),
+      Effect.provideService(AppConfig, thetaConfig)
+    )
+    return yield* Backfill.run(
+      source,
+      { symbols: [DEMO.greeks.symbol], from: DEMO.to, to: DEMO.to, overwrite: false, concurrency: 1 },
+      (p) => line.show(progressLine("option_greeks_1m", p))
+    ).pipe(
+      Effect.ensuring(Effect.sync(() => line.clear())),
+      Effect.provide(backfillServices(thetaConfig)),
+      Effect.provideService(AppConfig, thetaConfig)
+    )
+  }).pipe(Effect.scoped)
 
 /** What one dataset's capture of the replay did, in one line. */
 const streamLine = (report: StreamReport, unit: string, seconds: number) => {
@@ -105,7 +161,7 @@ const showcase = (config: AppConfigShape, simUrl: string) =>
         import("../runners/backfill.js"),
         import("../runners/streamSet.js"),
         import("../sim/lakeBars.js"),
-        Promise.all(plans.map((p) => p.entry.feed())),
+        Promise.all(plans.map((p) => massiveFeedOf(p.entry))),
         import("../consolidate/afterInputs.js"),
         import("../consolidate/preview.js"),
         import("../sinks/compact.js")
@@ -145,6 +201,7 @@ const showcase = (config: AppConfigShape, simUrl: string) =>
       )
       reports.push(report)
     }
+    const greeks = yield* backfillGreeks(config)
     // The live path: replay the last demo day of every dataset stored for it (simulate --speed max:
     // the bars on their WebSocket clusters, the news on REST) and capture them together as `stream
     // --datasets` does (socket or poller → spill queue → pipeline → sinks → reconcile).
@@ -239,6 +296,15 @@ const showcase = (config: AppConfigShape, simUrl: string) =>
         `sql          table ${plan.name} in the embedded Postgres at ${Path.join(config.dataDir, "state", "pg")}`
       )
     }
+    const greekFiles = [...(yield* store.files("option_greeks_1m")).values()]
+    lines.push(
+      "",
+      `dataset      option_greeks_1m ${DEMO.greeks.symbol} (ThetaData simulator)`,
+      `this run     ${summaryLine(greeks)}`,
+      `lake         ${greekFiles.length} file(s), ${formatInt(greekFiles.reduce((n, f) => n + f.rows, 0))} rows, ${formatBytes(greekFiles.reduce((n, f) => n + f.bytes, 0))}`,
+      `files        ${Path.join(config.dataDir, "lake", "option_greeks_1m")}/date=YYYY-MM-DD/expiration=YYYY-MM-DD/part-0000.parquet`,
+      `sql          table option_greeks_1m (strike numeric(18,3))`
+    )
     // The consolidated day: what was built, and a few of its rows.
     lines.push("", ...streamed.consolidated)
     const preview = previewOf(
@@ -263,6 +329,9 @@ const showcase = (config: AppConfigShape, simUrl: string) =>
       "and with SQL (SPY against VIX, minute by minute):",
       `  ${tapehouse} sql "SELECT symbol, (ts AT TIME ZONE 'America/New_York')::date AS day, count(*) AS bars, round(sum(volume)) AS volume FROM stock_bars_1s GROUP BY 1, 2 ORDER BY 2"`,
       `  ${tapehouse} sql "SELECT date_trunc('minute', s.ts) AS minute, round(avg(s.close)::numeric, 2) AS spy, round(avg(v.close)::numeric, 2) AS vix FROM stock_bars_1s s JOIN index_bars_1s v ON v.ts = s.ts AND v.symbol = 'I:VIX' WHERE s.symbol = 'SPY' AND s.ts >= '2024-03-08 14:30Z' GROUP BY 1 ORDER BY 1 LIMIT 10"`,
+      "SPXW greeks by expiration (the Hive partitions give date and expiration):",
+      `  duckdb -c "SELECT date, expiration, count(*) AS rows, avg(implied_vol) AS iv FROM read_parquet('${relLake}/option_greeks_1m/*/*/*.parquet', hive_partitioning = true) GROUP BY ALL ORDER BY ALL"`,
+      `  ${tapehouse} sql "SELECT expiration, strike, ts, bid, ask, delta, implied_vol FROM option_greeks_1m WHERE strike = (SELECT min(strike) FROM option_greeks_1m) ORDER BY expiration, ts LIMIT 5"`,
       "and the consolidated day (each option row with its underlying's features at the same second):",
       `  ${tapehouse} sql "SELECT symbol, ts, close, underlying_price, iv, delta, rsi_14, vix FROM consolidated_1s WHERE iv IS NOT NULL ORDER BY ts, symbol LIMIT 10"`,
       `  duckdb -c "SELECT symbol, date_trunc('minute', ts) AS minute, avg(iv) AS iv, avg(delta) AS delta FROM read_parquet('${relLake}/options_enriched_1s/*/*.parquet', hive_partitioning = true) WHERE iv IS NOT NULL GROUP BY ALL ORDER BY minute, symbol LIMIT 20"`,
@@ -315,6 +384,6 @@ export const demoCommand = Command.make("demo", {}, () =>
   }).pipe(Effect.scoped)
 ).pipe(
   Command.withDescription(
-    "Offline demo (npm start): start the built-in Massive simulator, backfill SPY per-second bars, I:VIX per-second values, SPY's tracked option contracts and their per-second bars, and SPY news with its sentiment for 2024-03-04..2024-03-08 into the lake and the embedded Postgres, stream a full-speed replay of the last day of all four through the live path in one stream set (bars on their WebSocket clusters, the option chain discovered from SPY's op, news polled from the replay's REST until the replayed day is over), and print how to query them. Idempotent."
+    "Offline demo (npm start): start the built-in Massive simulator, backfill SPY per-second bars, I:VIX per-second values, SPY's tracked option contracts and their per-second bars, and SPY news with its sentiment for 2024-03-04..2024-03-08 into the lake and the embedded Postgres, SPXW first-order greeks of 2024-03-08 from the built-in ThetaData simulator (two expirations), stream a full-speed replay of the last day of all four through the live path in one stream set (bars on their WebSocket clusters, the option chain discovered from SPY's op, news polled from the replay's REST until the replayed day is over), and print how to query them. Idempotent."
   )
 )

@@ -37,7 +37,8 @@ export const progressLine = (dataset: string, p: BackfillProgress): string => {
         ? "done"
         : "ETA …"
       : `ETA ${formatDuration(((p.daysTotal - p.daysDone) * p.elapsedMs) / p.daysDone)}`
-  return `backfill ${dataset}  ${p.daysDone}/${p.daysTotal} days  ${formatInt(p.rows)} rows  ${formatInt(rate)} rows/s  ${eta}`
+  const units = p.units === undefined ? "" : `  ${p.units.done}/${p.units.total} ${p.units.noun}s`
+  return `backfill ${dataset}  ${p.daysDone}/${p.daysTotal} days${units}  ${formatInt(p.rows)} rows  ${formatInt(rate)} rows/s  ${eta}`
 }
 
 /** The one-line summary of a backfill. */
@@ -46,7 +47,9 @@ export const summaryLine = (r: BackfillReport): string => {
   const parts = [
     `${r.dataset} ${r.symbols.join(",")} ${r.from}..${r.to}:`,
     `${r.tradingDays} trading day(s)${closed > 0 ? ` (+${closed} holiday(s) skipped)` : ""},`,
-    `${r.committed.length} committed, ${r.alreadyDone.length} instrument-day(s) already done, ${r.failed.length} failed${r.empty.length > 0 ? `, ${r.empty.length} empty` : ""};`,
+    r.units === undefined
+      ? `${r.committed.length} committed, ${r.alreadyDone.length} instrument-day(s) already done, ${r.failed.length} failed${r.empty.length > 0 ? `, ${r.empty.length} empty` : ""};`
+      : `days: ${r.units.daysComplete} downloaded, ${r.units.daysFailed} failed, ${r.units.daysSkipped} skipped (done before); ${r.units.noun}s: ${r.units.committed} committed, ${r.units.noData} no data, ${r.units.failed} failed, ${r.units.skipped} skipped;`,
     `${formatInt(r.rows)} rows, ${formatInt(r.rejected)} rejected, ${formatInt(r.duplicates)} duplicates;`,
     `${formatBytes(r.bytes)} Parquet;`,
     `${formatInt(rowsPerSecond(r.rows, r.elapsedMs))} rows/s in ${formatDuration(r.elapsedMs)}`

@@ -2,7 +2,14 @@
 import { Command, Options } from "@effect/cli"
 import { Console, Effect, Layer, Option } from "effect"
 import { AppConfig, type AppConfigShape } from "../config/AppConfig.js"
-import { type DatasetName, datasetHelp, entryOf, streamedNames, withAlongside } from "../domain/datasets.js"
+import {
+  type DatasetName,
+  datasetHelp,
+  datasetNames,
+  entryOf,
+  streamedNames,
+  withAlongside
+} from "../domain/datasets.js"
 import { UsageError } from "../domain/errors.js"
 import { StatusLine } from "../monitor/StatusLine.js"
 import type { StreamStats } from "../monitor/StreamStats.js"
@@ -84,6 +91,12 @@ export const streamLayer = (config: AppConfigShape) =>
 export const countersLine = (s: StreamStats) =>
   `stream ${s.source}  ${s.connection}  ${formatInt(s.messages)} records  ${formatInt(s.committed)} committed  ${s.reconnects} reconnects  ${s.rejected} rejected  ${s.spilled} spilled`
 
+/** A dataset that is only backfilled (no live feed), refused by name with what to run instead. */
+const backfillOnly = (name: string) =>
+  new UsageError({
+    detail: `${name} is backfilled only: it has no live feed, so stream cannot capture it. Fill it with: tapehouse backfill --dataset ${name} --${entryOf(name as DatasetName).instruments.option} ${entryOf(name as DatasetName).instruments.example} --from YYYY-MM-DD --to YYYY-MM-DD. Datasets that stream: ${streamedNames.join(", ")}.`
+  })
+
 /** The datasets a stream captures: `--datasets`, or `--dataset`, or `stream.datasets` of the config. */
 const chosenDatasets = (
   dataset: Option.Option<DatasetName>,
@@ -95,7 +108,10 @@ const chosenDatasets = (
       return yield* new UsageError({
         detail: "--dataset and --datasets were both given; use --datasets for several, --dataset for one."
       })
-    if (Option.isSome(dataset)) return [dataset.value]
+    if (Option.isSome(dataset)) {
+      if (!streamedNames.includes(dataset.value)) return yield* backfillOnly(dataset.value)
+      return [dataset.value]
+    }
     if (Option.isNone(datasets)) return config.stream.datasets as ReadonlyArray<DatasetName>
     const names = [
       ...new Set(
@@ -110,6 +126,8 @@ const chosenDatasets = (
         detail: `--datasets is empty; expected a comma list of ${streamedNames.join(", ")}.`
       })
     const unknown = names.find((n) => !(streamedNames as ReadonlyArray<string>).includes(n))
+    if (unknown !== undefined && (datasetNames as ReadonlyArray<string>).includes(unknown))
+      return yield* backfillOnly(unknown)
     if (unknown !== undefined)
       return yield* new UsageError({
         detail: `--datasets has ${JSON.stringify(unknown)}; expected a comma list of ${streamedNames.join(", ")}.`
@@ -120,7 +138,8 @@ const chosenDatasets = (
 export const streamCommand = Command.make(
   "stream",
   {
-    dataset: choiceOption("dataset", [...streamedNames, "book_deltas"]).pipe(
+    // Every dataset is a choice, so one that is backfilled only is refused with a sentence that says so.
+    dataset: choiceOption("dataset", [...datasetNames, "book_deltas"]).pipe(
       Options.withDescription(
         `One dataset to capture (${datasetHelp()}; or book_deltas: Binance order books with --venue, around the clock).`
       ),

@@ -45,6 +45,10 @@ export interface AppConfigShape {
     readonly api: "v3" | "v2"
     /** Time allowed from sending a request to the start of its answer, and between two body chunks. */
     readonly requestTimeoutMs: number
+    /** Expirations downloaded at once by a backfill (1–4; the terminal answers 429 beyond its limit). */
+    readonly concurrency: number
+    /** A backfill keeps the expirations from each day D to D + max_dte calendar days (`--max-dte`). */
+    readonly maxDte: number
   }
   readonly stream: {
     /** Sinks are flushed at least this often while streaming. */

@@ -208,7 +208,9 @@ export const SourcesFile = section("sources", {
     section("sources.thetadata", {
       url: opt(httpUrl),
       api: opt(ThetaApiSchema),
-      request_timeout_ms: opt(int("a whole number of milliseconds ≥ 1", 1))
+      request_timeout_ms: opt(int("a whole number of milliseconds ≥ 1", 1)),
+      concurrency: opt(int("a whole number from 1 to 4", 1, 4)),
+      max_dte: opt(int("a whole number of days from 0 to 3660", 0, 3660))
     })
   )
 })
@@ -297,7 +299,9 @@ export const defaults = {
     urlV3: "http://127.0.0.1:25503",
     urlV2: "http://127.0.0.1:25510",
     api: "v3" as "v3" | "v2",
-    requestTimeoutMs: 120_000
+    requestTimeoutMs: 120_000,
+    concurrency: 3,
+    maxDte: 60
   },
   binance: {
     spotUrl: "https://api.binance.com",
@@ -975,7 +979,9 @@ export const loadConfig = (options: LoadConfigOptions): Effect.Effect<AppConfigS
       thetadata: {
         url: thetaUrl,
         api: thetaApi,
-        requestTimeoutMs: y.sources.thetadata?.request_timeout_ms ?? defaults.thetadata.requestTimeoutMs
+        requestTimeoutMs: y.sources.thetadata?.request_timeout_ms ?? defaults.thetadata.requestTimeoutMs,
+        concurrency: y.sources.thetadata?.concurrency ?? defaults.thetadata.concurrency,
+        maxDte: y.sources.thetadata?.max_dte ?? defaults.thetadata.maxDte
       },
       binance: { spotUrl: bases[0]!, spotWsUrl: bases[1]!, usdmUrl: bases[2]!, usdmWsUrl: bases[3]! },
       book: { ...bookOf(y.settings.book), ...(bookKey === undefined ? {} : { encryptKey: bookKey }) },

@@ -57,6 +57,12 @@ export interface Dataset<A> {
   /** The column a partition write is scoped by: rewriting SPY's day leaves QQQ's rows alone. */
   readonly instrument: keyof A & string
   /**
+   * A second Hive partition column below the date, when a day is split into units written on their
+   * own (option_greeks_1m: `expiration`, so `date=D/expiration=E/`). Every row of a partition write
+   * then has the write's `subPartition` value in this column. Absent: one folder per date.
+   */
+  readonly subPartition?: keyof A & string
+  /**
    * The column holding the event time: a `timestamp_ms` column, or a `date` column for records that
    * describe a whole day (reference data such as a day's option chain). The SQL sink deletes and
    * reads a partition by it.

@@ -154,6 +154,8 @@ export const OptionGreeks1m: Dataset<OptionGreek> = {
   ],
   key: ["symbol", "expiration", "strike", "right", "ts"],
   instrument: "symbol",
+  // One folder (and one backfill unit) per expiration: date=D/expiration=E/.
+  subPartition: "expiration",
   timeColumn: "ts",
   eventTime: (g) => g.ts,
   partitionDate: (g) => newYorkDate(g.ts),

@@ -13,6 +13,7 @@ import type { Feed } from "../runners/Feed.js"
 import type { LiveFeed } from "../runners/LiveFeed.js"
 import type { MassiveRest } from "../sources/massive/MassiveRest.js"
 import type { MassiveSocket } from "../sources/massive/MassiveSocket.js"
+import type { ThetaTerminal } from "../sources/thetadata/ThetaTerminal.js"
 import {
   type OptionEnriched,
   OptionsEnriched1s,
@@ -25,6 +26,7 @@ import { type IndexBar, IndexBars1s } from "./IndexBar.js"
 import { News, type NewsRecord, NewsSentiment, type NewsSentimentRecord } from "./News.js"
 import { type OptionBar, OptionBars1s } from "./OptionBar.js"
 import { type OptionContractRow, OptionContracts } from "./OptionContract.js"
+import { type OptionGreek, OptionGreeks1m } from "./OptionGreek.js"
 import { SchemaDrift, type SchemaDriftRow } from "./SchemaDrift.js"
 import { type StockBar, StockBars1s } from "./StockBar.js"
 
@@ -32,12 +34,19 @@ import { type StockBar, StockBars1s } from "./StockBar.js"
 export type LiveCapableFeed<A> = Feed<A> & { readonly live: LiveFeed<A> }
 
 /**
- * How a vendor module builds a dataset's feed: REST only (backfill), or with its live side (stream).
+ * How a Massive module builds a dataset's feed: REST only (backfill), or with its live side (stream).
  * A feed may read its dataset's settings (`options.max_dte`) from `AppConfig`.
  */
 export interface FeedModule<A> {
   readonly make: Effect.Effect<Feed<A>, never, MassiveRest | AppConfig>
   readonly makeLive?: Effect.Effect<LiveCapableFeed<A>, never, MassiveRest | MassiveSocket | AppConfig>
+}
+
+/** How a ThetaData module builds a dataset's feed, through the terminal (backfill only). */
+export interface ThetaFeedModule<A> {
+  readonly make: Effect.Effect<Feed<A>, never, ThetaTerminal | AppConfig>
+  /** Not captured live: `stream` refuses its datasets. */
+  readonly makeLive?: never
 }
 
 /**
@@ -53,15 +62,28 @@ export interface LiveWire {
   readonly prefix?: string
 }
 
-export interface DatasetEntry<A> {
+/**
+ * The vendor a dataset comes from and the module that builds its feed, loaded only by the commands
+ * that need it: the vendor says which source service the feed needs (MassiveRest, ThetaTerminal).
+ */
+export type VendorFeed<A> =
+  | { readonly vendor: "Massive"; readonly feed: () => Promise<FeedModule<A>> }
+  | { readonly vendor: "ThetaData"; readonly feed: () => Promise<ThetaFeedModule<A>> }
+
+export type Vendor = VendorFeed<unknown>["vendor"]
+
+export type DatasetEntry<A> = DatasetDescription<A> & VendorFeed<A>
+
+export interface DatasetDescription<A> {
   readonly dataset: Dataset<A>
-  readonly vendor: "Massive"
   /** One line for `--help` and the README. */
   readonly summary: string
   /**
    * What the instruments of a backfill's unit of work are (a value of `dataset.instrument`), and the
    * option that names them: tickers (`--symbols SPY,QQQ`), underlyings whose tracked option
-   * chain is the unit (`--underlying SPY`), or the tickers news is kept for (`--tickers SPY`).
+   * chain is the unit (`--underlying SPY`), or the tickers news is kept for (`--tickers SPY`). A
+   * feed whose days split into units (`Feed.units`: option_greeks_1m's expirations) takes them
+   * per instrument-day.
    */
   readonly instruments: { readonly option: "symbols" | "underlying" | "tickers"; readonly example: string }
   /**
@@ -93,8 +115,6 @@ export interface DatasetEntry<A> {
   }
   /** Its live feed's cluster and wire shape, when it streams as per-second aggregates. */
   readonly live?: LiveWire
-  /** Loads the vendor module that builds the feed. */
-  readonly feed: () => Promise<FeedModule<A>>
 }
 
 /** `entry` with its record type erased, for dispatch by name. */
@@ -172,6 +192,17 @@ export const registry = {
     streamSource: "massive-news-sentiment",
     streamInstruments: { key: "news.tickers", of: (config) => config.news.tickers },
     feed: () => import("../sources/massive/newsSentimentFeed.js")
+  }),
+  option_greeks_1m: erase<OptionGreek>({
+    dataset: OptionGreeks1m,
+    vendor: "ThetaData",
+    summary:
+      "first-order greeks at 1-minute interval of every expiration of an option root within --max-dte days of each day (ThetaData terminal; partitioned by date and expiration; backfill only)",
+    instruments: { option: "symbols", example: "SPXW" },
+    streamed: false,
+    streamSource: "thetadata-option-greeks",
+    streamInstruments: { key: "--symbols", of: () => [] },
+    feed: () => import("../sources/thetadata/optionGreeksFeed.js")
   })
 } as const
 
@@ -185,6 +216,12 @@ export const streamedNames: ReadonlyArray<DatasetName> = datasetNames.filter(
 
 /** The entry of `name`. */
 export const entryOf = (name: DatasetName): DatasetEntry<unknown> => registry[name]
+
+/** The feed module of a Massive dataset (the demo's, a stream's); another vendor's is refused. */
+export const massiveFeedOf = (entry: DatasetEntry<unknown>): Promise<FeedModule<unknown>> =>
+  entry.vendor === "Massive"
+    ? entry.feed()
+    : Promise.reject(new Error(`${entry.dataset.name} comes from ${entry.vendor}, not Massive`))
 
 /** `names` with the datasets written alongside each (news → news, news_sentiment), in order, once each. */
 export const withAlongside = (names: ReadonlyArray<DatasetName>): ReadonlyArray<DatasetName> => [
@@ -252,5 +289,6 @@ export const sqlSchemaChanges: ReadonlyArray<
   { _tag: "table", table: anyDataset(SchemaDrift) },
   { _tag: "table", table: anyDataset(OptionsEnriched1s) },
   { _tag: "table", table: anyDataset(UnderlyingFeatures1s) },
-  { _tag: "view", name: CONSOLIDATED_VIEW, sql: consolidatedViewSql() }
+  { _tag: "view", name: CONSOLIDATED_VIEW, sql: consolidatedViewSql() },
+  { _tag: "table", table: registry.option_greeks_1m.dataset }
 ]

@@ -50,6 +50,20 @@ export class VendorRequestError extends Schema.TaggedError<VendorRequestError>()
   }
 }
 
+/**
+ * A vendor failure that no retry and no other unit of the run can get past (nothing answers at the
+ * vendor's URL; the subscription lacks the data): the run stops at once. `detail` is the vendor
+ * module's own sentence, with the fix.
+ */
+export class VendorStopError extends Schema.TaggedError<VendorStopError>()("VendorStopError", {
+  vendor: Schema.String,
+  detail: Schema.String
+}) {
+  override get message(): string {
+    return this.detail
+  }
+}
+
 /** A vendor response did not have the shape the protocol promises. */
 export class VendorDecodeError extends Schema.TaggedError<VendorDecodeError>()("VendorDecodeError", {
   vendor: Schema.String,
@@ -105,10 +119,20 @@ export class StorageError extends Schema.TaggedError<StorageError>()("StorageErr
 
 /** A backfill finished but some days failed after retries. Exit code 1. */
 export class BackfillIncomplete extends Schema.TaggedError<BackfillIncomplete>()("BackfillIncomplete", {
-  failed: Schema.Array(Schema.Struct({ symbol: Schema.String, date: Schema.String, reason: Schema.String }))
+  failed: Schema.Array(
+    Schema.Struct({
+      symbol: Schema.String,
+      date: Schema.String,
+      /** The unit of the day that failed (an expiration), for datasets whose days split into units. */
+      unit: Schema.optional(Schema.String),
+      reason: Schema.String
+    })
+  )
 }) {
   override get message(): string {
-    const lines = this.failed.map((f) => `  ${f.symbol} ${f.date}: ${f.reason}`)
+    const lines = this.failed.map(
+      (f) => `  ${f.symbol} ${f.date}${f.unit === undefined ? "" : ` ${f.unit}`}: ${f.reason}`
+    )
     return `${this.failed.length} day(s) failed after retries (every other day is committed; rerun to retry them):\n${lines.join("\n")}`
   }
 }

@@ -38,6 +38,11 @@ export interface DayEntry {
   readonly dataset: string
   readonly symbol: string
   readonly date: string
+  /**
+   * The unit of the day this entry is for, when the dataset splits a day into units committed on
+   * their own (option_greeks_1m: the expiration); a day is complete when each of its units is.
+   */
+  readonly unit?: string
   readonly status: DayStatusName
   /** Rows committed for this instrument-day (done). */
   readonly rows?: number
@@ -63,6 +68,8 @@ export interface FileEntry {
   readonly kind: "file"
   readonly dataset: string
   readonly date: string
+  /** The unit whose partition this is (its `subPartition` value), below a second partition column. */
+  readonly unit?: string
   readonly file: string
   readonly rows: number
   readonly bytes: number
@@ -78,9 +85,9 @@ export interface FileEntry {
 export type CheckpointEntry = DayEntry | FileEntry
 
 export interface CheckpointsShape {
-  /** Latest entry per (symbol, date) of a dataset. */
+  /** Latest entry per (symbol, date[, unit]) of a dataset (`dayKey`). */
   readonly days: (dataset: string) => Effect.Effect<ReadonlyMap<string, DayEntry>, StorageError>
-  /** Latest file entry per date of a dataset. */
+  /** Latest file entry per date[, unit] of a dataset (`fileKey`). */
   readonly files: (dataset: string) => Effect.Effect<ReadonlyMap<string, FileEntry>, StorageError>
   /** Datasets that have a journal. */
   readonly datasets: Effect.Effect<ReadonlyArray<string>, StorageError>
@@ -90,7 +97,11 @@ export interface CheckpointsShape {
 
 export class Checkpoints extends Context.Tag("tapehouse/Checkpoints")<Checkpoints, CheckpointsShape>() {}
 
-export const dayKey = (symbol: string, date: string) => `${symbol}|${date}`
+export const dayKey = (symbol: string, date: string, unit?: string) =>
+  unit === undefined ? `${symbol}|${date}` : `${symbol}|${date}|${unit}`
+
+/** The key of a partition's file entry: its date, and its unit below a second partition column. */
+export const fileKey = (date: string, unit?: string) => (unit === undefined ? date : `${date}|${unit}`)
 
 interface Loaded {
   readonly days: Map<string, DayEntry>
@@ -126,9 +137,9 @@ export const withHistory = (previous: DayEntry | undefined, entry: DayEntry, own
 
 const apply = (state: Loaded, entry: CheckpointEntry, owned = false) => {
   if (entry.kind === "day") {
-    const key = dayKey(entry.symbol, entry.date)
+    const key = dayKey(entry.symbol, entry.date, entry.unit)
     state.days.set(key, withHistory(state.days.get(key), entry, owned))
-  } else state.files.set(entry.date, entry)
+  } else state.files.set(fileKey(entry.date, entry.unit), entry)
 }
 
 /** Parses a journal; a line that does not parse (a torn append) is skipped. */

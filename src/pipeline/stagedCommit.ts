@@ -13,14 +13,15 @@ import { Effect } from "effect"
 import type { Dataset } from "../domain/Dataset.js"
 import type { SinkError, StorageError } from "../domain/errors.js"
 import { type CommitResult, type PartitionWrite, publishAll, type Sinks } from "../sinks/Sink.js"
-import type { CheckpointEntry, Checkpoints, FileEntry } from "./Checkpoints.js"
+import { type CheckpointEntry, type Checkpoints, type FileEntry, fileKey } from "./Checkpoints.js"
 
 /** The file entry of a staged commit's file result, to record with the day (none without a file). */
 export const fileEntryOf = (
   dataset: string,
   date: string,
   results: ReadonlyArray<CommitResult>,
-  at: string
+  at: string,
+  unit?: string
 ): ReadonlyArray<FileEntry> => {
   const file = results.find((r) => r.file !== undefined && r.sha256 !== undefined)
   if (file?.file === undefined || file.sha256 === undefined) return []
@@ -29,6 +30,7 @@ export const fileEntryOf = (
       kind: "file",
       dataset,
       date,
+      ...(unit === undefined ? {} : { unit }),
       file: file.file,
       rows: file.rows,
       bytes: file.bytes ?? 0,
@@ -71,15 +73,15 @@ export const recoverStaged = <A>(
 ) =>
   Effect.gen(function* () {
     const files = yield* checkpoints.files(dataset.name)
-    const recovered = yield* sinks.recover(dataset, (date) => {
-      const f = files.get(date)
+    const recovered = yield* sinks.recover(dataset, (date, unit) => {
+      const f = files.get(fileKey(date, unit))
       return f === undefined ? undefined : { sha256: f.sha256, ...(f.retired ? { retired: f.retired } : {}) }
     })
     for (const r of recovered)
       yield* Effect.logWarning(
         r.action === "published"
-          ? `${dataset.name} ${r.date}: published the file a previous run committed but had not made visible (it stopped in between)`
-          : `${dataset.name} ${r.date}: removed a staged file a previous run never committed (it stopped first); the day is redone`
+          ? `${dataset.name} ${r.date}${r.subPartition === undefined ? "" : ` ${r.subPartition}`}: published the file a previous run committed but had not made visible (it stopped in between)`
+          : `${dataset.name} ${r.date}${r.subPartition === undefined ? "" : ` ${r.subPartition}`}: removed a staged file a previous run never committed (it stopped first); the day is redone`
       )
     return recovered
   })

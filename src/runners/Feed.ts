@@ -6,11 +6,16 @@
  * are. Feeds are built by the vendor's modules (`src/sources/<vendor>/<dataset>Feed.ts`) and looked
  * up through the registry (`src/domain/datasets.ts`).
  */
-import type { Stream } from "effect"
+import type { Effect, Stream } from "effect"
 import type { TradingSession } from "../calendar/MarketCalendar.js"
 import type { SessionPolicy } from "../calendar/sessionPolicy.js"
 import type { Dataset, Rejected } from "../domain/Dataset.js"
-import type { VendorAuthError, VendorDecodeError, VendorRequestError } from "../domain/errors.js"
+import type {
+  VendorAuthError,
+  VendorDecodeError,
+  VendorRequestError,
+  VendorStopError
+} from "../domain/errors.js"
 import type { LiveFeed } from "./LiveFeed.js"
 
 export interface SourcePage<A> {
@@ -19,7 +24,32 @@ export interface SourcePage<A> {
   readonly rejected: ReadonlyArray<Rejected>
 }
 
-export type VendorError = VendorAuthError | VendorRequestError | VendorDecodeError
+export type VendorError = VendorAuthError | VendorRequestError | VendorDecodeError | VendorStopError
+
+/**
+ * How a dataset whose day splits into units is fetched (option greeks: one unit per expiration).
+ * Each unit of an instrument's day is fetched, committed and checkpointed on its own, as
+ * (instrument, day, unit), into the partition `dataset.subPartition` = the unit. A unit the vendor
+ * has no data for is recorded `empty`, and that is final: the day is complete when each of its
+ * units is `done` or `empty`.
+ */
+export interface DayUnits<A> {
+  /** What a unit is, for messages ("expiration"). */
+  readonly noun: string
+  /** The units of one instrument's trading day, in the order to fetch them. */
+  readonly of: (
+    instrument: string,
+    session: TradingSession
+  ) => Effect.Effect<ReadonlyArray<string>, VendorError>
+  /** Every record of one unit. */
+  readonly fetch: (
+    instrument: string,
+    session: TradingSession,
+    unit: string
+  ) => Stream.Stream<SourcePage<A>, VendorError>
+  /** Units fetched at once, over every day of a run (the vendor's own limit on requests in flight). */
+  readonly concurrency: number
+}
 
 export interface Feed<A> {
   readonly dataset: Dataset<A>
@@ -48,7 +78,9 @@ export interface Feed<A> {
   readonly sessionPolicy?: SessionPolicy
   /** How the dataset is captured live, when it is. */
   readonly live?: LiveFeed<A>
+  /** Its day's units, when a day is fetched and committed unit by unit (`DayUnits`). */
+  readonly units?: DayUnits<A>
 }
 
 /** The backfill runner's part of a feed (a feed is one). */
-export type BackfillSource<A> = Pick<Feed<A>, "dataset" | "vendor" | "fetchDay" | "sessionPolicy">
+export type BackfillSource<A> = Pick<Feed<A>, "dataset" | "vendor" | "fetchDay" | "sessionPolicy" | "units">

@@ -6,12 +6,17 @@
  * instruments' rows of that day, unfinished days are redone, and a day recorded but not yet
  * published is published first. An instrument-day for which the vendor returned nothing is
  * recorded `empty`, not done, and is retried by the next run unless `acceptEmpty`.
+ *
+ * A feed whose day splits into units (`Feed.units`: option greeks, one unit per expiration) is run
+ * the same way one level down: each (instrument, day, unit) is planned, fetched, committed into its
+ * own partition and checkpointed on its own, `units.concurrency` units at once over the whole run.
+ * A unit without data is `empty` and final; a day is complete when each of its units is.
  */
 import { Clock, Effect, Stream } from "effect"
 import { MarketCalendar, type TradingSession } from "../calendar/MarketCalendar.js"
 import { calendarOf } from "../calendar/sessionPolicy.js"
 import { type Dataset, type EventWindow, instrumentsOf, type Rejected } from "../domain/Dataset.js"
-import { VendorAuthError } from "../domain/errors.js"
+import { VendorAuthError, VendorStopError } from "../domain/errors.js"
 import { addDays, newYorkDate } from "../domain/time.js"
 import * as Performance from "../monitor/Performance.js"
 import * as PipelineMetrics from "../monitor/PipelineMetrics.js"
@@ -21,7 +26,7 @@ import { commitStaged, fileEntryOf, recoverStaged } from "../pipeline/stagedComm
 import { makeValidator } from "../pipeline/validate.js"
 import { Quarantine } from "../sinks/Quarantine.js"
 import { Sinks } from "../sinks/Sink.js"
-import type { BackfillSource } from "./Feed.js"
+import type { BackfillSource, SourcePage, VendorError } from "./Feed.js"
 
 export interface BackfillRequest {
   readonly symbols: ReadonlyArray<string>
@@ -38,9 +43,19 @@ export interface BackfillRequest {
 /** Where a planned trading day stands in this run. */
 export type DayProgress = "queued" | "running" | "committed" | "failed"
 
+/** Units of a feed whose days split into units: how many are planned and finished. */
+export interface UnitProgress {
+  /** What a unit is ("expiration"). */
+  readonly noun: string
+  readonly done: number
+  readonly total: number
+}
+
 export interface BackfillProgress {
   readonly daysDone: number
   readonly daysTotal: number
+  /** For a feed whose days split into units. */
+  readonly units?: UnitProgress
   readonly rows: number
   readonly elapsedMs: number
   /** Every trading day this run has to do, in date order, and where it stands (a live view). */
@@ -49,6 +64,8 @@ export interface BackfillProgress {
 
 export interface CommittedDay {
   readonly date: string
+  /** The unit committed, for a feed whose days split into units (one entry per unit). */
+  readonly unit?: string
   readonly symbols: ReadonlyArray<string>
   readonly rows: number
   readonly rejected: number
@@ -67,7 +84,12 @@ export interface BackfillReport {
   /** Instrument-days skipped because a previous run completed them. */
   readonly alreadyDone: ReadonlyArray<{ readonly symbol: string; readonly date: string }>
   readonly committed: ReadonlyArray<CommittedDay>
-  readonly failed: ReadonlyArray<{ readonly symbol: string; readonly date: string; readonly reason: string }>
+  readonly failed: ReadonlyArray<{
+    readonly symbol: string
+    readonly date: string
+    readonly unit?: string
+    readonly reason: string
+  }>
   /** Instrument-days the vendor returned no rows for (recorded `empty`), by this run. */
   readonly empty: ReadonlyArray<{ readonly symbol: string; readonly date: string }>
   /** Instrument-days recorded `empty` before and skipped because of `acceptEmpty`. */
@@ -77,6 +99,25 @@ export interface BackfillReport {
   readonly duplicates: number
   readonly bytes: number
   readonly elapsedMs: number
+  /** For a feed whose days split into units: what became of the days and their units. */
+  readonly units?: UnitsReport
+}
+
+export interface UnitsReport {
+  readonly noun: string
+  /** Trading days (instrument-days) whose every unit is now done or without data. */
+  readonly daysComplete: number
+  /** Days with a unit that failed in this run. */
+  readonly daysFailed: number
+  /** Days complete before this run: nothing fetched. */
+  readonly daysSkipped: number
+  /** Units committed by this run. */
+  readonly committed: number
+  /** Units the vendor had no data for (recorded `empty`), by this run. */
+  readonly noData: number
+  readonly failed: number
+  /** Units done (or without data) before this run, skipped. */
+  readonly skipped: number
 }
 
 const messageOf = (e: { readonly message: string }) => e.message
@@ -149,9 +190,63 @@ interface Received<A> {
   firstPageAt: number | undefined
 }
 
+/** A unit of an instrument's day to fetch (an expiration of SPXW). */
+export interface PlannedUnit {
+  readonly symbol: string
+  readonly unit: string
+}
+
+/** A trading day to work on: its instruments, and its units when the feed splits days into units. */
+interface DayWork {
+  readonly session: TradingSession
+  readonly symbols: ReadonlyArray<string>
+  readonly units?: ReadonlyArray<PlannedUnit>
+}
+
+/**
+ * The units of one trading day a run fetches: each instrument's units (`unitsOf`) not yet `done`
+ * or `empty` (no data is final for a unit), or all of them with `overwrite`. `complete` lists the
+ * instruments whose every unit was finished before (the day is skipped for them); `skipped` counts
+ * the units not fetched again. An instrument with no unit that day is complete with nothing to do.
+ */
+export const planUnits = <E>(
+  request: Pick<BackfillRequest, "symbols" | "overwrite">,
+  session: Pick<TradingSession, "date">,
+  done: ReadonlyMap<string, DayEntry>,
+  unitsOf: (symbol: string) => Effect.Effect<ReadonlyArray<string>, E>
+): Effect.Effect<
+  {
+    readonly todo: ReadonlyArray<PlannedUnit>
+    readonly complete: ReadonlyArray<string>
+    readonly skipped: number
+  },
+  E
+> =>
+  Effect.gen(function* () {
+    const todo: Array<PlannedUnit> = []
+    const complete: Array<string> = []
+    let skipped = 0
+    for (const symbol of request.symbols) {
+      const all = yield* unitsOf(symbol)
+      let left = 0
+      for (const unit of all) {
+        const status = done.get(dayKey(symbol, session.date, unit))?.status
+        if (!request.overwrite && (status === "done" || status === "empty")) skipped++
+        else {
+          todo.push({ symbol, unit })
+          left++
+        }
+      }
+      if (left === 0) complete.push(symbol)
+    }
+    return { todo, complete, skipped }
+  })
+
 /** What a run will do, known before it fetches anything. */
 export interface BackfillPlan {
   readonly tradingDays: number
+  /** Units to fetch, for a feed whose days split into units. */
+  readonly units?: number
   /** Trading days with something to fetch. */
   readonly workDays: number
   /** Instrument-days to fetch. */
@@ -192,8 +287,26 @@ export const run = <A>(
     const done = yield* checkpoints.days(dataset.name)
     const alreadyDone: Array<{ symbol: string; date: string }> = []
     const acceptedEmpty: Array<{ symbol: string; date: string }> = []
-    const work: Array<{ session: TradingSession; symbols: ReadonlyArray<string> }> = []
+    const work: Array<DayWork> = []
+    const units = source.units
+    if (units !== undefined && dataset.subPartition === undefined)
+      return yield* Effect.dieMessage(
+        `${dataset.name}: a feed of units needs a dataset with a subPartition column`
+      )
+    let unitsSkipped = 0
     for (const session of sessions) {
+      if (units !== undefined) {
+        const planned = yield* planUnits(request, session, done, (symbol) => units.of(symbol, session))
+        unitsSkipped += planned.skipped
+        for (const symbol of planned.complete) alreadyDone.push({ symbol, date: session.date })
+        if (planned.todo.length > 0)
+          work.push({
+            session,
+            symbols: [...new Set(planned.todo.map((u) => u.symbol))],
+            units: planned.todo
+          })
+        continue
+      }
       const todo = request.symbols.filter((symbol) => {
         if (request.overwrite) return true
         const status = done.get(dayKey(symbol, session.date))?.status
@@ -205,25 +318,29 @@ export const run = <A>(
       })
       if (todo.length > 0) work.push({ session, symbols: todo })
     }
+    const unitsTotal = work.reduce((n, w) => n + (w.units?.length ?? 0), 0)
     const dayStates = new Map<string, DayProgress>(work.map((w) => [w.session.date, "queued"]))
     yield* onPlan({
       tradingDays: sessions.length,
       workDays: work.length,
       instrumentDays: work.reduce((n, w) => n + w.symbols.length, 0),
-      alreadyDone: alreadyDone.length
+      alreadyDone: alreadyDone.length,
+      ...(units === undefined ? {} : { units: unitsTotal })
     })
     if (alreadyDone.length > 0)
       yield* Effect.logInfo(`${alreadyDone.length} instrument-day(s) already done; not fetched again`)
 
     const at = yield* now
+    // Every planned unit of work is recorded before anything is fetched: a status view shows them.
     yield* checkpoints.record(
-      work.flatMap(({ session, symbols }) =>
-        symbols.map(
-          (symbol): DayEntry => ({
+      work.flatMap(({ session, symbols, units }) =>
+        (units ?? symbols.map((symbol) => ({ symbol, unit: undefined }))).map(
+          ({ symbol, unit }): DayEntry => ({
             kind: "day",
             dataset: dataset.name,
             symbol,
             date: session.date,
+            ...(unit === undefined ? {} : { unit }),
             status: "pending",
             at
           })
@@ -232,10 +349,15 @@ export const run = <A>(
     )
 
     const committed: Array<CommittedDay> = []
-    const failed: Array<{ symbol: string; date: string; reason: string }> = []
+    const failed: Array<{ symbol: string; date: string; unit?: string; reason: string }> = []
     const empty: Array<{ symbol: string; date: string }> = []
     let rowsTotal = 0
     let daysDone = 0
+    let unitsDone = 0
+    let unitsNoData = 0
+    let daysUnitsFailed = 0
+    // One permit per unit in flight, shared by the days running at once.
+    const unitPermits = yield* Effect.makeSemaphore(Math.max(1, units?.concurrency ?? 1))
 
     /**
      * One instrument's day, processed page by page as the pages arrive: each page is validated and
@@ -243,7 +365,13 @@ export const run = <A>(
      * of adding up. What is kept per instrument (valid records in arrival order, vendor rejects, then
      * validation rejects) is what collecting every page first and validating afterwards gave.
      */
-    const receiveSymbol = (symbol: string, session: TradingSession, window: EventWindow) =>
+    const receiveSymbol = (
+      symbol: string,
+      session: TradingSession,
+      window: EventWindow,
+      unit: string | undefined,
+      onFailure: (got: Received<A>) => Effect.Effect<void, never>
+    ) =>
       Effect.suspend(() => {
         const got: Received<A> = {
           valid: [],
@@ -253,7 +381,10 @@ export const run = <A>(
           pages: 0,
           firstPageAt: undefined
         }
-        return source.fetchDay(symbol, session).pipe(
+        const pages: Stream.Stream<SourcePage<A>, VendorError> = unit === undefined || units === undefined
+          ? source.fetchDay(symbol, session)
+          : units.fetch(symbol, session, unit)
+        return pages.pipe(
           Stream.runForEach((page) =>
             Effect.map(Clock.currentTimeMillis, (now) => {
               got.firstPageAt ??= now
@@ -266,20 +397,49 @@ export const run = <A>(
               countInstruments(checked.valid, got.received)
             })
           ),
+          Effect.tapError(() => onFailure(got)),
           Effect.as(got)
         )
       })
 
-    const processDay = (session: TradingSession, symbols: ReadonlyArray<string>) =>
+    /** Quarantine scope of an instrument's rejects: per unit when the day splits into units. */
+    const scopeOf = (symbol: string, unit: string | undefined) =>
+      unit === undefined ? symbol : `${symbol}-${unit}`
+
+    /**
+     * A unit's rejects read before its fetch failed (a row the body broke off in, with its line
+     * number) are kept in quarantine although the unit is not committed; a later success replaces them.
+     */
+    const keepRejectsOfFailure =
+      (session: TradingSession, symbol: string, unit: string | undefined) => (got: Received<A>) =>
+        unit === undefined || got.vendorRejects.length + got.invalid.length === 0
+          ? Effect.void
+          : quarantine
+              .write(dataset, session.date, scopeOf(symbol, unit), [...got.vendorRejects, ...got.invalid])
+              .pipe(
+                Effect.catchAll((e) =>
+                  Effect.logWarning(`could not keep the rejects of a failed unit: ${e.message}`)
+                ),
+                Effect.asVoid
+              )
+
+    /**
+     * One day of `symbols`, or one `unit` of one instrument's day: fetched, validated, deduplicated,
+     * quarantined, committed staged and checkpointed.
+     */
+    const processDay = (session: TradingSession, symbols: ReadonlyArray<string>, unit?: string) =>
       Effect.gen(function* () {
         const dayStartedAt = yield* Clock.currentTimeMillis
         const window: EventWindow =
           dataset.dayWindow === "date"
             ? { date: session.date, ...dataset.partitionRange(session.date) }
             : { date: session.date, startMs: session.openMs, endMs: session.closeMs }
-        const fetched = yield* Effect.forEach(symbols, (symbol) => receiveSymbol(symbol, session, window), {
-          concurrency: 2
-        })
+        const fetched = yield* Effect.forEach(
+          symbols,
+          (symbol) =>
+            receiveSymbol(symbol, session, window, unit, keepRejectsOfFailure(session, symbol, unit)),
+          { concurrency: 2 }
+        )
         // In the order of `symbols`, whatever order the fetches finished in: "last received wins"
         // among equal keys (an article under two tickers) stays the same from one run to the next.
         const all: Array<A> = fetched.length === 1 ? fetched[0]!.valid : []
@@ -305,7 +465,7 @@ export const run = <A>(
         // Rejects first: a day is done only once its rejects are kept too.
         for (const [symbol, rejects] of rejectedBySymbol) {
           rejectedCount += rejects.length
-          yield* quarantine.write(dataset, session.date, symbol, rejects)
+          yield* quarantine.write(dataset, session.date, scopeOf(symbol, unit), rejects)
         }
         // Without duplicates every received row is kept: no second count.
         const rowsBySymbol = duplicates === 0 ? receivedBySymbol : countInstruments(rows, new Map())
@@ -316,16 +476,24 @@ export const run = <A>(
         const results = yield* commitStaged(
           sinks,
           checkpoints,
-          { dataset, date: session.date, instruments: symbols, rows, mode: "replace" },
+          {
+            dataset,
+            date: session.date,
+            ...(unit === undefined ? {} : { subPartition: unit }),
+            instruments: symbols,
+            rows,
+            mode: "replace"
+          },
           (results) =>
             Effect.map(now, (at) => [
-              ...fileEntryOf(dataset.name, session.date, results, at),
+              ...fileEntryOf(dataset.name, session.date, results, at, unit),
               ...symbols.map(
                 (symbol): DayEntry => ({
                   kind: "day",
                   dataset: dataset.name,
                   symbol,
                   date: session.date,
+                  ...(unit === undefined ? {} : { unit }),
                   status: isEmpty(symbol) ? "empty" : "done",
                   rows: rowsBySymbol.get(symbol) ?? 0,
                   rejected: rejectedBySymbol.get(symbol)?.length ?? 0,
@@ -336,27 +504,35 @@ export const run = <A>(
               )
             ]),
           // The day counts as committed in the same breath as its checkpoint (see interruptedLines).
-          Effect.sync(() => dayStates.set(session.date, "committed"))
+          Effect.sync(() => {
+            if (unit === undefined) dayStates.set(session.date, "committed")
+            else unitsDone++
+          })
         )
         metrics.batch({ received, committed: rows.length, quarantined: rejectedCount })
         yield* performance.commitDone({
           source: "backfill",
           dataset: dataset.name,
-          unit: session.date,
+          unit: unit === undefined ? session.date : `${session.date} ${unit}`,
           firstRecordAt: firstPageAt ?? dayStartedAt,
           commitStartedAt,
           durableAt: yield* Clock.currentTimeMillis,
           rows: rows.length
         })
-        for (const symbol of symbols) if (isEmpty(symbol)) empty.push({ symbol, date: session.date })
+        for (const symbol of symbols)
+          if (isEmpty(symbol)) {
+            if (unit === undefined) empty.push({ symbol, date: session.date })
+            else unitsNoData++
+          }
         const fileResult = results.find(
           (r) => r.file !== undefined && r.sha256 !== undefined && (r.bytes ?? 0) > 0
         )
         yield* Effect.logInfo(
-          `${dataset.name} ${session.date} committed: ${rows.length} rows, ${rejectedCount} rejected, ${duplicates} duplicates, ${pages} pages`
+          `${dataset.name} ${session.date}${unit === undefined ? "" : ` ${units?.noun ?? "unit"} ${unit}`} committed: ${rows.length} rows, ${rejectedCount} rejected, ${duplicates} duplicates, ${pages} pages`
         ).pipe(Effect.annotateLogs({ symbols: symbols.join(",") }))
         const day: CommittedDay = {
           date: session.date,
+          ...(unit === undefined ? {} : { unit }),
           symbols,
           rows: rows.length,
           rejected: rejectedCount,
@@ -365,17 +541,96 @@ export const run = <A>(
           ...(fileResult?.bytes !== undefined ? { bytes: fileResult.bytes } : {})
         }
         return day
-      }).pipe(Effect.withSpan("backfill.day", { attributes: { date: session.date } }))
+      }).pipe(Effect.withSpan("backfill.day", { attributes: { date: session.date, unit: unit ?? "" } }))
 
     const progress = (elapsedMs: number): BackfillProgress => ({
       daysDone,
       daysTotal: work.length,
+      ...(units === undefined ? {} : { units: { noun: units.noun, done: unitsDone, total: unitsTotal } }),
       rows: rowsTotal,
       elapsedMs,
       days: dayStates
     })
 
-    const runDay = ({ session, symbols }: { session: TradingSession; symbols: ReadonlyArray<string> }) =>
+    /** Whether a failure stops the whole run rather than the day (or unit) it happened in. */
+    const stopsTheRun = (e: { readonly _tag: string }) =>
+      e instanceof VendorAuthError || e instanceof VendorStopError || e._tag === "StorageError"
+
+    const showProgress = Effect.flatMap(Clock.currentTimeMillis, (t) =>
+      Effect.sync(() => onProgress(progress(t - startedAt)))
+    )
+
+    /**
+     * One unit of a day: a failure is the unit's own (recorded `failed`, retried by the next run),
+     * unless it stops the run.
+     */
+    const runUnit = (session: TradingSession, symbol: string, unit: string) =>
+      unitPermits
+        .withPermits(1)(processDay(session, [symbol], unit))
+        .pipe(
+          Effect.tap((day) =>
+            Effect.sync(() => {
+              committed.push(day)
+              rowsTotal += day.rows
+            })
+          ),
+          Effect.as(true),
+          Effect.catchIf(
+            (e) => !stopsTheRun(e),
+            (error) =>
+              Effect.gen(function* () {
+                const reason = messageOf(error)
+                yield* Effect.logError(
+                  `${dataset.name} ${session.date} ${units?.noun ?? "unit"} ${unit} failed: ${reason}`
+                )
+                failed.push({ symbol, date: session.date, unit, reason })
+                const at = yield* now
+                yield* checkpoints.record([
+                  {
+                    kind: "day",
+                    dataset: dataset.name,
+                    symbol,
+                    date: session.date,
+                    unit,
+                    status: "failed",
+                    reason,
+                    at
+                  }
+                ])
+                return false
+              })
+          ),
+          Effect.zipLeft(showProgress)
+        )
+
+    /** A day of units: every unit, `units.concurrency` at once over the run; the day fails if one does. */
+    const processUnits = (session: TradingSession, todo: ReadonlyArray<PlannedUnit>) =>
+      Effect.forEach(todo, ({ symbol, unit }) => runUnit(session, symbol, unit), {
+        concurrency: "unbounded"
+      }).pipe(
+        Effect.flatMap((ok) =>
+          Effect.sync(() => {
+            const complete = ok.every((x) => x)
+            dayStates.set(session.date, complete ? "committed" : "failed")
+            if (!complete) daysUnitsFailed++
+          })
+        )
+      )
+
+    const runDay = ({ session, symbols, units: planned }: DayWork) =>
+      planned !== undefined
+        ? Effect.sync(() => dayStates.set(session.date, "running")).pipe(
+            Effect.zipRight(processUnits(session, planned)),
+            Effect.zipRight(
+              Effect.sync(() => {
+                daysDone++
+              })
+            ),
+            Effect.zipRight(showProgress)
+          )
+        : runWholeDay({ session, symbols })
+
+    const runWholeDay = ({ session, symbols }: { session: TradingSession; symbols: ReadonlyArray<string> }) =>
       Effect.sync(() => dayStates.set(session.date, "running")).pipe(
         Effect.zipRight(
           processDay(session, symbols).pipe(
@@ -391,7 +646,7 @@ export const run = <A>(
         ),
         // Auth failures stop the whole run; a day's other failures are recorded and the run goes on.
         Effect.catchIf(
-          (e) => !(e instanceof VendorAuthError) && e._tag !== "StorageError",
+          (e) => !stopsTheRun(e),
           (error) =>
             Effect.gen(function* () {
               const reason = messageOf(error)
@@ -427,7 +682,17 @@ export const run = <A>(
     yield* Effect.forEach(work, runDay, { concurrency: Math.max(1, request.concurrency), discard: true })
 
     const finishedAt = yield* Clock.currentTimeMillis
-    committed.sort((a, b) => (a.date < b.date ? -1 : a.date > b.date ? 1 : 0))
+    committed.sort((a, b) =>
+      a.date < b.date
+        ? -1
+        : a.date > b.date
+          ? 1
+          : (a.unit ?? "") < (b.unit ?? "")
+            ? -1
+            : (a.unit ?? "") > (b.unit ?? "")
+              ? 1
+              : 0
+    )
     const byDateThenSymbol = (
       a: { readonly date: string; readonly symbol: string },
       b: { readonly date: string; readonly symbol: string }
@@ -450,7 +715,21 @@ export const run = <A>(
       rejected: committed.reduce((n, d) => n + d.rejected, 0),
       duplicates: committed.reduce((n, d) => n + d.duplicates, 0),
       bytes: committed.reduce((n, d) => n + (d.bytes ?? 0), 0),
-      elapsedMs: finishedAt - startedAt
+      elapsedMs: finishedAt - startedAt,
+      ...(units === undefined
+        ? {}
+        : {
+            units: {
+              noun: units.noun,
+              daysComplete: work.length - daysUnitsFailed,
+              daysFailed: daysUnitsFailed,
+              daysSkipped: alreadyDone.length,
+              committed: unitsDone - unitsNoData,
+              noData: unitsNoData,
+              failed: failed.length,
+              skipped: unitsSkipped
+            }
+          })
     }
     return report
   })

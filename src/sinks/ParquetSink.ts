@@ -1,5 +1,6 @@
 /**
- * The Parquet sink: one folder per Hive partition, `<dataDir>/lake/<dataset>/date=YYYY-MM-DD/`.
+ * The Parquet sink: one folder per Hive partition, `<dataDir>/lake/<dataset>/date=YYYY-MM-DD/`
+ * (and `…/<column>=<value>/` below it for a dataset with a second partition column).
  * `replace` and `upsert` rewrite the partition whole and atomically into its base file
  * `part-0000.parquet` (read every file, merge, sort by key, write, retire the part files);
  * `append` writes the rows as a new part file `part-<seq>.parquet` without reading anything,
@@ -90,7 +91,7 @@ export const make = (options: ParquetSinkOptions): Effect.Effect<Sink, StorageEr
     const encodeOptions = { compression: options.compression, rowGroupSize: options.rowGroupSize }
 
     const commit = Effect.fn("ParquetSink.commit")(function* <A>(write: PartitionWrite<A>) {
-      const partition = yield* partitionOf(dataDir, write.dataset, write.date)
+      const partition = yield* partitionOf(dataDir, write.dataset, write.date, write.subPartition)
 
       if (write.mode === "append") {
         if (write.rows.length === 0) {

@@ -30,6 +30,11 @@ export interface PartitionWrite<A> {
   readonly dataset: Dataset<A>
   /** Partition date, YYYY-MM-DD. Every row has `dataset.partitionDate(row) === date`. */
   readonly date: string
+  /**
+   * The partition's value of `dataset.subPartition` (an expiration), for a dataset that declares
+   * one: the write covers that folder (Parquet) and those rows (SQL) only. Every row holds it.
+   */
+  readonly subPartition?: string
   /** Instruments this write covers (values of `dataset.instrument`). */
   readonly instruments: ReadonlyArray<string>
   /** Valid, deduplicated rows, sorted by key. May be empty (e.g. an unknown symbol). */
@@ -75,6 +80,8 @@ export interface CommittedPartition {
 export interface RecoveredPartition {
   readonly sink: string
   readonly date: string
+  /** Its `subPartition` value, below a second partition column. */
+  readonly subPartition?: string
   /** `published`: the checkpoints held it, it is visible now; `discarded`: they did not, it is gone. */
   readonly action: "published" | "discarded"
 }
@@ -88,7 +95,7 @@ export interface Sink {
    */
   readonly recover?: <A>(
     dataset: Dataset<A>,
-    committed: (date: string) => CommittedPartition | undefined
+    committed: (date: string, subPartition?: string) => CommittedPartition | undefined
   ) => Effect.Effect<ReadonlyArray<RecoveredPartition>, SinkError>
 }
 
@@ -101,7 +108,7 @@ export class Sinks extends Context.Tag("tapehouse/Sinks")<
     /** `recover` of every sink that stages. */
     readonly recover: <A>(
       dataset: Dataset<A>,
-      committed: (date: string) => CommittedPartition | undefined
+      committed: (date: string, subPartition?: string) => CommittedPartition | undefined
     ) => Effect.Effect<ReadonlyArray<RecoveredPartition>, SinkError>
   }
 >() {}

@@ -54,6 +54,7 @@ export interface Plan {
   readonly unnestInsert: string
   /** ` ON CONFLICT (key) DO UPDATE SET …` */
   readonly onConflict: string
+  /** `$1` instruments, `[$2, $3)` the date's bounds, `$4` the `subPartition` value when the dataset has one. */
   readonly deleteRange: string
   /** The SQL type the time column's bounds are cast to. */
   readonly timeType: "date" | "timestamptz"
@@ -89,6 +90,7 @@ export const planOf = <A>(dataset: Dataset<A>): Plan => {
   // A day-keyed dataset's time column is a date: its partition is the date itself.
   const byDate = dataset.columns.find((c) => c.name === dataset.timeColumn)?.type === "date"
   const timeType = byDate ? "date" : "timestamptz"
+  const sub = dataset.columns.find((c) => c.name === dataset.subPartition)
   const plan: Plan = {
     table,
     columns,
@@ -97,7 +99,9 @@ export const planOf = <A>(dataset: Dataset<A>): Plan => {
     unnestInsert: `INSERT INTO ${table} (${names}) ${source}${onConflict}`,
     deleteRange:
       `DELETE FROM ${table} WHERE ${inScope(dataset, "$1", instrument)}` +
-      ` AND ${time} >= $2::${timeType} AND ${time} < $3::${timeType}`,
+      ` AND ${time} >= $2::${timeType} AND ${time} < $3::${timeType}` +
+      // Below a second partition column, a write replaces its own value's rows only: `$4`.
+      (sub === undefined ? "" : ` AND ${quoteIdent(sub.name)} = $4::${sqlType(sub)}`),
     rangeOf: byDate
       ? (date) => [date, addDays(date, 1)]
       : (date) => {
@@ -227,7 +231,11 @@ export const make = (options: Options = {}): Effect.Effect<Sink, never, SqlClien
       const replace = Effect.suspend(() => {
         if (!deletesFirst(write.mode) || write.instruments.length === 0) return Effect.void
         return sql
-          .unsafe(plan.deleteRange, [write.instruments, ...plan.rangeOf(write.date)])
+          .unsafe(plan.deleteRange, [
+            write.instruments,
+            ...plan.rangeOf(write.date),
+            ...(write.subPartition === undefined ? [] : [write.subPartition])
+          ])
           .pipe(
             Effect.mapError(
               fail(`deleting ${write.instruments.length} instrument(s) of the partition from ${plan.table}`)

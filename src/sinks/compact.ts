@@ -181,14 +181,33 @@ export interface Partition<A> {
 export const partitionOf = <A>(
   dataDir: string,
   dataset: Dataset<A>,
-  date: string
+  date: string,
+  subPartition?: string
 ): Effect.Effect<Partition<A>, SinkError> => {
+  const column = dataset.subPartition
+  const sub = column === undefined || subPartition === undefined ? undefined : { column, value: subPartition }
   const fail = (detail: string) =>
-    new SinkError({ sink: SINK_NAME, dataset: dataset.name, partition: `date=${date}`, detail })
+    new SinkError({
+      sink: SINK_NAME,
+      dataset: dataset.name,
+      partition: sub === undefined ? `date=${date}` : `date=${date}/${sub.column}=${sub.value}`,
+      detail
+    })
   if (!datePattern.test(date)) return Effect.fail(fail(`partition date ${date} is not YYYY-MM-DD`))
   if (!namePattern.test(dataset.name))
     return Effect.fail(fail(`dataset name ${dataset.name} is not a folder name`))
-  const relativeDir = partitionDir(dataset.name, date)
+  // A dataset with a second partition column writes below it only (never a whole date at once).
+  if ((column === undefined) !== (subPartition === undefined))
+    return Effect.fail(
+      fail(
+        column === undefined
+          ? `${dataset.name} has no second partition column, yet a write names one (${subPartition})`
+          : `${dataset.name} is partitioned by date and ${column}, and the write names no ${column}`
+      )
+    )
+  if (sub !== undefined && !namePattern.test(sub.value))
+    return Effect.fail(fail(`${sub.column} ${JSON.stringify(sub.value)} is not a folder name`))
+  const relativeDir = partitionDir(dataset.name, date, sub)
   return Effect.succeed({
     dataset,
     date,
@@ -554,6 +573,7 @@ export const publishStaged = <A>(
 /** What `recoverStaged` found for one partition. */
 export interface StagedRecovery {
   readonly date: string
+  readonly subPartition?: string
   readonly action: "published" | "discarded"
 }
 
@@ -566,25 +586,37 @@ export const recoverStaged = <A>(
   dataDir: string,
   dataset: Dataset<A>,
   committed: (
-    date: string
+    date: string,
+    subPartition?: string
   ) => { readonly sha256: string; readonly retired?: ReadonlyArray<string> } | undefined
 ): Effect.Effect<ReadonlyArray<StagedRecovery>, SinkError> =>
   Effect.gen(function* () {
     const root = path.join(path.resolve(dataDir), "lake", dataset.name)
+    const column = dataset.subPartition
     const dates = yield* Effect.tryPromise({
       try: async () => {
-        const names = await fs.readdir(root).catch((cause: unknown) => {
-          if (errorCode(cause) === "ENOENT") return [] as Array<string>
-          throw cause
-        })
-        const found: Array<string> = []
-        for (const name of names.sort()) {
-          if (!name.startsWith("date=")) continue
-          const has = await fs.access(path.join(root, name, STAGED_FILE)).then(
+        const list = (dir: string) =>
+          fs.readdir(dir).catch((cause: unknown) => {
+            if (errorCode(cause) === "ENOENT") return [] as Array<string>
+            throw cause
+          })
+        const staged = (dir: string) =>
+          fs.access(path.join(dir, STAGED_FILE)).then(
             () => true,
             () => false
           )
-          if (has) found.push(name.slice("date=".length))
+        const found: Array<{ date: string; sub?: string }> = []
+        for (const name of (await list(root)).sort()) {
+          if (!name.startsWith("date=")) continue
+          const date = name.slice("date=".length)
+          if (column === undefined) {
+            if (await staged(path.join(root, name))) found.push({ date })
+            continue
+          }
+          const prefix = `${column}=`
+          for (const subName of (await list(path.join(root, name))).sort())
+            if (subName.startsWith(prefix) && (await staged(path.join(root, name, subName))))
+              found.push({ date, sub: subName.slice(prefix.length) })
         }
         return found
       },
@@ -597,21 +629,22 @@ export const recoverStaged = <A>(
         })
     })
     const out: Array<StagedRecovery> = []
-    for (const date of dates) {
-      const partition = yield* partitionOf(dataDir, dataset, date)
+    for (const { date, sub } of dates) {
+      const partition = yield* partitionOf(dataDir, dataset, date, sub)
       const staged = path.join(partition.dir, STAGED_FILE)
       const bytes = yield* readFileIfExists(staged).pipe(Effect.mapError(partition.storage))
       if (bytes === undefined) continue
-      const entry = committed(date)
+      const entry = committed(date, sub)
       const sha256 = sha256Of(bytes)
+      const where = sub === undefined ? { date } : { date, subPartition: sub }
       if (entry !== undefined && entry.sha256 === sha256) {
         yield* publishStaged(partition, { bytes: bytes.byteLength, sha256 }, entry.retired ?? [])
-        out.push({ date, action: "published" })
+        out.push({ ...where, action: "published" })
       } else {
         yield* withPartitionLock(partition.dir, removeFileAndEmptyDir(staged)).pipe(
           Effect.mapError(partition.storage)
         )
-        out.push({ date, action: "discarded" })
+        out.push({ ...where, action: "discarded" })
       }
     }
     return out

@@ -1,5 +1,6 @@
 /**
- * The names inside a Parquet partition folder `lake/<dataset>/date=YYYY-MM-DD/` (see compact.ts
+ * The names inside a Parquet partition folder `lake/<dataset>/date=YYYY-MM-DD/` (or a second level
+ * below it, `…/date=YYYY-MM-DD/<column>=<value>/`, for a dataset that declares `subPartition`) (see compact.ts
  * for what each is for). Kept apart from the writer so that readers of the layout (`status`) load
  * nothing heavy.
  */
@@ -27,10 +28,21 @@ export const partSeq = (name: string): number | undefined => {
 /** True for an appended part file name (not the base). */
 export const isPartFileName = (name: string): boolean => partSeq(name) !== undefined
 
-/** The partition folder of `dataset` on `date`, relative to the data dir. */
-export const partitionDir = (datasetName: string, date: string): string =>
-  path.join("lake", datasetName, `date=${date}`)
+/** The second partition level of a dataset that declares one: its column and this partition's value. */
+export interface SubPartition {
+  readonly column: string
+  readonly value: string
+}
 
-/** The base file of `dataset` on `date`, relative to the data dir. */
-export const partitionFile = (datasetName: string, date: string): string =>
-  path.join(partitionDir(datasetName, date), BASE_FILE)
+/**
+ * The partition folder of `dataset` on `date`, relative to the data dir: `lake/<dataset>/date=D`,
+ * or `lake/<dataset>/date=D/<column>=<value>` below a second partition column.
+ */
+export const partitionDir = (datasetName: string, date: string, sub?: SubPartition): string =>
+  sub === undefined
+    ? path.join("lake", datasetName, `date=${date}`)
+    : path.join("lake", datasetName, `date=${date}`, `${sub.column}=${sub.value}`)
+
+/** The base file of `dataset` on `date` (and `sub`), relative to the data dir. */
+export const partitionFile = (datasetName: string, date: string, sub?: SubPartition): string =>
+  path.join(partitionDir(datasetName, date, sub), BASE_FILE)

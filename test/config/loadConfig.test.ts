@@ -83,7 +83,13 @@ describe("loadConfig", () => {
           requestTimeoutMs: 30000,
           calendarFromApi: true
         },
-        thetadata: { url: "http://127.0.0.1:25503", api: "v3", requestTimeoutMs: 120000 },
+        thetadata: {
+          url: "http://127.0.0.1:25503",
+          api: "v3",
+          requestTimeoutMs: 120000,
+          concurrency: 3,
+          maxDte: 60
+        },
         binance: {
           spotUrl: "https://api.binance.com",
           spotWsUrl: "wss://stream.binance.com:9443",
@@ -263,7 +269,9 @@ describe("loadConfig", () => {
         expect(v2.config.thetadata).toEqual({
           url: "http://127.0.0.1:25510",
           api: "v2",
-          requestTimeoutMs: 120000
+          requestTimeoutMs: 120000,
+          concurrency: 3,
+          maxDte: 60
         })
         const yaml = { "sources.yaml": "thetadata:\n  url: http://10.0.0.5:25503/\n" }
         expect((yield* load(yaml)).config.thetadata.url).toBe("http://10.0.0.5:25503")

@@ -93,6 +93,10 @@ describe("tapehouse demo (npm start)", () => {
           /\nconsolidated SPY 2024-03-08: options_enriched_1s [1-9][\d,]* rows, underlying_features_1s 23,400 rows\n/
         )
         expect(first.stdout).toContain("options_enriched_1s at 2024-03-08T")
+        // SPXW greeks from the ThetaData simulator: two expirations of 10 strikes × 2 rights × 390 minutes.
+        expect(first.stdout).toContain(
+          "days: 1 downloaded, 0 failed, 0 skipped (done before); expirations: 2 committed, 0 no data, 0 failed, 0 skipped; 15,600 rows"
+        )
         // The follow-ups it prints run on the same data dir and config.
         const tapehouse = `npx tapehouse --data-dir ${dataDir} --config-dir ${configDir}`
         expect(first.stdout).toContain(`  ${tapehouse} sql "SELECT symbol,`)

@@ -7,6 +7,7 @@ import { SqlClient } from "@effect/sql"
 import { afterAll, describe, expect, it, layer } from "@effect/vitest"
 import { Effect, Layer, Option, Redacted } from "effect"
 import type { Dataset } from "../../src/domain/Dataset.js"
+import { type OptionGreek, OptionGreeks1m } from "../../src/domain/OptionGreek.js"
 import type { StockBar } from "../../src/domain/StockBar.js"
 import { StockBars1s } from "../../src/domain/StockBar.js"
 import type { PartitionWrite, WriteMode } from "../../src/sinks/Sink.js"
@@ -90,7 +91,8 @@ const sinkSuite = (sqlLayer: Layer.Layer<SqlClient.SqlClient, unknown>) =>
           "schema_drift",
           "options_enriched_1s",
           "underlying_features_1s",
-          "consolidated_1s_view"
+          "consolidated_1s_view",
+          "option_greeks_1m"
         ])
       })
     )
@@ -152,6 +154,57 @@ const sinkSuite = (sqlLayer: Layer.Layer<SqlClient.SqlClient, unknown>) =>
         expect(yield* SqlSink.countRows(StockBars1s, { date: DAY, instruments: ["RA"] })).toBe(0)
         expect(yield* SqlSink.countRows(StockBars1s, { date: DAY, instruments: ["RB"] })).toBe(200)
       })
+    )
+
+    it.effect(
+      "below a second partition column, replace rewrites that value's rows only (option greeks)",
+      () =>
+        Effect.gen(function* () {
+          const sink = yield* SqlSink.make()
+          const open = OptionGreeks1m.partitionRange(DAY).startMs + (9 * 60 + 30) * 60_000
+          const greeks = (expiration: string, n: number, delta: number): Array<OptionGreek> =>
+            Array.from({ length: n }, (_, i) => ({
+              symbol: "SPXW",
+              expiration,
+              strike: 5_100_000 + 5_000 * (i % 3) + 125,
+              right: "call",
+              ts: open + 60_000 * Math.floor(i / 3),
+              bid: 1.5,
+              ask: 1.6,
+              delta,
+              theta: -0.1,
+              vega: 0.2,
+              rho: 0.01,
+              epsilon: -0.01,
+              lambda: 10,
+              implied_vol: 0.15,
+              iv_error: 0,
+              underlying_ts: open,
+              underlying_price: 5100.25
+            }))
+          const unit = (
+            expiration: string,
+            rows: ReadonlyArray<OptionGreek>
+          ): PartitionWrite<OptionGreek> => ({
+            dataset: OptionGreeks1m,
+            date: DAY,
+            subPartition: expiration,
+            instruments: ["SPXW"],
+            rows,
+            mode: "replace"
+          })
+          yield* sink.commit(unit("2024-03-05", greeks("2024-03-05", 9, 0.5)))
+          yield* sink.commit(unit("2024-03-08", greeks("2024-03-08", 6, 0.4)))
+          yield* sink.commit(unit("2024-03-05", greeks("2024-03-05", 3, 0.6)))
+          const sql = yield* SqlClient.SqlClient
+          const rows = yield* sql<{ expiration: string; n: string; delta: number; strike: string }>`
+          SELECT expiration::text AS expiration, count(*) AS n, max(delta) AS delta, min(strike)::text AS strike
+          FROM option_greeks_1m GROUP BY expiration ORDER BY expiration`
+          expect(rows.map((r) => [r.expiration, Number(r.n), r.delta, r.strike])).toEqual([
+            ["2024-03-05", 3, 0.6, "5100.125"],
+            ["2024-03-08", 6, 0.4, "5100.125"]
+          ])
+        })
     )
 
     it.effect("timestamps round trip to the exact millisecond and nulls stay null", () =>

@@ -61,7 +61,13 @@ export const testConfig = (
     requestTimeoutMs: 5000,
     calendarFromApi: false
   },
-  thetadata: { url: "http://127.0.0.1:25503", api: "v3", requestTimeoutMs: 120_000 },
+  thetadata: {
+    url: "http://127.0.0.1:25503",
+    api: "v3",
+    requestTimeoutMs: 120_000,
+    concurrency: 3,
+    maxDte: 60
+  },
   binance: bookDefaults.binance,
   book: bookDefaults.book,
   parquet: { enabled: true, compression: "snappy", rowGroupSize: 100000 },

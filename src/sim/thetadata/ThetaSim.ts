@@ -10,7 +10,8 @@
  *   simulated subscription tier is below the endpoint's, 404 unknown path, 429 past the
  *   concurrency limit (with Retry-After).
  * - Scripted faults through the shared machinery (core/faults.ts, `POST /__sim/faults` on either
- *   port): a status (471/472/473/474/429 with Retry-After, …), `truncated` (the body cut mid-row),
+ *   port), matched against the path with its query (`expiration=20240311`): a status
+ *   (471/472/473/474/429 with Retry-After, …), `truncated` (the body cut mid-row),
  *   `drop-connection`, `slow`, `non-json`, and `malformed-rows` (rows that lose their last field).
  * Greeks answers are printed one contract at a time into bytes and written in 256 KiB chunks, with
  * back-pressure.
@@ -324,18 +325,17 @@ export const make = (options: ThetaSimOptions = {}): Effect.Effect<ThetaSim, Sim
       res.once("close", () => {
         inFlight--
       })
+      // Faults match the path with its query, so one can target an expiration or a day.
+      const target = url.pathname + url.search
       const answer = () => {
         const planned = route(api, url)
         if (planned._tag === "Reply") return send(planned.reply)
-        const broken = faults.take(
-          url.pathname,
-          (f) => f.kind === "malformed-rows" && planned.format === "csv"
-        )
+        const broken = faults.take(target, (f) => f.kind === "malformed-rows" && planned.format === "csv")
         if (broken?.kind === "malformed-rows")
           return send({ status: 200, contentType: CSV, body: breakRows(wholeText(planned), broken.count) })
         streamAnswer(res, requestId, planned)
       }
-      const fault: Fault | undefined = faults.take(url.pathname, (f) => f.kind !== "malformed-rows")
+      const fault: Fault | undefined = faults.take(target, (f) => f.kind !== "malformed-rows")
       switch (fault?.kind) {
         case "status": {
           const base = statusText(fault.status)

@@ -84,7 +84,13 @@ const makeConfig = (wsUrl: string, key: string | null = KEY): AppConfigShape => 
     requestTimeoutMs: 10_000,
     calendarFromApi: false
   },
-  thetadata: { url: "http://127.0.0.1:25503", api: "v3", requestTimeoutMs: 120_000 },
+  thetadata: {
+    url: "http://127.0.0.1:25503",
+    api: "v3",
+    requestTimeoutMs: 120_000,
+    concurrency: 3,
+    maxDte: 60
+  },
   binance: bookDefaults.binance,
   book: bookDefaults.book,
   parquet: { enabled: false, compression: "snappy", rowGroupSize: 100_000 },

@@ -35,7 +35,7 @@ const terminal = (url: string, api: "v3" | "v2" = "v3", requestTimeoutMs = 10_00
         Layer.provide(
           Layer.succeed(AppConfig, {
             ...testConfig("/nonexistent", "http://127.0.0.1:1"),
-            thetadata: { url, api, requestTimeoutMs }
+            thetadata: { url, api, requestTimeoutMs, concurrency: 3, maxDte: 60 }
           })
         )
       )
