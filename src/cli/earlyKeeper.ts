@@ -5,6 +5,8 @@
  * its configuration; the command then joins it (sqlCommand.ts). Plain Node: nothing here may load
  * Effect or the CLI, which is what it runs beside.
  */
+import { readFileSync } from "node:fs"
+import * as Path from "node:path"
 import { type KeeperMessage, spawnKeeper } from "../sinks/keeperProcess.js"
 
 /** The global options that come before a command, with a value each. */
@@ -43,10 +45,35 @@ export const sqlCommandLine = (
 
 let early: Promise<KeeperMessage> | undefined
 
+/**
+ * Whether a live process holds the embedded database of `dataDir` (its `state/pg.lock`, as
+ * EmbeddedPgAddress reads it): the command joins that process, and no keeper is needed.
+ */
+const isHeld = (dataDir: string): boolean => {
+  let text: string
+  try {
+    text = readFileSync(Path.resolve(dataDir, "state", "pg.lock"), "utf8")
+  } catch {
+    return false
+  }
+  const pid = Number.parseInt(text, 10)
+  if (!(Number.isSafeInteger(pid) && pid > 0)) return false
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (cause) {
+    return (cause as NodeJS.ErrnoException).code === "EPERM"
+  }
+}
+
 /** Starts the keeper for `tapehouse sql` (argv as `process.argv`); any other command line does nothing. */
 export const startEarlyKeeper = (argv: ReadonlyArray<string>): void => {
   const line = sqlCommandLine(argv.slice(2))
   if (line === undefined || process.env.TAPEHOUSE_SQL_KEEP_OPEN_MS === "0") return
+  // A data dir named here (else settings.yaml's, unknown until the configuration loads) that a
+  // process already serves needs no keeper: the common case of a call after the first.
+  const named = line.dataDir ?? process.env.TAPEHOUSE_DATA_DIR
+  if (named !== undefined && named !== "" && isHeld(named)) return
   early = spawnKeeper(["--cli", line.configDir, ...(line.dataDir === undefined ? [] : [line.dataDir])])
 }
 

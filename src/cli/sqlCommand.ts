@@ -68,7 +68,10 @@ export const sqlCommand = Command.make(
       const started = earlyKeeper()
       const keeper = yield* Effect.fork(
         started !== undefined
-          ? Effect.promise(() => started)
+          ? // Served already (the keeper will decline): no need to wait for it to say so.
+            Effect.flatMap(EmbeddedPgAddress.read(config.dataDir), (served) =>
+              Option.isSome(served) ? Effect.void : Effect.promise(() => started)
+            )
           : Option.isNone(config.sql.url) && config.sql.keepOpenMs > 0
             ? Effect.flatMap(EmbeddedPgAddress.findServed(config.dataDir), (served) =>
                 Option.isNone(served)
