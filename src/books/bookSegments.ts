@@ -12,7 +12,7 @@ import * as path from "node:path"
 import type { FileMetaData, SchemaElement } from "hyparquet"
 import { parquetMetadata, parquetSchema } from "hyparquet"
 import type { ParquetCompression } from "../config/AppConfig.js"
-import { errorCode, fsyncDir, mkdirs, tempPathFor } from "../sinks/atomicFile.js"
+import { errorCode, mkdirs, writeAtomic } from "../sinks/atomicFile.js"
 import { writeFlatParquet } from "../sinks/flatParquetWriter.js"
 import { decodeTable, loadCompression, toArrayBuffer } from "../sinks/parquetCodec.js"
 import type { FlatColumn, FlatColumnData } from "../sinks/parquetColumns.js"
@@ -390,25 +390,8 @@ export const encodeBookSnapshots = (
 export const writeSegmentFile = async (file: string, plain: Uint8Array, key?: BookKey): Promise<void> => {
   // book.encrypt: the file holds the encryption envelope of the Parquet bytes (encryption.ts).
   const bytes = key === undefined ? plain : encryptBytes(key, plain)
-  const dir = path.dirname(file)
-  await mkdirs(dir)
-  const temp = tempPathFor(file)
-  let created = false
-  try {
-    const handle = await fs.open(temp, "wx", 0o644)
-    created = true
-    try {
-      await handle.writeFile(bytes)
-      await handle.sync()
-    } finally {
-      await handle.close()
-    }
-    await fs.rename(temp, file)
-    created = false
-  } finally {
-    if (created) await fs.rm(temp, { force: true }).catch(() => undefined)
-  }
-  await fsyncDir(dir)
+  await mkdirs(path.dirname(file))
+  await writeAtomic(file, bytes)
 }
 
 // --- reading -------------------------------------------------------------------------------

@@ -92,7 +92,8 @@ export const fsyncDir = async (dir: string): Promise<void> => {
   }
 }
 
-const writeAtomic = async (target: string, bytes: Uint8Array): Promise<void> => {
+/** Writes `bytes` as `target`: a temporary beside it, fsync, rename, folder fsync (the promise behind writeFileAtomic). */
+export const writeAtomic = async (target: string, bytes: Uint8Array): Promise<void> => {
   const dir = path.dirname(target)
   const temp = tempPathFor(target)
   let created = false

@@ -13,27 +13,11 @@ import { parseBookKey } from "../../src/books/encryption.js"
 import { decodeTable } from "../../src/sinks/parquetCodec.js"
 import { writeBookDay } from "../support/bookDay.js"
 import { runCli } from "../support/cli.js"
+import { duckdb, duckdbInstalled } from "../support/duckdb.js"
 import { tempDir } from "../support/fixtures.js"
 
 const KEY_HEX = "5a".repeat(32)
 const DATE = "2026-01-05"
-
-interface DuckDB {
-  readonly DuckDBInstance: {
-    create(path: string): Promise<{
-      connect(): Promise<{
-        runAndReadAll(sql: string): Promise<{ getRowObjectsJson(): unknown }>
-        closeSync(): void
-      }>
-      closeSync(): void
-    }>
-  }
-}
-const duckdbModule = "@duckdb/node-api"
-const duck: DuckDB | undefined = await import(duckdbModule).then(
-  (m: DuckDB) => m,
-  () => undefined
-)
 
 describe("books, fidelity and assess through the CLI", () => {
   it.scopedLive(
@@ -96,17 +80,13 @@ describe("books, fidelity and assess through the CLI", () => {
         expect(rows).toHaveLength(1440)
         expect(rows[0]!["ts"]).toBe(Date.parse(`${DATE}T00:00:00Z`))
         for (const r of rows) expect(r["bid_px_0"] as number).toBeLessThan(r["ask_px_0"] as number)
-        if (duck !== undefined) {
-          const instance = yield* Effect.promise(() => duck.DuckDBInstance.create(":memory:"))
-          const connection = yield* Effect.promise(() => instance.connect())
+        if (duckdbInstalled) {
           const out = yield* Effect.promise(() =>
-            connection.runAndReadAll(
+            duckdb(
               `SELECT count(*) AS n, typeof(any_value(bid_px_0)) AS t, min(ask_px_0 - bid_px_0) > 0 AS ok FROM read_parquet('${dir}/*.parquet')`
             )
           )
-          connection.closeSync()
-          instance.closeSync()
-          expect(out.getRowObjectsJson()).toEqual([{ n: "1440", t: "DECIMAL(18,2)", ok: true }])
+          expect(out).toEqual([{ n: "1440", t: "DECIMAL(18,2)", ok: true }])
         }
 
         const fidelity = yield* runCli(args("fidelity", "--date", DATE, "--json"), { env })

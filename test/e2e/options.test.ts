@@ -16,6 +16,7 @@ import { contractsListed, optionSecondBars, underlyingOpen } from "../../src/sim
 import { optionsMarket, registerOptionContracts } from "../../src/sim/options/optionsSim.js"
 import { sessionOf } from "../../src/sim/syntheticMarket.js"
 import { collect, makeConfigDir, runCli, start } from "../support/cli.js"
+import { duckdb, duckdbInstalled } from "../support/duckdb.js"
 import { filesUnder, lakeSnapshot, readLake, tempDir } from "../support/fixtures.js"
 import { dataDirWithEmptyDb, WARM_UP_TIMEOUT_MS, warmUpTemplate } from "../support/pgTemplate.js"
 import { removeTempDirs } from "../support/tempDirs.js"
@@ -106,35 +107,6 @@ const backfill = (configDir: string, from: string, to: string, ...rest: Readonly
 /** `tapehouse sql QUERY` output. */
 const sql = (configDir: string, dataDir: string, query: string) =>
   runCli(["--config-dir", configDir, "sql", query], { env: { TAPEHOUSE_DATA_DIR: dataDir } })
-
-/** DuckDB, when installed (a dev dependency with a native binary). */
-const duckdbModule = "@duckdb/node-api"
-interface DuckDB {
-  readonly DuckDBInstance: {
-    create(path: string): Promise<{
-      connect(): Promise<{
-        runAndReadAll(sql: string): Promise<{ getRowObjectsJson(): unknown }>
-        closeSync(): void
-      }>
-      closeSync(): void
-    }>
-  }
-}
-const duck: DuckDB | undefined = await import(duckdbModule).then(
-  (m: DuckDB) => m,
-  () => undefined
-)
-const duckdb = async (query: string): Promise<Array<Record<string, unknown>>> => {
-  if (duck === undefined) throw new Error(`${duckdbModule} is not installed`)
-  const instance = await duck.DuckDBInstance.create(":memory:")
-  const connection = await instance.connect()
-  try {
-    return (await connection.runAndReadAll(query)).getRowObjectsJson() as Array<Record<string, unknown>>
-  } finally {
-    connection.closeSync()
-    instance.closeSync()
-  }
-}
 
 describe("option datasets through the CLI", () => {
   it.scopedLive(
@@ -247,7 +219,7 @@ describe("option datasets through the CLI", () => {
           new RegExp(`^\\s*${lake.length}\\s+${mine}\\s+timestamp with time zone\\s+date\\s*$`, "m")
         )
 
-        if (duck !== undefined) {
+        if (duckdbInstalled) {
           const lakeDir = Path.join(dataDir, "lake").replaceAll("'", "''")
           const described = async (dataset: string) =>
             Object.fromEntries(

@@ -10,46 +10,12 @@ import { News, type NewsRecord } from "../../src/domain/News.js"
 import { StockBars1s } from "../../src/domain/StockBar.js"
 import { encodeParquet, encodeTable } from "../../src/sinks/parquetCodec.js"
 import { AllTypes, allTypesRows } from "../support/allTypes.js"
+import { duckdb, duckdbInstalled, duckdbModule } from "../support/duckdb.js"
 import { makeTempDir, removeTempDirs } from "../support/tempDirs.js"
 
 afterAll(removeTempDirs)
 
-/** The part of `@duckdb/node-api` these tests use. */
-interface DuckDB {
-  readonly DuckDBInstance: {
-    create(path: string): Promise<{
-      connect(): Promise<{
-        runAndReadAll(sql: string): Promise<{ getRowObjectsJson(): unknown }>
-        closeSync(): void
-      }>
-      closeSync(): void
-    }>
-  }
-}
-
-// A dev dependency with a native binary: where it is not installed (a trimmed `npm ci
-// --omit=dev`, a platform without a prebuilt binary), these tests skip and say why.
-const duckdbModule = "@duckdb/node-api"
-const duck: DuckDB | undefined = await import(duckdbModule).then(
-  (m: DuckDB) => m,
-  () => undefined
-)
-
 const options = { compression: "snappy", rowGroupSize: 50 } as const
-
-/** Runs `query` in a fresh in-memory DuckDB and returns its rows as JSON-like objects. */
-const duckdb = async (query: string): Promise<Array<Record<string, unknown>>> => {
-  if (duck === undefined) throw new Error(`${duckdbModule} is not installed`)
-  const instance = await duck.DuckDBInstance.create(":memory:")
-  const connection = await instance.connect()
-  try {
-    const reader = await connection.runAndReadAll(query)
-    return reader.getRowObjectsJson() as Array<Record<string, unknown>>
-  } finally {
-    connection.closeSync()
-    instance.closeSync()
-  }
-}
 
 const writeFile = async (name: string, bytes: Uint8Array): Promise<string> => {
   const file = path.join(makeTempDir("tapehouse-duckdb-"), name)
@@ -57,8 +23,8 @@ const writeFile = async (name: string, bytes: Uint8Array): Promise<string> => {
   return file.replaceAll("'", "''")
 }
 
-describe.skipIf(duck === undefined)(
-  duck === undefined
+describe.skipIf(!duckdbInstalled)(
+  !duckdbInstalled
     ? `DuckDB reads the flat writer's files (skipped: ${duckdbModule} is not installed; run npm install)`
     : "DuckDB reads the flat writer's files",
   () => {
