@@ -37,7 +37,9 @@ const loadedAtStart = (meta: Metafile, entry: string) => {
   const external = new Set<string>()
   for (const output of outputs)
     for (const i of meta.outputs[output]!.imports) {
-      if (i.kind !== "import-statement") continue
+      // The entry (src/bin.ts) loads the CLI (src/cli/main.ts) by a dynamic import, always: it
+      // only starts `sql`'s keeper first. Dynamic imports elsewhere are the commands' lazy loads.
+      if (i.kind !== "import-statement" && !(output === entry && i.kind === "dynamic-import")) continue
       if (i.external) external.add(i.path)
       else outputs.add(i.path)
     }

@@ -101,7 +101,7 @@ describe("tapehouse usage, piped", () => {
           ],
           [
             ["--data-dir", dataDir, "backfill", "--dataset", "nope"],
-            "--dataset nope is not one of the choices; expected one of: stock_bars_1s, index_bars_1s, option_contracts, option_bars_1s, news, news_sentiment."
+            "--dataset nope is not one of the choices; expected one of: stock_bars_1s, index_bars_1s, option_contracts, option_bars_1s, news, news_sentiment, option_greeks_1m."
           ],
           [
             [

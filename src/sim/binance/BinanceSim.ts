@@ -412,9 +412,11 @@ export const make = (
           binanceError(404, -1000, `Path ${url.pathname}, Method ${req.method} is invalid`)
         )
       const charge = weight[r.venue].charge(r.weight, now())
+      // The weight as of this request (with it), as Binance reports it: not re-read when the answer
+      // is sent, which may fall in the next minute (a slow reply).
       const withWeight = (reply: Reply): Reply => ({
         ...reply,
-        headers: { ...reply.headers, [USED_WEIGHT_HEADER]: String(weight[r.venue].used(now())) }
+        headers: { ...reply.headers, [USED_WEIGHT_HEADER]: String(charge.used) }
       })
       if (charge._tag !== "Ok") return writeReply(res, requestId, withWeight(refused(charge, r.venue)))
       if (req.method !== "GET" && req.method !== "HEAD")
