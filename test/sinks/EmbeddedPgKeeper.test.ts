@@ -119,7 +119,9 @@ describe("EmbeddedPgKeeper", () => {
 
         // A new keeper serves what the writer wrote (it closed the database cleanly), and once no
         // client has been connected for its idle time it closes the database and ends.
-        expect(yield* EmbeddedPgKeeper.launch(dataDir, 1000)).toBe(true)
+        // Idle after 3 s: long enough for this query to connect on a loaded machine (at 1 s the
+        // keeper could close before it did).
+        expect(yield* EmbeddedPgKeeper.launch(dataDir, 3000)).toBe(true)
         const idlePid = lockOf(dataDir)?.pid ?? 0
         keepers.push(idlePid)
         expect(idlePid).not.toBe(keeperPid)
