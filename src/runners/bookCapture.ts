@@ -25,8 +25,6 @@ import * as path from "node:path"
 import { Data, Deferred, Effect, Either, Fiber, Queue } from "effect"
 import WebSocket from "ws"
 import { restoreBooks } from "../books/bookCheckpoints.js"
-import { NULL_VALUE, utcDate } from "../books/bookDatasets.js"
-import { snapshotRows } from "../books/bookSegments.js"
 import { BookWal } from "../books/bookWal.js"
 import type { AppConfigShape } from "../config/AppConfig.js"
 import { Continuity, type ContinuityRow } from "../domain/Continuity.js"
@@ -291,24 +289,7 @@ export const runBookCapture = (options: BookCaptureOptions) =>
               const got = yield* Effect.either(fetchSnapshot(s.symbol))
               if (Either.isLeft(got)) continue
               const { snapshot, receivedNs } = got.right
-              const arrivalMs = Number(receivedNs / 1_000_000n)
-              wal.addSnapshot(
-                s.symbol,
-                utcDate(arrivalMs),
-                s.scales,
-                snapshotRows({
-                  receivedTime: receivedNs,
-                  eventTime: snapshot.E ?? NULL_VALUE,
-                  transactionTime: snapshot.T ?? NULL_VALUE,
-                  lastUpdateId: snapshot.lastUpdateId,
-                  purpose: "validate",
-                  bidPrices: snapshot.bidPrices,
-                  bidSizes: snapshot.bidSizes,
-                  askPrices: snapshot.askPrices,
-                  askSizes: snapshot.askSizes
-                }),
-                arrivalMs
-              )
+              core.recordSnapshot(s, snapshot, receivedNs, "validate")
             }
           })
         )

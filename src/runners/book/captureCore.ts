@@ -197,6 +197,33 @@ export class CaptureCore {
     }
   }
 
+  /** Appends a REST snapshot of a symbol to the WAL (`book_snapshots`): one used to sync, or to validate. */
+  recordSnapshot(
+    state: SymbolCapture,
+    snapshot: DepthSnapshot,
+    receivedNs: bigint,
+    purpose: "sync" | "validate"
+  ): void {
+    const arrivalMs = Number(receivedNs / 1_000_000n)
+    this.options.wal.addSnapshot(
+      state.symbol,
+      utcDate(arrivalMs),
+      state.scales,
+      snapshotRows({
+        receivedTime: receivedNs,
+        eventTime: snapshot.E ?? NULL_VALUE,
+        transactionTime: snapshot.T ?? NULL_VALUE,
+        lastUpdateId: snapshot.lastUpdateId,
+        purpose,
+        bidPrices: snapshot.bidPrices,
+        bidSizes: snapshot.bidSizes,
+        askPrices: snapshot.askPrices,
+        askSizes: snapshot.askSizes
+      }),
+      arrivalMs
+    )
+  }
+
   /** A sync snapshot of `symbol` arrived (REST), at `receivedNs`. */
   onSnapshot(symbol: string, snapshot: DepthSnapshot, receivedNs: bigint): void {
     const state = this.symbols.get(symbol)
@@ -204,23 +231,7 @@ export class CaptureCore {
     state.snapshotPending = false
     this.arrivalNs = receivedNs
     this.arrivalMs = Number(receivedNs / 1_000_000n)
-    this.options.wal.addSnapshot(
-      symbol,
-      utcDate(this.arrivalMs),
-      state.scales,
-      snapshotRows({
-        receivedTime: receivedNs,
-        eventTime: snapshot.E ?? NULL_VALUE,
-        transactionTime: snapshot.T ?? NULL_VALUE,
-        lastUpdateId: snapshot.lastUpdateId,
-        purpose: "sync",
-        bidPrices: snapshot.bidPrices,
-        bidSizes: snapshot.bidSizes,
-        askPrices: snapshot.askPrices,
-        askSizes: snapshot.askSizes
-      }),
-      this.arrivalMs
-    )
+    this.recordSnapshot(state, snapshot, receivedNs, "sync")
     const outcome = state.sync.onSnapshot(snapshot)
     if (outcome._tag === "Gap") {
       this.gaps.push({ gap: outcome.gap, cause: "sequence-gap", atMs: this.arrivalMs })
