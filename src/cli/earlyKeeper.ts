@@ -7,6 +7,7 @@
  */
 import { readFileSync } from "node:fs"
 import * as Path from "node:path"
+import { isAlive, parseLock } from "../sinks/embeddedPgLock.js"
 import { type KeeperMessage, spawnKeeper } from "../sinks/keeperProcess.js"
 
 /** The global options that come before a command, with a value each. */
@@ -56,14 +57,8 @@ const isHeld = (dataDir: string): boolean => {
   } catch {
     return false
   }
-  const pid = Number.parseInt(text, 10)
-  if (!(Number.isSafeInteger(pid) && pid > 0)) return false
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (cause) {
-    return (cause as NodeJS.ErrnoException).code === "EPERM"
-  }
+  const owner = parseLock(text)
+  return owner !== undefined && isAlive(owner.pid)
 }
 
 /** Starts the keeper for `tapehouse sql` (argv as `process.argv`); any other command line does nothing. */

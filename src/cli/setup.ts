@@ -1,9 +1,9 @@
 /** Shared by commands: resolving the configuration and preparing the data dir. */
-import { existsSync } from "node:fs"
 import * as NodeFs from "node:fs/promises"
 import * as Path from "node:path"
 import { Effect, Option } from "effect"
 import type { AppConfigShape } from "../config/AppConfig.js"
+import { configDirFor as configDirOf } from "../config/configDir.js"
 import { ConfigError } from "../domain/errors.js"
 import { storageErrorOf } from "../domain/systemCause.js"
 import { mkdirs } from "../sinks/atomicFile.js"
@@ -13,28 +13,10 @@ export interface GlobalOptions {
   readonly configDir: string
 }
 
-/** The package's folder: the nearest one above this module with a package.json (from src/cli/ or dist/). */
-const packageDir = (from: string): string => {
-  for (let dir = from; ; dir = Path.dirname(dir)) {
-    if (existsSync(Path.join(dir, "package.json"))) return dir
-    if (Path.dirname(dir) === dir) return Path.resolve(from, "../..")
-  }
-}
-
-/** The defaults shipped with the package, used when `--config-dir` is left at ./config and that is absent. */
-export const packagedConfigDir = Path.join(packageDir(import.meta.dirname), "config")
-export const DEFAULT_CONFIG_DIR = "./config"
+export { DEFAULT_CONFIG_DIR } from "../config/configDir.js"
 
 /** The config directory `--config-dir` names: ./config, else the packaged defaults when ./config is absent. */
-export const configDirFor = (given: string): Effect.Effect<string> =>
-  given !== DEFAULT_CONFIG_DIR
-    ? Effect.succeed(given)
-    : Effect.promise(() =>
-        NodeFs.stat(given).then(
-          (s) => (s.isDirectory() ? given : packagedConfigDir),
-          () => packagedConfigDir
-        )
-      )
+export const configDirFor = (given: string): Effect.Effect<string> => Effect.sync(() => configDirOf(given))
 
 export const resolveConfig = (global: GlobalOptions) =>
   Effect.flatMap(configDirFor(global.configDir), (configDir) =>

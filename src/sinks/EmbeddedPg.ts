@@ -26,7 +26,10 @@ import { StorageError } from "../domain/errors.js"
 import { describeCause, fileAction, storageErrorOf, systemCauseOf } from "../domain/systemCause.js"
 import { mkdirs } from "./atomicFile.js"
 import * as EmbeddedPgAddress from "./EmbeddedPgAddress.js"
-import { type ThreadEnd, takeThread } from "./embeddedPgThread.js"
+import { createLockFile, isAlive, lockText, readLock } from "./embeddedPgLock.js"
+import { host, type OpenAnswer, openOn, takeThread } from "./embeddedPgThread.js"
+
+export { type LockRecord, lockText, parseLock } from "./embeddedPgLock.js"
 
 export interface EmbeddedPgServer {
   readonly host: string
@@ -35,41 +38,10 @@ export interface EmbeddedPgServer {
   readonly path: string
 }
 
-type WorkerMessage =
-  | { readonly type: "ready"; readonly port: number }
-  | {
-      readonly type: "failed"
-      readonly stage: "open" | "serve"
-      readonly message: string
-      /** The thrown value's name, code, errno and message (PGlite throws Emscripten ErrnoErrors). */
-      readonly cause?: unknown
-    }
-  | { readonly type: "idle" }
-  | { readonly type: "stopped" }
-
 /** Connections a client pool should open to the embedded server. */
 export const clientMaxConnections = 1
-/** Connections the socket server accepts: this process's pool, readers in other processes, slack. */
-export const serverMaxConnections = 16
 
-/**
- * Server settings PGlite starts with, beyond its own (`postgres -c`). PGlite runs Postgres as a
- * single-user backend: no checkpointer runs, so nothing checkpoints by itself and the WAL only
- * grows (545 MB after 100 days of one symbol); EmbeddedPgMaintenance checkpoints. These make a
- * checkpoint leave little behind:
- * - `wal_recycle=off`: segments the checkpoint no longer needs are deleted, not renamed into
- *   future segments (Postgres keeps up to `max_wal_size`, 1 GB, of those);
- * - `wal_init_zero=off`: a new 16 MB segment is not first written full of zeros (PGlite runs
- *   with fsync off, so the zeros buy no safety).
- */
-export const serverSettings: ReadonlyArray<string> = ["wal_recycle=off", "wal_init_zero=off"]
-
-/**
- * For a process that opens the database briefly to read (`tapehouse sql`): 16 MB of shared
- * buffers instead of 128 MB. Opening then took 10–15% less CPU and 120 MB less memory (2-core VM,
- * bench/RESULTS.md); the pages it reads come from the OS cache either way.
- */
-export const briefSessionSettings: ReadonlyArray<string> = ["shared_buffers=16MB"]
+export { briefSessionSettings, serverMaxConnections, serverSettings } from "./embeddedPgThread.js"
 
 export interface StartOptions {
   /** Settings added to `serverSettings` (a later one wins). */
@@ -84,8 +56,6 @@ export interface StartOptions {
   /** Called once when no client has been connected to the server for `idleMs`. */
   readonly onIdle?: { readonly idleMs: number; readonly run: () => void }
 }
-
-const host = "127.0.0.1"
 
 const starting = "cannot start the embedded database in"
 
@@ -108,63 +78,6 @@ const openFailure = (dbPath: string, message: string, cause: unknown): StorageEr
     action: `Move ${dbPath} away to start afresh`
   })
 }
-
-const isAlive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (cause) {
-    // EPERM: the process exists but belongs to someone else.
-    return (cause as NodeJS.ErrnoException).code === "EPERM"
-  }
-}
-
-/**
- * What `state/pg.lock` holds: the owner's pid on its first line and, for the process `tapehouse
- * sql` leaves serving the database (EmbeddedPgKeeper), `keeper` on the second: a keeper gives the
- * database up to any other process that needs to open it.
- */
-export interface LockRecord {
-  readonly pid: number
-  readonly keeper: boolean
-}
-
-export const lockText = (record: LockRecord): string => `${record.pid}\n${record.keeper ? "keeper\n" : ""}`
-
-export const parseLock = (text: string): LockRecord | undefined => {
-  const [first = "", second = ""] = text.split("\n")
-  const pid = Number.parseInt(first, 10)
-  return Number.isSafeInteger(pid) && pid > 0 ? { pid, keeper: second.trim() === "keeper" } : undefined
-}
-
-/**
- * Creates the lock file with its content in one step (a hard link of a complete temporary file),
- * so that no other process ever reads it empty and takes it for a dead owner's. Fails with EEXIST.
- */
-const createLockFile = async (lockPath: string, text: string): Promise<void> => {
-  const temporary = `${lockPath}.${process.pid}.tmp`
-  // A failure names the lock file, not its temporary twin.
-  const named = (cause: unknown) =>
-    cause instanceof Error ? Object.assign(cause, { path: lockPath }) : cause
-  await Fs.writeFile(temporary, text).catch((cause) => {
-    throw named(cause)
-  })
-  try {
-    await Fs.link(temporary, lockPath)
-  } catch (cause) {
-    const code = (cause as NodeJS.ErrnoException).code
-    // A file system without hard links: an exclusive create (its content follows at once).
-    if (code === "EPERM" || code === "ENOTSUP" || code === "ENOSYS")
-      await Fs.writeFile(lockPath, text, { flag: "wx" })
-    else throw named(cause)
-  } finally {
-    await Fs.rm(temporary, { force: true }).catch(() => undefined)
-  }
-}
-
-/** The lock file's record, undefined when it is missing or unreadable. */
-const readLock = async (lockPath: string): Promise<LockRecord | undefined> =>
-  parseLock(await Fs.readFile(lockPath, "utf8").catch(() => ""))
 
 /**
  * Whether `pid` runs the keeper's script. On Linux its command line says so, and a pid that an
@@ -258,6 +171,28 @@ const acquireLock = (
   )
 
 /**
+ * The lock this process took before it loaded this module (keeperEarlyOpen.ts), released with the
+ * scope like one `acquireLock` takes.
+ */
+const adoptLock = (lockPath: string, dbPath: string): Effect.Effect<undefined, StorageError, Scope.Scope> =>
+  Effect.acquireRelease(
+    Effect.flatMap(
+      Effect.promise(() => readLock(lockPath)),
+      (owner) =>
+        owner?.pid === process.pid
+          ? Effect.succeed(undefined)
+          : Effect.fail(
+              new StorageError({
+                path: dbPath,
+                operation: "cannot open the embedded database",
+                detail: `its lock file ${lockPath} no longer names this process (pid ${process.pid})`
+              })
+            )
+    ),
+    () => Effect.promise(() => Fs.rm(lockPath, { force: true }).catch(() => undefined))
+  )
+
+/**
  * Opens the embedded database under `<dataDir>/state/pg` and serves it on 127.0.0.1 at a port
  * the OS picks. Closing the scope stops the server and closes the database (no handle stays open).
  */
@@ -270,9 +205,10 @@ export const start = (
     const dbPath = Path.join(stateDir, "pg")
     // The thread starts first: it loads PGlite while the lock is taken. It is ended when the
     // database was never opened (its own release below stops it otherwise, before the lock goes).
-    const { worker, thread } = yield* Effect.acquireRelease(Effect.sync(takeThread), ({ worker, thread }) =>
+    const t = yield* Effect.acquireRelease(Effect.sync(takeThread), ({ worker, thread }) =>
       thread.ended === undefined ? Effect.promise(() => worker.terminate()) : Effect.void
     )
+    const { worker, thread } = t
     yield* Effect.tryPromise({
       try: async () => {
         await mkdirs(dbPath)
@@ -280,10 +216,17 @@ export const start = (
       },
       catch: storageErrorOf(dbPath)
     })
-    const tookOverFrom = yield* acquireLock(Path.join(stateDir, "pg.lock"), dbPath, {
-      keeper: options.keeper ?? false,
-      takeOverKeeper: options.takeOverKeeper ?? true
-    })
+    const lockPath = Path.join(stateDir, "pg.lock")
+    // The keeper may have taken the lock and told its thread to open this database before it
+    // loaded this module (keeperEarlyOpen.ts): it adopts both.
+    const early = t.opened?.dbPath === dbPath ? t.opened.answer : undefined
+    const tookOverFrom =
+      early === undefined
+        ? yield* acquireLock(lockPath, dbPath, {
+            keeper: options.keeper ?? false,
+            takeOverKeeper: options.takeOverKeeper ?? true
+          })
+        : yield* adoptLock(lockPath, dbPath)
     if (tookOverFrom !== undefined)
       yield* Effect.logInfo(
         `the embedded database was kept open for tapehouse sql by pid ${tookOverFrom}; it closed it for this process`
@@ -292,51 +235,30 @@ export const start = (
     // PGlite and its socket server live on their own thread (embeddedPgWorker.mjs), which has been
     // warming up since the start.
     const port = yield* Effect.acquireRelease(
-      Effect.async<number, StorageError>((resume) => {
-        const fail = (detail: string) => resume(Effect.fail(new StorageError({ path: dbPath, detail })))
-        const ended = (end: ThreadEnd) =>
-          fail(
-            end.kind === "error"
-              ? `the embedded database thread failed (${describeCause(end.cause)})`
-              : `the embedded database thread exited (code ${end.code}) before serving`
-          )
-        if (thread.ended !== undefined) return ended(thread.ended)
-        const onMessage = (m: WorkerMessage) => {
-          if (m.type === "ready") {
-            worker.off("message", onMessage)
-            thread.onEnd = () => undefined
-            const onIdle = options.onIdle
-            if (onIdle !== undefined)
-              worker.on("message", (later: WorkerMessage) => {
-                if (later.type === "idle") onIdle.run()
+      Effect.flatMap(
+        Effect.promise(() => early ?? openOn(t, dbPath, options.settings ?? [])),
+        (answer: OpenAnswer) => {
+          if (answer.type === "ready") return Effect.succeed(answer.port)
+          if (answer.type === "ended")
+            return Effect.fail(
+              new StorageError({
+                path: dbPath,
+                detail:
+                  answer.end.kind === "error"
+                    ? `the embedded database thread failed (${describeCause(answer.end.cause)})`
+                    : `the embedded database thread exited (code ${answer.end.code}) before serving`
               })
-            resume(Effect.succeed(m.port))
-          } else if (m.type === "failed") {
-            worker.off("message", onMessage)
-            thread.onEnd = () => undefined
-            resume(
-              Effect.fail(
-                m.stage === "open"
-                  ? openFailure(dbPath, m.message, m.cause)
-                  : new StorageError({
-                      path: dbPath,
-                      detail: `cannot serve the embedded database on ${host} (${describeCause(m.cause ?? m.message)})`
-                    })
-              )
             )
-          }
+          return Effect.fail(
+            answer.stage === "open"
+              ? openFailure(dbPath, answer.message, answer.cause)
+              : new StorageError({
+                  path: dbPath,
+                  detail: `cannot serve the embedded database on ${host} (${describeCause(answer.cause ?? answer.message)})`
+                })
+          )
         }
-        worker.on("message", onMessage)
-        thread.onEnd = ended
-        worker.postMessage({
-          type: "open",
-          dbPath,
-          host,
-          maxConnections: serverMaxConnections,
-          settings: [...serverSettings, ...(options.settings ?? [])],
-          idleMs: options.onIdle?.idleMs ?? 0
-        })
-      }),
+      ),
       // Stop serving and close the database (its files complete), then the thread ends.
       () =>
         Effect.async<void>((resume) => {
@@ -349,6 +271,13 @@ export const start = (
           timer.unref()
         })
     )
+    const onIdle = options.onIdle
+    if (onIdle !== undefined) {
+      worker.on("message", (later: { readonly type: string }) => {
+        if (later.type === "idle") onIdle.run()
+      })
+      worker.postMessage({ type: "watchIdle", idleMs: onIdle.idleMs })
+    }
     if (!Number.isSafeInteger(port) || port <= 0) {
       return yield* Effect.dieMessage(`the embedded database reported no port: ${port}`)
     }

@@ -12,6 +12,8 @@ import * as Path from "node:path"
 import { Clock, Duration, Effect, Either, Option, Schema, type Scope } from "effect"
 import type { StorageError } from "../domain/errors.js"
 import { makeDir, writeFileAtomic } from "./atomicFile.js"
+import { isAlive } from "./embeddedPgLock.js"
+import { lockPath, recordFields, recordPath } from "./embeddedPgRecord.js"
 
 export class Address extends Schema.Class<Address>("EmbeddedPgAddress")({
   host: Schema.String,
@@ -25,25 +27,8 @@ export class Address extends Schema.Class<Address>("EmbeddedPgAddress")({
   url: Schema.String
 }) {}
 
-export const recordPath = (dataDir: string): string => Path.resolve(dataDir, "state", "pg.json")
-export const lockPath = (dataDir: string): string => Path.resolve(dataDir, "state", "pg.lock")
-
-const database = "postgres"
-const user = "postgres"
-
-export const isAlive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (cause) {
-    // EPERM: the process exists but belongs to someone else.
-    return (cause as NodeJS.ErrnoException).code === "EPERM"
-  }
-}
-
-/** The libpq connection string for a server, as psql and DuckDB's `ATTACH … (TYPE postgres)` take it. */
-export const connectionString = (host: string, port: number): string =>
-  `host=${host} port=${port} user=${user} dbname=${database}`
+export { isAlive } from "./embeddedPgLock.js"
+export { connectionString, lockPath, recordPath } from "./embeddedPgRecord.js"
 
 /** Records this process's server for the life of the scope (removed when the scope closes). */
 export const publish = (
@@ -51,15 +36,7 @@ export const publish = (
   server: { readonly host: string; readonly port: number }
 ): Effect.Effect<Address, StorageError, Scope.Scope> => {
   const target = recordPath(dataDir)
-  const address = new Address({
-    host: server.host,
-    port: server.port,
-    pid: process.pid,
-    startedAt: new Date().toISOString(),
-    database,
-    user,
-    url: `postgres://${user}@${server.host}:${server.port}/${database}`
-  })
+  const address = new Address(recordFields(server))
   return Effect.acquireRelease(
     makeDir(Path.dirname(target)).pipe(
       Effect.zipRight(

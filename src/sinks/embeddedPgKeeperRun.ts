@@ -26,10 +26,12 @@
 
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Deferred, Effect, Either, Fiber, Layer, Option } from "effect"
+import { configDirFor } from "../config/configDir.js"
 import * as EmbeddedPg from "./EmbeddedPg.js"
 import * as EmbeddedPgAddress from "./EmbeddedPgAddress.js"
 import { dropPrewarmed } from "./embeddedPgThread.js"
-import type { KeeperMessage } from "./keeperProcess.js"
+import { abandonEarlyOpen, earlyOpened, signalledEarly } from "./keeperEarlyOpen.js"
+import { type KeeperMessage, tellParent } from "./keeperProcess.js"
 
 /** The data dir and how long to keep it open, from the arguments or the CLI's configuration. */
 const target: Effect.Effect<
@@ -39,23 +41,22 @@ const target: Effect.Effect<
   if (args[0] !== "--cli") return { dataDir: args[0] ?? "", keepOpenMs: Number(args[1]) }
   const [, configDir = "", dataDir] = args
   const cwd = process.cwd()
-  const [{ loadConfig }, { configDirFor }] = yield* Effect.promise(() =>
-    Promise.all([import("../config/loadConfig.js"), import("../cli/setup.js")])
-  )
+  const { loadConfig } = yield* Effect.promise(() => import("../config/loadConfig.js"))
   const loaded = yield* Effect.either(
-    Effect.flatMap(configDirFor(configDir), (dir) =>
-      loadConfig({
-        configDir: dir,
-        ...(dataDir === undefined || dataDir === "" ? {} : { dataDir }),
-        cwd,
-        env: process.env
-      })
-    )
+    loadConfig({
+      configDir: configDirFor(configDir),
+      ...(dataDir === undefined || dataDir === "" ? {} : { dataDir }),
+      cwd,
+      env: process.env
+    })
   )
   if (Either.isLeft(loaded)) return { declined: "the configuration does not load" }
   const config = loaded.right
   if (Option.isSome(config.sql.url)) return { declined: "a Postgres server is configured" }
   if (config.sql.keepOpenMs <= 0) return { declined: "sinks.sql.keep_open_ms is 0" }
+  // Opened already, before the configuration loaded (keeperEarlyOpen.ts), and rightly so.
+  if (earlyOpened() === config.dataDir) return { dataDir: config.dataDir, keepOpenMs: config.sql.keepOpenMs }
+  yield* Effect.promise(abandonEarlyOpen)
   // Somebody holds it (a writer, a keeper starting or serving): the command joins them.
   const holder = yield* EmbeddedPgAddress.findServed(config.dataDir, 0)
   if (Option.isSome(holder) || (yield* EmbeddedPgAddress.isHeld(config.dataDir)))
@@ -63,15 +64,8 @@ const target: Effect.Effect<
   return { dataDir: config.dataDir, keepOpenMs: config.sql.keepOpenMs }
 })
 
-const tell = (message: KeeperMessage) =>
-  Effect.async<void>((resume) => {
-    if (process.send === undefined || !process.connected) return resume(Effect.void)
-    process.send(message, undefined, undefined, () => {
-      // The parent no longer listens: nothing else is said to it.
-      if (process.connected) process.disconnect()
-      resume(Effect.void)
-    })
-  })
+/** Said once: a keeper that opened the database early has told the command already (keeperEarlyOpen.ts). */
+const tell = (message: KeeperMessage) => Effect.promise(() => tellParent(message))
 
 const keep = (dataDir: string, keepOpenMs: number) =>
   Effect.gen(function* () {
@@ -86,7 +80,9 @@ const keep = (dataDir: string, keepOpenMs: number) =>
       takeOverKeeper: false,
       onIdle: { idleMs: keepOpenMs, run: () => Deferred.unsafeDone(idle, Effect.void) }
     })
-    // Migrated as any owner does when it opens the database, through a connection closed after.
+    // Migrated as any owner does when it opens the database, through a connection closed after;
+    // readers that do not check (psql, DuckDB) are told nothing before. (A keeper that opened an
+    // up-to-date database early has told the command already: keeperEarlyOpen.ts.)
     const [{ PgClient }, { Migrations }] = yield* Fiber.join(loading)
     yield* Layer.build(
       Migrations.pipe(
@@ -109,11 +105,16 @@ const keep = (dataDir: string, keepOpenMs: number) =>
     Effect.tapErrorCause((cause) => tell({ type: "failed", message: cause.toString().slice(0, 2000) }))
   )
 
+/** Asked to stop before the runtime listened (keeperEarlyOpen.holdSignals): close what is open and end. */
+const stoppedEarly = Effect.promise(() => abandonEarlyOpen().then(dropPrewarmed))
+
 const main = Effect.flatMap(target, (t) => {
   if ("declined" in t)
+    // What it opened early is closed first: a command that opens the database itself then finds
+    // it free.
     return Effect.zipRight(
-      tell({ type: "declined", reason: t.declined }),
-      Effect.promise(() => dropPrewarmed())
+      Effect.promise(() => abandonEarlyOpen().then(dropPrewarmed)),
+      tell({ type: "declined", reason: t.declined })
     )
   if (!(t.dataDir !== "" && Number.isSafeInteger(t.keepOpenMs) && t.keepOpenMs > 0))
     return Effect.sync(() => {
@@ -125,4 +126,12 @@ const main = Effect.flatMap(target, (t) => {
   return keep(t.dataDir, t.keepOpenMs)
 })
 
-NodeRuntime.runMain(main, { disableErrorReporting: true, disablePrettyLogger: true })
+NodeRuntime.runMain(
+  Effect.suspend(() => (signalledEarly() ? stoppedEarly : main)).pipe(
+    // What was opened early belongs to no scope until EmbeddedPg.start adopts it: a stop or a
+    // failure before that (during the configuration's load) closes it here. After the adoption
+    // this finds nothing of its own left (it checks the lock's and the record's pid).
+    Effect.ensuring(Effect.promise(abandonEarlyOpen))
+  ),
+  { disableErrorReporting: true, disablePrettyLogger: true }
+)

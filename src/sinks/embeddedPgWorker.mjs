@@ -5,12 +5,14 @@
 // It starts warming up at once (loading PGlite, compiling its WASM, reading its file bundle: a
 // few hundred ms that need no data dir), while the parent takes the lock; then it opens the
 // database when told. Messages from the parent:
-//   { type: "open", dbPath, host, maxConnections, settings, idleMs } (settings: "name=value"
-//   server settings given at start, as `postgres -c`; idleMs: when set, report once no client has
-//   been connected for that long)
+//   { type: "open", dbPath, host, maxConnections, settings, migrationsTable? } (settings:
+//   "name=value" server settings given at start, as `postgres -c`; migrationsTable: report the
+//   highest migration id applied, 0 for none, with "ready")
+//   | { type: "watchIdle", idleMs } (report once no client has been connected for that long; sent
+//   at any time: a keeper opens the database before its configuration has said how long to wait)
 //   | "stop" (stop serving, close the database, then exit), also while it is opening or before.
 // Messages to the parent:
-//   { type: "ready", port } | { type: "failed", stage: "open" | "serve", message }
+//   { type: "ready", port, migration? } | { type: "failed", stage: "open" | "serve", message }
 //   | { type: "idle" } | { type: "stopped" }
 import { readFile } from "node:fs/promises"
 import { parentPort } from "node:worker_threads"
@@ -42,6 +44,9 @@ warm.catch(() => undefined)
 // "open", there is nothing to close.
 let opening = false
 let stopRequested = false
+/** The server once it serves, and the idle wait asked for (watched from then on). */
+let serving
+let idleMs = 0
 let stop = () => {
   stopRequested = true
   if (!opening) process.exit(0)
@@ -51,6 +56,9 @@ parentPort.on("message", (message) => {
   else if (message?.type === "open" && !opening) {
     opening = true
     void serve(message)
+  } else if (message?.type === "watchIdle" && idleMs === 0 && message.idleMs > 0) {
+    idleMs = message.idleMs
+    if (serving !== undefined) watchIdle(serving, idleMs)
   }
 })
 // PGlite throws Emscripten ErrnoErrors ({ name: "ErrnoError", errno }: no message) for file system
@@ -90,7 +98,15 @@ const watchIdle = (server, idleMs) => {
   )
 }
 
-const serve = async ({ dbPath, host, maxConnections, settings, idleMs }) => {
+/** The highest migration id applied to `db`, 0 when it has no migrations table (sqlSchema.ts reads it alike). */
+const appliedMigration = async (db, table) => {
+  const present = await db.query("SELECT to_regclass($1) IS NOT NULL AS present", [table])
+  if (present.rows[0]?.present !== true) return 0
+  const latest = await db.query(`SELECT coalesce(max(migration_id), 0)::int AS id FROM "${table}"`)
+  return latest.rows[0]?.id ?? 0
+}
+
+const serve = async ({ dbPath, host, maxConnections, settings, migrationsTable }) => {
   let db
   try {
     const { PGlite, artifacts } = await warm
@@ -101,6 +117,9 @@ const serve = async ({ dbPath, host, maxConnections, settings, idleMs }) => {
   } catch (cause) {
     return failed("open", cause)
   }
+  let migration
+  if (migrationsTable !== undefined)
+    migration = await appliedMigration(db, migrationsTable).catch(() => undefined)
   const close = async (server) => {
     await server?.stop().catch(() => undefined)
     if (!db.closed) await db.close().catch(() => undefined)
@@ -118,7 +137,12 @@ const serve = async ({ dbPath, host, maxConnections, settings, idleMs }) => {
   }
   stop = () => void close(server)
   if (stopRequested) return close(server)
+  serving = server
   if (idleMs > 0) watchIdle(server, idleMs)
   // `getServerConn()` is "host:port" once listening, with the port the OS picked.
-  parentPort.postMessage({ type: "ready", port: Number(server.getServerConn().split(":").pop()) })
+  parentPort.postMessage({
+    type: "ready",
+    port: Number(server.getServerConn().split(":").pop()),
+    ...(migration === undefined ? {} : { migration })
+  })
 }

@@ -47,3 +47,16 @@ export const spawnKeeper = (args: ReadonlyArray<string>): Promise<KeeperMessage>
     child.once("exit", (code) => finish({ type: "failed", message: `the keeper exited (code ${code})` }))
     child.once("error", (cause) => finish({ type: "failed", message: cause.message }))
   })
+
+/**
+ * The keeper's side: says `message` to the process that started it, then stops listening to it
+ * (the keeper says one thing); nothing when nobody listens any more.
+ */
+export const tellParent = (message: KeeperMessage): Promise<void> =>
+  new Promise((resolve) => {
+    if (process.send === undefined || !process.connected) return resolve()
+    process.send(message, undefined, undefined, () => {
+      if (process.connected) process.disconnect()
+      resolve()
+    })
+  })

@@ -12,6 +12,7 @@ import type { ColumnKind } from "../domain/Dataset.js"
 import { sqlSchemaChanges } from "../domain/datasets.js"
 import { SinkError } from "../domain/errors.js"
 import { systemCauseOf } from "../domain/systemCause.js"
+import { migrationsTable } from "./migrationLevel.js"
 
 /** What the SQL side needs of a `Dataset` (every `Dataset<A>` is one). */
 export interface TableSpec {
@@ -37,8 +38,7 @@ export const sqlDatasets: ReadonlyArray<TableSpec> = migrationSteps.flatMap((s) 
   s._tag === "table" ? [s.table] : []
 )
 
-/** Table holding the applied migrations (the migrator's default). */
-export const migrationsTable = "effect_sql_migrations"
+export { migrationsTable } from "./migrationLevel.js"
 
 /**
  * The Postgres type of a column. Postgres keeps timestamps to the microsecond only, so a

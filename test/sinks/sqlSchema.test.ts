@@ -9,6 +9,7 @@ import {
   type UnderlyingFeature,
   UnderlyingFeatures1s
 } from "../../src/domain/Consolidated.js"
+import { latestMigration } from "../../src/sinks/migrationLevel.js"
 import * as SqlClientLive from "../../src/sinks/SqlClientLive.js"
 import * as SqlSink from "../../src/sinks/SqlSink.js"
 import { appliedMigration, describeSqlError, Migrations, migrationSteps } from "../../src/sinks/sqlSchema.js"
@@ -19,6 +20,12 @@ afterAll(removeTempDirs)
 
 const pgError = (message: string, code: string) =>
   Object.assign(new Error(message), { code, severity: "ERROR" })
+
+describe("latestMigration", () => {
+  it("is the number of migration steps (the keeper's early open serves only a database that far)", () => {
+    expect(latestMigration).toBe(migrationSteps.length)
+  })
+})
 
 describe("describeSqlError", () => {
   it("a full disk under the database (53100, as PGlite reports it): free space", () => {
