@@ -8,7 +8,8 @@
  * Two processes as a user runs them: `tapehouse sim binance` (BTCUSDT and ETHUSDT, half the rate
  * each) and `tapehouse stream --dataset book_deltas --venue binance-spot`. An event is one level
  * change, one row of book_deltas. Figures come from the capture's status file (its WAL latency
- * histogram and gap counts), the simulator's stats, and /proc for RSS. Run `npm run build` first.
+ * histogram and gap counts), the simulator's stats, and /proc for RSS and the CPU time of both
+ * processes (on a shared machine, CPU seconds say more than the latency). Run `npm run build` first.
  */
 import { type ChildProcess, spawn } from "node:child_process"
 import * as fs from "node:fs/promises"
@@ -30,6 +31,13 @@ const run = (args: ReadonlyArray<string>, env: Record<string, string> = {}): Chi
 
 const exited = (child: ChildProcess) =>
   new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)))
+
+/** User + system CPU seconds of a process so far (/proc/<pid>/stat, in clock ticks of 1/100 s). */
+const cpuSeconds = async (pid: number): Promise<number> => {
+  const text = await fs.readFile(`/proc/${pid}/stat`, "utf8").catch(() => "")
+  const fields = text.slice(text.lastIndexOf(")") + 2).split(" ")
+  return (Number(fields[11] ?? 0) + Number(fields[12] ?? 0)) / 100
+}
 
 const peakRss = async (pid: number): Promise<number> => {
   const text = await fs.readFile(`/proc/${pid}/status`, "utf8").catch(() => "")
@@ -114,6 +122,8 @@ const main = async () => {
     symbols: Array<{ venue: string; symbol: string; events: number }>
   }
   rss = Math.max(rss, await peakRss(capture.pid!))
+  const captureCpu = await cpuSeconds(capture.pid!)
+  const simCpu = await cpuSeconds(sim.pid!)
   capture.kill("SIGTERM")
   const code = await captureDone
   const status = await readStatus()
@@ -142,6 +152,9 @@ const main = async () => {
     simMessagesPublished: simStats.messagesPublished,
     connectionsEnded: endedBy,
     peakRssMiB: Math.round(rss),
+    captureCpuSeconds: captureCpu,
+    captureCpuShare: Number((captureCpu / elapsed).toFixed(2)),
+    simCpuSeconds: simCpu,
     exitCode: code,
     loadavg: os.loadavg().map((l) => l.toFixed(2))
   }

@@ -5,16 +5,18 @@
  * and the reader that gives the rows back as columns with the file's scales.
  *
  * Rows are held as typed arrays, never as objects: capture appends hundreds of thousands of level
- * changes a second. Nullable ids and times hold NULL_VALUE (-1) when absent.
+ * changes a second, and `books` replays millions of rows a day: the reader fills the typed arrays
+ * straight from the decoded Parquet columns. Nullable ids and times hold NULL_VALUE (-1) when absent.
  */
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
-import type { FileMetaData, SchemaElement } from "hyparquet"
-import { parquetMetadata, parquetSchema } from "hyparquet"
+import type { DecodedArray, FileMetaData, SchemaElement } from "hyparquet"
+import { parquetMetadata, parquetRead, parquetSchema } from "hyparquet"
+import { compressors } from "hyparquet-compressors"
 import type { ParquetCompression } from "../config/AppConfig.js"
 import { errorCode, mkdirs, writeAtomic } from "../sinks/atomicFile.js"
 import { writeFlatParquet } from "../sinks/flatParquetWriter.js"
-import { decodeTable, loadCompression, toArrayBuffer } from "../sinks/parquetCodec.js"
+import { loadCompression, toArrayBuffer } from "../sinks/parquetCodec.js"
 import type { FlatColumn, FlatColumnData } from "../sinks/parquetColumns.js"
 import {
   BOOK_DELTAS,
@@ -410,9 +412,8 @@ const scaleOf = (metadata: FileMetaData, column: string): number => {
   return leaf.logical_type?.type === "DECIMAL" ? leaf.logical_type.scale : (leaf.scale ?? 0)
 }
 
-/** The dataset, venue, symbol, scales and row count of segment bytes. Throws when not a segment. */
-export const segmentInfo = (bytes: Uint8Array): SegmentInfo => {
-  const metadata = parquetMetadata(toArrayBuffer(bytes))
+/** The dataset, venue, symbol, scales and row count of a segment's footer. Throws when not a segment. */
+const infoOf = (metadata: FileMetaData): SegmentInfo => {
   const kv = new Map((metadata.key_value_metadata ?? []).map((e) => [e.key, e.value ?? ""]))
   const dataset = kv.get(DATASET_KEY)
   if (dataset !== BOOK_DELTAS && dataset !== BOOK_SNAPSHOTS) {
@@ -427,23 +428,83 @@ export const segmentInfo = (bytes: Uint8Array): SegmentInfo => {
   }
 }
 
-const f64 = (rows: ReadonlyArray<Record<string, unknown>>, name: string, nullable: boolean): Float64Array => {
-  const out = new Float64Array(rows.length)
-  for (let i = 0; i < rows.length; i++) {
-    const v = rows[i]![name]
-    out[i] = v === null || v === undefined ? (nullable ? NULL_VALUE : 0) : Number(v)
+/** The dataset, venue, symbol, scales and row count of segment bytes. Throws when not a segment. */
+export const segmentInfo = (bytes: Uint8Array): SegmentInfo => infoOf(parquetMetadata(toArrayBuffer(bytes)))
+
+/** Fills its output from one decoded chunk of a column, whose first row is `at`. */
+type ColumnSink = (data: DecodedArray, at: number) => void
+
+/**
+ * Integers (INT64 read raw: no DECIMAL scaling, no timestamp conversion) into `out`; a null as
+ * NULL_VALUE in a nullable column, else 0. A value beyond a safe integer is an error.
+ */
+const intsInto =
+  (out: Float64Array, column: string, nullable: boolean, errors: Array<string>): ColumnSink =>
+  (data, at) => {
+    if (data instanceof BigInt64Array) {
+      for (let i = 0; i < data.length; i++) out[at + i] = Number(data[i]!)
+    } else {
+      for (let i = 0; i < data.length; i++) {
+        const v: unknown = data[i]
+        out[at + i] = v === null || v === undefined ? (nullable ? NULL_VALUE : 0) : Number(v)
+      }
+    }
+    for (let i = at; i < at + data.length; i++) {
+      const x = out[i]!
+      if (!(x <= Number.MAX_SAFE_INTEGER && x >= -Number.MAX_SAFE_INTEGER) && errors.length === 0)
+        errors.push(`column ${column}: ${x} is beyond a safe integer`)
+    }
   }
-  return out
-}
-const flags = (rows: ReadonlyArray<Record<string, unknown>>, name: string): Uint8Array => {
-  const out = new Uint8Array(rows.length)
-  for (let i = 0; i < rows.length; i++) out[i] = rows[i]![name] === true ? 1 : 0
-  return out
-}
-const nanos = (rows: ReadonlyArray<Record<string, unknown>>, name: string): BigInt64Array => {
-  const out = new BigInt64Array(rows.length)
-  for (let i = 0; i < rows.length; i++) out[i] = rows[i]![name] as bigint
-  return out
+const flagsInto =
+  (out: Uint8Array): ColumnSink =>
+  (data, at) => {
+    for (let i = 0; i < data.length; i++) out[at + i] = data[i] === true ? 1 : 0
+  }
+const nanosInto =
+  (out: BigInt64Array): ColumnSink =>
+  (data, at) => {
+    if (data instanceof BigInt64Array) out.set(data, at)
+    else for (let i = 0; i < data.length; i++) out[at + i] = BigInt(data[i] as bigint | number)
+  }
+const stringsInto =
+  (out: Array<string>): ColumnSink =>
+  (data, at) => {
+    for (let i = 0; i < data.length; i++) out[at + i] = String(data[i])
+  }
+
+/**
+ * Decodes the named columns of a segment chunk by chunk into their sinks, without row objects.
+ * INT64 leaves are read as plain integers: prices and sizes stay at the file's scale, times in
+ * their unit. Fails when a column is missing or a value does not fit.
+ */
+const readColumns = async (
+  buffer: ArrayBuffer,
+  metadata: FileMetaData,
+  sinks: Readonly<Record<string, ColumnSink>>,
+  errors: Array<string>
+): Promise<void> => {
+  const names = Object.keys(sinks)
+  const present = new Set(parquetSchema(metadata).children.map((c) => c.element.name))
+  const missing = names.find((n) => !present.has(n))
+  if (missing !== undefined) throw new Error(`the file has no column ${missing}`)
+  const plain: FileMetaData = {
+    ...metadata,
+    schema: metadata.schema.map((element) => {
+      if (element.type !== "INT64") return element
+      const { converted_type: _c, logical_type: _l, ...raw } = element
+      return raw
+    })
+  }
+  await parquetRead({
+    file: buffer,
+    metadata: plain,
+    columns: names,
+    compressors,
+    utf8: true,
+    // A throw here would be lost in hyparquet's promise chain: errors are collected instead.
+    onChunk: ({ columnName, columnData, rowStart }) => sinks[columnName]?.(columnData, rowStart)
+  })
+  if (errors.length > 0) throw new Error(errors[0])
 }
 
 /** A book_deltas segment read back: what it is of, and its rows as columns. */
@@ -460,48 +521,83 @@ export interface SnapshotSegment {
 
 /** Decodes book_deltas segment bytes (prices and sizes at the file's own scales). */
 export const decodeBookDeltas = async (bytes: Uint8Array): Promise<DeltaSegment> => {
-  const info = segmentInfo(bytes)
+  const buffer = toArrayBuffer(bytes)
+  const metadata = parquetMetadata(buffer)
+  const info = infoOf(metadata)
   if (info.dataset !== BOOK_DELTAS) throw new Error(`a ${info.dataset} file is not a book_deltas segment`)
-  const rows = await decodeTable(bookDeltaColumns(info.scales), bytes)
-  return {
-    info,
-    rows: {
-      length: rows.length,
-      eventTime: f64(rows, "event_time", false),
-      transactionTime: f64(rows, "transaction_time", true),
-      receivedTime: nanos(rows, "received_time"),
-      firstUpdateId: f64(rows, "first_update_id", false),
-      finalUpdateId: f64(rows, "final_update_id", false),
-      prevFinalUpdateId: f64(rows, "prev_final_update_id", true),
-      sideIsBid: flags(rows, "side_is_bid"),
-      price: f64(rows, "price", false),
-      size: f64(rows, "size", false),
-      isSnapshot: flags(rows, "is_snapshot")
-    }
+  const n = info.rows
+  const rows = {
+    length: n,
+    eventTime: new Float64Array(n),
+    transactionTime: new Float64Array(n),
+    receivedTime: new BigInt64Array(n),
+    firstUpdateId: new Float64Array(n),
+    finalUpdateId: new Float64Array(n),
+    prevFinalUpdateId: new Float64Array(n),
+    sideIsBid: new Uint8Array(n),
+    price: new Float64Array(n),
+    size: new Float64Array(n),
+    isSnapshot: new Uint8Array(n)
   }
+  const errors: Array<string> = []
+  await readColumns(
+    buffer,
+    metadata,
+    {
+      event_time: intsInto(rows.eventTime, "event_time", false, errors),
+      transaction_time: intsInto(rows.transactionTime, "transaction_time", true, errors),
+      received_time: nanosInto(rows.receivedTime),
+      first_update_id: intsInto(rows.firstUpdateId, "first_update_id", false, errors),
+      final_update_id: intsInto(rows.finalUpdateId, "final_update_id", false, errors),
+      prev_final_update_id: intsInto(rows.prevFinalUpdateId, "prev_final_update_id", true, errors),
+      side_is_bid: flagsInto(rows.sideIsBid),
+      price: intsInto(rows.price, "price", false, errors),
+      size: intsInto(rows.size, "size", false, errors),
+      is_snapshot: flagsInto(rows.isSnapshot)
+    },
+    errors
+  )
+  return { info, rows }
 }
 
 /** Decodes book_snapshots segment bytes. */
 export const decodeBookSnapshots = async (bytes: Uint8Array): Promise<SnapshotSegment> => {
-  const info = segmentInfo(bytes)
+  const buffer = toArrayBuffer(bytes)
+  const metadata = parquetMetadata(buffer)
+  const info = infoOf(metadata)
   if (info.dataset !== BOOK_SNAPSHOTS)
     throw new Error(`a ${info.dataset} file is not a book_snapshots segment`)
-  const rows = await decodeTable(bookSnapshotColumns(info.scales), bytes)
-  return {
-    info,
-    rows: {
-      length: rows.length,
-      receivedTime: nanos(rows, "received_time"),
-      eventTime: f64(rows, "event_time", true),
-      transactionTime: f64(rows, "transaction_time", true),
-      lastUpdateId: f64(rows, "last_update_id", false),
-      purpose: rows.map((r) => String(r["purpose"])),
-      level: f64(rows, "level", false),
-      sideIsBid: flags(rows, "side_is_bid"),
-      price: f64(rows, "price", false),
-      size: f64(rows, "size", false)
-    }
+  const n = info.rows
+  const rows = {
+    length: n,
+    receivedTime: new BigInt64Array(n),
+    eventTime: new Float64Array(n),
+    transactionTime: new Float64Array(n),
+    lastUpdateId: new Float64Array(n),
+    purpose: new Array<string>(n).fill(""),
+    level: new Float64Array(n),
+    sideIsBid: new Uint8Array(n),
+    price: new Float64Array(n),
+    size: new Float64Array(n)
   }
+  const errors: Array<string> = []
+  await readColumns(
+    buffer,
+    metadata,
+    {
+      received_time: nanosInto(rows.receivedTime),
+      event_time: intsInto(rows.eventTime, "event_time", true, errors),
+      transaction_time: intsInto(rows.transactionTime, "transaction_time", true, errors),
+      last_update_id: intsInto(rows.lastUpdateId, "last_update_id", false, errors),
+      purpose: stringsInto(rows.purpose),
+      level: intsInto(rows.level, "level", false, errors),
+      side_is_bid: flagsInto(rows.sideIsBid),
+      price: intsInto(rows.price, "price", false, errors),
+      size: intsInto(rows.size, "size", false, errors)
+    },
+    errors
+  )
+  return { info, rows }
 }
 
 /**

@@ -5,12 +5,18 @@
  * segment per partition, all named with the flush's seq, each written atomically, and then, when
  * one is due, the checkpoint of every book as of that same instant (bookCheckpoints.ts).
  *
- * When to flush is the caller's choice (`dueBytes`, `dueMs`): book.segment_bytes of rows held, or
- * book.segment_ms since the oldest row. A checkpoint is due every book.checkpoint_every_ms or
- * book.checkpoint_every_events level changes, whichever comes first.
+ * A flush is due when book.segment_bytes of rows are held, or early enough that the oldest row is
+ * durable book.segment_ms after its arrival: the flush starts a lead before that, learned from how
+ * long recent flushes took (the stream runner's flushPlanner.ts). A checkpoint is due every
+ * book.checkpoint_every_ms or book.checkpoint_every_events level changes, whichever comes first.
+ *
+ * The segments of one flush are encoded one after the other, but written (temporary, fsync,
+ * rename, folder fsync) at the same time: an fsync waits for the disk, not the CPU, and several
+ * in flight cost about what one does.
  */
 import * as path from "node:path"
 import type { ParquetCompression } from "../config/AppConfig.js"
+import * as FlushPlanner from "../runners/flushPlanner.js"
 import { type BookCheckpointSymbol, writeCheckpoint } from "./bookCheckpoints.js"
 import {
   BOOK_DELTAS,
@@ -60,6 +66,8 @@ interface SnapshotBatch {
 /** A flush taken out of the log, to be made durable by `write`. */
 export interface PendingFlush {
   readonly seq: number
+  /** When the flush was due (epoch ms): its planned start, or when it was taken if that was earlier. */
+  readonly dueAt: number
   readonly deltas: ReadonlyArray<DeltaPartition>
   readonly snapshots: ReadonlyArray<SnapshotBatch>
   /** Arrival time (ms) and row count of every message in it, for the latency figures. */
@@ -108,6 +116,7 @@ export class BookWal {
   private eventsSinceCheckpoint = 0
   private lastCheckpointAt: number
   readonly latency = new LatencyHistogram()
+  private readonly planner: FlushPlanner.FlushPlanner
   /** Totals, for status and the bench. */
   segmentsWritten = 0
   rowsWritten = 0
@@ -115,6 +124,7 @@ export class BookWal {
 
   constructor(readonly options: BookWalOptions) {
     this.seq = options.firstSeq
+    this.planner = FlushPlanner.make(options.segmentMs)
     this.lastCheckpointAt = Date.now()
   }
 
@@ -156,10 +166,18 @@ export class BookWal {
     return this.rowsHeld * 66
   }
 
-  /** True when the held rows reached book.segment_bytes, or the oldest is book.segment_ms old. */
+  /**
+   * When the rows held must be taken so that the oldest is durable book.segment_ms after it arrived
+   * (epoch ms; undefined when none are held).
+   */
+  dueAt(): number | undefined {
+    return this.oldestAt === undefined ? undefined : this.planner.dueAt(this.oldestAt)
+  }
+
+  /** True when the held rows reached book.segment_bytes, or their flush must start (`dueAt`). */
   due(nowMs: number): boolean {
     if (this.oldestAt === undefined) return false
-    return this.bytesHeld >= this.options.segmentBytes || nowMs - this.oldestAt >= this.options.segmentMs
+    return this.bytesHeld >= this.options.segmentBytes || nowMs >= this.planner.dueAt(this.oldestAt)
   }
 
   /** True when a checkpoint is due at `nowMs`. */
@@ -189,6 +207,7 @@ export class BookWal {
     this.deltas = new Map()
     const flush: PendingFlush = {
       seq: this.seq++,
+      dueAt: this.oldestAt === undefined ? nowMs : Math.min(nowMs, this.planner.dueAt(this.oldestAt)),
       deltas,
       snapshots: this.snapshots,
       arrivals: Float64Array.from(this.arrivals),
@@ -216,35 +235,51 @@ export class BookWal {
     const { dataDir, venue, compression } = this.options
     const lakeDir = path.join(dataDir, "lake")
     const name = segmentFileName(flush.seq)
-    for (const p of flush.deltas) {
-      const meta = { venue, symbol: p.symbol, scales: p.scales }
-      const bytes = await encodeBookDeltas(p.buffer.rows(), meta, { compression })
-      const dir = bookPartitionDir(lakeDir, { dataset: BOOK_DELTAS, venue, date: p.date, symbol: p.symbol })
-      await writeSegmentFile(path.join(dir, name), bytes, this.options.encryptKey)
-      this.segmentsWritten++
+    // Each file's write starts as soon as it is encoded, while the next one is encoded.
+    const writes: Array<Promise<void>> = []
+    const writeFile = (file: string, bytes: Uint8Array) =>
+      writes.push(writeSegmentFile(file, bytes, this.options.encryptKey))
+    let encodeFailure: { readonly cause: unknown } | undefined
+    try {
+      for (const p of flush.deltas) {
+        const meta = { venue, symbol: p.symbol, scales: p.scales }
+        const bytes = await encodeBookDeltas(p.buffer.rows(), meta, { compression })
+        const dir = bookPartitionDir(lakeDir, { dataset: BOOK_DELTAS, venue, date: p.date, symbol: p.symbol })
+        writeFile(path.join(dir, name), bytes)
+      }
+      // One book_snapshots file per symbol and date, holding every snapshot of the flush.
+      const groups = new Map<string, Array<SnapshotBatch>>()
+      for (const s of flush.snapshots) {
+        const key = `${s.symbol}|${s.date}`
+        const list = groups.get(key)
+        if (list === undefined) groups.set(key, [s])
+        else list.push(s)
+      }
+      for (const list of groups.values()) {
+        const first = list[0]!
+        const meta = { venue, symbol: first.symbol, scales: first.scales }
+        const bytes = await encodeBookSnapshots(concatSnapshots(list.map((s) => s.rows)), meta, {
+          compression
+        })
+        const dir = bookPartitionDir(lakeDir, {
+          dataset: BOOK_SNAPSHOTS,
+          venue,
+          date: first.date,
+          symbol: first.symbol
+        })
+        writeFile(path.join(dir, name), bytes)
+      }
+    } catch (cause) {
+      encodeFailure = { cause }
     }
-    // One book_snapshots file per symbol and date, holding every snapshot of the flush.
-    const groups = new Map<string, Array<SnapshotBatch>>()
-    for (const s of flush.snapshots) {
-      const key = `${s.symbol}|${s.date}`
-      const list = groups.get(key)
-      if (list === undefined) groups.set(key, [s])
-      else list.push(s)
-    }
-    for (const list of groups.values()) {
-      const first = list[0]!
-      const meta = { venue, symbol: first.symbol, scales: first.scales }
-      const bytes = await encodeBookSnapshots(concatSnapshots(list.map((s) => s.rows)), meta, { compression })
-      const dir = bookPartitionDir(lakeDir, {
-        dataset: BOOK_SNAPSHOTS,
-        venue,
-        date: first.date,
-        symbol: first.symbol
-      })
-      await writeSegmentFile(path.join(dir, name), bytes, this.options.encryptKey)
-    }
+    // Every write settles before a failure is reported (none is left running unobserved).
+    const failed = (await Promise.allSettled(writes)).find((r) => r.status === "rejected")
+    if (encodeFailure !== undefined) throw encodeFailure.cause
+    if (failed !== undefined) throw failed.reason
+    this.segmentsWritten += flush.deltas.length
     this.rowsWritten += flush.rows
     const done = Date.now()
+    this.planner.record(flush.dueAt, done)
     for (let i = 0; i < flush.arrivals.length; i++)
       this.latency.add(done - flush.arrivals[i]!, flush.rowCounts[i]!)
     if (flush.checkpoint !== undefined) {

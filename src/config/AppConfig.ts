@@ -114,7 +114,7 @@ export interface AppConfigShape {
   readonly book: {
     /** A delta segment closes when its rows reach this many bytes (in memory, ≈ uncompressed). */
     readonly segmentBytes: number
-    /** … or when it has been open this long. */
+    /** … or so that its oldest row is durable this long after it arrived (the flush is planned ahead). */
     readonly segmentMs: number
     /** Every symbol's book is checkpointed this often … */
     readonly checkpointEveryMs: number

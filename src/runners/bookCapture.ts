@@ -240,11 +240,18 @@ export const runBookCapture = (options: BookCaptureOptions) =>
             })
         })
       )
-    const tickMs = Math.max(5, Math.min(200, Math.floor(book.segmentMs / 5)))
+    const tickMs = Math.max(1, Math.min(200, Math.floor(book.segmentMs / 5)))
+    // Wakes when the held rows' flush is due (planned by the log), else after a tick (checkpoints,
+    // gaps, alerts): a tick is at most a fifth of book.segment_ms, the least the planner leaves
+    // between a row's arrival and its flush.
+    const untilDue = Effect.suspend(() => {
+      const at = wal.dueAt()
+      return Effect.sleep(Math.max(1, Math.min(tickMs, at === undefined ? tickMs : at - Date.now())))
+    })
     // A write that fails (disk full, read-only) ends the run with its error.
     const failed = yield* Deferred.make<void, BookCaptureError>()
     yield* Effect.forkScoped(
-      Effect.forever(Effect.zipRight(Effect.sleep(tickMs), flushNow(false))).pipe(
+      Effect.forever(Effect.zipRight(untilDue, flushNow(false))).pipe(
         Effect.catchAll((e) => Deferred.fail(failed, e))
       )
     )

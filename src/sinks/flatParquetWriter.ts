@@ -363,6 +363,75 @@ const writeDeltaBlock = (s: Scratch, nd: number, min: number): void => {
 const smallDeltas = (min: number, max: number): boolean =>
   max - min <= 0xffffffff && min >= -0x10000000000000 && max <= 0x10000000000000
 
+/** Whether they can be written by `writeDeltaBlockMid`: exact as doubles, span < 2^53. */
+const midDeltas = (min: number, max: number): boolean =>
+  max - min <= Number.MAX_SAFE_INTEGER && min >= -0x10000000000000 && max <= 0x10000000000000
+
+const miniLo = new Uint32Array(MINI)
+const miniHi = new Uint32Array(MINI)
+
+/**
+ * Writes one block of `nd` deltas held in `deltaScratch` whose span reaches 2^32 (fixed-point
+ * prices a few dollars apart do): each delta − min is below 2^53, packed from its two 32-bit
+ * halves with double arithmetic, not BigInts.
+ */
+const writeDeltaBlockMid = (s: Scratch, nd: number, min: number): void => {
+  const d = deltaScratch
+  writeZigZag(s, min)
+  s.ensure(MINIBLOCKS)
+  const widthsAt = s.pos
+  s.pos += MINIBLOCKS
+  for (let mb = 0; mb < MINIBLOCKS; mb++) {
+    const ms = mb * MINI
+    if (ms >= nd) {
+      s.buf[widthsAt + mb] = 0
+      continue
+    }
+    const me = Math.min(ms + MINI, nd)
+    let orLo = 0
+    let orHi = 0
+    for (let k = 0; k < MINI; k++) {
+      const x = ms + k < me ? d[ms + k]! - min : 0
+      const hi = Math.floor(x / 4294967296)
+      const lo = x - hi * 4294967296
+      miniLo[k] = lo
+      miniHi[k] = hi
+      orLo |= lo
+      orHi |= hi
+    }
+    const width = orHi !== 0 ? 64 - Math.clz32(orHi) : orLo === 0 ? 0 : 32 - Math.clz32(orLo)
+    s.buf[widthsAt + mb] = width
+    if (width === 0) continue
+    s.ensure(width * 4)
+    const buf = s.buf
+    let pos = s.pos
+    // Bits not yet written, least significant first, as a double (below 2^40: exact).
+    let acc = 0
+    let bits = 0
+    for (let k = 0; k < MINI; k++) {
+      acc += miniLo[k]! * 2 ** bits
+      bits += width < 32 ? width : 32
+      while (bits >= 8) {
+        const byte = acc % 256
+        buf[pos++] = byte
+        acc = (acc - byte) / 256
+        bits -= 8
+      }
+      if (width > 32) {
+        acc += miniHi[k]! * 2 ** bits
+        bits += width - 32
+        while (bits >= 8) {
+          const byte = acc % 256
+          buf[pos++] = byte
+          acc = (acc - byte) / 256
+          bits -= 8
+        }
+      }
+    }
+    s.pos = pos
+  }
+}
+
 /**
  * DELTA_BINARY_PACKED of `count` safe integers `v[0, count)`. Blocks whose deltas span 2^32 or
  * more (or are beyond ±2^52) fall back to BigInt arithmetic.
@@ -388,6 +457,7 @@ const writeDeltaNumbers = (s: Scratch, v: Float64Array, count: number): void => 
       if (delta > max) max = delta
     }
     if (smallDeltas(min, max)) writeDeltaBlock(s, nd, min)
+    else if (midDeltas(min, max)) writeDeltaBlockMid(s, nd, min)
     else writeDeltaBlockBig(s, (k) => BigInt(v[k]!), bs, be)
   }
 }
@@ -424,6 +494,10 @@ const writeDeltaWide = (s: Scratch, v: BigInt64Array, count: number): void => {
       }
       if (smallDeltas(min, max)) {
         writeDeltaBlock(s, nd, min)
+        continue
+      }
+      if (midDeltas(min, max)) {
+        writeDeltaBlockMid(s, nd, min)
         continue
       }
     }

@@ -105,6 +105,33 @@ describe("book segments", () => {
     expect(Array.from(back.rows.prevFinalUpdateId)).toEqual([NULL_VALUE, NULL_VALUE, NULL_VALUE, 10, 10, 10])
   })
 
+  it("reads a segment of several row groups back column by column, and rejects an unsafe integer", async () => {
+    const buffer = new BookDeltaBuffer()
+    for (let k = 0; k < 5; k++) fill(buffer, true)
+    const meta = { venue: "binance-usdm", symbol: "BTCUSDT", scales: { priceScale: 2, sizeScale: 0 } }
+    const want = buffer.rows()
+    const back = await decodeBookDeltas(await encodeBookDeltas(want, meta, { rowGroupSize: 7 }))
+    expect(back.rows.length).toBe(30)
+    for (const key of [
+      "eventTime",
+      "transactionTime",
+      "firstUpdateId",
+      "prevFinalUpdateId",
+      "price",
+      "size"
+    ] as const)
+      expect(Array.from(back.rows[key])).toEqual(Array.from(want[key]))
+    expect(Array.from(back.rows.receivedTime)).toEqual(Array.from(want.receivedTime))
+    expect(Array.from(back.rows.isSnapshot)).toEqual(Array.from(want.isSnapshot))
+    expect(Array.from(back.rows.sideIsBid)).toEqual(Array.from(want.sideIsBid))
+
+    const huge = new BookDeltaBuffer()
+    huge.appendEvent(1, NULL_VALUE, 1n, 1, 1, NULL_VALUE, [2 ** 54], [1], [], [], false)
+    await expect(decodeBookDeltas(await encodeBookDeltas(huge.rows(), meta))).rejects.toThrow(
+      /column price: .* beyond a safe integer/
+    )
+  })
+
   it("writes atomically and lists segments in write order", async () => {
     const lake = path.join(dir, "lake")
     const buffer = new BookDeltaBuffer()

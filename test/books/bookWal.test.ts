@@ -66,25 +66,62 @@ const levels = (book: OrderBook) => {
 }
 
 describe("BookWal", () => {
-  it("closes a segment at book.segment_bytes or after book.segment_ms", () => {
+  it("closes a segment at book.segment_bytes, or early enough to be durable book.segment_ms after its oldest row", async () => {
     const wal = walOf({ segmentBytes: 66 * 10, segmentMs: 500 })
     const book = new OrderBook()
     expect(wal.due(0)).toBe(false)
+    expect(wal.dueAt()).toBeUndefined()
     event(wal, book, 1, 1000)
-    expect(wal.due(1000)).toBe(false)
-    expect(wal.due(1499)).toBe(false)
-    expect(wal.due(1500)).toBe(true)
-    const first = wal.take(1500, () => [])
+    // No flush measured yet: it starts half of book.segment_ms after the oldest row.
+    expect(wal.dueAt()).toBe(1250)
+    expect(wal.due(1249)).toBe(false)
+    expect(wal.due(1250)).toBe(true)
+    const first = wal.take(1300, () => [])
     expect(first?.seq).toBe(1)
     expect(first?.rows).toBe(2)
+    expect(first?.dueAt).toBe(1250)
     expect(wal.due(5000)).toBe(false)
     // 5 events = 10 rows = 660 bytes: due by size at once.
     for (let id = 2; id <= 5; id++) event(wal, book, id, 2000)
     expect(wal.due(2000)).toBe(false)
     event(wal, book, 6, 2000)
     expect(wal.due(2000)).toBe(true)
-    expect(wal.take(2000, () => [])?.seq).toBe(2)
+    const second = wal.take(2000, () => [])
+    expect(second?.seq).toBe(2)
+    expect(second?.dueAt).toBe(2000)
     expect(wal.take(2000, () => [])).toBeUndefined()
+    // A flush that took long (due at 1250, durable now) makes the next ones start earlier, by
+    // at most 0.8 × book.segment_ms (flushPlanner.ts).
+    await wal.write(first!)
+    event(wal, book, 7, 10_000)
+    expect(wal.dueAt()).toBe(10_100)
+  })
+
+  it("writes a flush's segments together, and fails the flush (no checkpoint) when one cannot be written", async () => {
+    const wal = walOf()
+    const book = new OrderBook()
+    event(wal, book, 1, 1_767_312_000_000, true)
+    wal
+      .partition("ETHUSDT", "2026-01-02", scales)
+      .appendEvent(1, NULL_VALUE, 1n, 1, 1, NULL_VALUE, [5], [6], [], [], true)
+    wal.appended(1, 1)
+    await wal.write(wal.take(0, () => [], true)!)
+    expect(wal.segmentsWritten).toBe(2)
+    expect(wal.checkpointsWritten).toBe(1)
+    // A file where ETHUSDT's partition folder should be: its segment cannot be written.
+    const blocked = path.join(dataDir, "lake", "book_deltas", "venue=binance-spot", "date=2026-01-03")
+    await fs.mkdir(blocked, { recursive: true })
+    await fs.writeFile(path.join(blocked, "symbol=ETHUSDT"), "")
+    event(wal, book, 2, 1_767_398_400_000)
+    wal
+      .partition("ETHUSDT", "2026-01-03", scales)
+      .appendEvent(2, NULL_VALUE, 2n, 2, 2, NULL_VALUE, [5], [7], [], [], false)
+    wal.appended(1, 2)
+    const failing = wal.take(0, () => [], true)!
+    expect(failing.deltas.map((p) => p.symbol)).toEqual(["BTCUSDT", "ETHUSDT"])
+    await expect(wal.write(failing)).rejects.toThrow(/EEXIST|ENOTDIR/)
+    expect(wal.segmentsWritten).toBe(2)
+    expect(wal.checkpointsWritten).toBe(1)
   })
 
   it("keeps the last 3 checkpoints, and restores the newest plus the segments after it", async () => {

@@ -199,6 +199,55 @@ describe("flatParquetWriter", () => {
     expect(stats.null_count).toBe(1n)
   })
 
+  it("delta-encodes int64 blocks whose deltas span 2^32 to 2^53 exactly (numbers and wide bigints)", async () => {
+    // A seeded walk with steps up to about ±2^51, some blocks only up to ±2^36.
+    let seed = 12345
+    const next = () => {
+      seed = (seed * 1103515245 + 12345) % 2147483648
+      return seed / 2147483648
+    }
+    const n = 1000
+    const nums = new Float64Array(n)
+    const wide = new BigInt64Array(n)
+    let x = 0
+    for (let i = 0; i < n; i++) {
+      const reach = i < 500 ? 2 ** 36 : 2 ** 51
+      const step = Math.floor((next() - 0.5) * reach)
+      x = Math.max(-(2 ** 52), Math.min(2 ** 52, x + step))
+      nums[i] = i % 97 === 0 ? x : Math.round(x / 1000) * 1000
+      wide[i] = 1_700_000_000_000_000_000n + BigInt(nums[i]!)
+    }
+    const cols: ReadonlyArray<FlatColumn> = [
+      { name: "n", type: "int64", nullable: false },
+      { name: "w", type: "timestamp_ns", nullable: false }
+    ]
+    const bytes = writeFlatParquet(
+      cols,
+      [
+        { kind: "int", values: nums, wide: undefined, present: undefined },
+        { kind: "wide", values: wide, present: undefined }
+      ],
+      n,
+      { codec: "UNCOMPRESSED", rowGroupSize: n, createdBy: "tapehouse" }
+    )
+    const got = new Map<string, Array<unknown>>()
+    await parquetRead({
+      file: bytes.slice().buffer,
+      compressors,
+      // The nanoseconds as stored, not as a Date.
+      parsers: { timestampFromNanoseconds: (ns: bigint) => ns },
+      onChunk: ({ columnName, columnData, rowStart }) => {
+        const into = got.get(columnName) ?? []
+        Array.from(columnData as ArrayLike<unknown>).forEach((v, i) => {
+          into[rowStart + i] = v
+        })
+        got.set(columnName, into)
+      }
+    })
+    expect(got.get("n")).toEqual(Array.from(nums, (v) => BigInt(v)))
+    expect(got.get("w")).toEqual(Array.from(wide))
+  })
+
   it("writes the metadata: types, encodings, statistics, key-value metadata, offsets", () => {
     const rows = randomRows(2500, 5)
     const bytes = write(rows, "SNAPPY", 1000)
