@@ -15,8 +15,8 @@ import { listSegments, readBookDeltas, readBookSnapshots } from "../../src/books
 import { OrderBook } from "../../src/books/OrderBook.js"
 import { Continuity } from "../../src/domain/Continuity.js"
 import * as BinanceSim from "../../src/sim/binance/BinanceSim.js"
-import { CATALOG, exchangeInfo } from "../../src/sim/binance/catalog.js"
-import { makeDepthMarket } from "../../src/sim/binance/depthMarket.js"
+import { CATALOG, exchangeInfo, type Venue } from "../../src/sim/binance/catalog.js"
+import { type DepthMarket, makeDepthMarket } from "../../src/sim/binance/depthMarket.js"
 import { decodeParquet } from "../../src/sinks/parquetCodec.js"
 import { decodeDepthEvent, decodeDepthSnapshot } from "../../src/sources/binance/depthWire.js"
 import { type SymbolScales, symbolScales } from "../../src/sources/binance/exchangeInfo.js"
@@ -30,33 +30,38 @@ const SEED = 7
 const START_MS = Math.floor(Date.now() / 1000) * 1000 - 3_600_000
 const simOptions = { seed: SEED, symbols: SYMBOLS, rate: RATE, startMs: START_MS }
 
-const scalesBySymbol = Either.getOrThrow(
-  symbolScales(
-    "binance-spot",
-    exchangeInfo(
-      "spot",
-      CATALOG.spot.filter((s) => SYMBOLS.includes(s.symbol)),
-      6000,
-      0
+const scalesOf = (venue: Venue) =>
+  Either.getOrThrow(
+    symbolScales(
+      venue === "spot" ? "binance-spot" : "binance-usdm",
+      exchangeInfo(
+        venue,
+        CATALOG[venue].filter((s) => SYMBOLS.includes(s.symbol)),
+        6000,
+        0
+      )
     )
   )
-)
+const scalesBySymbol = scalesOf("spot")
 
 /** The simulator's market rebuilt beside it: its messages by final id, and its book at given ids. */
 class Replica {
-  private readonly market = makeDepthMarket({
-    seed: SEED,
-    startMs: START_MS,
-    venues: {
-      spot: CATALOG.spot.filter((s) => SYMBOLS.includes(s.symbol)).map((spec) => ({ spec, rate: RATE })),
-      usdm: []
-    }
-  })
+  private readonly market: DepthMarket
   readonly messages = new Map<number, string>()
   private readonly books = new Map<string, string>()
+  private readonly scales: ReturnType<typeof scalesOf>
 
-  constructor() {
-    for (const s of SYMBOLS) this.market.activate("spot", `${s.toLowerCase()}@depth@100ms`)
+  constructor(readonly venue: Venue = "spot") {
+    const specs = CATALOG[venue]
+      .filter((s) => SYMBOLS.includes(s.symbol))
+      .map((spec) => ({ spec, rate: RATE }))
+    this.market = makeDepthMarket({
+      seed: SEED,
+      startMs: START_MS,
+      venues: { spot: venue === "spot" ? specs : [], usdm: venue === "usdm" ? specs : [] }
+    })
+    this.scales = scalesOf(venue)
+    for (const s of SYMBOLS) this.market.activate(venue, `${s.toLowerCase()}@depth@100ms`)
   }
 
   private lastId(symbol: string): number {
@@ -69,13 +74,13 @@ class Replica {
     while (!this.books.has(key) && this.lastId(symbol) < id) {
       this.market.step((_venue, m) => this.messages.set(m.u, m.payload))
       for (const s of SYMBOLS) {
-        const snap = this.market.snapshot("spot", s, 5000)!
+        const snap = this.market.snapshot(this.venue, s, 5000)!
         this.books.set(`${s}@${snap.lastUpdateId}`, snap.body)
       }
     }
     const body = this.books.get(key)
     if (body === undefined) throw new Error(`${symbol}: no market step ends at update id ${id}`)
-    const snapshot = Either.getOrThrow(decodeDepthSnapshot(JSON.parse(body), scalesBySymbol.get(symbol)!))
+    const snapshot = Either.getOrThrow(decodeDepthSnapshot(JSON.parse(body), this.scales.get(symbol)!))
     const book = new OrderBook()
     book.loadSnapshot(snapshot.bidPrices, snapshot.bidSizes, snapshot.askPrices, snapshot.askSizes)
     return book
@@ -100,10 +105,12 @@ afterAll(async () => {
 
 const env = () => ({
   TAPEHOUSE_BINANCE_SPOT_URL: sim.urls.spotRest,
-  TAPEHOUSE_BINANCE_SPOT_WS_URL: sim.urls.spotWs
+  TAPEHOUSE_BINANCE_SPOT_WS_URL: sim.urls.spotWs,
+  TAPEHOUSE_BINANCE_USDM_URL: sim.urls.usdmRest,
+  TAPEHOUSE_BINANCE_USDM_WS_URL: sim.urls.usdmWs
 })
 
-const setup = async (over: ReadonlyArray<[RegExp, string]> = []) => {
+const setup = async (over: ReadonlyArray<[RegExp, string]> = [], venue = "binance-spot") => {
   const dir = makeTempDir("book-capture-")
   const configDir = await Effect.runPromise(
     makeConfigDir(dir, {
@@ -123,7 +130,7 @@ const setup = async (over: ReadonlyArray<[RegExp, string]> = []) => {
     "--dataset",
     "book_deltas",
     "--venue",
-    "binance-spot",
+    venue,
     "--symbols",
     "btcusdt,ETHUSDT"
   ]
@@ -134,12 +141,22 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 interface Status {
   readonly connections: number
-  readonly symbols: ReadonlyArray<{ readonly state: string; readonly appliedEvents: number }>
+  readonly symbols: ReadonlyArray<{
+    readonly symbol: string
+    readonly state: string
+    readonly appliedEvents: number
+    readonly gaps: number
+  }>
 }
 
 /** Waits until the capture's status file satisfies `done`. */
-const waitFor = async (dataDir: string, done: (s: Status) => boolean, timeoutMs = 20_000) => {
-  const file = path.join(dataDir, "state", "books", "binance-spot", "status.json")
+const waitFor = async (
+  dataDir: string,
+  done: (s: Status) => boolean,
+  timeoutMs = 20_000,
+  venue = "binance-spot"
+) => {
+  const file = path.join(dataDir, "state", "books", venue, "status.json")
   const deadline = Date.now() + timeoutMs
   for (;;) {
     const status = await fs
@@ -153,8 +170,19 @@ const waitFor = async (dataDir: string, done: (s: Status) => boolean, timeoutMs 
 }
 
 /** Waits until every symbol is synced. */
-const waitSynced = (dataDir: string) =>
-  waitFor(dataDir, (s) => s.symbols.every((x) => x.state === "synced" && x.appliedEvents > 2))
+const waitSynced = (dataDir: string, venue = "binance-spot") =>
+  waitFor(dataDir, (s) => s.symbols.every((x) => x.state === "synced" && x.appliedEvents > 2), 20_000, venue)
+
+/** Every row of the continuity ledger. */
+const readLedger = async (dataDir: string) => {
+  const ledgerDir = path.join(dataDir, "lake", "continuity")
+  const ledger = []
+  for (const d of await fs.readdir(ledgerDir))
+    ledger.push(
+      ...(await decodeParquet(Continuity, await fs.readFile(path.join(ledgerDir, d, "part-0000.parquet"))))
+    )
+  return ledger
+}
 
 describe("stream --dataset book_deltas", () => {
   it("captures, records a dropped event as a gap and re-syncs; the lake equals the simulator's events", async () => {
@@ -174,12 +202,7 @@ describe("stream --dataset book_deltas", () => {
     expect(result.stdout).toMatch(/BTCUSDT: [\d,]+ level changes, 1 gap\(s\)/)
 
     // The gap is in the continuity ledger with its ids.
-    const ledgerDir = path.join(dataDir, "lake", "continuity")
-    const ledger = []
-    for (const d of await fs.readdir(ledgerDir))
-      ledger.push(
-        ...(await decodeParquet(Continuity, await fs.readFile(path.join(ledgerDir, d, "part-0000.parquet"))))
-      )
+    const ledger = await readLedger(dataDir)
     expect(ledger).toHaveLength(1)
     expect(ledger[0]).toMatchObject({
       source: "binance-spot:BTCUSDT",
@@ -237,6 +260,103 @@ describe("stream --dataset book_deltas", () => {
       const purposes = new Set<string>()
       for (const s of snaps) for (const p of (await readBookSnapshots(s.file)).rows.purpose) purposes.add(p)
       expect([...purposes].sort()).toEqual(["sync", "validate"])
+    }
+  })
+
+  it("binance-usdm: follows the pu chain, records E and T, and a dropped event re-syncs that symbol alone", async () => {
+    const venue = "binance-usdm"
+    const { dataDir, args, capture } = await setup([], venue)
+    const child = start(capture, { env: env() })
+    const done = collect(child, 60_000)
+    await waitSynced(dataDir, venue)
+    sim.faults.inject({ kind: "drop-events" }, { path: /^usdm:btcusdt/ })
+    await waitFor(
+      dataDir,
+      (s) => s.symbols.every((x) => x.state === "synced" && (x.symbol !== "BTCUSDT" || x.gaps === 1)),
+      20_000,
+      venue
+    )
+    await sleep(300)
+    const stop = await Effect.runPromise(runCli([...args, "stop"], { env: env() }))
+    expect(stop.code).toBe(0)
+    const result = await done
+    expect(result.code).toBe(0)
+    expect(result.stdout).toMatch(/BTCUSDT: [\d,]+ level changes, 1 gap\(s\)/)
+    expect(result.stdout).toMatch(/ETHUSDT: [\d,]+ level changes, 0 gap\(s\)/)
+
+    // The gap, of BTCUSDT alone: first and last id missed, the time span, level changes lost.
+    const replica = new Replica("usdm")
+    const ledger = await readLedger(dataDir)
+    expect(ledger).toHaveLength(1)
+    const gap = ledger[0]!
+    expect(gap).toMatchObject({
+      source: "binance-usdm:BTCUSDT",
+      kind: "gap",
+      cause: "sequence-gap",
+      status: "resynced"
+    })
+    const ids = /^update ids (\d+)-(\d+) missed/.exec(gap.detail ?? "")
+    expect(ids).not.toBeNull()
+    const [first, last] = [Number(ids![1]), Number(ids![2])]
+    // The message dropped ends at the last id missed, and follows the last one applied (first - 1).
+    replica.bookAt("BTCUSDT", last)
+    const dropped = JSON.parse(replica.messages.get(last)!) as { pu: number; E: number }
+    expect(dropped.pu).toBe(first - 1)
+    expect(gap.rows).toBeGreaterThan(0)
+    // From the last event applied to the one that revealed the gap: two 100 ms intervals.
+    expect(gap.end - gap.start).toBe(200)
+
+    const scales = scalesOf("usdm")
+    const lake = path.join(dataDir, "lake")
+    for (const symbol of SYMBOLS) {
+      const book = new OrderBook()
+      const state = initialReplayState()
+      let events = 0
+      let snapshotBlocks = 0
+      let previousU: number | undefined
+      for (const segment of await listSegments(lake, "book_deltas", { venue, symbol })) {
+        const { rows } = await readBookDeltas(segment.file)
+        let start = 0
+        applyDeltaRows(book, rows, state, 0, rows.length, (end) => {
+          if (rows.isSnapshot[end] === 1) {
+            snapshotBlocks++
+            previousU = undefined
+            start = end + 1
+            return
+          }
+          const u = rows.finalUpdateId[end]!
+          // After the first event of a sync, every event's pu is the previous event's u.
+          if (previousU !== undefined) expect(rows.prevFinalUpdateId[end]).toBe(previousU)
+          previousU = u
+          replica.bookAt(symbol, u)
+          const message = Either.getOrThrow(
+            decodeDepthEvent(JSON.parse(replica.messages.get(u)!), scales.get(symbol)!)
+          )
+          expect(rows.eventTime[end]).toBe(message.E)
+          expect(rows.transactionTime[end]).toBe(message.T)
+          if (rows.firstUpdateId[end] !== message.U) {
+            // The stream's first message starts where the simulator began collecting it (after
+            // the capture subscribed), mid-interval, unlike the replica's: only the first event.
+            expect(events).toBe(0)
+            start = end + 1
+            events++
+            return
+          }
+          const lag = rows.eventTime[end]! - rows.transactionTime[end]!
+          expect(lag >= 3 && lag <= 40).toBe(true)
+          const got = []
+          for (let i = start; i <= end; i++) got.push([rows.sideIsBid[i], rows.price[i], rows.size[i]])
+          expect(got).toEqual([
+            ...message.bidPrices.map((p, i) => [1, p, message.bidSizes[i]]),
+            ...message.askPrices.map((p, i) => [0, p, message.askSizes[i]])
+          ])
+          events++
+          start = end + 1
+        })
+      }
+      expect(events).toBeGreaterThan(5)
+      expect(snapshotBlocks).toBe(symbol === "BTCUSDT" ? 2 : 1)
+      expect(levelsOf(book)).toEqual(levelsOf(replica.bookAt(symbol, state.lastUpdateId)))
     }
   })
 
