@@ -277,6 +277,24 @@ describe("stream --dataset book_deltas", () => {
       venue
     )
     await sleep(300)
+    // status --json holds the capture as the text view shows it: each symbol's state and gap ratio.
+    const json = await Effect.runPromise(runCli([...args, "status", "--json"], { env: env() }))
+    expect(json.code).toBe(0)
+    const report = JSON.parse(json.stdout) as {
+      bookCaptures: ReadonlyArray<{
+        venue: string
+        state: string
+        connection: string
+        symbols: ReadonlyArray<{ symbol: string; state: string; gaps: number; gapRatio: number }>
+      }>
+    }
+    expect(report.bookCaptures).toHaveLength(1)
+    const view = report.bookCaptures[0]!
+    expect(view).toMatchObject({ venue, state: "running", connection: "connected" })
+    const bySymbol = new Map(view.symbols.map((x) => [x.symbol, x]))
+    expect(bySymbol.get("BTCUSDT")).toMatchObject({ state: "synced", gaps: 1 })
+    expect(bySymbol.get("BTCUSDT")!.gapRatio).toBeGreaterThan(0)
+    expect(bySymbol.get("ETHUSDT")).toMatchObject({ state: "synced", gaps: 0, gapRatio: 0 })
     const stop = await Effect.runPromise(runCli([...args, "stop"], { env: env() }))
     expect(stop.code).toBe(0)
     const result = await done
