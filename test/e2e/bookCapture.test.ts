@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { restoreBooks } from "../../src/books/bookCheckpoints.js"
 import { applyDeltaRows, initialReplayState } from "../../src/books/bookReplay.js"
 import { listSegments, readBookDeltas, readBookSnapshots } from "../../src/books/bookSegments.js"
+import { isEncrypted, parseBookKey } from "../../src/books/encryption.js"
 import { OrderBook } from "../../src/books/OrderBook.js"
 import { Continuity } from "../../src/domain/Continuity.js"
 import * as BinanceSim from "../../src/sim/binance/BinanceSim.js"
@@ -378,13 +379,17 @@ describe("stream --dataset book_deltas", () => {
     }
   })
 
-  it("after kill -9 at random points, the restored book equals the simulator's at the same update id", async () => {
+  it("after kill -9 at random points, the restored book equals the simulator's at the same update id (book.encrypt on)", async () => {
     const { dataDir, capture } = await setup([
-      [/checkpoint_every_events: 1000000/, "checkpoint_every_events: 1000"]
+      [/checkpoint_every_events: 1000000/, "checkpoint_every_events: 1000"],
+      [/encrypt: false/, "encrypt: true"]
     ])
+    const keyHex = "3c".repeat(32)
+    const key = Either.getOrThrow(parseBookKey(keyHex))
     const replica = new Replica()
     for (let round = 0; round < 3; round++) {
-      const child = start(capture, { env: env() })
+      // Each restart restores from the encrypted checkpoint and segments.
+      const child = start(capture, { env: { ...env(), TAPEHOUSE_BOOK_KEY: keyHex } })
       const done = collect(child, 60_000)
       await waitSynced(dataDir)
       if (round === 0) {
@@ -395,7 +400,7 @@ describe("stream --dataset book_deltas", () => {
       await sleep(200 + Math.floor(Math.random() * 1500))
       child.kill("SIGKILL")
       expect((await done).signal).toBe("SIGKILL")
-      const restored = await restoreBooks(dataDir, "binance-spot")
+      const restored = await restoreBooks(dataDir, "binance-spot", key)
       expect(restored.checkpointSeq).toBeDefined()
       for (const symbol of SYMBOLS) {
         const r = restored.books.get(symbol)!
@@ -410,5 +415,13 @@ describe("stream --dataset book_deltas", () => {
     )
     expect(kept.length).toBeGreaterThan(0)
     expect(kept.length).toBeLessThanOrEqual(3)
+    const statusDir = path.join(dataDir, "state", "books", "binance-spot")
+    for (const name of kept) expect(isEncrypted(await fs.readFile(path.join(statusDir, name)))).toBe(true)
+    // Another key: the capture stops at start, naming the checkpoint it cannot open.
+    const wrong = await Effect.runPromise(
+      runCli(capture, { env: { ...env(), TAPEHOUSE_BOOK_KEY: "3d".repeat(32) } })
+    )
+    expect(wrong.code).not.toBe(0)
+    expect(wrong.stderr).toMatch(/checkpoint-\d{12}\.json: it was encrypted with a different key/)
   })
 })
