@@ -325,6 +325,16 @@ describe("stream --dataset book_deltas", () => {
     // From the last event applied to the one that revealed the gap: two 100 ms intervals.
     expect(gap.end - gap.start).toBe(200)
 
+    // fidelity's gap ratio is the ledger's loss over the level changes expected that day.
+    const date = new Date(gap.end).toISOString().slice(0, 10)
+    const fidelity = await Effect.runPromise(
+      runCli([...args, "fidelity", "--venue", venue, "--symbol", "BTCUSDT", "--date", date, "--json"])
+    )
+    expect(fidelity.code).toBe(0)
+    const f = JSON.parse(fidelity.stdout) as Record<string, number>
+    expect(f).toMatchObject({ ledger_gaps: 1, ledger_events_lost: gap.rows, unrecorded_gaps: 0, gaps: 1 })
+    expect(f["gap_ratio"]).toBeCloseTo(gap.rows / (f["level_changes"]! + gap.rows), 12)
+
     const scales = scalesOf("usdm")
     const lake = path.join(dataDir, "lake")
     for (const symbol of SYMBOLS) {
