@@ -5,8 +5,8 @@
  * - the connection: one combined stream `/stream?streams=<sym>@depth@100ms/…` for all symbols,
  *   replaced before book.reconnect_every_ms (Binance's 24 h cap) and at `serverShutdown` by a
  *   connection opened beside it, which takes over once it has caught up (no event lost; see
- *   `connectOnce` and runners/book/handover.ts), and re-opened with a capped backoff when it drops. `ws` answers the server's pings with pongs
- *   echoing them. Streams are named in the URL, so no control message is ever sent (the limit
+ *   `connectOnce` and runners/book/handover.ts), and re-opened with a capped backoff when it
+ *   drops. `ws` answers the server's pings with pongs echoing them. Streams are named in the URL, so no control message is ever sent (the limit
  *   is 5 incoming messages a second, pongs included; we send one pong per ping);
  * - frames go synchronously through CaptureCore (runners/book/captureCore.ts): decode, DepthSync,
  *   rows appended to the log;
