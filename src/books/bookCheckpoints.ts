@@ -2,7 +2,8 @@
  * Checkpoints of the order-book capture: every synced symbol's whole book, its last update id and
  * the write-ahead-log seq it covers (every delta segment with a seq at or below it is already in
  * the books). Files `<data-dir>/state/books/<venue>/checkpoint-<seq>.json`, written atomically
- * after the segments they cover are durable; the newest `keep` are kept.
+ * after the segments they cover are durable; the newest `keep` are kept. With book.encrypt a file
+ * holds the JSON sealed in the segments' envelope (encryption.ts); reading opens either kind.
  *
  * Restoring = the newest readable checkpoint, then the delta segments after its seq replayed in
  * seq order (bookReplay.ts): the books are then those of the capture at the last durable row.
@@ -13,7 +14,7 @@ import { errorCode, fsyncDir, mkdirs, tempPathFor } from "../sinks/atomicFile.js
 import { BOOK_DELTAS, type BookScales } from "./bookDatasets.js"
 import { applyDeltaRows, initialReplayState, type ReplayState } from "./bookReplay.js"
 import { listSegments, readBookDeltas } from "./bookSegments.js"
-import type { BookKey } from "./encryption.js"
+import { type BookKey, DecryptError, encryptBytes, openFileBytes } from "./encryption.js"
 import { OrderBook } from "./OrderBook.js"
 
 /** One symbol's book in a checkpoint; levels best first. */
@@ -78,21 +79,23 @@ const seqsIn = async (dir: string): Promise<Array<number>> => {
 }
 
 /**
- * Writes `checkpoint` atomically (temporary, fsync, rename, folder fsync), then deletes all but
- * the newest `keep` checkpoints of the venue.
+ * Writes `checkpoint` atomically (temporary, fsync, rename, folder fsync), encrypted under `key`
+ * when given (book.encrypt), then deletes all but the newest `keep` checkpoints of the venue.
  */
 export const writeCheckpoint = async (
   dataDir: string,
   checkpoint: BookCheckpoint,
-  keep: number
+  keep: number,
+  key?: BookKey
 ): Promise<void> => {
   const dir = checkpointDir(dataDir, checkpoint.venue)
   await mkdirs(dir)
   const file = path.join(dir, checkpointName(checkpoint.seq))
   const temp = tempPathFor(file)
+  const plain = new TextEncoder().encode(JSON.stringify(checkpoint))
   const handle = await fs.open(temp, "wx", 0o644)
   try {
-    await handle.writeFile(JSON.stringify(checkpoint))
+    await handle.writeFile(key === undefined ? plain : encryptBytes(key, plain))
     await handle.sync()
   } finally {
     await handle.close()
@@ -109,20 +112,26 @@ export const writeCheckpoint = async (
 export const checkpointSeqs = (dataDir: string, venue: string): Promise<Array<number>> =>
   seqsIn(checkpointDir(dataDir, venue))
 
-/** The newest checkpoint that reads whole (an unreadable one is skipped for the one before). */
+/**
+ * The newest checkpoint that reads whole (a damaged one is skipped for the one before). An
+ * encrypted one is decrypted with `key`; without the key, or with another one, it fails with a
+ * DecryptError naming the file (falling back would silently replay from further back).
+ */
 export const latestCheckpoint = async (
   dataDir: string,
-  venue: string
+  venue: string,
+  key?: BookKey
 ): Promise<BookCheckpoint | undefined> => {
   const dir = checkpointDir(dataDir, venue)
   const seqs = await seqsIn(dir)
   for (let i = seqs.length - 1; i >= 0; i--) {
+    const file = path.join(dir, checkpointName(seqs[i]!))
     try {
-      const parsed = JSON.parse(
-        await fs.readFile(path.join(dir, checkpointName(seqs[i]!)), "utf8")
-      ) as BookCheckpoint
+      const bytes = openFileBytes(await fs.readFile(file), file, key)
+      const parsed = JSON.parse(new TextDecoder().decode(bytes)) as BookCheckpoint
       if (parsed.venue === venue && Array.isArray(parsed.symbols)) return parsed
-    } catch {
+    } catch (cause) {
+      if (cause instanceof DecryptError && cause.problem === "key") throw cause
       // a damaged file: fall back to the previous checkpoint
     }
   }
@@ -154,7 +163,7 @@ export interface Restored {
  */
 export const restoreBooks = async (dataDir: string, venue: string, key?: BookKey): Promise<Restored> => {
   const lakeDir = path.join(dataDir, "lake")
-  const checkpoint = await latestCheckpoint(dataDir, venue)
+  const checkpoint = await latestCheckpoint(dataDir, venue, key)
   const books = new Map<string, { scales: BookScales; book: OrderBook; state: ReplayState }>()
   for (const s of checkpoint?.symbols ?? []) {
     const book = new OrderBook()

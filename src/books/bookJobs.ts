@@ -13,6 +13,7 @@ import { datesBetween } from "../domain/time.js"
 import { writeFileAtomic } from "../sinks/atomicFile.js"
 import { type AssessReport, assessReport } from "./assess.js"
 import { BOOK_DELTAS, BOOK_SNAPSHOTS, type BookScales } from "./bookDatasets.js"
+import { ledgerGapsOf } from "./bookLedger.js"
 import { listSegments, readBookDeltas, readBookSnapshots, type SegmentFile } from "./bookSegments.js"
 import { bookTopDatasetName, encodeBookTop } from "./bookTopParquet.js"
 import { chainRulesOf, DeltaReplay } from "./deltaReplay.js"
@@ -233,6 +234,7 @@ export const fidelityOfDay = async (
       `no book_deltas of ${t.symbol} on ${t.venue} for ${date} under ${lakeOf(t.dataDir)}: capture it with stream --dataset book_deltas first.`
     )
   const snapshots = await validationSnapshots(t, date)
+  const ledgerGaps = await ledgerGapsOf(t.dataDir, t.venue, t.symbol, start, start + DAY_MS)
   const rules = chainRulesOf(t.venue)
   const comparisons: Array<BookComparison> = []
   let next = 0
@@ -270,6 +272,7 @@ export const fidelityOfDay = async (
     dayEndMs: start + DAY_MS,
     counts: replay.counts,
     gaps: replay.gapList,
+    ledgerGaps,
     comparisons,
     snapshotsNotCompared: notCompared,
     eventsPerMinute: Array.from(replay.eventsPerMinute)

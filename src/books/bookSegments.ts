@@ -30,14 +30,7 @@ import {
   NULL_VALUE,
   segmentSeq
 } from "./bookDatasets.js"
-import {
-  BOOK_KEY_ENV,
-  type BookKey,
-  DecryptError,
-  decryptBytes,
-  encryptBytes,
-  isEncrypted
-} from "./encryption.js"
+import { type BookKey, encryptBytes, openFileBytes } from "./encryption.js"
 
 // --- in-memory columns ---------------------------------------------------------------------
 
@@ -604,16 +597,8 @@ export const decodeBookSnapshots = async (bytes: Uint8Array): Promise<SnapshotSe
  * The Parquet bytes of a segment file: an encrypted one is decrypted with `key` (a missing or
  * wrong key, or an altered file, throws DecryptError naming the file), a plain one read as it is.
  */
-export const readSegmentBytes = async (file: string, key?: BookKey): Promise<Uint8Array> => {
-  const bytes = await fs.readFile(file)
-  if (!isEncrypted(bytes)) return bytes
-  if (key === undefined)
-    throw new DecryptError(
-      file,
-      `it is encrypted and ${BOOK_KEY_ENV} is not set; set the key it was written with`
-    )
-  return decryptBytes(key, bytes, file)
-}
+export const readSegmentBytes = async (file: string, key?: BookKey): Promise<Uint8Array> =>
+  openFileBytes(await fs.readFile(file), file, key)
 
 /** Reads and decodes a book_deltas segment file (decrypting it with `key` when encrypted). */
 export const readBookDeltas = async (file: string, key?: BookKey): Promise<DeltaSegment> =>

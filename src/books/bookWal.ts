@@ -45,7 +45,7 @@ export interface BookWalOptions {
   readonly compression: ParquetCompression
   /** The seq of the first flush (restoreBooks' nextSeq). */
   readonly firstSeq: number
-  /** book.encrypt: segments are written encrypted with this key (encryption.ts). */
+  /** book.encrypt: segments and checkpoints are written encrypted with this key (encryption.ts). */
   readonly encryptKey?: BookKey
 }
 
@@ -286,7 +286,8 @@ export class BookWal {
       await writeCheckpoint(
         dataDir,
         { venue, seq: flush.seq, takenAt: done, symbols: flush.checkpoint },
-        this.options.checkpointsKept
+        this.options.checkpointsKept,
+        this.options.encryptKey
       )
       this.checkpointsWritten++
     }

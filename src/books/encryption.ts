@@ -36,7 +36,9 @@ export class DecryptError extends Error {
   readonly _tag = "DecryptError"
   constructor(
     readonly file: string,
-    readonly reason: string
+    readonly reason: string,
+    /** `key`: the key is missing or another one; `damaged`: the bytes are wrong or not an envelope. */
+    readonly problem: "key" | "damaged" = "damaged"
   ) {
     super(`cannot decrypt ${file}: ${reason}`)
     this.name = "DecryptError"
@@ -165,7 +167,8 @@ const readHeader = (file: string, head: Uint8Array, fileBytes: number, key: Uint
   if (!header.subarray(20, 28).equals(keyIdOf(key)))
     throw new DecryptError(
       file,
-      `it was encrypted with a different key than ${BOOK_KEY_ENV} holds; set the key it was written with`
+      `it was encrypted with a different key than ${BOOK_KEY_ENV} holds; set the key it was written with`,
+      "key"
     )
   const expected = encryptedLength(plainLength, chunkBytes)
   if (fileBytes !== expected)
@@ -192,6 +195,21 @@ const openChunk = (file: string, env: Envelope, key: Uint8Array, i: number, seal
   } catch {
     throw new DecryptError(file, `chunk ${i} fails authentication: the file was altered or is damaged`)
   }
+}
+
+/**
+ * The plaintext of a file's bytes: an envelope is opened with `key`, other bytes are returned as
+ * they are. An envelope without a key, or under another key, throws DecryptError (`problem` "key").
+ */
+export const openFileBytes = (bytes: Uint8Array, file: string, key: BookKey | undefined): Uint8Array => {
+  if (!isEncrypted(bytes)) return bytes
+  if (key === undefined)
+    throw new DecryptError(
+      file,
+      `it is encrypted and ${BOOK_KEY_ENV} is not set; set the key it was written with`,
+      "key"
+    )
+  return decryptBytes(key, bytes, file)
 }
 
 /** Opens an envelope held in memory; `file` names it in errors. Throws DecryptError. */

@@ -4,9 +4,14 @@
  * rebuilt from the stored deltas is to the REST snapshots taken during capture. Pure computation:
  * the command replays the lake and hands the counts and comparisons here.
  *
- * - gap_ratio: update ids inside sequence gaps ÷ the update-id range the book spanned (first id
- *   held to last id held). On spot every id is one book update, so this is the share of updates
- *   missed; on USD-M ids are not contiguous, so it is the share of the id range missed.
+ * - gap_ratio: level changes lost ÷ level changes expected (stored + lost) in the day. The losses
+ *   are those the capture recorded in the continuity ledger (`rows` of its `gap` rows for the
+ *   symbol), so a gap counts even where the lake holds no row around it; a break in the stored
+ *   update ids that no ledger gap accounts for is added too, estimated at the day's level changes
+ *   per update id (`unrecorded_gaps` counts those; it should be 0).
+ * - id_gap_ratio (cross-check from the stored ids alone): update ids inside breaks of the stored
+ *   chain ÷ the update-id range the book spanned (first id held to last id held). On spot every
+ *   id is one book update; on USD-M ids are not contiguous, so it is the share of the id range.
  * - coverage: exchange time between consecutive events applied with no gap or re-sync between,
  *   ÷ the day.
  * - best_bid_rms / best_ask_rms: root mean square, in price units, of rebuilt best price minus the
@@ -138,6 +143,19 @@ export const pearson = (xs: ReadonlyArray<number>, ys: ReadonlyArray<number>): n
   return Math.max(-1, Math.min(1, sxy / Math.sqrt(sxx * syy)))
 }
 
+/** A gap the capture recorded in the continuity ledger (runners/bookCapture.ts ledgerRow). */
+export interface LedgerGap {
+  /** Exchange time of the last event applied before it, and of the event that revealed it, ms. */
+  readonly start: number
+  readonly end: number
+  readonly cause: string | null
+  /** Level changes lost (the capture's estimate). */
+  readonly eventsLost: number
+  /** Update ids missed, when the row's detail names them. */
+  readonly firstMissingId: number | undefined
+  readonly lastMissingId: number | undefined
+}
+
 export interface FidelityInput {
   readonly venue: string
   readonly symbol: string
@@ -154,6 +172,8 @@ export interface FidelityInput {
     readonly missingIds: number
     readonly toTime: number
   }>
+  /** The symbol's gaps recorded in the continuity ledger whose end falls in the day. */
+  readonly ledgerGaps: ReadonlyArray<LedgerGap>
   readonly comparisons: ReadonlyArray<BookComparison>
   /** Snapshots of the day that could not be compared (the book was not held at their id). */
   readonly snapshotsNotCompared: number
@@ -166,7 +186,17 @@ export interface FidelityReport {
   readonly symbol: string
   readonly date: string
   readonly levels: number
+  /** Level changes lost ÷ (stored + lost); null when there are neither. */
   readonly gap_ratio: number | null
+  /** Level changes lost: recorded in the ledger, plus the estimate for unrecorded breaks. */
+  readonly events_lost: number
+  readonly ledger_gaps: number
+  readonly ledger_events_lost: number
+  /** Breaks in the stored ids that no ledger gap accounts for (should be 0). */
+  readonly unrecorded_gaps: number
+  /** Cross-check from the stored ids: ids in breaks ÷ the id range spanned; null without a book. */
+  readonly id_gap_ratio: number | null
+  /** Breaks in the stored update-id chain, and the ids they miss. */
   readonly gaps: number
   readonly missing_ids: number
   readonly coverage: number
@@ -181,6 +211,14 @@ export interface FidelityReport {
   readonly best_bid_rms: number | null
   readonly best_ask_rms: number | null
   readonly depth_correlation: ReadonlyArray<number | null>
+  readonly ledger_gap_list: ReadonlyArray<{
+    readonly start: string
+    readonly end: string
+    readonly cause: string | null
+    readonly events_lost: number
+    readonly first_missing_id: number | null
+    readonly last_missing_id: number | null
+  }>
   readonly gap_list: ReadonlyArray<{
     readonly first_missing_id: number
     readonly last_missing_id: number
@@ -226,12 +264,33 @@ export const fidelityReport = (input: FidelityInput): FidelityReport => {
     depth.push(pearson(xs, ys))
   }
   const dayMs = input.dayEndMs - input.dayStartMs
+  // Breaks of the stored chain with no ledger gap over the same ids: estimated at the day's
+  // level changes per update id held.
+  const recorded = (g: FidelityInput["gaps"][number]) =>
+    input.ledgerGaps.some(
+      (l) =>
+        l.firstMissingId !== undefined &&
+        l.lastMissingId !== undefined &&
+        l.firstMissingId <= g.lastMissingId &&
+        g.firstMissingId <= l.lastMissingId
+    )
+  const unrecorded = input.gaps.filter((g) => !recorded(g))
+  const perId = counts.appliedLevels / Math.max(1, span - counts.missingIds)
+  const unrecordedLost = Math.round(unrecorded.reduce((n, g) => n + g.missingIds, 0) * perId)
+  const ledgerLost = input.ledgerGaps.reduce((n, g) => n + g.eventsLost, 0)
+  const lost = ledgerLost + unrecordedLost
+  const expected = counts.appliedLevels + lost
   return {
     venue: input.venue,
     symbol: input.symbol,
     date: input.date,
     levels,
-    gap_ratio: span > 0 ? counts.missingIds / span : null,
+    gap_ratio: expected > 0 ? lost / expected : null,
+    events_lost: lost,
+    ledger_gaps: input.ledgerGaps.length,
+    ledger_events_lost: ledgerLost,
+    unrecorded_gaps: unrecorded.length,
+    id_gap_ratio: span > 0 ? counts.missingIds / span : null,
     gaps: counts.gaps,
     missing_ids: counts.missingIds,
     coverage: dayMs > 0 ? counts.coveredMs / dayMs : 0,
@@ -245,6 +304,14 @@ export const fidelityReport = (input: FidelityInput): FidelityReport => {
     best_bid_rms: rms(bidDiffs),
     best_ask_rms: rms(askDiffs),
     depth_correlation: depth,
+    ledger_gap_list: input.ledgerGaps.map((g) => ({
+      start: new Date(g.start).toISOString(),
+      end: new Date(g.end).toISOString(),
+      cause: g.cause,
+      events_lost: g.eventsLost,
+      first_missing_id: g.firstMissingId ?? null,
+      last_missing_id: g.lastMissingId ?? null
+    })),
     gap_list: input.gaps.map((g) => ({
       first_missing_id: g.firstMissingId,
       last_missing_id: g.lastMissingId,

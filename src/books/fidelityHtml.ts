@@ -110,8 +110,12 @@ const depthChart = (r: FidelityReport): string => {
 export const fidelityHtml = (r: FidelityReport): string => {
   const rows: Array<[string, string]> = [
     ["venue / symbol / date", `${r.venue} ${r.symbol} ${r.date}`],
-    ["sequence gap ratio", pct(r.gap_ratio)],
-    ["gaps / update ids missed", `${r.gaps} / ${r.missing_ids}`],
+    ["sequence gap ratio (level changes lost ÷ expected)", pct(r.gap_ratio)],
+    [
+      "gaps in the continuity ledger / level changes lost",
+      `${r.ledger_gaps} / ${r.events_lost}${r.unrecorded_gaps > 0 ? ` (${r.unrecorded_gaps} break(s) of the stored ids not in the ledger)` : ""}`
+    ],
+    ["breaks in the stored ids / update ids missed", `${r.gaps} / ${r.missing_ids} (${pct(r.id_gap_ratio)})`],
     ["coverage of exchange time", `${pct(r.coverage)} (${fmt(r.covered_seconds, 8)} s)`],
     ["events (applied)", `${r.events} (${r.applied_events}); ${r.level_changes} level changes`],
     [

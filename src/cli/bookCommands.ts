@@ -150,7 +150,7 @@ export const fidelityCommand = Command.make(
       const r = outcome.report
       const pct = (v: number | null) => (v === null ? "n/a" : `${(v * 100).toFixed(4)} %`)
       yield* Console.log(
-        `${opts.symbol} ${opts.venue} ${opts.date}: gap ratio ${pct(r.gap_ratio)} (${r.gaps} gap(s)), coverage ${pct(r.coverage)}, ${r.snapshots_compared} snapshot(s) compared (${r.snapshots_top_equal} equal), best bid RMS ${r.best_bid_rms ?? "n/a"}, best ask RMS ${r.best_ask_rms ?? "n/a"}`
+        `${opts.symbol} ${opts.venue} ${opts.date}: gap ratio ${pct(r.gap_ratio)} (${r.ledger_gaps} gap(s) in the continuity ledger, ${r.events_lost} level changes lost${r.unrecorded_gaps > 0 ? `, ${r.unrecorded_gaps} break(s) of the stored ids not in the ledger` : ""}), coverage ${pct(r.coverage)}, ${r.snapshots_compared} snapshot(s) compared (${r.snapshots_top_equal} equal), best bid RMS ${r.best_bid_rms ?? "n/a"}, best ask RMS ${r.best_ask_rms ?? "n/a"}`
       )
       yield* Console.log(`report: ${outcome.jsonFile}`)
       yield* Console.log(`page:   ${outcome.htmlFile}`)

@@ -148,7 +148,7 @@ export const statusCommand = Command.make(
     ),
     json: Options.boolean("json").pipe(
       Options.withDescription(
-        "Print one JSON document holding everything the text view shows: streams, coverage, streamed days, checkpoints and alerts."
+        "Print one JSON document holding everything the text view shows: streams, coverage, streamed days, checkpoints, alerts and the order-book captures (bookCaptures: each symbol's sync state and gap ratio)."
       )
     )
   },
@@ -188,8 +188,7 @@ export const statusCommand = Command.make(
         const inventoryText = inventory === null ? [] : view.inventoryLines(inventory)
         for (const line of statusLines(report, opts.verify, inventoryText)) yield* Console.log(line)
         const { bookStatusLines } = yield* Effect.promise(() => import("./bookStatus.js"))
-        for (const line of yield* Effect.promise(() => bookStatusLines(config.dataDir, Date.now())))
-          yield* Console.log(line)
+        for (const line of bookStatusLines(report.bookCaptures)) yield* Console.log(line)
         // Where SQL lives and how to connect while a capture holds it (files only, no connection).
         const { sqlStatusLines } = yield* Effect.promise(() => import("./sqlStatus.js"))
         for (const line of yield* sqlStatusLines(config)) yield* Console.log(line)

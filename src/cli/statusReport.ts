@@ -17,6 +17,7 @@ import * as Checkpoints from "../pipeline/Checkpoints.js"
 import * as PidFile from "../runners/pidFile.js"
 import type { PartitionFiles } from "../sinks/partFiles.js"
 import { isPartFileName, STAGED_FILE } from "../sinks/partitionLayout.js"
+import { type BookCaptureView, bookCaptures as bookCapturesOf } from "./bookStatus.js"
 import type { DatasetInventory } from "./dayInventory.js"
 
 // The Parquet readers and the heartbeat's calendar are loaded only when there is something to read:
@@ -108,6 +109,8 @@ export interface StatusReport {
   readonly schemaDrift: ReadonlyArray<SchemaDriftRow>
   /** With `--dataset`: its per-day inventory (dayInventory.ts); `--verify` then re-hashes its files. */
   readonly inventory: DatasetInventory | null
+  /** The order-book captures (`stream --dataset book_deltas`): per venue, its connection, log and symbols. */
+  readonly bookCaptures: ReadonlyArray<BookCaptureView>
 }
 
 /** Days of schema drift `status` shows (the newest partitions of `schema_drift`). */
@@ -351,6 +354,16 @@ export const collectStatus = (dataDir: string, filter: StatusFilter) =>
       datasets.push(yield* datasetOf(dataDir, store, name, perUnit, streams, coverage))
     const alerts = yield* Alerts.read(dataDir, 5).pipe(Effect.orElseSucceed(() => []))
     const schemaDrift = yield* schemaDriftOf(dataDir)
-    const report: StatusReport = { dataDir, streams, coverage, datasets, alerts, schemaDrift, inventory }
+    const bookCaptures = yield* Effect.promise(() => bookCapturesOf(dataDir, Date.now()))
+    const report: StatusReport = {
+      dataDir,
+      streams,
+      coverage,
+      datasets,
+      alerts,
+      schemaDrift,
+      inventory,
+      bookCaptures
+    }
     return report
   })

@@ -3,9 +3,10 @@
  * session calendar) into the book write-ahead log. The pieces, each a fiber of the run's scope:
  *
  * - the connection: one combined stream `/stream?streams=<sym>@depth@100ms/…` for all symbols,
- *   replaced before book.reconnect_every_ms (Binance's 24 h cap) and at `serverShutdown`, and
- *   re-opened with a capped backoff when it drops. `ws` answers the server's pings with pongs
- *   echoing them. Streams are named in the URL, so no control message is ever sent (the limit
+ *   replaced before book.reconnect_every_ms (Binance's 24 h cap) and at `serverShutdown` by a
+ *   connection opened beside it, which takes over once it has caught up (no event lost; see
+ *   `connectOnce` and runners/book/handover.ts), and re-opened with a capped backoff when it
+ *   drops. `ws` answers the server's pings with pongs echoing them. Streams are named in the URL, so no control message is ever sent (the limit
  *   is 5 incoming messages a second, pongs included; we send one pong per ping);
  * - frames go synchronously through CaptureCore (runners/book/captureCore.ts): decode, DepthSync,
  *   rows appended to the log;
@@ -36,6 +37,9 @@ import { decodeDepthSnapshot } from "../sources/binance/depthWire.js"
 import { type BinanceVenue, symbolScales } from "../sources/binance/exchangeInfo.js"
 import { CaptureCore, type FoundGap } from "./book/captureCore.js"
 import { type BookCaptureStatus, bookStatusFile, type SymbolStatus } from "./book/statusFile.js"
+
+/** The longest a planned reconnect keeps the old connection beside its replacement. */
+const HANDOVER_MS = 5000
 
 /** The capture could not start or continue (bad symbols, an unreachable venue, storage). */
 export class BookCaptureError extends Data.TaggedError("BookCaptureError")<{
@@ -308,41 +312,113 @@ export const runBookCapture = (options: BookCaptureOptions) =>
     // -- the connection ---------------------------------------------------------------------------
     const streams = [...core.symbols.values()].map((s) => s.stream).join("/")
     const url = `${wsBase}/stream?streams=${streams}`
-    /** One connection, until it closes, a serverShutdown, or its planned replacement. */
+    /**
+     * One connection, until it closes (or fails). Before book.reconnect_every_ms, and at a
+     * `serverShutdown`, it is replaced without a gap: the replacement opens beside it, both feed
+     * the capture until the replacement has caught up with every symbol (handover.ts), then the
+     * old one closes (at most HANDOVER_MS later; sooner if the server closes it). Binance allows
+     * several connections per IP (300 attempts per 5 minutes), so the overlap costs nothing. If
+     * the replacement fails to open, this ends ("planned reconnect") and the loop reconnects.
+     */
     const connectOnce = Effect.async<{ readonly openMs: number; readonly why: string }>((resume) => {
-      const ws = new WebSocket(url, { perMessageDeflate: false })
-      let openedAt = 0
+      interface Conn {
+        readonly ws: WebSocket
+        fromNew: boolean
+        openedAt: number
+      }
+      let current: Conn
+      let next: Conn | undefined
       let done = false
+      let lifetime: ReturnType<typeof setTimeout> | undefined
+      let handoverTimer: ReturnType<typeof setTimeout> | undefined
+      const drop = (c: Conn) => {
+        c.ws.removeAllListeners()
+        c.ws.on("error", () => {})
+        c.ws.terminate()
+      }
+      const stopTimers = () => {
+        clearTimeout(lifetime)
+        clearTimeout(handoverTimer)
+      }
       const finish = (why: string) => {
         if (done) return
         done = true
-        clearTimeout(lifetime)
+        stopTimers()
         noticeShutdown = () => {}
         connection = "disconnected"
-        ws.removeAllListeners("message")
-        ws.terminate()
+        core.endHandover()
+        const openedAt = current.openedAt
+        drop(current)
+        if (next !== undefined) drop(next)
         resume(Effect.succeed({ openMs: openedAt === 0 ? 0 : Date.now() - openedAt, why }))
       }
-      const lifetime = setTimeout(() => finish("planned reconnect"), book.reconnectEveryMs)
-      noticeShutdown = () => finish("serverShutdown")
-      ws.on("open", () => {
-        openedAt = Date.now()
-        connections++
-        connection = "connected"
-        core.newConnection()
-      })
-      ws.on("message", (data: WebSocket.RawData) => {
-        core.onFrame(data.toString(), Date.now(), nowNs())
-      })
-      ws.on("error", () => finish("error"))
-      ws.on("close", () => finish("closed"))
+      /** The replacement takes over; the old connection closes. */
+      const swap = () => {
+        const old = current
+        if (next === undefined || done) return
+        clearTimeout(handoverTimer)
+        current = next
+        next = undefined
+        current.fromNew = false
+        // Symbols the replacement did not catch up with may show a gap: charge it to the reconnect.
+        if (!core.handoverComplete) core.newConnection()
+        core.endHandover()
+        drop(old)
+        connection = current.openedAt === 0 ? "connecting" : "connected"
+        arm()
+      }
+      const plan = () => {
+        if (done || next !== undefined) return
+        if (current.openedAt === 0) return finish("planned reconnect")
+        core.beginHandover()
+        next = open(true)
+        handoverTimer = setTimeout(swap, HANDOVER_MS)
+      }
+      const arm = () => {
+        clearTimeout(lifetime)
+        lifetime = setTimeout(plan, book.reconnectEveryMs)
+        noticeShutdown = plan
+      }
+      const ended = (c: Conn, why: string) => {
+        if (done) return
+        if (c === next) {
+          // The replacement failed: back to the loop, which reconnects at once.
+          next = undefined
+          drop(c)
+          return finish("planned reconnect")
+        }
+        if (c !== current) return
+        if (next !== undefined) return swap()
+        finish(why)
+      }
+      function open(fromNew: boolean): Conn {
+        const ws = new WebSocket(url, { perMessageDeflate: false })
+        const c: Conn = { ws, fromNew, openedAt: 0 }
+        ws.on("open", () => {
+          c.openedAt = Date.now()
+          connections++
+          if (c === current) {
+            connection = "connected"
+            if (!fromNew) core.newConnection()
+          }
+        })
+        ws.on("message", (data: WebSocket.RawData) => {
+          core.onFrame(data.toString(), Date.now(), nowNs(), c.fromNew)
+          if (next !== undefined && core.handoverComplete) swap()
+        })
+        ws.on("error", () => ended(c, "error"))
+        ws.on("close", () => ended(c, "closed"))
+        return c
+      }
+      current = open(false)
+      arm()
       return Effect.sync(() => {
         done = true
-        clearTimeout(lifetime)
+        stopTimers()
         noticeShutdown = () => {}
-        ws.removeAllListeners()
-        ws.on("error", () => {})
-        ws.terminate()
+        core.endHandover()
+        drop(current)
+        if (next !== undefined) drop(next)
       })
     })
     const connectionFiber = yield* Effect.forkScoped(

@@ -170,19 +170,46 @@ describe("BookWal", () => {
     expect(levels(replayed.books.get("BTCUSDT")!.book)).toEqual(levels(book))
   })
 
-  it("with book.encrypt writes encrypted segments, and restores from them with the key only", async () => {
+  it("with book.encrypt writes encrypted segments and checkpoints, and restores from them with the key only", async () => {
     const key = Either.getOrThrow(parseBookKey("7e".repeat(32)))
-    const wal = walOf({ encryptKey: key })
+    const other = Either.getOrThrow(parseBookKey("7f".repeat(32)))
+    const wal = walOf({ encryptKey: key, checkpointEveryEvents: 6 })
     const book = new OrderBook()
-    for (let id = 1; id <= 6; id++) {
+    let lastId = 0
+    const books = () => [checkpointOf("BTCUSDT", scales, book, lastId, lastId)]
+    for (let id = 1; id <= 8; id++) {
       event(wal, book, id, 1_767_312_000_000 + id, id === 1)
-      if (id % 3 === 0) await wal.write(wal.take(0, () => [])!)
+      lastId = id
+      if (id % 3 === 0 || id === 8) await wal.write(wal.take(0, books)!)
     }
     const segments = await listSegments(path.join(dataDir, "lake"), "book_deltas")
-    expect(segments).toHaveLength(2)
+    expect(segments).toHaveLength(3)
     for (const s of segments) expect(isEncrypted(await fs.readFile(s.file))).toBe(true)
+    // The checkpoints are sealed the same way: no level shows through.
+    const seqs = await checkpointSeqs(dataDir, "binance-spot")
+    expect(seqs).toEqual([1, 2])
+    const dir = path.join(dataDir, "state", "books", "binance-spot")
+    const newest = path.join(dir, "checkpoint-000000000002.json")
+    const sealed = await fs.readFile(newest)
+    expect(isEncrypted(sealed)).toBe(true)
+    expect(sealed.includes("BTCUSDT")).toBe(false)
+    // Restored from checkpoint 2 (the book at id 6) and segment 3 (ids 7 and 8).
     const restored = await restoreBooks(dataDir, "binance-spot", key)
+    expect(restored.checkpointSeq).toBe(2)
+    expect(restored.segmentsReplayed).toBe(1)
+    expect(restored.books.get("BTCUSDT")!.lastUpdateId).toBe(8)
     expect(levels(restored.books.get("BTCUSDT")!.book)).toEqual(levels(book))
-    await expect(restoreBooks(dataDir, "binance-spot")).rejects.toThrow(/TAPEHOUSE_BOOK_KEY is not set/)
+    // A wrong or missing key fails naming the newest checkpoint; it does not fall back to an older one.
+    await expect(restoreBooks(dataDir, "binance-spot", other)).rejects.toThrow(
+      /checkpoint-000000000002\.json.*different key/
+    )
+    await expect(restoreBooks(dataDir, "binance-spot")).rejects.toThrow(
+      /checkpoint-000000000002\.json.*TAPEHOUSE_BOOK_KEY is not set/
+    )
+    // A damaged one (cut short) is skipped for the one before, as a plain one is.
+    await fs.writeFile(newest, sealed.subarray(0, sealed.length - 1))
+    const fallback = await restoreBooks(dataDir, "binance-spot", key)
+    expect(fallback.checkpointSeq).toBe(1)
+    expect(levels(fallback.books.get("BTCUSDT")!.book)).toEqual(levels(book))
   })
 })

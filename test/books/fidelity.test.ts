@@ -1,7 +1,14 @@
 import { describe, expect, it } from "vitest"
 import { assessLines, assessReport } from "../../src/books/assess.js"
 import type { ReplayCounts } from "../../src/books/deltaReplay.js"
-import { compareWithSnapshot, fidelityReport, pearson, rms } from "../../src/books/fidelity.js"
+import {
+  compareWithSnapshot,
+  type FidelityInput,
+  fidelityReport,
+  type LedgerGap,
+  pearson,
+  rms
+} from "../../src/books/fidelity.js"
 import { fidelityHtml } from "../../src/books/fidelityHtml.js"
 import { OrderBook } from "../../src/books/OrderBook.js"
 import { parseEvery } from "../../src/cli/bookCommands.js"
@@ -23,6 +30,15 @@ const counts = (over: Partial<ReplayCounts> = {}): ReplayCounts => ({
 })
 
 const DAY = Date.UTC(2026, 0, 5)
+
+const ledgerGap = (start: number, end: number, eventsLost: number): LedgerGap => ({
+  start,
+  end,
+  cause: "sequence-gap",
+  eventsLost,
+  firstMissingId: undefined,
+  lastMissingId: undefined
+})
 
 describe("rms and pearson", () => {
   it("compute on known series", () => {
@@ -71,7 +87,7 @@ describe("fidelityReport", () => {
     )
     expect(off.topEqual).toBe(false)
     expect(off.snapAskSizes).toEqual([6, 0])
-    const report = fidelityReport({
+    const input = (): FidelityInput => ({
       venue: "binance-spot",
       symbol: "BTCUSDT",
       date: "2026-01-05",
@@ -82,11 +98,34 @@ describe("fidelityReport", () => {
       dayEndMs: DAY + 86_400_000,
       counts: counts(),
       gaps: [{ firstMissingId: 100, lastMissingId: 109, missingIds: 10, toTime: DAY + 3_600_000 }],
+      // The ledger holds the gap the stored ids show (ids 100-104 seen missing at the time), and
+      // one around which no row was stored (the stored chain shows no break there).
+      ledgerGaps: [
+        { ...ledgerGap(DAY + 3_599_900, DAY + 3_600_000, 6), firstMissingId: 100, lastMissingId: 104 },
+        { ...ledgerGap(DAY + 7_000_000, DAY + 7_000_200, 4), firstMissingId: 2000, lastMissingId: 2010 }
+      ],
       comparisons: [equal, off],
       snapshotsNotCompared: 1,
       eventsPerMinute: [1, 2, 3]
     })
-    expect(report.gap_ratio).toBeCloseTo(10 / 10_000, 15)
+    const report = fidelityReport(input())
+    // Level changes lost (ledger) ÷ (5000 stored + lost); the stored ids' own ratio beside it.
+    expect(report).toMatchObject({
+      events_lost: 10,
+      ledger_gaps: 2,
+      ledger_events_lost: 10,
+      unrecorded_gaps: 0
+    })
+    expect(report.gap_ratio).toBeCloseTo(10 / 5010, 15)
+    expect(report.id_gap_ratio).toBeCloseTo(10 / 10_000, 15)
+    expect(report.ledger_gap_list[1]).toEqual({
+      start: "2026-01-05T01:56:40.000Z",
+      end: "2026-01-05T01:56:40.200Z",
+      cause: "sequence-gap",
+      events_lost: 4,
+      first_missing_id: 2000,
+      last_missing_id: 2010
+    })
     expect(report.coverage).toBeCloseTo(0.5, 15)
     expect(report.best_bid_rms).toBeCloseTo(Math.sqrt((0 + 0.01 ** 2) / 2), 12)
     expect(report.best_ask_rms).toBeCloseTo(Math.sqrt((0 + 0.03 ** 2) / 2), 12)
@@ -98,7 +137,14 @@ describe("fidelityReport", () => {
 
     const html = fidelityHtml(report)
     expect(html.match(/<svg /g)).toHaveLength(3)
-    expect(html).toContain("0.1000 %") // the gap ratio
+    expect(html).toContain("0.1996 %") // the gap ratio
+    expect(html).toContain("0.1000 %") // the stored ids' ratio
+
+    // Without the ledger, the break in the stored ids is estimated at the day's level changes per
+    // id held: 10 ids × 5000 / 9990.
+    const alone = fidelityReport({ ...input(), ledgerGaps: [] })
+    expect(alone).toMatchObject({ events_lost: 5, unrecorded_gaps: 1, ledger_gaps: 0 })
+    expect(alone.gap_ratio).toBeCloseTo(5 / 5005, 15)
     expect(html).not.toMatch(/<script|<img|https?:\/\/(?!www\.w3\.org)/)
   })
 
@@ -112,13 +158,27 @@ describe("fidelityReport", () => {
       sizeScale: 0,
       dayStartMs: DAY,
       dayEndMs: DAY + 86_400_000,
-      counts: counts({ firstId: undefined, lastId: undefined, coveredMs: 0 }),
+      counts: counts({
+        firstId: undefined,
+        lastId: undefined,
+        coveredMs: 0,
+        appliedLevels: 0,
+        gaps: 0,
+        missingIds: 0
+      }),
       gaps: [],
+      ledgerGaps: [],
       comparisons: [],
       snapshotsNotCompared: 0,
       eventsPerMinute: []
     })
-    expect(report).toMatchObject({ gap_ratio: null, best_bid_rms: null, best_ask_rms: null, coverage: 0 })
+    expect(report).toMatchObject({
+      gap_ratio: null,
+      id_gap_ratio: null,
+      best_bid_rms: null,
+      best_ask_rms: null,
+      coverage: 0
+    })
     expect(report.depth_correlation).toEqual([null, null, null])
     expect(fidelityHtml(report)).toContain("n/a")
   })

@@ -12,11 +12,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { restoreBooks } from "../../src/books/bookCheckpoints.js"
 import { applyDeltaRows, initialReplayState } from "../../src/books/bookReplay.js"
 import { listSegments, readBookDeltas, readBookSnapshots } from "../../src/books/bookSegments.js"
+import { isEncrypted, parseBookKey } from "../../src/books/encryption.js"
 import { OrderBook } from "../../src/books/OrderBook.js"
 import { Continuity } from "../../src/domain/Continuity.js"
 import * as BinanceSim from "../../src/sim/binance/BinanceSim.js"
-import { CATALOG, exchangeInfo } from "../../src/sim/binance/catalog.js"
-import { makeDepthMarket } from "../../src/sim/binance/depthMarket.js"
+import { CATALOG, exchangeInfo, type Venue } from "../../src/sim/binance/catalog.js"
+import { type DepthMarket, makeDepthMarket } from "../../src/sim/binance/depthMarket.js"
 import { decodeParquet } from "../../src/sinks/parquetCodec.js"
 import { decodeDepthEvent, decodeDepthSnapshot } from "../../src/sources/binance/depthWire.js"
 import { type SymbolScales, symbolScales } from "../../src/sources/binance/exchangeInfo.js"
@@ -30,33 +31,38 @@ const SEED = 7
 const START_MS = Math.floor(Date.now() / 1000) * 1000 - 3_600_000
 const simOptions = { seed: SEED, symbols: SYMBOLS, rate: RATE, startMs: START_MS }
 
-const scalesBySymbol = Either.getOrThrow(
-  symbolScales(
-    "binance-spot",
-    exchangeInfo(
-      "spot",
-      CATALOG.spot.filter((s) => SYMBOLS.includes(s.symbol)),
-      6000,
-      0
+const scalesOf = (venue: Venue) =>
+  Either.getOrThrow(
+    symbolScales(
+      venue === "spot" ? "binance-spot" : "binance-usdm",
+      exchangeInfo(
+        venue,
+        CATALOG[venue].filter((s) => SYMBOLS.includes(s.symbol)),
+        6000,
+        0
+      )
     )
   )
-)
+const scalesBySymbol = scalesOf("spot")
 
 /** The simulator's market rebuilt beside it: its messages by final id, and its book at given ids. */
 class Replica {
-  private readonly market = makeDepthMarket({
-    seed: SEED,
-    startMs: START_MS,
-    venues: {
-      spot: CATALOG.spot.filter((s) => SYMBOLS.includes(s.symbol)).map((spec) => ({ spec, rate: RATE })),
-      usdm: []
-    }
-  })
+  private readonly market: DepthMarket
   readonly messages = new Map<number, string>()
   private readonly books = new Map<string, string>()
+  private readonly scales: ReturnType<typeof scalesOf>
 
-  constructor() {
-    for (const s of SYMBOLS) this.market.activate("spot", `${s.toLowerCase()}@depth@100ms`)
+  constructor(readonly venue: Venue = "spot") {
+    const specs = CATALOG[venue]
+      .filter((s) => SYMBOLS.includes(s.symbol))
+      .map((spec) => ({ spec, rate: RATE }))
+    this.market = makeDepthMarket({
+      seed: SEED,
+      startMs: START_MS,
+      venues: { spot: venue === "spot" ? specs : [], usdm: venue === "usdm" ? specs : [] }
+    })
+    this.scales = scalesOf(venue)
+    for (const s of SYMBOLS) this.market.activate(venue, `${s.toLowerCase()}@depth@100ms`)
   }
 
   private lastId(symbol: string): number {
@@ -69,13 +75,13 @@ class Replica {
     while (!this.books.has(key) && this.lastId(symbol) < id) {
       this.market.step((_venue, m) => this.messages.set(m.u, m.payload))
       for (const s of SYMBOLS) {
-        const snap = this.market.snapshot("spot", s, 5000)!
+        const snap = this.market.snapshot(this.venue, s, 5000)!
         this.books.set(`${s}@${snap.lastUpdateId}`, snap.body)
       }
     }
     const body = this.books.get(key)
     if (body === undefined) throw new Error(`${symbol}: no market step ends at update id ${id}`)
-    const snapshot = Either.getOrThrow(decodeDepthSnapshot(JSON.parse(body), scalesBySymbol.get(symbol)!))
+    const snapshot = Either.getOrThrow(decodeDepthSnapshot(JSON.parse(body), this.scales.get(symbol)!))
     const book = new OrderBook()
     book.loadSnapshot(snapshot.bidPrices, snapshot.bidSizes, snapshot.askPrices, snapshot.askSizes)
     return book
@@ -100,10 +106,12 @@ afterAll(async () => {
 
 const env = () => ({
   TAPEHOUSE_BINANCE_SPOT_URL: sim.urls.spotRest,
-  TAPEHOUSE_BINANCE_SPOT_WS_URL: sim.urls.spotWs
+  TAPEHOUSE_BINANCE_SPOT_WS_URL: sim.urls.spotWs,
+  TAPEHOUSE_BINANCE_USDM_URL: sim.urls.usdmRest,
+  TAPEHOUSE_BINANCE_USDM_WS_URL: sim.urls.usdmWs
 })
 
-const setup = async (over: ReadonlyArray<[RegExp, string]> = []) => {
+const setup = async (over: ReadonlyArray<[RegExp, string]> = [], venue = "binance-spot") => {
   const dir = makeTempDir("book-capture-")
   const configDir = await Effect.runPromise(
     makeConfigDir(dir, {
@@ -123,7 +131,7 @@ const setup = async (over: ReadonlyArray<[RegExp, string]> = []) => {
     "--dataset",
     "book_deltas",
     "--venue",
-    "binance-spot",
+    venue,
     "--symbols",
     "btcusdt,ETHUSDT"
   ]
@@ -134,12 +142,22 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 interface Status {
   readonly connections: number
-  readonly symbols: ReadonlyArray<{ readonly state: string; readonly appliedEvents: number }>
+  readonly symbols: ReadonlyArray<{
+    readonly symbol: string
+    readonly state: string
+    readonly appliedEvents: number
+    readonly gaps: number
+  }>
 }
 
 /** Waits until the capture's status file satisfies `done`. */
-const waitFor = async (dataDir: string, done: (s: Status) => boolean, timeoutMs = 20_000) => {
-  const file = path.join(dataDir, "state", "books", "binance-spot", "status.json")
+const waitFor = async (
+  dataDir: string,
+  done: (s: Status) => boolean,
+  timeoutMs = 20_000,
+  venue = "binance-spot"
+) => {
+  const file = path.join(dataDir, "state", "books", venue, "status.json")
   const deadline = Date.now() + timeoutMs
   for (;;) {
     const status = await fs
@@ -153,16 +171,32 @@ const waitFor = async (dataDir: string, done: (s: Status) => boolean, timeoutMs 
 }
 
 /** Waits until every symbol is synced. */
-const waitSynced = (dataDir: string) =>
-  waitFor(dataDir, (s) => s.symbols.every((x) => x.state === "synced" && x.appliedEvents > 2))
+const waitSynced = (dataDir: string, venue = "binance-spot") =>
+  waitFor(dataDir, (s) => s.symbols.every((x) => x.state === "synced" && x.appliedEvents > 2), 20_000, venue)
+
+/** Every row of the continuity ledger. */
+const readLedger = async (dataDir: string) => {
+  const ledgerDir = path.join(dataDir, "lake", "continuity")
+  const ledger = []
+  for (const d of await fs.readdir(ledgerDir))
+    ledger.push(
+      ...(await decodeParquet(Continuity, await fs.readFile(path.join(ledgerDir, d, "part-0000.parquet"))))
+    )
+  return ledger
+}
 
 describe("stream --dataset book_deltas", () => {
-  it("captures, records a dropped event as a gap and re-syncs; the lake equals the simulator's events", async () => {
+  it("captures, records a dropped event as a gap and re-syncs, loses nothing at a serverShutdown; the lake equals the simulator's events", async () => {
     const { dataDir, args, capture } = await setup()
     const child = start(capture, { env: env() })
     const done = collect(child, 60_000)
     await waitSynced(dataDir)
     sim.faults.inject({ kind: "drop-events" }, { path: /btcusdt/ })
+    await sleep(1000)
+    // serverShutdown: the replacement connection opens and catches up before the old one closes
+    // (a second later), so no event is missed and no symbol re-syncs.
+    sim.faults.inject({ kind: "server-shutdown", closeAfterMs: 1000 }, { path: /btcusdt/ })
+    await waitFor(dataDir, (s) => s.connections >= 2)
     await sleep(1500)
     const status = await Effect.runPromise(runCli([...args, "status"], { env: env() }))
     expect(status.stdout).toMatch(/binance-spot BTCUSDT: synced/)
@@ -172,14 +206,10 @@ describe("stream --dataset book_deltas", () => {
     const result = await done
     expect(result.code).toBe(0)
     expect(result.stdout).toMatch(/BTCUSDT: [\d,]+ level changes, 1 gap\(s\)/)
+    expect(result.stdout).toMatch(/ETHUSDT: [\d,]+ level changes, 0 gap\(s\)/)
 
     // The gap is in the continuity ledger with its ids.
-    const ledgerDir = path.join(dataDir, "lake", "continuity")
-    const ledger = []
-    for (const d of await fs.readdir(ledgerDir))
-      ledger.push(
-        ...(await decodeParquet(Continuity, await fs.readFile(path.join(ledgerDir, d, "part-0000.parquet"))))
-      )
+    const ledger = await readLedger(dataDir)
     expect(ledger).toHaveLength(1)
     expect(ledger[0]).toMatchObject({
       source: "binance-spot:BTCUSDT",
@@ -201,6 +231,7 @@ describe("stream --dataset book_deltas", () => {
       const state = initialReplayState()
       let events = 0
       let snapshotBlocks = 0
+      let previousU: number | undefined
       for (const segment of await listSegments(lake, "book_deltas", { symbol })) {
         const { info, rows } = await readBookDeltas(segment.file)
         expect(info.scales).toEqual({ priceScale: scales.priceScale, sizeScale: scales.sizeScale })
@@ -208,11 +239,15 @@ describe("stream --dataset book_deltas", () => {
         applyDeltaRows(book, rows, state, 0, rows.length, (end) => {
           if (rows.isSnapshot[end] === 1) {
             snapshotBlocks++
+            previousU = undefined
             start = end + 1
             return
           }
-          // This event's rows equal the simulator's message with the same final id.
+          // This event's rows equal the simulator's message with the same final id, and it
+          // follows the one before it (nothing lost, none twice, across the reconnect too).
           const u = rows.finalUpdateId[end]!
+          if (previousU !== undefined) expect(rows.firstUpdateId[end]).toBe(previousU + 1)
+          previousU = u
           replica.bookAt(symbol, u)
           const message = Either.getOrThrow(decodeDepthEvent(JSON.parse(replica.messages.get(u)!), scales))
           const got = []
@@ -229,7 +264,7 @@ describe("stream --dataset book_deltas", () => {
         })
       }
       expect(events).toBeGreaterThan(10)
-      // One snapshot block at the first sync, one more at BTCUSDT's re-sync.
+      // One snapshot block at the first sync, one more at BTCUSDT's re-sync (none at the reconnect).
       expect(snapshotBlocks).toBe(symbol === "BTCUSDT" ? 2 : 1)
       expect(levelsOf(book)).toEqual(levelsOf(replica.bookAt(symbol, state.lastUpdateId)))
       // Validation snapshots (book.validate_every_ms) and sync ones are in book_snapshots.
@@ -240,13 +275,155 @@ describe("stream --dataset book_deltas", () => {
     }
   })
 
-  it("after kill -9 at random points, the restored book equals the simulator's at the same update id", async () => {
+  it("binance-usdm: follows the pu chain, records E and T, a dropped event re-syncs that symbol alone, planned reconnects lose nothing", async () => {
+    const venue = "binance-usdm"
+    // A planned reconnect every second: each overlaps the next connection, so none loses an event.
+    const { dataDir, args, capture } = await setup(
+      [[/reconnect_every_ms: \d+/, "reconnect_every_ms: 1000"]],
+      venue
+    )
+    const child = start(capture, { env: env() })
+    const done = collect(child, 60_000)
+    await waitSynced(dataDir, venue)
+    sim.faults.inject({ kind: "drop-events" }, { path: /^usdm:btcusdt/ })
+    await waitFor(
+      dataDir,
+      (s) =>
+        s.connections >= 3 &&
+        s.symbols.every((x) => x.state === "synced" && (x.symbol !== "BTCUSDT" || x.gaps === 1)),
+      20_000,
+      venue
+    )
+    await sleep(300)
+    // status --json holds the capture as the text view shows it: each symbol's state and gap ratio.
+    const json = await Effect.runPromise(runCli([...args, "status", "--json"], { env: env() }))
+    expect(json.code).toBe(0)
+    const report = JSON.parse(json.stdout) as {
+      bookCaptures: ReadonlyArray<{
+        venue: string
+        state: string
+        connection: string
+        symbols: ReadonlyArray<{ symbol: string; state: string; gaps: number; gapRatio: number }>
+      }>
+    }
+    expect(report.bookCaptures).toHaveLength(1)
+    const view = report.bookCaptures[0]!
+    expect(view).toMatchObject({ venue, state: "running", connection: "connected" })
+    const bySymbol = new Map(view.symbols.map((x) => [x.symbol, x]))
+    expect(bySymbol.get("BTCUSDT")).toMatchObject({ state: "synced", gaps: 1 })
+    expect(bySymbol.get("BTCUSDT")!.gapRatio).toBeGreaterThan(0)
+    expect(bySymbol.get("ETHUSDT")).toMatchObject({ state: "synced", gaps: 0, gapRatio: 0 })
+    const stop = await Effect.runPromise(runCli([...args, "stop"], { env: env() }))
+    expect(stop.code).toBe(0)
+    const result = await done
+    expect(result.code).toBe(0)
+    expect(result.stdout).toMatch(/BTCUSDT: [\d,]+ level changes, 1 gap\(s\)/)
+    expect(result.stdout).toMatch(/ETHUSDT: [\d,]+ level changes, 0 gap\(s\)/)
+
+    // The gap, of BTCUSDT alone: first and last id missed, the time span, level changes lost.
+    const replica = new Replica("usdm")
+    const ledger = await readLedger(dataDir)
+    expect(ledger).toHaveLength(1)
+    const gap = ledger[0]!
+    expect(gap).toMatchObject({
+      source: "binance-usdm:BTCUSDT",
+      kind: "gap",
+      cause: "sequence-gap",
+      status: "resynced"
+    })
+    const ids = /^update ids (\d+)-(\d+) missed/.exec(gap.detail ?? "")
+    expect(ids).not.toBeNull()
+    const [first, last] = [Number(ids![1]), Number(ids![2])]
+    // The message dropped ends at the last id missed, and follows the last one applied (first - 1).
+    replica.bookAt("BTCUSDT", last)
+    const dropped = JSON.parse(replica.messages.get(last)!) as { pu: number; E: number }
+    expect(dropped.pu).toBe(first - 1)
+    // Level changes lost: an estimate (ids missed × level changes per id since the sync), near
+    // the dropped message's own count.
+    const lostMessage = Either.getOrThrow(
+      decodeDepthEvent(JSON.parse(replica.messages.get(last)!), scalesOf("usdm").get("BTCUSDT")!)
+    )
+    const lostLevels = lostMessage.bidPrices.length + lostMessage.askPrices.length
+    expect(gap.rows).toBeGreaterThan(lostLevels / 2)
+    expect(gap.rows).toBeLessThan(lostLevels * 2)
+    // From the last event applied to the one that revealed the gap: two 100 ms intervals.
+    expect(gap.end - gap.start).toBe(200)
+
+    // fidelity's gap ratio is the ledger's loss over the level changes expected that day.
+    const date = new Date(gap.end).toISOString().slice(0, 10)
+    const fidelity = await Effect.runPromise(
+      runCli([...args, "fidelity", "--venue", venue, "--symbol", "BTCUSDT", "--date", date, "--json"])
+    )
+    expect(fidelity.code).toBe(0)
+    const f = JSON.parse(fidelity.stdout) as Record<string, number>
+    expect(f).toMatchObject({ ledger_gaps: 1, ledger_events_lost: gap.rows, unrecorded_gaps: 0, gaps: 1 })
+    expect(f["gap_ratio"]).toBeCloseTo(gap.rows / (f["level_changes"]! + gap.rows), 12)
+
+    const scales = scalesOf("usdm")
+    const lake = path.join(dataDir, "lake")
+    for (const symbol of SYMBOLS) {
+      const book = new OrderBook()
+      const state = initialReplayState()
+      let events = 0
+      let snapshotBlocks = 0
+      let previousU: number | undefined
+      for (const segment of await listSegments(lake, "book_deltas", { venue, symbol })) {
+        const { rows } = await readBookDeltas(segment.file)
+        let start = 0
+        applyDeltaRows(book, rows, state, 0, rows.length, (end) => {
+          if (rows.isSnapshot[end] === 1) {
+            snapshotBlocks++
+            previousU = undefined
+            start = end + 1
+            return
+          }
+          const u = rows.finalUpdateId[end]!
+          // After the first event of a sync, every event's pu is the previous event's u.
+          if (previousU !== undefined) expect(rows.prevFinalUpdateId[end]).toBe(previousU)
+          previousU = u
+          replica.bookAt(symbol, u)
+          const message = Either.getOrThrow(
+            decodeDepthEvent(JSON.parse(replica.messages.get(u)!), scales.get(symbol)!)
+          )
+          expect(rows.eventTime[end]).toBe(message.E)
+          expect(rows.transactionTime[end]).toBe(message.T)
+          if (rows.firstUpdateId[end] !== message.U) {
+            // The stream's first message starts where the simulator began collecting it (after
+            // the capture subscribed), mid-interval, unlike the replica's: only the first event.
+            expect(events).toBe(0)
+            start = end + 1
+            events++
+            return
+          }
+          const lag = rows.eventTime[end]! - rows.transactionTime[end]!
+          expect(lag >= 3 && lag <= 40).toBe(true)
+          const got = []
+          for (let i = start; i <= end; i++) got.push([rows.sideIsBid[i], rows.price[i], rows.size[i]])
+          expect(got).toEqual([
+            ...message.bidPrices.map((p, i) => [1, p, message.bidSizes[i]]),
+            ...message.askPrices.map((p, i) => [0, p, message.askSizes[i]])
+          ])
+          events++
+          start = end + 1
+        })
+      }
+      expect(events).toBeGreaterThan(5)
+      expect(snapshotBlocks).toBe(symbol === "BTCUSDT" ? 2 : 1)
+      expect(levelsOf(book)).toEqual(levelsOf(replica.bookAt(symbol, state.lastUpdateId)))
+    }
+  })
+
+  it("after kill -9 at random points, the restored book equals the simulator's at the same update id (book.encrypt on)", async () => {
     const { dataDir, capture } = await setup([
-      [/checkpoint_every_events: 1000000/, "checkpoint_every_events: 1000"]
+      [/checkpoint_every_events: 1000000/, "checkpoint_every_events: 1000"],
+      [/encrypt: false/, "encrypt: true"]
     ])
+    const keyHex = "3c".repeat(32)
+    const key = Either.getOrThrow(parseBookKey(keyHex))
     const replica = new Replica()
     for (let round = 0; round < 3; round++) {
-      const child = start(capture, { env: env() })
+      // Each restart restores from the encrypted checkpoint and segments.
+      const child = start(capture, { env: { ...env(), TAPEHOUSE_BOOK_KEY: keyHex } })
       const done = collect(child, 60_000)
       await waitSynced(dataDir)
       if (round === 0) {
@@ -257,7 +434,7 @@ describe("stream --dataset book_deltas", () => {
       await sleep(200 + Math.floor(Math.random() * 1500))
       child.kill("SIGKILL")
       expect((await done).signal).toBe("SIGKILL")
-      const restored = await restoreBooks(dataDir, "binance-spot")
+      const restored = await restoreBooks(dataDir, "binance-spot", key)
       expect(restored.checkpointSeq).toBeDefined()
       for (const symbol of SYMBOLS) {
         const r = restored.books.get(symbol)!
@@ -266,11 +443,21 @@ describe("stream --dataset book_deltas", () => {
         )
       }
     }
-    // At most the last 3 checkpoints are kept (retention itself: test/books/bookWal.test.ts).
+    // The last 3 checkpoints are kept (retention itself: test/books/bookWal.test.ts); a kill
+    // between a new checkpoint's rename and the removal of the oldest leaves one more, until the
+    // next checkpoint.
     const kept = (await fs.readdir(path.join(dataDir, "state", "books", "binance-spot"))).filter((n) =>
       n.startsWith("checkpoint-")
     )
     expect(kept.length).toBeGreaterThan(0)
-    expect(kept.length).toBeLessThanOrEqual(3)
+    expect(kept.length).toBeLessThanOrEqual(4)
+    const statusDir = path.join(dataDir, "state", "books", "binance-spot")
+    for (const name of kept) expect(isEncrypted(await fs.readFile(path.join(statusDir, name)))).toBe(true)
+    // Another key: the capture stops at start, naming the checkpoint it cannot open.
+    const wrong = await Effect.runPromise(
+      runCli(capture, { env: { ...env(), TAPEHOUSE_BOOK_KEY: "3d".repeat(32) } })
+    )
+    expect(wrong.code).not.toBe(0)
+    expect(wrong.stderr).toMatch(/checkpoint-\d{12}\.json: it was encrypted with a different key/)
   })
 })

@@ -95,7 +95,12 @@ describe("books, fidelity and assess through the CLI", () => {
         // 40 ids of the ~12,000 the day spans are missing; the rebuilt book equals every snapshot.
         expect(report["gaps"]).toBe(1)
         expect(report["missing_ids"]).toBe(40)
-        expect(report["gap_ratio"]).toBeCloseTo(40 / (written.lastUpdateId - 1_000_000 + 1), 12)
+        expect(report["id_gap_ratio"]).toBeCloseTo(40 / (written.lastUpdateId - 1_000_000 + 1), 12)
+        // No continuity ledger here: the break counts as unrecorded, its loss estimated.
+        expect(report).toMatchObject({ ledger_gaps: 0, unrecorded_gaps: 1 })
+        const lost = report["events_lost"] as number
+        expect(lost).toBeGreaterThan(0)
+        expect(report["gap_ratio"]).toBeCloseTo(lost / (written.levelChanges + lost), 12)
         expect(report["snapshots_compared"]).toBe(written.validations)
         expect(report["snapshots_top_equal"]).toBe(written.validations)
         expect(report["best_bid_rms"]).toBe(0)

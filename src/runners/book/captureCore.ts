@@ -19,6 +19,7 @@ import {
   framePayload
 } from "../../sources/binance/depthWire.js"
 import type { BinanceVenue, SymbolScales } from "../../sources/binance/exchangeInfo.js"
+import { Handover } from "./handover.js"
 
 /** A gap found, with why it opened, for the ledger. */
 export interface FoundGap {
@@ -43,6 +44,8 @@ export interface SymbolCapture {
   /** Event time of the last row written (ms; 0 before any). */
   lastEventTime: number
   rejected: number
+  /** The highest final update id seen (-1 before any), for a connection handover (handover.ts). */
+  lastU: number
 }
 
 export interface CaptureCoreOptions {
@@ -70,6 +73,8 @@ export class CaptureCore {
   lastSkewMs = 0
   maxAbsSkewMs = 0
   private skewAlertAt = 0
+  /** A planned reconnect's overlap of two connections (handover.ts), while it lasts. */
+  private handover: Handover | undefined = undefined
   /** Arrival of the frame being handled (ms and ns): the time of the rows it produces. */
   private arrivalMs = 0
   private arrivalNs = 0n
@@ -92,7 +97,8 @@ export class CaptureCore {
         day: -1,
         date: "",
         lastEventTime: 0,
-        rejected: 0
+        rejected: 0,
+        lastU: -1
       }
       this.symbols.set(symbol, state)
     }
@@ -108,6 +114,7 @@ export class CaptureCore {
       const c = checkpointOf(symbol, r.scales, r.book, r.lastUpdateId, r.lastEventTime)
       state.sync.restore(c.bidPrices, c.bidSizes, c.askPrices, c.askSizes, r.lastUpdateId, r.lastEventTime)
       state.lastEventTime = r.lastEventTime
+      state.lastU = r.lastUpdateId
       state.day = Math.floor(r.lastEventTime / DAY_MS)
       state.date = utcDate(r.lastEventTime)
     }
@@ -118,8 +125,32 @@ export class CaptureCore {
     this.epoch++
   }
 
-  /** One WebSocket text frame, as it arrived at `arrivalMs` / `arrivalNs`. */
-  onFrame(text: string, arrivalMs: number, arrivalNs: bigint): void {
+  /** A replacement connection opens beside the current one: its frames come with `fromNew`. */
+  beginHandover(): void {
+    this.handover = new Handover(this.options.venue === "binance-usdm", this.symbols.size)
+  }
+
+  /** The replacement connection has caught up with every symbol: the old one may close. */
+  get handoverComplete(): boolean {
+    return this.handover?.complete ?? false
+  }
+
+  /** The old connection is closed: the replacement's frames are the only ones from now on. */
+  endHandover(): void {
+    const h = this.handover
+    if (h === undefined) return
+    this.handover = undefined
+    h.finish((symbol) => {
+      const state = this.symbols.get(symbol)!
+      return (event, arrivalMs, arrivalNs) => this.process(state, event, arrivalMs, arrivalNs)
+    })
+  }
+
+  /**
+   * One WebSocket text frame, as it arrived at `arrivalMs` / `arrivalNs`; `fromNew`: on the
+   * replacement connection of a handover.
+   */
+  onFrame(text: string, arrivalMs: number, arrivalNs: bigint, fromNew = false): void {
     this.messages++
     this.arrivalMs = arrivalMs
     this.arrivalNs = arrivalNs
@@ -132,7 +163,7 @@ export class CaptureCore {
         state.rejected++
         return
       }
-      this.onEvent(state, scanned.event, arrivalMs, arrivalNs)
+      this.onEvent(state, scanned.event, arrivalMs, arrivalNs, fromNew)
       return
     }
     let frame: unknown
@@ -166,12 +197,30 @@ export class CaptureCore {
       state.rejected++
       return
     }
-    this.onEvent(state, decoded.right, arrivalMs, arrivalNs)
+    this.onEvent(state, decoded.right, arrivalMs, arrivalNs, fromNew)
   }
 
   private readonly scalesOf = (symbol: string): SymbolScales | undefined => this.symbols.get(symbol)?.scales
 
-  private onEvent(state: SymbolCapture, event: DepthEvent, arrivalMs: number, arrivalNs: bigint): void {
+  private onEvent(
+    state: SymbolCapture,
+    event: DepthEvent,
+    arrivalMs: number,
+    arrivalNs: bigint,
+    fromNew: boolean
+  ): void {
+    const h = this.handover
+    if (h === undefined) {
+      this.process(state, event, arrivalMs, arrivalNs)
+      return
+    }
+    if (!h.admit(state.symbol, state.lastU, event, arrivalMs, arrivalNs, fromNew)) return
+    this.process(state, event, arrivalMs, arrivalNs)
+    if (!fromNew) h.drain(state.symbol, state.lastU, (e, ms, ns) => this.process(state, e, ms, ns))
+  }
+
+  private process(state: SymbolCapture, event: DepthEvent, arrivalMs: number, arrivalNs: bigint): void {
+    if (event.u > state.lastU) state.lastU = event.u
     this.skew(state.symbol, arrivalMs - event.E)
     this.arrivals.set(event, arrivalNs)
     const reconnected = state.epoch !== this.epoch

@@ -289,6 +289,9 @@ export class DepthSync {
       if (event.U > L) return this.seenSinceSnapshot ? this.gap(event) : this.tooOld(event)
       return this.apply(event)
     }
+    // An event the book already holds (the same stream on two connections during a planned
+    // reconnect) is ignored, as on spot.
+    if (event.u <= L) return this.stale()
     // Step 5: every later event's pu must equal the previous event's u; otherwise re-initialise.
     if (event.pu !== L) return this.gap(event)
     return this.apply(event)

@@ -243,12 +243,24 @@ describe("DepthSync, USD-M futures rules (spec §2.4)", () => {
     expect(sync.synced).toBe(false)
   })
 
-  it("also re-syncs on a pu pointing backwards (an event replayed out of order)", () => {
+  it("ignores an event the book already holds (u <= local id: the same stream on two connections)", () => {
+    const sync = new DepthSync("X", "usdm")
+    sync.onEvent(ev(95, 100, { pu: 90 }))
+    sync.onSnapshot(snap(100))
+    sync.onEvent(ev(101, 120, { pu: 100, bids: [[100, 7]] }))
+    sync.onEvent(ev(130, 140, { pu: 120 }))
+    expect(sync.onEvent(ev(101, 120, { pu: 100, bids: [[100, 1]] }))).toEqual({ _tag: "Stale" })
+    expect(sync.onEvent(ev(130, 140, { pu: 120 }))).toEqual({ _tag: "Stale" })
+    expect(bidLevels(sync)).toEqual([[100, 7]])
+    expect(sync.onEvent(ev(150, 160, { pu: 140 }))).toEqual({ _tag: "Applied" })
+  })
+
+  it("re-syncs on a pu pointing backwards past which the event reaches (an event out of order)", () => {
     const sync = new DepthSync("X", "usdm")
     sync.onEvent(ev(95, 100, { pu: 90 }))
     sync.onSnapshot(snap(100))
     sync.onEvent(ev(101, 120, { pu: 100 }))
-    expect(sync.onEvent(ev(101, 120, { pu: 100 }))).toMatchObject({ _tag: "Gap", gap: { missingIds: 0 } })
+    expect(sync.onEvent(ev(101, 130, { pu: 100 }))).toMatchObject({ _tag: "Gap", gap: { missingIds: 0 } })
   })
 
   it("reports a gap when the first event after dropped ones starts past lastUpdateId", () => {
