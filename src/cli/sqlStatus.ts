@@ -27,23 +27,56 @@ export const diskUsage = async (dir: string): Promise<number> => {
   return total
 }
 
-/** One line, or none when SQL is off or the embedded database was never created. */
-export const sqlStatusLines = (config: AppConfigShape): Effect.Effect<ReadonlyArray<string>> =>
+/** The SQL target as `status` reports it (its JSON's `sql`). */
+export type SqlStatus =
+  | { readonly target: "server"; readonly url: string }
+  | {
+      readonly target: "embedded"
+      readonly path: string
+      readonly diskBytes: number
+      readonly walBytes: number
+      /** The process serving it now, and how to connect; null when nobody holds it. */
+      readonly servedBy: {
+        readonly pid: number
+        readonly since: string
+        readonly connection: string
+        readonly url: string
+      } | null
+    }
+
+/** The SQL target; null when SQL is off or the embedded database was never created. */
+export const sqlStatus = (config: AppConfigShape): Effect.Effect<SqlStatus | null> =>
   Effect.gen(function* () {
-    if (!config.sql.enabled) return []
-    if (Option.isSome(config.sql.url)) return [`sql: Postgres server ${maskUrl(config.sql.url.value)}`]
+    if (!config.sql.enabled) return null
+    if (Option.isSome(config.sql.url)) return { target: "server", url: maskUrl(config.sql.url.value) }
     const dbPath = Path.join(config.dataDir, "state", "pg")
     const [disk, wal] = yield* Effect.promise(() =>
       Promise.all([diskUsage(dbPath), diskUsage(Path.join(dbPath, "pg_wal"))])
     )
-    if (disk === 0) return []
-    const size = `${formatBytes(disk)} on disk (WAL ${formatBytes(wal)})`
+    if (disk === 0) return null
     const served = yield* EmbeddedPgAddress.findServed(config.dataDir, "0 millis")
-    return [
-      Option.match(served, {
-        onNone: () => `sql: embedded Postgres in ${dbPath}, ${size}; not open (tapehouse sql opens it)`,
-        onSome: (a) =>
-          `sql: embedded Postgres in ${dbPath}, ${size}; served by pid ${a.pid} since ${a.startedAt}: psql "${EmbeddedPgAddress.connectionString(a.host, a.port)}"`
+    return {
+      target: "embedded",
+      path: dbPath,
+      diskBytes: disk,
+      walBytes: wal,
+      servedBy: Option.match(served, {
+        onNone: () => null,
+        onSome: (a) => ({
+          pid: a.pid,
+          since: a.startedAt,
+          connection: EmbeddedPgAddress.connectionString(a.host, a.port),
+          url: a.url
+        })
       })
-    ]
+    }
   })
+
+/** The text view's line. */
+export const sqlStatusLine = (status: SqlStatus): string => {
+  if (status.target === "server") return `sql: Postgres server ${status.url}`
+  const size = `${formatBytes(status.diskBytes)} on disk (WAL ${formatBytes(status.walBytes)})`
+  return status.servedBy === null
+    ? `sql: embedded Postgres in ${status.path}, ${size}; not open (tapehouse sql opens it)`
+    : `sql: embedded Postgres in ${status.path}, ${size}; served by pid ${status.servedBy.pid} since ${status.servedBy.since}: psql "${status.servedBy.connection}"`
+}

@@ -148,7 +148,7 @@ export const statusCommand = Command.make(
     ),
     json: Options.boolean("json").pipe(
       Options.withDescription(
-        "Print one JSON document holding everything the text view shows: streams, coverage, streamed days, checkpoints, alerts and the order-book captures (bookCaptures: each symbol's sync state and gap ratio)."
+        "Print one JSON document holding everything the text view shows: streams, coverage, streamed days, checkpoints, alerts, the order-book captures (bookCaptures: each symbol's sync state and gap ratio) and the SQL target (sql: where it is, its size on disk, and who serves it)."
       )
     )
   },
@@ -183,15 +183,16 @@ export const statusCommand = Command.make(
       }
       const report = yield* statusReport.collectStatus(config.dataDir, filter)
       const inventory = report.inventory
-      if (opts.json) yield* Console.log(JSON.stringify(report, null, 2))
+      // Where SQL lives and how to connect while a capture holds it (files only, no connection).
+      const { sqlStatus, sqlStatusLine } = yield* Effect.promise(() => import("./sqlStatus.js"))
+      const sql = yield* sqlStatus(config)
+      if (opts.json) yield* Console.log(JSON.stringify({ ...report, sql }, null, 2))
       else {
         const inventoryText = inventory === null ? [] : view.inventoryLines(inventory)
         for (const line of statusLines(report, opts.verify, inventoryText)) yield* Console.log(line)
         const { bookStatusLines } = yield* Effect.promise(() => import("./bookStatus.js"))
         for (const line of bookStatusLines(report.bookCaptures)) yield* Console.log(line)
-        // Where SQL lives and how to connect while a capture holds it (files only, no connection).
-        const { sqlStatusLines } = yield* Effect.promise(() => import("./sqlStatus.js"))
-        for (const line of yield* sqlStatusLines(config)) yield* Console.log(line)
+        if (sql !== null) yield* Console.log(sqlStatusLine(sql))
       }
       if (inventory !== null) {
         if (inventory.problems.length > 0)

@@ -76,9 +76,13 @@ describe("tapehouse sql", () => {
                 rows: seconds.map((s) => bar(date, s)),
                 mode: "replace"
               })
-            const [result, status] = yield* Effect.all(
-              [runCli(["sql", query], { env }), runCli(["status"], { env })],
-              { concurrency: 2 }
+            const [result, status, json] = yield* Effect.all(
+              [
+                runCli(["sql", query], { env }),
+                runCli(["status"], { env }),
+                runCli(["status", "--json"], { env })
+              ],
+              { concurrency: 3 }
             )
             // The owner still holds the lock and its address: the command went through its socket.
             expect(Fs.readFileSync(Path.join(state, "pg.lock"), "utf8").trim()).toBe(String(process.pid))
@@ -88,6 +92,17 @@ describe("tapehouse sql", () => {
             expect(status.stdout).toContain(
               `served by pid ${process.pid} since ${address.startedAt}: psql "host=127.0.0.1 port=${address.port} user=postgres dbname=postgres"`
             )
+            // The JSON holds the same.
+            expect(json.code, json.stderr).toBe(0)
+            expect(JSON.parse(json.stdout).sql).toMatchObject({
+              target: "embedded",
+              path: Path.join(state, "pg"),
+              servedBy: {
+                pid: process.pid,
+                since: address.startedAt,
+                connection: `host=127.0.0.1 port=${address.port} user=postgres dbname=postgres`
+              }
+            })
             return result
           })
         )
