@@ -162,9 +162,20 @@ const parsePart = (
 ): Effect.Effect<GreeksPart, ThetaProtocolError> =>
   typeof parsed === "string"
     ? Effect.fail(new ThetaProtocolError({ request, detail: parsed }))
-    : Effect.succeed({ _tag: "Rows", rows: parsed.rows, rejected: parsed.rejected })
+    : Effect.succeed(rowsPart(parsed))
 
-const nonEmpty = (p: GreeksPart): boolean => p._tag === "NoData" || p.rows.length > 0 || p.rejected.length > 0
+/** A batch as a part; its `rows` stay unbuilt until read. */
+const rowsPart = (batch: GreeksBatch): GreeksPart => ({
+  _tag: "Rows",
+  columns: batch.columns,
+  rejected: batch.rejected,
+  get rows() {
+    return batch.rows
+  }
+})
+
+const nonEmpty = (p: GreeksPart): boolean =>
+  p._tag === "NoData" || p.columns.length > 0 || p.rejected.length > 0
 
 /** The text stream's own failure: the body broke off. */
 interface Cut<E> {
@@ -196,7 +207,7 @@ export const greeksFromText = <E>(
           e._tag === "ThetaProtocolError"
             ? Stream.fail(e)
             : Stream.concat(
-                Stream.succeed<GreeksPart>({ _tag: "Rows", ...parser.cut() }),
+                Stream.succeed<GreeksPart>(rowsPart(parser.cut())),
                 Stream.fail(
                   new ThetaResponseCut({ request, line: parser.lines() + 1, detail: describeCut(e.error) })
                 )
