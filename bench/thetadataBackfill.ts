@@ -185,6 +185,7 @@ const distProgram = Effect.gen(function* () {
     userUs: number
     systemUs: number
     vmHwmKb: number | null
+    peak: { rss: number; heapTotal: number; heapUsed: number; arrayBuffers: number }
   }
   const totals = yield* journalTotals(dataDir)
   const cpuS = (stats.userUs + stats.systemUs) / 1e6
@@ -192,7 +193,7 @@ const distProgram = Effect.gen(function* () {
     `dist CLI: SPXW ${DATE}, max_dte ${MAX_DTE}, ${SINKS}, concurrency ${CONCURRENCY}: ${totals.units} expirations, ${fmt(totals.rows)} rows, ${totals.rejected} rejected, ${(totals.bytes / 1024 / 1024).toFixed(1)} MiB Parquet`
   )
   console.log(
-    `wall ${(wallMs / 1000).toFixed(2)} s (process start included), ${fmt(totals.rows / (wallMs / 1000))} rows/s; CLI process CPU ${cpuS.toFixed(2)} s (user ${(stats.userUs / 1e6).toFixed(2)}, system ${(stats.systemUs / 1e6).toFixed(2)}): ${fmt(totals.rows / cpuS)} rows per CPU s; peak RSS sampled ${mb(result.peakRssKb * 1024)} MB, VmHWM ${stats.vmHwmKb === null ? "?" : mb(stats.vmHwmKb * 1024)} MB`
+    `wall ${(wallMs / 1000).toFixed(2)} s (process start included), ${fmt(totals.rows / (wallMs / 1000))} rows/s; CLI process CPU ${cpuS.toFixed(2)} s (user ${(stats.userUs / 1e6).toFixed(2)}, system ${(stats.systemUs / 1e6).toFixed(2)}): ${fmt(totals.rows / cpuS)} rows per CPU s; peak RSS sampled ${mb(result.peakRssKb * 1024)} MB, VmHWM ${stats.vmHwmKb === null ? "?" : mb(stats.vmHwmKb * 1024)} MB; peaks sampled inside: JS heap used ${mb(stats.peak.heapUsed)} MB (reserved ${mb(stats.peak.heapTotal)} MB), array buffers ${mb(stats.peak.arrayBuffers)} MB`
   )
   console.log(machine())
 }).pipe(Effect.scoped)

@@ -140,6 +140,23 @@ export class ColumnBuilder {
 
   /** The rows held, as columns (views of the arrays); the builder starts empty again. */
   take(): ColumnarRows {
+    const out = this.view()
+    this.n = 0
+    this.capacity = this.initialCapacity
+    this.allocate(this.initialCapacity)
+    return out
+  }
+
+  /** The rows held, as columns, for a builder used once (nothing is allocated after). */
+  finish(): ColumnarRows {
+    const out = this.view()
+    this.n = 0
+    this.capacity = 0
+    this.allocate(0)
+    return out
+  }
+
+  private view(): ColumnarRows {
     const n = this.n
     const columns = this.columns.map((c, j): FlatColumnData => {
       const present = this.present[j]?.subarray(0, n)
@@ -152,11 +169,22 @@ export class ColumnBuilder {
         ? { kind: "double", values: numbers, present }
         : { kind: "int", values: numbers, wide: undefined, present }
     })
-    this.n = 0
-    this.capacity = this.initialCapacity
-    this.allocate(this.initialCapacity)
     return { length: n, columns }
   }
+}
+
+/** `tables` (same columns) as one table: the one itself, or their rows copied into arrays of the exact size. */
+export const concatRows = (
+  columns: ReadonlyArray<FlatColumn>,
+  tables: ReadonlyArray<ColumnarRows>
+): ColumnarRows => {
+  if (tables.length === 1) return tables[0]!
+  const joined = new ColumnBuilder(
+    columns,
+    tables.reduce((n, t) => n + t.length, 0)
+  )
+  for (const t of tables) joined.append(t)
+  return joined.finish()
 }
 
 const sliceData = (data: FlatColumnData, from: number, to: number): FlatColumnData => {

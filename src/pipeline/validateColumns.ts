@@ -152,6 +152,6 @@ export const makeColumnValidator = <A>(dataset: Dataset<A>) => {
       from = i + 1
     }
     valid.appendRange(table, from, n)
-    return { valid: valid.take(), rejected }
+    return { valid: valid.finish(), rejected }
   }
 }

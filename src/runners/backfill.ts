@@ -22,7 +22,7 @@ import * as Performance from "../monitor/Performance.js"
 import * as PipelineMetrics from "../monitor/PipelineMetrics.js"
 import { Checkpoints, type DayEntry, dayKey } from "../pipeline/Checkpoints.js"
 import {
-  ColumnBuilder,
+  concatRows,
   holdsColumns,
   instrumentCounterOfColumns,
   makeColumnDeduplicator,
@@ -192,7 +192,7 @@ interface Received<A> {
    * Valid rows held as columns: pages that come as columns are validated and kept so, without a
    * record per row, for as long as no page came as records (then they become records, in order).
    */
-  columns: ColumnBuilder | undefined
+  readonly columns: Array<ColumnarRows>
   /** Records that failed decoding at the vendor boundary. */
   readonly vendorRejects: Array<Rejected>
   /** Records that failed validation. */
@@ -394,7 +394,7 @@ export const run = <A>(
       Effect.suspend(() => {
         const got: Received<A> = {
           valid: [],
-          columns: undefined,
+          columns: [],
           vendorRejects: [],
           invalid: [],
           received: new Map(),
@@ -412,19 +412,15 @@ export const run = <A>(
               for (const r of page.rejected) got.vendorRejects.push(r)
               if (page.columns !== undefined && keepsColumns && got.valid.length === 0) {
                 const checked = validateColumns(page.columns, window)
-                if (checked.valid.length > 0) {
-                  got.columns ??= new ColumnBuilder(dataset.columns)
-                  got.columns.append(checked.valid)
-                }
+                if (checked.valid.length > 0) got.columns.push(checked.valid)
                 for (const r of checked.rejected) got.invalid.push(r)
                 countInstrumentsOfColumns(checked.valid, got.received)
                 return
               }
               const valid = got.valid
-              if (got.columns !== undefined) {
-                const held = rowsOfColumns(dataset, got.columns.take())
+              for (const table of got.columns.splice(0)) {
+                const held = rowsOfColumns(dataset, table)
                 for (let i = 0; i < held.length; i++) valid.push(held[i]!)
-                got.columns = undefined
               }
               const records = page.columns === undefined ? page.records : rowsOfColumns(dataset, page.columns)
               const checked = validate(records, window)
@@ -439,15 +435,8 @@ export const run = <A>(
       })
 
     /** The held column batches of a unit as one table, deduplicated (checked in one pass when sorted). */
-    const committedColumns = (held: ReadonlyArray<ColumnarRows>) => {
-      if (held.length === 1) return dedupeColumns(held[0]!)
-      const joined = new ColumnBuilder(
-        dataset.columns,
-        held.reduce((n, t) => n + t.length, 0)
-      )
-      for (const t of held) joined.append(t)
-      return dedupeColumns(joined.take())
-    }
+    const committedColumns = (held: ReadonlyArray<ColumnarRows>) =>
+      dedupeColumns(concatRows(dataset.columns, held))
 
     /**
      * The partition write of a unit's rows. Rows held as columns go as columns: the Parquet sink
@@ -513,10 +502,8 @@ export const run = <A>(
         // among equal keys (an article under two tickers) stays the same from one run to the next.
         // Every row held as columns: they stay columns to the sinks.
         const columnar =
-          fetched.every((f) => f.valid.length === 0) && fetched.some((f) => f.columns !== undefined)
-        const held = columnar
-          ? fetched.flatMap((f) => (f.columns === undefined ? [] : [f.columns.take()]))
-          : []
+          fetched.every((f) => f.valid.length === 0) && fetched.some((f) => f.columns.length > 0)
+        const held = columnar ? fetched.flatMap((f) => f.columns.splice(0)) : []
         const all: Array<A> = fetched.length === 1 && !columnar ? fetched[0]!.valid : []
         const rejectedBySymbol = new Map<string, Array<Rejected>>(symbols.map((s) => [s, []]))
         const receivedBySymbol = new Map<string, number>()
@@ -527,11 +514,14 @@ export const run = <A>(
           const symbol = symbols[i]!
           pages += f.pages
           received += f.valid.length + f.vendorRejects.length + f.invalid.length
+          for (const table of f.columns) received += table.length
           if (f.firstPageAt !== undefined && (firstPageAt === undefined || f.firstPageAt < firstPageAt))
             firstPageAt = f.firstPageAt
-          if (!columnar && f.columns !== undefined) {
-            const rows = rowsOfColumns(dataset, f.columns.take())
-            for (let k = 0; k < rows.length; k++) all.push(rows[k]!)
+          if (!columnar && f.columns.length > 0) {
+            for (const table of f.columns.splice(0)) {
+              const rows = rowsOfColumns(dataset, table)
+              for (let k = 0; k < rows.length; k++) all.push(rows[k]!)
+            }
           } else if (!columnar && fetched.length > 1)
             for (let k = 0; k < f.valid.length; k++) all.push(f.valid[k]!)
           const rejects = rejectedBySymbol.get(symbol)!

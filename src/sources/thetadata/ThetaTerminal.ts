@@ -177,6 +177,36 @@ const rowsPart = (batch: GreeksBatch): GreeksPart => ({
 const nonEmpty = (p: GreeksPart): boolean =>
   p._tag === "NoData" || p.columns.length > 0 || p.rejected.length > 0
 
+/**
+ * `stream`, failing with `BodyStalled` once nothing has arrived for `ms` (detected within a quarter
+ * of `ms` more). One watchdog fiber per body counts the chunks seen: `Stream.timeoutFail` races a
+ * timer on every pull instead, which cost ~250 µs per 60 KB chunk of a greeks body.
+ */
+const failWhenStalled = <A, E>(stream: Stream.Stream<A, E>, ms: number): Stream.Stream<A, E | BodyStalled> =>
+  Stream.suspend(() => {
+    let seen = 0
+    const watchdog = Effect.gen(function* () {
+      let lastSeen = seen
+      let quietSince = yield* Clock.currentTimeMillis
+      const step = Math.max(1, Math.floor(ms / 4))
+      for (;;) {
+        yield* Effect.sleep(Duration.millis(step))
+        const now = yield* Clock.currentTimeMillis
+        if (seen !== lastSeen) {
+          lastSeen = seen
+          quietSince = now
+        } else if (now - quietSince >= ms) return yield* new BodyStalled({ ms })
+      }
+    })
+    return stream.pipe(
+      Stream.mapChunks((chunk) => {
+        seen++
+        return chunk
+      }),
+      Stream.interruptWhen(watchdog)
+    )
+  })
+
 /** The text stream's own failure: the body broke off. */
 interface Cut<E> {
   readonly _tag: "Cut"
@@ -372,9 +402,7 @@ export const make: Effect.Effect<ThetaTerminalShape, never, HttpClient.HttpClien
           if (opened._tag === "NoData") return Stream.succeed<GreeksPart>(opened)
           const ms = thetadata.requestTimeoutMs
           // A body that stalls is cut after the request timeout, so a download never hangs on it.
-          const bytes = opened.response.stream.pipe(
-            Stream.timeoutFail(() => new BodyStalled({ ms }), Duration.millis(ms))
-          )
+          const bytes = failWhenStalled(opened.response.stream, ms)
           const body = greeksFromText(api, path, Stream.decodeText(bytes), (e) =>
             e._tag === "BodyStalled"
               ? `nothing arrived for ${e.ms} ms (sources.thetadata.request_timeout_ms)`
