@@ -1,6 +1,6 @@
 // Preloaded into a process under measurement (node --import ./bench/exitStats.mjs ...): at exit it
 // writes its CPU time, its memory high-water mark (VmHWM) and the peaks of its memory parts
-// (sampled every 50 ms: V8 heap in use and reserved, array buffers) as JSON to the file
+// (sampled every 100 ms: V8 heap in use and reserved, array buffers) as JSON to the file
 // TAPEHOUSE_BENCH_STATS names. Used by bench/thetadataBackfill.ts to measure the compiled CLI.
 import { readFileSync, writeFileSync } from "node:fs"
 
@@ -11,7 +11,7 @@ if (out) {
     const m = process.memoryUsage()
     for (const k of Object.keys(peak)) peak[k] = Math.max(peak[k], m[k])
   }
-  setInterval(sample, 50).unref()
+  setInterval(sample, 100).unref()
   process.on("exit", () => {
     sample()
     const usage = process.resourceUsage()

@@ -173,17 +173,18 @@ export class ColumnBuilder {
   }
 }
 
-/** `tables` (same columns) as one table: the one itself, or their rows copied into arrays of the exact size. */
-export const concatRows = (
-  columns: ReadonlyArray<FlatColumn>,
-  tables: ReadonlyArray<ColumnarRows>
-): ColumnarRows => {
-  if (tables.length === 1) return tables[0]!
+/**
+ * `tables` (same columns) as one table: the one itself, or their rows copied into arrays of the
+ * exact size. Empties `tables` as it goes, so each batch can be collected once copied (a unit's
+ * batches and the joined table are not all held at once).
+ */
+export const concatRows = (columns: ReadonlyArray<FlatColumn>, tables: Array<ColumnarRows>): ColumnarRows => {
+  if (tables.length === 1) return tables.pop()!
   const joined = new ColumnBuilder(
     columns,
     tables.reduce((n, t) => n + t.length, 0)
   )
-  for (const t of tables) joined.append(t)
+  for (let t = tables.shift(); t !== undefined; t = tables.shift()) joined.append(t)
   return joined.finish()
 }
 

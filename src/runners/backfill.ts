@@ -435,8 +435,7 @@ export const run = <A>(
       })
 
     /** The held column batches of a unit as one table, deduplicated (checked in one pass when sorted). */
-    const committedColumns = (held: ReadonlyArray<ColumnarRows>) =>
-      dedupeColumns(concatRows(dataset.columns, held))
+    const committedColumns = (held: Array<ColumnarRows>) => dedupeColumns(concatRows(dataset.columns, held))
 
     /**
      * The partition write of a unit's rows. Rows held as columns go as columns: the Parquet sink
