@@ -15,7 +15,7 @@
  * it that is the quote and greeks arithmetic alone (`greeks`: no text). Each step runs `rounds`
  * times, alternating; the table gives the median and the best.
  *
- *   node bin/run-ts.mjs bench/thetadataCsv.ts [rounds=5]
+ *   node bin/run-ts.mjs bench/thetadataCsv.ts [rounds=5] [steps, e.g. decode,split]
  */
 import * as os from "node:os"
 import { parse } from "csv-parse"
@@ -31,6 +31,9 @@ import { makeLineSplitter, splitFields } from "../src/sources/thetadata/csvText.
 import { makeGreeksCsvParser } from "../src/sources/thetadata/greeksCsv.js"
 
 const rounds = Number(process.argv[2] ?? 5)
+/** Steps to run, comma-separated (`decode,split`); all when absent. */
+const only = process.argv[3]?.split(",")
+const runs = (step: string) => only === undefined || only.includes(step)
 const DATE = "2024-11-04"
 const EXPIRATION = "2024-11-15"
 
@@ -114,11 +117,11 @@ const readDecode = (): number => {
   for (const chunk of chunks) {
     const batch = parser.feed(chunk)
     if (typeof batch === "string") throw new Error(batch)
-    n += batch.rows.length + batch.rejected.length
+    n += batch.columns.length + batch.rejected.length
   }
   const last = parser.end()
   if (typeof last === "string") throw new Error(last)
-  return n + last.rows.length
+  return n + last.columns.length
 }
 
 const results: Record<string, Array<number>> = {
@@ -129,16 +132,20 @@ const results: Record<string, Array<number>> = {
   decode: []
 }
 for (let r = 0; r < rounds; r++) {
-  results.generate!.push(time(generate)[0])
-  results.greeks!.push(time(greeksOnly)[0])
-  const [tSplit, fSplit] = time(readSplit)
-  const [tCsv, fCsv] = await timeAsync(readCsvParse)
-  if (fSplit !== fCsv) throw new Error(`split read ${fSplit} fields, csv-parse ${fCsv}`)
-  results.split!.push(tSplit)
-  results["csv-parse"]!.push(tCsv)
-  const [tDecode, n] = time(readDecode)
-  if (n !== rows) throw new Error(`decode read ${n} rows, expected ${rows}`)
-  results.decode!.push(tDecode)
+  if (runs("generate")) results.generate!.push(time(generate)[0])
+  if (runs("greeks")) results.greeks!.push(time(greeksOnly)[0])
+  if (runs("split") || runs("csv-parse")) {
+    const [tSplit, fSplit] = time(readSplit)
+    const [tCsv, fCsv] = await timeAsync(readCsvParse)
+    if (fSplit !== fCsv) throw new Error(`split read ${fSplit} fields, csv-parse ${fCsv}`)
+    results.split!.push(tSplit)
+    results["csv-parse"]!.push(tCsv)
+  }
+  if (runs("decode")) {
+    const [tDecode, n] = time(readDecode)
+    if (n !== rows) throw new Error(`decode read ${n} rows, expected ${rows}`)
+    results.decode!.push(tDecode)
+  }
 }
 
 const median = (xs: ReadonlyArray<number>) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
@@ -151,6 +158,7 @@ console.log(
 console.log("| step | median ms | best ms | rows/s (median) | MB/s (median) |")
 console.log("| --- | --- | --- | --- | --- |")
 for (const [name, xs] of Object.entries(results)) {
+  if (xs.length === 0) continue
   const m = median(xs)
   console.log(
     `| ${name} | ${m.toFixed(0)} | ${Math.min(...xs).toFixed(0)} | ${Math.round((rows / m) * 1000).toLocaleString("en-US")} | ${(body.length / 1e3 / m).toFixed(0)} |`

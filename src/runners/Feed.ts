@@ -16,10 +16,17 @@ import type {
   VendorRequestError,
   VendorStopError
 } from "../domain/errors.js"
+import type { ColumnarRows } from "../sinks/parquetColumns.js"
 import type { LiveFeed } from "./LiveFeed.js"
 
 export interface SourcePage<A> {
+  /** The page's rows as records; empty when it gives them as `columns`. */
   readonly records: ReadonlyArray<A>
+  /**
+   * The page's rows as columns of `dataset.columns` (a decoder that builds typed arrays: ThetaData
+   * greeks), instead of `records`. The backfill then validates, checks and commits them as columns.
+   */
+  readonly columns?: ColumnarRows
   /** Records that failed decoding at the vendor boundary. */
   readonly rejected: ReadonlyArray<Rejected>
 }

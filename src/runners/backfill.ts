@@ -21,11 +21,20 @@ import { addDays, newYorkDate } from "../domain/time.js"
 import * as Performance from "../monitor/Performance.js"
 import * as PipelineMetrics from "../monitor/PipelineMetrics.js"
 import { Checkpoints, type DayEntry, dayKey } from "../pipeline/Checkpoints.js"
+import {
+  concatRows,
+  holdsColumns,
+  instrumentCounterOfColumns,
+  makeColumnDeduplicator,
+  rowsOfColumns
+} from "../pipeline/columnBatch.js"
 import { makeDeduplicator } from "../pipeline/dedupe.js"
 import { commitStaged, fileEntryOf, recoverStaged } from "../pipeline/stagedCommit.js"
 import { makeValidator } from "../pipeline/validate.js"
+import { makeColumnValidator } from "../pipeline/validateColumns.js"
+import type { ColumnarRows } from "../sinks/parquetColumns.js"
 import { Quarantine } from "../sinks/Quarantine.js"
-import { Sinks } from "../sinks/Sink.js"
+import { type PartitionWrite, Sinks } from "../sinks/Sink.js"
 import type { BackfillSource, SourcePage, VendorError } from "./Feed.js"
 
 export interface BackfillRequest {
@@ -179,6 +188,11 @@ const instrumentCounter = <A>(dataset: Dataset<A>) => {
 /** What one instrument's fetch gave, gathered page by page. */
 interface Received<A> {
   readonly valid: Array<A>
+  /**
+   * Valid rows held as columns: pages that come as columns are validated and kept so, without a
+   * record per row, for as long as no page came as records (then they become records, in order).
+   */
+  readonly columns: Array<ColumnarRows>
   /** Records that failed decoding at the vendor boundary. */
   readonly vendorRejects: Array<Rejected>
   /** Records that failed validation. */
@@ -269,6 +283,11 @@ export const run = <A>(
     const validate = makeValidator(dataset)
     const dedupe = makeDeduplicator(dataset)
     const countInstruments = instrumentCounter(dataset)
+    // Pages of columns stay columns through validation, the key check and the commit.
+    const keepsColumns = holdsColumns(dataset.columns)
+    const validateColumns = makeColumnValidator(dataset)
+    const dedupeColumns = makeColumnDeduplicator(dataset)
+    const countInstrumentsOfColumns = instrumentCounterOfColumns(dataset, countInstruments)
     const performance = yield* Performance.current
     const metrics = PipelineMetrics.forDataset(dataset.name)
     const startedAt = yield* Clock.currentTimeMillis
@@ -375,6 +394,7 @@ export const run = <A>(
       Effect.suspend(() => {
         const got: Received<A> = {
           valid: [],
+          columns: [],
           vendorRejects: [],
           invalid: [],
           received: new Map(),
@@ -390,8 +410,20 @@ export const run = <A>(
               got.firstPageAt ??= now
               got.pages++
               for (const r of page.rejected) got.vendorRejects.push(r)
-              const checked = validate(page.records, window)
+              if (page.columns !== undefined && keepsColumns && got.valid.length === 0) {
+                const checked = validateColumns(page.columns, window)
+                if (checked.valid.length > 0) got.columns.push(checked.valid)
+                for (const r of checked.rejected) got.invalid.push(r)
+                countInstrumentsOfColumns(checked.valid, got.received)
+                return
+              }
               const valid = got.valid
+              for (const table of got.columns.splice(0)) {
+                const held = rowsOfColumns(dataset, table)
+                for (let i = 0; i < held.length; i++) valid.push(held[i]!)
+              }
+              const records = page.columns === undefined ? page.records : rowsOfColumns(dataset, page.columns)
+              const checked = validate(records, window)
               for (let i = 0; i < checked.valid.length; i++) valid.push(checked.valid[i]!)
               for (const r of checked.rejected) got.invalid.push(r)
               countInstruments(checked.valid, got.received)
@@ -401,6 +433,31 @@ export const run = <A>(
           Effect.as(got)
         )
       })
+
+    /** The held column batches of a unit as one table, deduplicated (checked in one pass when sorted). */
+    const committedColumns = (held: Array<ColumnarRows>) => dedupeColumns(concatRows(dataset.columns, held))
+
+    /**
+     * The partition write of a unit's rows. Rows held as columns go as columns: the Parquet sink
+     * encodes them as they are, and `rows` is built only if a sink reads it (the SQL sink, or a
+     * Parquet merge with rows already in the partition). Staged already, so nothing spreads it.
+     */
+    const writeOf = (
+      scope: Omit<PartitionWrite<A>, "rows" | "columns">,
+      content: { readonly table: ColumnarRows } | { readonly rows: ReadonlyArray<A> }
+    ): PartitionWrite<A> => {
+      if (!("table" in content)) return { ...scope, rows: content.rows }
+      const table = content.table
+      let built: ReadonlyArray<A> | undefined
+      return {
+        ...scope,
+        columns: table,
+        get rows(): ReadonlyArray<A> {
+          built ??= rowsOfColumns(dataset, table)
+          return built
+        }
+      }
+    }
 
     /** Quarantine scope of an instrument's rejects: per unit when the day splits into units. */
     const scopeOf = (symbol: string, unit: string | undefined) =>
@@ -442,7 +499,11 @@ export const run = <A>(
         )
         // In the order of `symbols`, whatever order the fetches finished in: "last received wins"
         // among equal keys (an article under two tickers) stays the same from one run to the next.
-        const all: Array<A> = fetched.length === 1 ? fetched[0]!.valid : []
+        // Every row held as columns: they stay columns to the sinks.
+        const columnar =
+          fetched.every((f) => f.valid.length === 0) && fetched.some((f) => f.columns.length > 0)
+        const held = columnar ? fetched.flatMap((f) => f.columns.splice(0)) : []
+        const all: Array<A> = fetched.length === 1 && !columnar ? fetched[0]!.valid : []
         const rejectedBySymbol = new Map<string, Array<Rejected>>(symbols.map((s) => [s, []]))
         const receivedBySymbol = new Map<string, number>()
         let pages = 0
@@ -452,15 +513,24 @@ export const run = <A>(
           const symbol = symbols[i]!
           pages += f.pages
           received += f.valid.length + f.vendorRejects.length + f.invalid.length
+          for (const table of f.columns) received += table.length
           if (f.firstPageAt !== undefined && (firstPageAt === undefined || f.firstPageAt < firstPageAt))
             firstPageAt = f.firstPageAt
-          if (fetched.length > 1) for (let k = 0; k < f.valid.length; k++) all.push(f.valid[k]!)
+          if (!columnar && f.columns.length > 0) {
+            for (const table of f.columns.splice(0)) {
+              const rows = rowsOfColumns(dataset, table)
+              for (let k = 0; k < rows.length; k++) all.push(rows[k]!)
+            }
+          } else if (!columnar && fetched.length > 1)
+            for (let k = 0; k < f.valid.length; k++) all.push(f.valid[k]!)
           const rejects = rejectedBySymbol.get(symbol)!
           for (const r of f.vendorRejects) rejects.push(r)
           for (const r of f.invalid) rejects.push(r)
           for (const [k, n] of f.received) receivedBySymbol.set(k, (receivedBySymbol.get(k) ?? 0) + n)
         })
-        const { rows, duplicates } = dedupe(all)
+        const content = columnar ? committedColumns(held) : dedupe(all)
+        const duplicates = content.duplicates
+        const rowCount = "table" in content ? content.table.length : content.rows.length
         let rejectedCount = 0
         // Rejects first: a day is done only once its rejects are kept too.
         for (const [symbol, rejects] of rejectedBySymbol) {
@@ -468,7 +538,12 @@ export const run = <A>(
           yield* quarantine.write(dataset, session.date, scopeOf(symbol, unit), rejects)
         }
         // Without duplicates every received row is kept: no second count.
-        const rowsBySymbol = duplicates === 0 ? receivedBySymbol : countInstruments(rows, new Map())
+        const rowsBySymbol =
+          duplicates === 0
+            ? receivedBySymbol
+            : "table" in content
+              ? countInstrumentsOfColumns(content.table, new Map())
+              : countInstruments(content.rows, new Map())
         // Nothing at all came back for the instrument (not even rejects): the vendor has no data.
         const isEmpty = (symbol: string) =>
           (receivedBySymbol.get(symbol) ?? 0) === 0 && (rejectedBySymbol.get(symbol)?.length ?? 0) === 0
@@ -476,14 +551,17 @@ export const run = <A>(
         const results = yield* commitStaged(
           sinks,
           checkpoints,
-          {
-            dataset,
-            date: session.date,
-            ...(unit === undefined ? {} : { subPartition: unit }),
-            instruments: symbols,
-            rows,
-            mode: "replace"
-          },
+          writeOf(
+            {
+              dataset,
+              date: session.date,
+              ...(unit === undefined ? {} : { subPartition: unit }),
+              instruments: symbols,
+              mode: "replace",
+              staged: true
+            },
+            content
+          ),
           (results) =>
             Effect.map(now, (at) => [
               ...fileEntryOf(dataset.name, session.date, results, at, unit),
@@ -509,7 +587,7 @@ export const run = <A>(
             else unitsDone++
           })
         )
-        metrics.batch({ received, committed: rows.length, quarantined: rejectedCount })
+        metrics.batch({ received, committed: rowCount, quarantined: rejectedCount })
         yield* performance.commitDone({
           source: "backfill",
           dataset: dataset.name,
@@ -517,7 +595,7 @@ export const run = <A>(
           firstRecordAt: firstPageAt ?? dayStartedAt,
           commitStartedAt,
           durableAt: yield* Clock.currentTimeMillis,
-          rows: rows.length
+          rows: rowCount
         })
         for (const symbol of symbols)
           if (isEmpty(symbol)) {
@@ -528,13 +606,13 @@ export const run = <A>(
           (r) => r.file !== undefined && r.sha256 !== undefined && (r.bytes ?? 0) > 0
         )
         yield* Effect.logInfo(
-          `${dataset.name} ${session.date}${unit === undefined ? "" : ` ${units?.noun ?? "unit"} ${unit}`} committed: ${rows.length} rows, ${rejectedCount} rejected, ${duplicates} duplicates, ${pages} pages`
+          `${dataset.name} ${session.date}${unit === undefined ? "" : ` ${units?.noun ?? "unit"} ${unit}`} committed: ${rowCount} rows, ${rejectedCount} rejected, ${duplicates} duplicates, ${pages} pages`
         ).pipe(Effect.annotateLogs({ symbols: symbols.join(",") }))
         const day: CommittedDay = {
           date: session.date,
           ...(unit === undefined ? {} : { unit }),
           symbols,
-          rows: rows.length,
+          rows: rowCount,
           rejected: rejectedCount,
           duplicates,
           ...(fileResult?.file !== undefined ? { file: fileResult.file } : {}),

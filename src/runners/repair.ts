@@ -11,6 +11,7 @@ import { Effect, Stream } from "effect"
 import type { TradingSession } from "../calendar/MarketCalendar.js"
 import type { ContinuityRow } from "../domain/Continuity.js"
 import { instrumentsOf, keyOf, type Rejected } from "../domain/Dataset.js"
+import { rowsOfColumns } from "../pipeline/columnBatch.js"
 import { makeDeduplicator } from "../pipeline/dedupe.js"
 import { makeValidator } from "../pipeline/validate.js"
 import type { QuarantineShape } from "../sinks/Quarantine.js"
@@ -41,7 +42,8 @@ const fetchWindow = <A>(
     yield* feed.fetchWindow(instruments, session, fromMs, toMs).pipe(
       Stream.runForEach((page) =>
         Effect.sync(() => {
-          for (const r of page.records) records.push(r)
+          const got = page.columns === undefined ? page.records : rowsOfColumns(feed.dataset, page.columns)
+          for (const r of got) records.push(r)
           for (const r of page.rejected) rejected.push(r)
         })
       )

@@ -12,7 +12,7 @@
  */
 import { HttpClient, type HttpClientResponse } from "@effect/platform"
 import { NodeHttpClient } from "@effect/platform-node"
-import { Clock, Context, Data, Duration, Effect, Layer, Random, Stream } from "effect"
+import { Chunk, Clock, Context, Data, Duration, Effect, Layer, Random, Stream } from "effect"
 import { AppConfig } from "../../config/AppConfig.js"
 import * as NetworkError from "../networkError.js"
 import * as RetryPolicy from "../retryPolicy.js"
@@ -162,9 +162,50 @@ const parsePart = (
 ): Effect.Effect<GreeksPart, ThetaProtocolError> =>
   typeof parsed === "string"
     ? Effect.fail(new ThetaProtocolError({ request, detail: parsed }))
-    : Effect.succeed({ _tag: "Rows", rows: parsed.rows, rejected: parsed.rejected })
+    : Effect.succeed(rowsPart(parsed))
 
-const nonEmpty = (p: GreeksPart): boolean => p._tag === "NoData" || p.rows.length > 0 || p.rejected.length > 0
+/** A batch as a part; its `rows` stay unbuilt until read. */
+const rowsPart = (batch: GreeksBatch): GreeksPart => ({
+  _tag: "Rows",
+  columns: batch.columns,
+  rejected: batch.rejected,
+  get rows() {
+    return batch.rows
+  }
+})
+
+const nonEmpty = (p: GreeksPart): boolean =>
+  p._tag === "NoData" || p.columns.length > 0 || p.rejected.length > 0
+
+/**
+ * A watchdog over a body's chunks: `saw` counts each chunk, `stalled` fails with `BodyStalled` once
+ * none has come for `ms` (noticed within a quarter of `ms` more). It runs beside the parsed stream,
+ * raced per batch of rows: `Stream.timeoutFail` (or `interruptWhen`) on the chunks themselves forks
+ * a fiber per 60 KB chunk, which cost a fifth of the backfill's CPU. Quiet time counts while the
+ * stream runs, pulled or not: its consumer (the backfill) pulls without pause until the body ends.
+ */
+const stallWatch = (ms: number) => {
+  let seen = 0
+  const stalled: Effect.Effect<never, BodyStalled> = Effect.gen(function* () {
+    let lastSeen = seen
+    let quietSince = yield* Clock.currentTimeMillis
+    const step = Duration.millis(Math.max(1, Math.floor(ms / 4)))
+    for (;;) {
+      yield* Effect.sleep(step)
+      const now = yield* Clock.currentTimeMillis
+      if (seen !== lastSeen) {
+        lastSeen = seen
+        quietSince = now
+      } else if (now - quietSince >= ms) return yield* new BodyStalled({ ms })
+    }
+  })
+  return {
+    saw: () => {
+      seen++
+    },
+    stalled
+  }
+}
 
 /** The text stream's own failure: the body broke off. */
 interface Cut<E> {
@@ -172,37 +213,107 @@ interface Cut<E> {
   readonly error: E
 }
 
+/** How a body's chunks become text: each chunk's, then what is left at the end. */
+interface TextOf<X> {
+  readonly chunk: (x: X) => string
+  readonly rest: () => string
+}
+
 /**
- * Parts of a CSV body arriving as text chunks: parsed chunk by chunk; when the text stream fails
- * (the body broke off), a last part rejects the unfinished row and the stream fails with
- * `ThetaResponseCut`.
+ * Parts of a CSV body arriving in chunks: parsed chunk by chunk in one stream step that hands on
+ * only whole batches (a batch is ~8k rows, a network chunk ~400), so the steps after it run per
+ * batch; when the chunk stream fails (the body broke off), a last part rejects the unfinished row
+ * and the stream fails with `ThetaResponseCut`.
  */
-export const greeksFromText = <E>(
+const greeksFrom = <X, E>(
   api: ThetaApi,
   request: string,
-  text: Stream.Stream<string, E>,
-  describeCut: (e: E) => string
+  chunks: Stream.Stream<X, E>,
+  textOf: TextOf<X>,
+  describeCut: (e: E) => string,
+  stalled?: Effect.Effect<never, E>
 ): Stream.Stream<GreeksPart, ThetaProtocolError | ThetaResponseCut> =>
   Stream.suspend(() => {
     const parser = makeGreeksCsvParser(api)
-    const parts: Stream.Stream<GreeksPart, ThetaProtocolError | Cut<E>> = text.pipe(
+    const read = (text: string, out: Array<GreeksBatch | string>) => {
+      const parsed = parser.feed(text)
+      if (typeof parsed === "string" || parsed.columns.length > 0 || parsed.rejected.length > 0)
+        out.push(parsed)
+    }
+    const parsed: Stream.Stream<GreeksBatch | string, Cut<E>> = chunks.pipe(
       Stream.mapError((error): Cut<E> => ({ _tag: "Cut", error })),
-      Stream.mapEffect((chunk) => parsePart(parser.feed(chunk), request)),
-      Stream.concat(Stream.fromEffect(Effect.suspend(() => parsePart(parser.end(), request))))
+      Stream.mapChunks((chunk) => {
+        const out: Array<GreeksBatch | string> = []
+        for (const x of chunk) read(textOf.chunk(x), out)
+        return Chunk.unsafeFromArray(out)
+      }),
+      Stream.concat(
+        Stream.suspend(() => {
+          const out: Array<GreeksBatch | string> = []
+          const rest = textOf.rest()
+          if (rest !== "") read(rest, out)
+          out.push(parser.end())
+          return Stream.fromIterable(out)
+        })
+      )
     )
-    return parts.pipe(
+    const watched =
+      stalled === undefined
+        ? parsed
+        : parsed.pipe(
+            Stream.interruptWhen(Effect.mapError(stalled, (error): Cut<E> => ({ _tag: "Cut", error })))
+          )
+    return watched.pipe(
+      Stream.mapEffect((p) => parsePart(p, request)),
       Stream.catchAll(
         (e): Stream.Stream<GreeksPart, ThetaProtocolError | ThetaResponseCut> =>
           e._tag === "ThetaProtocolError"
             ? Stream.fail(e)
             : Stream.concat(
-                Stream.succeed<GreeksPart>({ _tag: "Rows", ...parser.cut() }),
+                Stream.succeed<GreeksPart>(rowsPart(parser.cut())),
                 Stream.fail(
                   new ThetaResponseCut({ request, line: parser.lines() + 1, detail: describeCut(e.error) })
                 )
               )
       ),
       Stream.filter(nonEmpty)
+    )
+  })
+
+/** `greeksFrom` a body arriving as text. */
+export const greeksFromText = <E>(
+  api: ThetaApi,
+  request: string,
+  text: Stream.Stream<string, E>,
+  describeCut: (e: E) => string
+): Stream.Stream<GreeksPart, ThetaProtocolError | ThetaResponseCut> =>
+  greeksFrom(api, request, text, { chunk: (t) => t, rest: () => "" }, describeCut)
+
+/**
+ * `greeksFrom` a body arriving as UTF-8 bytes, decoded in the same step (no stream step of its own),
+ * cut with `BodyStalled` when no chunk arrives for `stallMs`.
+ */
+export const greeksFromBytes = <E>(
+  api: ThetaApi,
+  request: string,
+  bytes: Stream.Stream<Uint8Array, E>,
+  stallMs: number,
+  describeCut: (e: E | BodyStalled) => string
+): Stream.Stream<GreeksPart, ThetaProtocolError | ThetaResponseCut> =>
+  Stream.suspend(() => {
+    const decoder = new TextDecoder()
+    const watch = stallWatch(stallMs)
+    const chunk = (b: Uint8Array) => {
+      watch.saw()
+      return decoder.decode(b, { stream: true })
+    }
+    return greeksFrom<Uint8Array, E | BodyStalled>(
+      api,
+      request,
+      bytes,
+      { chunk, rest: () => decoder.decode() },
+      describeCut,
+      watch.stalled
     )
   })
 
@@ -361,10 +472,7 @@ export const make: Effect.Effect<ThetaTerminalShape, never, HttpClient.HttpClien
           if (opened._tag === "NoData") return Stream.succeed<GreeksPart>(opened)
           const ms = thetadata.requestTimeoutMs
           // A body that stalls is cut after the request timeout, so a download never hangs on it.
-          const bytes = opened.response.stream.pipe(
-            Stream.timeoutFail(() => new BodyStalled({ ms }), Duration.millis(ms))
-          )
-          const body = greeksFromText(api, path, Stream.decodeText(bytes), (e) =>
+          const body = greeksFromBytes(api, path, opened.response.stream, ms, (e) =>
             e._tag === "BodyStalled"
               ? `nothing arrived for ${e.ms} ms (sources.thetadata.request_timeout_ms)`
               : NetworkError.describeBrokenBody(e.cause ?? e.description, endpoint, opened.response.status)

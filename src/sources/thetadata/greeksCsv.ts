@@ -1,5 +1,6 @@
 /**
- * Reads a first-order greeks CSV body into `OptionGreek` records as it streams: columns are found
+ * Reads a first-order greeks CSV body as it streams, into the columns of `OptionGreeks1m` (typed
+ * arrays, no object per row; `GreeksBatch.rows` gives records to those who ask): columns are found
  * by their header names (never by position), for both APIs:
  * - v3 `symbol, expiration (YYYY-MM-DD), strike (dollars), right (CALL/PUT), timestamp, …,
  *   underlying_timestamp, underlying_price` (New York wall-clock times);
@@ -9,19 +10,38 @@
  * its line number; so is a last line the body broke off in (`cut`).
  *
  * The hot path (bench/thetadataCsv.ts) makes no string per field: a row's fields are ranges of its
- * line, read by char code (numbers, strikes, times); symbol, expiration and right are the strings
- * of the row before while their text repeats.
+ * line, read by char code (numbers, strikes, times) into the builder's staged row; symbol, expiration
+ * and right are the values of the row before while their text repeats.
  */
+import { daysOfDate } from "../../domain/columnValues.js"
 import type { Rejected } from "../../domain/Dataset.js"
-import { type OptionGreek, thousandthsAt } from "../../domain/OptionGreek.js"
+import { type OptionGreek, OptionGreeks1m, thousandthsAt } from "../../domain/OptionGreek.js"
+import { ColumnBuilder, rowsOfColumns } from "../../pipeline/columnBatch.js"
+import type { ColumnarRows } from "../../sinks/parquetColumns.js"
 import { makeLineSplitter, numberAt, splitFields } from "./csvText.js"
 import { isoDateOf, newYorkMsOfDay, parseDateInt, wallClockAt } from "./wallClock.js"
 
 export type ThetaApi = "v3" | "v2"
 
+/** Rows read, as columns of `OptionGreeks1m` (no object per row), and the lines rejected. */
 export interface GreeksBatch {
-  readonly rows: Array<OptionGreek>
+  readonly columns: ColumnarRows
   readonly rejected: Array<Rejected>
+  /** The same rows as records, built on first read (for tests and callers that take records). */
+  readonly rows: ReadonlyArray<OptionGreek>
+}
+
+/** A batch of `columns` and `rejected`; its `rows` are built from the columns when first read. */
+export const greeksBatch = (columns: ColumnarRows, rejected: Array<Rejected>): GreeksBatch => {
+  let rows: ReadonlyArray<OptionGreek> | undefined
+  return {
+    columns,
+    rejected,
+    get rows() {
+      rows ??= rowsOfColumns(OptionGreeks1m, columns)
+      return rows
+    }
+  }
 }
 
 const GREEK_COLUMNS = [
@@ -63,8 +83,12 @@ class RowError {
   constructor(readonly reason: string) {}
 }
 
-/** A row's fields as ranges of one string: field k is `src.slice(from[k], to[k])`. */
-type RowDecoder = (src: string, from: Int32Array, to: Int32Array) => OptionGreek
+/**
+ * Decodes a row's fields (ranges of one string: field k is `src.slice(from[k], to[k])`) into the
+ * builder's staged row; throws `RowError` for a field that cannot be read, before anything is
+ * pushed.
+ */
+type RowDecoder = (src: string, from: Int32Array, to: Int32Array) => void
 
 const msOfDayAt = (src: string, a: number, b: number): number => {
   if (b - a < 1 || b - a > 8) return Number.NaN
@@ -89,140 +113,155 @@ const intAt = (src: string, a: number, b: number): number | undefined => {
   return v
 }
 
-/** The last string read from a field, reused while the text repeats (symbol, expiration). */
-const makeTextCache = <A>(convert: (text: string) => A) => {
-  let lastText = ""
-  let last: A | undefined
-  let primed = false
-  return (src: string, a: number, b: number): { readonly text: string; readonly value: A | undefined } => {
-    if (!(primed && b - a === lastText.length && src.startsWith(lastText, a))) {
-      lastText = src.slice(a, b)
-      last = convert(lastText)
-      primed = true
+/**
+ * The last value read from a field, reused while the text repeats (symbol, expiration, right):
+ * `read` gives the value of `src.slice(a, b)`, `text` the text it was read from.
+ */
+class TextCache<A> {
+  text = ""
+  private value: A | undefined
+  private primed = false
+  constructor(private readonly convert: (text: string) => A | undefined) {}
+  read(src: string, a: number, b: number): A | undefined {
+    const text = this.text
+    if (!(this.primed && b - a === text.length && src.startsWith(text, a))) {
+      this.text = src.slice(a, b)
+      this.value = this.convert(this.text)
+      this.primed = true
     }
-    return { text: lastText, value: last }
+    return this.value
   }
 }
 
-const makeRowDecoder = (api: ThetaApi, index: ReadonlyMap<string, number>): RowDecoder => {
+/** Where each field of `OptionGreek` sits in the dataset's columns (the builder's order). */
+const COLUMN = Object.fromEntries(OptionGreeks1m.columns.map((c, j) => [c.name, j])) as Record<
+  keyof OptionGreek,
+  number
+>
+
+/** The days since 1970-01-01 of a v3 or v2 expiration text. */
+const daysOfExpiration = (text: string): number | undefined => {
+  const iso = isoDateOf(text)
+  return iso === undefined ? undefined : daysOfDate(iso)
+}
+
+const makeRowDecoder = (
+  api: ThetaApi,
+  index: ReadonlyMap<string, number>,
+  out: ColumnBuilder
+): RowDecoder => {
   const at = (name: string) => index.get(name)!
-  const num = (name: string) => {
-    const k = at(name)
-    return (src: string, from: Int32Array, to: Int32Array): number => {
-      const v = numberAt(src, from[k]!, to[k]!)
-      if (Number.isNaN(v))
-        throw new RowError(`${name} ${JSON.stringify(src.slice(from[k]!, to[k]!))} is not a number`)
-      return v
-    }
-  }
-  const optNum = (name: string) => {
-    const k = at(name)
-    return (src: string, from: Int32Array, to: Int32Array): number | null => {
-      if (from[k] === to[k]) return null
-      const v = numberAt(src, from[k]!, to[k]!)
-      if (Number.isNaN(v))
-        throw new RowError(`${name} ${JSON.stringify(src.slice(from[k]!, to[k]!))} is not a number`)
-      return v
-    }
-  }
-  const bid = optNum("bid")
-  const ask = optNum("ask")
-  const [delta, theta, vega, rho, epsilon, lambda, impliedVol, ivError, underlyingPrice] = GREEK_COLUMNS.map(
-    num
-  ) as [
-    ReturnType<typeof num>,
-    ReturnType<typeof num>,
-    ReturnType<typeof num>,
-    ReturnType<typeof num>,
-    ReturnType<typeof num>,
-    ReturnType<typeof num>,
-    ReturnType<typeof num>,
-    ReturnType<typeof num>,
-    ReturnType<typeof num>
-  ]
+  const numbers = out.stagedNumber
+  const texts = out.stagedText
+  const present = out.stagedPresent
+  const notANumber = (name: string, src: string, a: number, b: number) =>
+    new RowError(`${name} ${JSON.stringify(src.slice(a, b))} is not a number`)
+  // Required and optional (empty = null) numbers: CSV field and column of each, read in a loop.
+  const requiredNames = GREEK_COLUMNS
+  const requiredField = Int32Array.from(requiredNames, at)
+  const requiredColumn = Int32Array.from(requiredNames, (name) => COLUMN[name])
+  const optionalNames = ["bid", "ask"] as const
+  const optionalField = Int32Array.from(optionalNames, at)
+  const optionalColumn = Int32Array.from(optionalNames, (name) => COLUMN[name])
   const iSymbol = at(api === "v3" ? "symbol" : "root")
   const iExpiration = at("expiration")
   const iStrike = at("strike")
   const iRight = at("right")
-  const symbols = makeTextCache((s) => s)
-  const expirations = makeTextCache(isoDateOf)
-  const rights = makeTextCache((s) => RIGHTS[s] ?? s.toLowerCase())
-  const expiration = (src: string, from: Int32Array, to: Int32Array): string => {
-    const e = expirations(src, from[iExpiration]!, to[iExpiration]!)
-    if (e.value === undefined) throw new RowError(`expiration ${JSON.stringify(e.text)} is not a date`)
-    return e.value
-  }
-  const strike = (src: string, from: Int32Array, to: Int32Array): number => {
-    const a = from[iStrike]!
-    const b = to[iStrike]!
-    const v = api === "v3" ? thousandthsAt(src, a, b) : intAt(src, a, b)
-    if (v === undefined)
-      throw new RowError(`strike ${JSON.stringify(src.slice(a, b))} is not a decimal of at most 3 places`)
-    return v
-  }
-  // The row's two times, set by `times` (no tuple per row).
-  let ts = 0
-  let underlyingTs = 0
+  const symbols = new TextCache((s) => s)
+  const expirations = new TextCache(daysOfExpiration)
+  const rights = new TextCache((s) => RIGHTS[s] ?? s.toLowerCase())
+  const cSymbol = COLUMN.symbol
+  const cExpiration = COLUMN.expiration
+  const cStrike = COLUMN.strike
+  const cRight = COLUMN.right
+  const cTs = COLUMN.ts
+  const cUts = COLUMN.underlying_ts
   let times: (src: string, from: Int32Array, to: Int32Array) => void
   if (api === "v3") {
     const iTs = at("timestamp")
     const iUts = at("underlying_timestamp")
     times = (src, from, to) => {
-      ts = wallClockAt(src, from[iTs]!, to[iTs]!)
+      const ts = wallClockAt(src, from[iTs]!, to[iTs]!)
       if (Number.isNaN(ts))
         throw new RowError(`timestamp ${JSON.stringify(src.slice(from[iTs]!, to[iTs]!))} is not a date-time`)
-      underlyingTs = wallClockAt(src, from[iUts]!, to[iUts]!)
+      const underlyingTs = wallClockAt(src, from[iUts]!, to[iUts]!)
       if (Number.isNaN(underlyingTs))
         throw new RowError(
           `underlying_timestamp ${JSON.stringify(src.slice(from[iUts]!, to[iUts]!))} is not a date-time`
         )
+      numbers[cTs] = ts
+      numbers[cUts] = underlyingTs
     }
   } else {
     const iMs = at("ms_of_day")
     const iMs2 = at("ms_of_day2")
     const iDate = at("date")
-    const dates = makeTextCache(parseDateInt)
+    const dates = new TextCache(parseDateInt)
     const msOf = (name: string, src: string, a: number, b: number): number => {
       const v = msOfDayAt(src, a, b)
       if (Number.isNaN(v)) throw new RowError(`${name} ${JSON.stringify(src.slice(a, b))} is not ms of a day`)
       return v
     }
     times = (src, from, to) => {
-      const date = dates(src, from[iDate]!, to[iDate]!)
-      const day = date.value
-      if (day === undefined) throw new RowError(`date ${JSON.stringify(date.text)} is not a YYYYMMDD date`)
-      ts = newYorkMsOfDay(day[0], day[1], day[2], msOf("ms_of_day", src, from[iMs]!, to[iMs]!))
-      underlyingTs = newYorkMsOfDay(day[0], day[1], day[2], msOf("ms_of_day2", src, from[iMs2]!, to[iMs2]!))
+      const day = dates.read(src, from[iDate]!, to[iDate]!)
+      if (day === undefined) throw new RowError(`date ${JSON.stringify(dates.text)} is not a YYYYMMDD date`)
+      numbers[cTs] = newYorkMsOfDay(day[0], day[1], day[2], msOf("ms_of_day", src, from[iMs]!, to[iMs]!))
+      numbers[cUts] = newYorkMsOfDay(day[0], day[1], day[2], msOf("ms_of_day2", src, from[iMs2]!, to[iMs2]!))
     }
   }
   return (src, from, to) => {
     times(src, from, to)
-    return {
-      symbol: symbols(src, from[iSymbol]!, to[iSymbol]!).text,
-      expiration: expiration(src, from, to),
-      strike: strike(src, from, to),
-      right: rights(src, from[iRight]!, to[iRight]!).value!,
-      ts,
-      bid: bid(src, from, to),
-      ask: ask(src, from, to),
-      delta: delta(src, from, to),
-      theta: theta(src, from, to),
-      vega: vega(src, from, to),
-      rho: rho(src, from, to),
-      epsilon: epsilon(src, from, to),
-      lambda: lambda(src, from, to),
-      implied_vol: impliedVol(src, from, to),
-      iv_error: ivError(src, from, to),
-      underlying_ts: underlyingTs,
-      underlying_price: underlyingPrice(src, from, to)
+    texts[cSymbol] = symbols.read(src, from[iSymbol]!, to[iSymbol]!)!
+    const expiration = expirations.read(src, from[iExpiration]!, to[iExpiration]!)
+    if (expiration === undefined)
+      throw new RowError(`expiration ${JSON.stringify(expirations.text)} is not a date`)
+    numbers[cExpiration] = expiration
+    const a = from[iStrike]!
+    const b = to[iStrike]!
+    const strike = api === "v3" ? thousandthsAt(src, a, b) : intAt(src, a, b)
+    if (strike === undefined)
+      throw new RowError(`strike ${JSON.stringify(src.slice(a, b))} is not a decimal of at most 3 places`)
+    numbers[cStrike] = strike
+    texts[cRight] = rights.read(src, from[iRight]!, to[iRight]!)!
+    for (let k = 0; k < optionalField.length; k++) {
+      const f = optionalField[k]!
+      const c = optionalColumn[k]!
+      const a = from[f]!
+      const b = to[f]!
+      if (a === b) {
+        present[c] = 0
+        numbers[c] = 0
+        continue
+      }
+      const v = numberAt(src, a, b)
+      if (Number.isNaN(v)) throw notANumber(optionalNames[k]!, src, a, b)
+      present[c] = 1
+      numbers[c] = v
+    }
+    for (let k = 0; k < requiredField.length; k++) {
+      const f = requiredField[k]!
+      const a = from[f]!
+      const b = to[f]!
+      const v = numberAt(src, a, b)
+      if (Number.isNaN(v)) throw notANumber(requiredNames[k]!, src, a, b)
+      numbers[requiredColumn[k]!] = v
     }
   }
 }
 
+/**
+ * Rows a batch gathers before `feed` hands it on: the pipeline's per-batch work (stream steps,
+ * validation set-up, arrays) is paid once per ~8k rows rather than per 60 KB network chunk.
+ */
+const BATCH_ROWS = 8192
+
+const EMPTY: GreeksBatch = greeksBatch(new ColumnBuilder(OptionGreeks1m.columns, 0).finish(), [])
+
 export interface GreeksCsvParser {
   /**
-   * Reads a chunk of the body; the rows and rejects of the lines it completes. A string: the
-   * header lacks columns the API must send (the body cannot be read at all).
+   * Reads a chunk of the body; the rows and rejects of the lines read so far, once there are
+   * `BATCH_ROWS` of them or a reject (else an empty batch). A string: the header lacks columns the
+   * API must send (the body cannot be read at all).
    */
   readonly feed: (text: string) => GreeksBatch | string
   /** The body ended: its last line, if it had no line break, read as a row. */
@@ -246,7 +285,8 @@ export const makeGreeksCsvParser = (api: ThetaApi): GreeksCsvParser => {
   let decode: RowDecoder | undefined
   let headerError: string | undefined
   let lines = 0
-  let batch: GreeksBatch = { rows: [], rejected: [] }
+  const out = new ColumnBuilder(OptionGreeks1m.columns, BATCH_ROWS + 1024)
+  let rejected: Array<Rejected> = []
   // Where the next quote of the current source string is (-1: none), found once per string and
   // moved on only past it, so that finding quotes costs one pass over a chunk.
   let quoteSrc = ""
@@ -278,7 +318,7 @@ export const makeGreeksCsvParser = (api: ThetaApi): GreeksCsvParser => {
       width = names.length
       from = new Int32Array(width)
       to = new Int32Array(width)
-      decode = makeRowDecoder(api, index)
+      decode = makeRowDecoder(api, index, out)
       return
     }
     if (a === b) return
@@ -301,7 +341,7 @@ export const makeGreeksCsvParser = (api: ThetaApi): GreeksCsvParser => {
     } else {
       const fields = splitFields(src.slice(a, b))
       if (fields === undefined) {
-        batch.rejected.push(rejectLine(lineNo, src.slice(a, b), "a quote is not closed"))
+        rejected.push(rejectLine(lineNo, src.slice(a, b), "a quote is not closed"))
         return
       }
       // Quoted fields may hold commas: decode from the fields laid end to end.
@@ -315,41 +355,44 @@ export const makeGreeksCsvParser = (api: ThetaApi): GreeksCsvParser => {
       }
     }
     if (count !== width) {
-      batch.rejected.push(
+      rejected.push(
         rejectLine(lineNo, src.slice(a, b), `${count} fields where the header has ${width} (a malformed row)`)
       )
       return
     }
     try {
-      batch.rows.push(decode(row, from, to))
+      decode(row, from, to)
+      out.pushStaged()
     } catch (e) {
       if (!(e instanceof RowError)) throw e
-      batch.rejected.push(rejectLine(lineNo, src.slice(a, b), e.reason))
+      rejected.push(rejectLine(lineNo, src.slice(a, b), e.reason))
     }
   }
-  const take = (): GreeksBatch | string => {
+  /** The rows read so far as a batch, once `atLeast` rows (or a reject) are waiting. */
+  const take = (atLeast: number): GreeksBatch | string => {
     if (headerError !== undefined) return headerError
-    const out = batch
-    batch = { rows: [], rejected: [] }
-    return out
+    if (out.length < atLeast && rejected.length === 0) return EMPTY
+    const batch = greeksBatch(out.take(), rejected)
+    rejected = []
+    return batch
   }
   return {
     feed: (text) => {
       splitter.feedRanges(text, onLine)
-      return take()
+      return take(BATCH_ROWS)
     },
     end: () => {
       const rest = splitter.rest()
       if (rest.text !== "") onLine(rest.text, 0, rest.text.length, rest.lineNo)
-      return take()
+      return take(0)
     },
     cut: () => {
       const rest = splitter.rest()
-      const out: GreeksBatch = { rows: batch.rows, rejected: batch.rejected }
-      batch = { rows: [], rejected: [] }
       if (rest.text !== "")
-        out.rejected.push(rejectLine(rest.lineNo, rest.text, "the body was cut short inside this row"))
-      return out
+        rejected.push(rejectLine(rest.lineNo, rest.text, "the body was cut short inside this row"))
+      const batch = greeksBatch(out.take(), rejected)
+      rejected = []
+      return batch
     },
     lines: () => lines
   }

@@ -12,6 +12,7 @@ import { VendorDecodeError, VendorRequestError, VendorStopError } from "../../do
 import type { OptionGreek } from "../../domain/OptionGreek.js"
 import { OptionGreeks1m } from "../../domain/OptionGreek.js"
 import { addDays } from "../../domain/time.js"
+import { rowsOfColumns } from "../../pipeline/columnBatch.js"
 import type { Feed, SourcePage, VendorError } from "../../runners/Feed.js"
 import type { ThetaTerminalError } from "./errors.js"
 import { type GreeksPart, ThetaTerminal } from "./ThetaTerminal.js"
@@ -50,8 +51,9 @@ export const expirationsOfDay = (
 
 const NO_ROWS: SourcePage<OptionGreek> = { records: [], rejected: [] }
 
+/** A part as a page of columns: the pipeline validates and holds them without a record per row. */
 const pageOf = (part: GreeksPart): SourcePage<OptionGreek> =>
-  part._tag === "NoData" ? NO_ROWS : { records: part.rows, rejected: part.rejected }
+  part._tag === "NoData" ? NO_ROWS : { records: [], columns: part.columns, rejected: part.rejected }
 
 export const make: Effect.Effect<Feed<OptionGreek>, never, ThetaTerminal | AppConfig> = Effect.gen(
   function* () {
@@ -92,7 +94,10 @@ export const make: Effect.Effect<Feed<OptionGreek>, never, ThetaTerminal | AppCo
         Stream.flatMap(Stream.fromIterable(instruments), (symbol) =>
           fetchDay(symbol, session).pipe(
             Stream.map((page) => ({
-              records: page.records.filter((g) => g.ts >= fromMs && g.ts < toMs),
+              records: (page.columns === undefined
+                ? page.records
+                : rowsOfColumns(OptionGreeks1m, page.columns)
+              ).filter((g) => g.ts >= fromMs && g.ts < toMs),
               rejected: page.rejected
             }))
           )
