@@ -410,7 +410,7 @@ const writeDeltaBlockMid = (s: Scratch, nd: number, min: number): void => {
     let bits = 0
     for (let k = 0; k < MINI; k++) {
       acc += miniLo[k]! * 2 ** bits
-      bits += width < 32 ? width : 32
+      bits += Math.min(width, 32)
       while (bits >= 8) {
         const byte = acc % 256
         buf[pos++] = byte
