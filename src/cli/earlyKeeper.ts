@@ -6,6 +6,7 @@
  * Effect or the CLI, which is what it runs beside.
  */
 import { readFileSync } from "node:fs"
+import { getPriority, setPriority } from "node:os"
 import * as Path from "node:path"
 import { isAlive, parseLock } from "../sinks/embeddedPgLock.js"
 import { type KeeperMessage, spawnKeeper } from "../sinks/keeperProcess.js"
@@ -70,6 +71,13 @@ export const startEarlyKeeper = (argv: ReadonlyArray<string>): void => {
   const named = line.dataDir ?? process.env.TAPEHOUSE_DATA_DIR
   if (named !== undefined && named !== "" && isHeld(named)) return
   early = spawnKeeper(["--cli", line.configDir, ...(line.dataDir === undefined ? [] : [line.dataDir])])
+  // Postgres's start in the keeper is the longest part of this call, and this process's own
+  // start (loading the CLI) is shorter and has time to spare: on two cores it yields to it.
+  try {
+    setPriority(Math.min(getPriority() + 5, 19))
+  } catch {
+    // Not allowed: it loads at the usual priority.
+  }
 }
 
 /** The keeper's first word when the entry point started one for this command line. */
