@@ -1,10 +1,11 @@
 /**
  * The keeper's first step, before it loads Effect and its configuration (0.3–0.4 s on the 2-core
  * machine of bench/RESULTS.md): when it can tell which database the command reads, it takes that
- * database's lock and tells the prewarmed thread to open it, so that Postgres starts while the
- * rest loads. EmbeddedPg.start adopts both. The keeper then checks the guess against the
- * configuration (embeddedPgKeeperRun.ts) and undoes it when the configuration says otherwise
- * (`abandonEarlyOpen`).
+ * database's lock and tells the prewarmed thread to open it, so that Postgres starts at once. A
+ * database already at the schema's last migration is then served and announced to the command
+ * before anything else loads (`announceEarlyOpen`). EmbeddedPg.start adopts the lock and the open
+ * database. The keeper then checks the guess against the configuration (embeddedPgKeeperRun.ts)
+ * and undoes it when the configuration says otherwise (`abandonEarlyOpen`).
  *
  * It guesses only where a wrong guess is harmless: the folder already holds a database (it never
  * creates one), nobody holds its lock, and neither the environment nor `.env` names a Postgres
