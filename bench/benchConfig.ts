@@ -4,7 +4,7 @@ import * as Os from "node:os"
 import * as Path from "node:path"
 import { Effect, Option, Redacted } from "effect"
 import type { AppConfigShape } from "../src/config/AppConfig.js"
-import { defaults as bookDefaults } from "../src/config/loadConfig.js"
+import { defaults as bookDefaults, defaultThetadata } from "../src/config/loadConfig.js"
 
 export interface BenchConfigOptions {
   readonly dataDir: string
@@ -50,13 +50,7 @@ export const benchConfig = (o: BenchConfigOptions): AppConfigShape => ({
     requestTimeoutMs: 30000,
     calendarFromApi: false
   },
-  thetadata: {
-    url: "http://127.0.0.1:25503",
-    api: "v3",
-    requestTimeoutMs: 120_000,
-    concurrency: 3,
-    maxDte: 60
-  },
+  thetadata: defaultThetadata,
   binance: bookDefaults.binance,
   book: bookDefaults.book,
   parquet: { enabled: o.parquet, compression: "snappy", rowGroupSize: 100000 },

@@ -10,7 +10,7 @@
  */
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
-import { errorCode, fsyncDir, mkdirs, tempPathFor } from "../sinks/atomicFile.js"
+import { mkdirs, readdirOrEmpty, writeAtomic } from "../sinks/atomicFile.js"
 import { BOOK_DELTAS, type BookScales } from "./bookDatasets.js"
 import { applyDeltaRows, initialReplayState, type ReplayState } from "./bookReplay.js"
 import { listSegments, readBookDeltas } from "./bookSegments.js"
@@ -64,14 +64,7 @@ export const checkpointOf = (
 }
 
 const seqsIn = async (dir: string): Promise<Array<number>> => {
-  let names: Array<string>
-  try {
-    names = await fs.readdir(dir)
-  } catch (cause) {
-    if (errorCode(cause) === "ENOENT") return []
-    throw cause
-  }
-  return names
+  return (await readdirOrEmpty(dir))
     .map((n) => namePattern.exec(n))
     .filter((m): m is RegExpExecArray => m !== null)
     .map((m) => Number(m[1]))
@@ -91,17 +84,8 @@ export const writeCheckpoint = async (
   const dir = checkpointDir(dataDir, checkpoint.venue)
   await mkdirs(dir)
   const file = path.join(dir, checkpointName(checkpoint.seq))
-  const temp = tempPathFor(file)
   const plain = new TextEncoder().encode(JSON.stringify(checkpoint))
-  const handle = await fs.open(temp, "wx", 0o644)
-  try {
-    await handle.writeFile(key === undefined ? plain : encryptBytes(key, plain))
-    await handle.sync()
-  } finally {
-    await handle.close()
-  }
-  await fs.rename(temp, file)
-  await fsyncDir(dir)
+  await writeAtomic(file, key === undefined ? plain : encryptBytes(key, plain))
   const seqs = await seqsIn(dir)
   for (const seq of seqs.slice(0, Math.max(0, seqs.length - keep))) {
     await fs.rm(path.join(dir, checkpointName(seq)), { force: true })

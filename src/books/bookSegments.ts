@@ -14,7 +14,7 @@ import type { DecodedArray, FileMetaData, SchemaElement } from "hyparquet"
 import { parquetMetadata, parquetRead, parquetSchema } from "hyparquet"
 import { compressors } from "hyparquet-compressors"
 import type { ParquetCompression } from "../config/AppConfig.js"
-import { errorCode, mkdirs, writeAtomic } from "../sinks/atomicFile.js"
+import { mkdirs, readdirOrEmpty, writeAtomic } from "../sinks/atomicFile.js"
 import { writeFlatParquet } from "../sinks/flatParquetWriter.js"
 import { loadCompression, toArrayBuffer } from "../sinks/parquetCodec.js"
 import type { FlatColumn, FlatColumnData } from "../sinks/parquetColumns.js"
@@ -615,15 +615,6 @@ export interface SegmentFile {
   readonly partition: BookPartition
   readonly seq: number
   readonly file: string
-}
-
-const readdirOrEmpty = async (dir: string): Promise<Array<string>> => {
-  try {
-    return await fs.readdir(dir)
-  } catch (cause) {
-    if (errorCode(cause) === "ENOENT") return []
-    throw cause
-  }
 }
 
 const hiveValue = (name: string, key: string): string | undefined =>

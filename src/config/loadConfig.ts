@@ -334,6 +334,15 @@ export const defaults = {
   }
 } as const
 
+/** The resolved `thetadata` settings when nothing is configured: a v3 terminal on its default port. */
+export const defaultThetadata: AppConfigShape["thetadata"] = {
+  url: defaults.thetadata.urlV3,
+  api: defaults.thetadata.api,
+  requestTimeoutMs: defaults.thetadata.requestTimeoutMs,
+  concurrency: defaults.thetadata.concurrency,
+  maxDte: defaults.thetadata.maxDte
+}
+
 // ---------------------------------------------------------------------------------------------
 // Values and where they came from.
 

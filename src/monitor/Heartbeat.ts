@@ -12,7 +12,7 @@ import type { DayStatus } from "../calendar/nyseRules.js"
 import { AppConfig } from "../config/AppConfig.js"
 import type { StorageError } from "../domain/errors.js"
 import { addDays, newYorkDate, newYorkTimeToEpochMs } from "../domain/time.js"
-import { errorCode, makeDir, toStorageError, writeFileAtomic } from "../sinks/atomicFile.js"
+import { errorCode, makeDir, readdirOrEmpty, toStorageError, writeFileAtomic } from "../sinks/atomicFile.js"
 import type { StreamStats } from "./StreamStats.js"
 
 export const MARKET_STATES = ["open", "closed", "pre-open", "after-close"] as const
@@ -263,17 +263,11 @@ export const judgeHeartbeat = (
   return { ...base, state: "running", healthy: true, reason: `running, ${heartbeat.connection}` }
 }
 
-const listHeartbeatFiles = async (dir: string): Promise<ReadonlyArray<string>> => {
-  try {
-    return (await fs.readdir(dir))
-      .filter((n) => n.endsWith(".json") && !n.startsWith("."))
-      .sort()
-      .map((n) => path.join(dir, n))
-  } catch (cause) {
-    if (errorCode(cause) === "ENOENT") return []
-    throw cause
-  }
-}
+const listHeartbeatFiles = async (dir: string): Promise<ReadonlyArray<string>> =>
+  (await readdirOrEmpty(dir))
+    .filter((n) => n.endsWith(".json") && !n.startsWith("."))
+    .sort()
+    .map((n) => path.join(dir, n))
 
 const readText = async (file: string): Promise<string | undefined> => {
   try {

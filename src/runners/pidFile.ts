@@ -5,6 +5,7 @@
 import * as NodeFs from "node:fs/promises"
 import * as Path from "node:path"
 import { Effect } from "effect"
+import { isAlive } from "../domain/processes.js"
 import { makeDir, writeFileAtomic } from "../sinks/atomicFile.js"
 
 export interface RunningStream {
@@ -16,15 +17,6 @@ export interface RunningStream {
 }
 
 export const streamsDir = (dataDir: string) => Path.join(dataDir, "state", "streams")
-
-const isAlive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM"
-  }
-}
 
 /** Writes the pid file for the life of the scope. */
 export const register = (dataDir: string, stream: RunningStream) =>

@@ -9,6 +9,7 @@ import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import { Effect } from "effect"
 import type { StorageError } from "../domain/errors.js"
+import { isAlive } from "../domain/processes.js"
 import { describeCause, storageErrorOf } from "../domain/systemCause.js"
 
 /** The marker every temporary name carries: `.<name>.tmp-<pid>-<random>`. */
@@ -122,30 +123,24 @@ export const writeAtomic = async (target: string, bytes: Uint8Array): Promise<vo
 export const writeFileAtomic = (target: string, bytes: Uint8Array): Effect.Effect<void, StorageError> =>
   Effect.tryPromise({ try: () => writeAtomic(target, bytes), catch: toStorageError(target) })
 
-const isOtherLiveProcess = (pid: number): boolean => {
-  if (pid === process.pid) return false
+/** The names in `dir`; none when it does not exist. */
+export const readdirOrEmpty = async (dir: string): Promise<Array<string>> => {
   try {
-    process.kill(pid, 0)
-    return true
-  } catch (cause) {
-    return errorCode(cause) === "EPERM"
-  }
-}
-
-const removeTemps = async (dir: string): Promise<ReadonlyArray<string>> => {
-  let names: Array<string>
-  try {
-    names = await fs.readdir(dir)
+    return await fs.readdir(dir)
   } catch (cause) {
     if (errorCode(cause) === "ENOENT") return []
     throw cause
   }
+}
+
+const removeTemps = async (dir: string): Promise<ReadonlyArray<string>> => {
   const removed: Array<string> = []
-  for (const name of names) {
+  for (const name of await readdirOrEmpty(dir)) {
     const match = tempPattern.exec(name)
     if (match === null) continue
     // A temporary of another running process may be a write in flight: leave it alone.
-    if (isOtherLiveProcess(Number(match[1]))) continue
+    const pid = Number(match[1])
+    if (pid !== process.pid && isAlive(pid)) continue
     const full = path.join(dir, name)
     await fs.rm(full, { force: true })
     removed.push(full)

@@ -36,6 +36,7 @@ import {
   errorCode,
   fsyncDir,
   makeDir,
+  readdirOrEmpty,
   readFileIfExists,
   removeFileAndEmptyDir,
   removeStaleTemps,
@@ -595,11 +596,7 @@ export const recoverStaged = <A>(
     const column = dataset.subPartition
     const dates = yield* Effect.tryPromise({
       try: async () => {
-        const list = (dir: string) =>
-          fs.readdir(dir).catch((cause: unknown) => {
-            if (errorCode(cause) === "ENOENT") return [] as Array<string>
-            throw cause
-          })
+        const list = readdirOrEmpty
         const staged = (dir: string) =>
           fs.access(path.join(dir, STAGED_FILE)).then(
             () => true,

@@ -105,17 +105,14 @@ const keep = (dataDir: string, keepOpenMs: number) =>
     Effect.tapErrorCause((cause) => tell({ type: "failed", message: cause.toString().slice(0, 2000) }))
   )
 
-/** Asked to stop before the runtime listened (keeperEarlyOpen.holdSignals): close what is open and end. */
-const stoppedEarly = Effect.promise(() => abandonEarlyOpen().then(dropPrewarmed))
+/** Closes what was opened before the configuration loaded, and the thread started for it. */
+const closeEarly = Effect.promise(() => abandonEarlyOpen().then(dropPrewarmed))
 
 const main = Effect.flatMap(target, (t) => {
   if ("declined" in t)
     // What it opened early is closed first: a command that opens the database itself then finds
     // it free.
-    return Effect.zipRight(
-      Effect.promise(() => abandonEarlyOpen().then(dropPrewarmed)),
-      tell({ type: "declined", reason: t.declined })
-    )
+    return Effect.zipRight(closeEarly, tell({ type: "declined", reason: t.declined }))
   if (!(t.dataDir !== "" && Number.isSafeInteger(t.keepOpenMs) && t.keepOpenMs > 0))
     return Effect.sync(() => {
       process.stderr.write(
@@ -127,7 +124,8 @@ const main = Effect.flatMap(target, (t) => {
 })
 
 NodeRuntime.runMain(
-  Effect.suspend(() => (signalledEarly() ? stoppedEarly : main)).pipe(
+  // Asked to stop before the runtime listened (keeperEarlyOpen.holdSignals): close and end.
+  Effect.suspend(() => (signalledEarly() ? closeEarly : main)).pipe(
     // What was opened early belongs to no scope until EmbeddedPg.start adopts it: a stop or a
     // failure before that (during the configuration's load) closes it here. After the adoption
     // this finds nothing of its own left (it checks the lock's and the record's pid).

@@ -4,15 +4,7 @@
  */
 import * as Fs from "node:fs/promises"
 
-export const isAlive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (cause) {
-    // EPERM: the process exists but belongs to someone else.
-    return (cause as NodeJS.ErrnoException).code === "EPERM"
-  }
-}
+export { isAlive } from "../domain/processes.js"
 
 /**
  * What `state/pg.lock` holds: the owner's pid on its first line and, for the process `tapehouse

@@ -5,7 +5,7 @@ import * as Path from "node:path"
 import { Effect, Layer, Logger, LogLevel, Option, Redacted } from "effect"
 import * as MarketCalendar from "../../src/calendar/MarketCalendar.js"
 import { AppConfig, type AppConfigShape } from "../../src/config/AppConfig.js"
-import { defaults as bookDefaults } from "../../src/config/loadConfig.js"
+import { defaults as bookDefaults, defaultThetadata } from "../../src/config/loadConfig.js"
 import type { Dataset } from "../../src/domain/Dataset.js"
 import * as Alerts from "../../src/monitor/Alerts.js"
 import * as Checkpoints from "../../src/pipeline/Checkpoints.js"
@@ -61,13 +61,7 @@ export const testConfig = (
     requestTimeoutMs: 5000,
     calendarFromApi: false
   },
-  thetadata: {
-    url: "http://127.0.0.1:25503",
-    api: "v3",
-    requestTimeoutMs: 120_000,
-    concurrency: 3,
-    maxDte: 60
-  },
+  thetadata: defaultThetadata,
   binance: bookDefaults.binance,
   book: bookDefaults.book,
   parquet: { enabled: true, compression: "snappy", rowGroupSize: 100000 },

@@ -18,7 +18,7 @@ import {
   TestClock
 } from "effect"
 import { AppConfig, type AppConfigShape } from "../../../src/config/AppConfig.js"
-import { defaults as bookDefaults } from "../../../src/config/loadConfig.js"
+import { defaults as bookDefaults, defaultThetadata } from "../../../src/config/loadConfig.js"
 import type { StockBar } from "../../../src/domain/StockBar.js"
 import * as MassiveRest from "../../../src/sources/massive/MassiveRest.js"
 import { stockBarCodec } from "../../../src/sources/massive/wire.js"
@@ -69,13 +69,7 @@ const makeConfig = (
     calendarFromApi: true,
     ...massive
   },
-  thetadata: {
-    url: "http://127.0.0.1:25503",
-    api: "v3",
-    requestTimeoutMs: 120_000,
-    concurrency: 3,
-    maxDte: 60
-  },
+  thetadata: defaultThetadata,
   binance: bookDefaults.binance,
   book: bookDefaults.book,
   parquet: { enabled: false, compression: "snappy", rowGroupSize: 100_000 },

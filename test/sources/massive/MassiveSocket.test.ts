@@ -29,7 +29,7 @@ import { codec } from "../../../src/sources/massive/stockBarsFeed.js"
 
 type SocketEvent = LiveEvent<StockBar>
 
-import { defaults as bookDefaults } from "../../../src/config/loadConfig.js"
+import { defaults as bookDefaults, defaultThetadata } from "../../../src/config/loadConfig.js"
 import * as SchemaDrift from "../../../src/monitor/SchemaDrift.js"
 import * as MassiveSocket from "../../../src/sources/massive/MassiveSocket.js"
 
@@ -84,13 +84,7 @@ const makeConfig = (wsUrl: string, key: string | null = KEY): AppConfigShape => 
     requestTimeoutMs: 10_000,
     calendarFromApi: false
   },
-  thetadata: {
-    url: "http://127.0.0.1:25503",
-    api: "v3",
-    requestTimeoutMs: 120_000,
-    concurrency: 3,
-    maxDte: 60
-  },
+  thetadata: defaultThetadata,
   binance: bookDefaults.binance,
   book: bookDefaults.book,
   parquet: { enabled: false, compression: "snappy", rowGroupSize: 100_000 },
