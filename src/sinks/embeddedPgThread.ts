@@ -4,6 +4,9 @@
  * the lock (EmbeddedPg.start). Plain Node, so that the keeper can start one, and open the
  * database on it, before it loads anything else (`prewarm`, keeperEarlyOpen.ts).
  */
+import { readFile } from "node:fs/promises"
+import { createRequire } from "node:module"
+import * as Path from "node:path"
 import { Worker } from "node:worker_threads"
 
 /** How a thread ended: it threw, or it exited. */
@@ -27,6 +30,7 @@ export type WorkerMessage =
       readonly cause?: unknown
     }
   | { readonly type: "idle" }
+  | { readonly type: "firstClientGone" }
   | { readonly type: "stopped" }
 
 /** How an open ended: served, failed, or the thread ended first. */
@@ -67,8 +71,47 @@ export interface Thread {
   opened?: { readonly dbPath: string; readonly answer: Promise<OpenAnswer> }
 }
 
+/** A file of PGlite's package, found where the thread's own import of PGlite finds it. */
+const pgliteFile = (name: string): string =>
+  Path.join(Path.dirname(createRequire(import.meta.url).resolve("@electric-sql/pglite")), name)
+
+/** WebAssembly's compile, which the ES2023 and Node type libraries this project uses do not declare. */
+const { WebAssembly: wasm } = globalThis as unknown as {
+  readonly WebAssembly: { readonly compile: (bytes: Uint8Array) => Promise<object> }
+}
+
+/** An ArrayBuffer holding exactly `bytes`, to transfer (a Buffer may be a view into a larger one). */
+const ownBuffer = (bytes: Uint8Array): ArrayBuffer =>
+  bytes.byteOffset === 0 &&
+  bytes.byteLength === bytes.buffer.byteLength &&
+  bytes.buffer instanceof ArrayBuffer
+    ? bytes.buffer
+    : new Uint8Array(bytes).buffer
+
+/**
+ * Reads and compiles PGlite's WASM module, and reads its file bundle, here while the new thread
+ * starts, then hands both to it (embeddedPgWorker.mjs waits for them): the thread's start and the
+ * compile, about 0.1 s each on `tapehouse sql`'s first call, overlap instead of following each
+ * other. The compile itself runs on V8's compiler threads. When the files cannot be read, the
+ * message comes empty and PGlite looks for them itself.
+ */
+const sendArtifacts = async (worker: Worker): Promise<void> => {
+  const read = await Promise.all([
+    readFile(pgliteFile("pglite.wasm")).then((bytes) => wasm.compile(bytes)),
+    readFile(pgliteFile("pglite.data"))
+  ]).catch(() => undefined)
+  const fsBundle = read === undefined ? undefined : ownBuffer(read[1])
+  try {
+    if (read === undefined || fsBundle === undefined) worker.postMessage({ type: "artifacts" })
+    else worker.postMessage({ type: "artifacts", pgliteWasmModule: read[0], fsBundle }, [fsBundle])
+  } catch {
+    // The thread has ended already (terminated before it was needed): nobody waits for them.
+  }
+}
+
 const newThread = (): Thread => {
   const worker = new Worker(new URL("./embeddedPgWorker.mjs", import.meta.url))
+  void sendArtifacts(worker)
   const thread: Thread["thread"] = { ended: undefined, onEnd: () => undefined }
   const end = (ended: ThreadEnd) => {
     if (thread.ended !== undefined) return

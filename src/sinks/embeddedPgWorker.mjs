@@ -2,39 +2,59 @@
 // here, so the WASM backend's work (parsing, planning, inserting) does not take the event loop of
 // the thread that streams and writes Parquet. Plain JavaScript: it needs no TypeScript loader.
 //
-// It starts warming up at once (loading PGlite, compiling its WASM, reading its file bundle: a
-// few hundred ms that need no data dir), while the parent takes the lock; then it opens the
-// database when told. Messages from the parent:
-//   { type: "open", dbPath, host, maxConnections, settings, migrationsTable? } (settings:
+// It starts warming up at once (loading PGlite while the parent compiles its WASM and reads its
+// file bundle: a few hundred ms that need no data dir), while the parent takes the lock; then it
+// opens the database when told. Messages from the parent:
+//   { type: "artifacts", pgliteWasmModule?, fsBundle? } (first, always: the compiled module and the
+//   bundle's bytes, or nothing when the parent could not read them)
+//   | { type: "open", dbPath, host, maxConnections, settings, migrationsTable? } (settings:
 //   "name=value" server settings given at start, as `postgres -c`; migrationsTable: report the
 //   highest migration id applied, 0 for none, with "ready")
 //   | { type: "watchIdle", idleMs } (report once no client has been connected for that long; sent
 //   at any time: a keeper opens the database before its configuration has said how long to wait)
+//   | { type: "watchFirstClient" } (once serving: report when the first client has come and gone)
 //   | "stop" (stop serving, close the database, then exit), also while it is opening or before.
 // Messages to the parent:
 //   { type: "ready", port, migration? } | { type: "failed", stage: "open" | "serve", message }
-//   | { type: "idle" } | { type: "stopped" }
-import { readFile } from "node:fs/promises"
+//   | { type: "idle" } | { type: "firstClientGone" } | { type: "stopped" }
 import { parentPort } from "node:worker_threads"
-import { PGLiteSocketServer } from "@electric-sql/pglite-socket"
 import { guardProtocol } from "./embeddedPgProtocolGuard.mjs"
 
 /**
- * PGlite with its compiled WASM module and file bundle, which PGlite.create takes ready-made. Were
- * the files to move in a later PGlite, it finds them itself (the warm-up only saves time).
+ * PGlite as this thread uses it: it only serves the socket, whose clients get Postgres's own wire
+ * protocol, so the array parsers of PGlite's JavaScript `query` are not loaded. Loading them is a
+ * catalog query PGlite runs while it opens, a quarter of the open's time (~0.1 s of `tapehouse
+ * sql`'s first call, bench/RESULTS.md); the thread's own queries (the migration level) read no arrays.
  */
-const warm = (async () => {
-  const { PGlite } = await import("@electric-sql/pglite")
-  try {
-    const dist = new URL(".", import.meta.resolve("@electric-sql/pglite"))
-    const [pgliteWasmModule, bundle] = await Promise.all([
-      readFile(new URL("pglite.wasm", dist)).then((bytes) => WebAssembly.compile(bytes)),
-      readFile(new URL("pglite.data", dist))
-    ])
-    return { PGlite, artifacts: { pgliteWasmModule, fsBundle: new Blob([bundle]) } }
-  } catch {
-    return { PGlite, artifacts: {} }
+const servedPGlite = (PGlite) =>
+  class ServedPGlite extends PGlite {
+    async _initArrayTypes() {}
+    /** `PGlite.create` builds a plain PGlite whatever class it is called on. */
+    static async create(dataDir, options) {
+      const db = new ServedPGlite(dataDir, options)
+      await db.waitReady
+      return db
+    }
   }
+
+/**
+ * PGlite's compiled WASM module and file bundle, which PGlite.create takes ready-made: the parent
+ * reads and compiles them while this thread starts (embeddedPgThread.ts) and sends them as its
+ * first message, empty when it could not (PGlite then finds the files itself).
+ */
+let receiveArtifacts
+const artifacts = new Promise((resolve) => {
+  receiveArtifacts = ({ pgliteWasmModule, fsBundle }) =>
+    resolve(pgliteWasmModule === undefined ? {} : { pgliteWasmModule, fsBundle: new Blob([fsBundle]) })
+})
+
+/** PGlite and its socket server, loaded at once, with the artifacts. */
+const warm = (async () => {
+  const [{ PGlite }, { PGLiteSocketServer }] = await Promise.all([
+    import("@electric-sql/pglite"),
+    import("@electric-sql/pglite-socket")
+  ])
+  return { PGlite: servedPGlite(PGlite), PGLiteSocketServer, artifacts: await artifacts }
 })()
 // Awaited when the database opens; a thread stopped before that has nothing to report.
 warm.catch(() => undefined)
@@ -53,9 +73,12 @@ let stop = () => {
 }
 parentPort.on("message", (message) => {
   if (message === "stop") stop()
+  else if (message?.type === "artifacts") receiveArtifacts(message)
   else if (message?.type === "open" && !opening) {
     opening = true
     void serve(message)
+  } else if (message?.type === "watchFirstClient") {
+    if (serving !== undefined) watchFirstClient(serving)
   } else if (message?.type === "watchIdle" && idleMs === 0 && message.idleMs > 0) {
     idleMs = message.idleMs
     if (serving !== undefined) watchIdle(serving, idleMs)
@@ -98,6 +121,23 @@ const watchIdle = (server, idleMs) => {
   )
 }
 
+/**
+ * Posts "firstClientGone" once a client has connected and no client is connected any more: the
+ * command a keeper answered early has its answer (checked every 10 ms, until then only).
+ */
+const watchFirstClient = (server) => {
+  let seen = server.getStats().activeConnections > 0
+  server.addEventListener("connection", () => {
+    seen = true
+  })
+  const timer = setInterval(() => {
+    if (seen && server.getStats().activeConnections === 0) {
+      clearInterval(timer)
+      parentPort.postMessage({ type: "firstClientGone" })
+    }
+  }, 10)
+}
+
 /** The highest migration id applied to `db`, 0 when it has no migrations table (sqlSchema.ts reads it alike). */
 const appliedMigration = async (db, table) => {
   const present = await db.query("SELECT to_regclass($1) IS NOT NULL AS present", [table])
@@ -108,8 +148,11 @@ const appliedMigration = async (db, table) => {
 
 const serve = async ({ dbPath, host, maxConnections, settings, migrationsTable }) => {
   let db
+  let PGLiteSocketServer
   try {
-    const { PGlite, artifacts } = await warm
+    const warmed = await warm
+    const { PGlite, artifacts } = warmed
+    PGLiteSocketServer = warmed.PGLiteSocketServer
     db = await PGlite.create(dbPath, {
       ...artifacts,
       startParams: [...PGlite.defaultStartParams, ...settings.flatMap((setting) => ["-c", setting])]

@@ -26,7 +26,9 @@ import {
   host,
   type OpenAnswer,
   openOn,
-  prewarm
+  prewarm,
+  type Thread,
+  type WorkerMessage
 } from "./embeddedPgThread.js"
 import { tellParent } from "./keeperProcess.js"
 import { latestMigration, migrationsTable } from "./migrationLevel.js"
@@ -96,11 +98,15 @@ export const guessDataDir = (
  */
 let holding = false
 let signalled = false
+/** Told when a held signal comes (`commandAnswered` stops waiting). */
+let onSignal: () => void = () => undefined
 
 export const holdSignals = (): void => {
   holding = true
   const note = () => {
-    if (holding) signalled = true
+    if (!holding) return
+    signalled = true
+    onSignal()
   }
   process.on("SIGTERM", note)
   process.on("SIGINT", note)
@@ -150,9 +156,40 @@ export const announceEarlyOpen = async (): Promise<void> => {
   if (opened === undefined) return
   const answer = await opened.answer
   if (answer.type !== "ready" || (answer.migration ?? 0) < latestMigration) return
+  const answered = commandAnswered(prewarm(), commandWaitMs)
   await writeRecord(opened.dataDir, { host, port: answer.port })
   await tellParent({ type: "ready", port: answer.port })
+  await answered
 }
+
+/** The longest the keeper waits for the command's query before it loads the rest. */
+const commandWaitMs = 2000
+
+/**
+ * Resolves once the database thread has seen its first client come and go (the command has its
+ * answer), a held signal came, the thread ended, or after `maxMs`. Until then the keeper loads
+ * nothing more: its load of Effect and the configuration (0.3–0.4 s of CPU) would run beside the
+ * command's connection and query, and the thread answering it, on two cores.
+ */
+const commandAnswered = (t: Thread, maxMs: number): Promise<void> =>
+  new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer)
+      t.worker.off("message", onMessage)
+      t.worker.off("exit", done)
+      onSignal = () => undefined
+      resolve()
+    }
+    const onMessage = (m: WorkerMessage) => {
+      if (m.type === "firstClientGone") done()
+    }
+    const timer = setTimeout(done, maxMs)
+    if (signalled || t.thread.ended !== undefined) return done()
+    onSignal = done
+    t.worker.on("message", onMessage)
+    t.worker.once("exit", done)
+    t.worker.postMessage({ type: "watchFirstClient" })
+  })
 
 /** The data dir `openEarly` opened, if it did. */
 export const earlyOpened = (): string | undefined => opened?.dataDir
