@@ -113,6 +113,12 @@ const intAt = (src: string, a: number, b: number): number | undefined => {
   return v
 }
 
+/** Whether `src` holds the same `n` chars at `a` and at `b`. */
+const sameText = (src: string, a: number, b: number, n: number): boolean => {
+  for (let k = 0; k < n; k++) if (src.charCodeAt(a + k) !== src.charCodeAt(b + k)) return false
+  return true
+}
+
 /**
  * The last value read from a field, reused while the text repeats (symbol, expiration, right):
  * `read` gives the value of `src.slice(a, b)`, `text` the text it was read from.
@@ -181,10 +187,15 @@ const makeRowDecoder = (
     const iTs = at("timestamp")
     const iUts = at("underlying_timestamp")
     times = (src, from, to) => {
-      const ts = wallClockAt(src, from[iTs]!, to[iTs]!)
+      const a = from[iTs]!
+      const b = to[iTs]!
+      const ts = wallClockAt(src, a, b)
       if (Number.isNaN(ts))
-        throw new RowError(`timestamp ${JSON.stringify(src.slice(from[iTs]!, to[iTs]!))} is not a date-time`)
-      const underlyingTs = wallClockAt(src, from[iUts]!, to[iUts]!)
+        throw new RowError(`timestamp ${JSON.stringify(src.slice(a, b))} is not a date-time`)
+      // The underlying's time is most often the quote's own text: its value then too.
+      const ua = from[iUts]!
+      const ub = to[iUts]!
+      const underlyingTs = ub - ua === b - a && sameText(src, a, ua, b - a) ? ts : wallClockAt(src, ua, ub)
       if (Number.isNaN(underlyingTs))
         throw new RowError(
           `underlying_timestamp ${JSON.stringify(src.slice(from[iUts]!, to[iUts]!))} is not a date-time`
