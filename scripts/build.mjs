@@ -28,7 +28,6 @@ export const stampFile = Path.join(distDir, "build.json")
 const entryPoints = {
   tapehouse: "src/bin.ts",
   frameDecodeWorker: "src/sources/massive/frameDecodeWorker.ts",
-  parquetEncodeWorker: "src/sinks/parquetEncodeWorker.ts",
   embeddedPgWorker: "src/sinks/embeddedPgWorker.mjs",
   // The process `tapehouse sql` leaves serving the embedded database (EmbeddedPgKeeper).
   embeddedPgKeeper: "src/sinks/embeddedPgKeeperMain.ts"

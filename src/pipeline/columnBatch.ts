@@ -41,14 +41,9 @@ export class ColumnBuilder {
   private texts: Array<Array<string> | undefined> = []
   private present: Array<Uint8Array | undefined> = []
 
-  /**
-   * @param shared the arrays live in SharedArrayBuffers: a thread they are posted to (the Parquet
-   *   encoder's, parquetEncodeThread.ts) reads them without a copy.
-   */
   constructor(
     readonly columns: ReadonlyArray<FlatColumn>,
-    private readonly initialCapacity = INITIAL_CAPACITY,
-    private readonly shared = false
+    private readonly initialCapacity = INITIAL_CAPACITY
   ) {
     if (!holdsColumns(columns)) throw new Error("a ColumnBuilder holds no timestamp_ns or string_list column")
     this.stagedNumber = new Float64Array(columns.length)
@@ -63,20 +58,16 @@ export class ColumnBuilder {
     return this.n
   }
 
-  private bytes(capacity: number): Uint8Array {
-    return this.shared ? new Uint8Array(new SharedArrayBuffer(capacity)) : new Uint8Array(capacity)
-  }
-
-  private doubles(capacity: number): Float64Array {
-    return this.shared ? new Float64Array(new SharedArrayBuffer(capacity * 8)) : new Float64Array(capacity)
-  }
-
   private allocate(capacity: number): void {
     this.numbers = this.columns.map((c) =>
-      c.type === "string" ? undefined : c.type === "boolean" ? this.bytes(capacity) : this.doubles(capacity)
+      c.type === "string"
+        ? undefined
+        : c.type === "boolean"
+          ? new Uint8Array(capacity)
+          : new Float64Array(capacity)
     )
     this.texts = this.columns.map((c) => (c.type === "string" ? [] : undefined))
-    this.present = this.columns.map((c) => (c.nullable ? this.bytes(capacity) : undefined))
+    this.present = this.columns.map((c) => (c.nullable ? new Uint8Array(capacity) : undefined))
   }
 
   /** Room for `more` rows beyond those held: the arrays double (at least) when full. */
@@ -88,7 +79,7 @@ export class ColumnBuilder {
     const n = this.n
     const grow = <T extends Numeric>(a: T | undefined): T | undefined => {
       if (a === undefined) return undefined
-      const b = (a instanceof Uint8Array ? this.bytes(capacity) : this.doubles(capacity)) as T
+      const b = (a instanceof Uint8Array ? new Uint8Array(capacity) : new Float64Array(capacity)) as T
       b.set(a.subarray(0, n))
       return b
     }
@@ -184,16 +175,14 @@ export class ColumnBuilder {
 
 /**
  * `tables` (same columns) as one table: the one itself, or their rows copied into arrays of the
- * exact size, in SharedArrayBuffers (the Parquet encoder's thread reads them without a copy).
- * Empties `tables` as it goes, so each batch can be collected once copied (a unit's batches and
- * the joined table are not all held at once).
+ * exact size. Empties `tables` as it goes, so each batch can be collected once copied (a unit's
+ * batches and the joined table are not all held at once).
  */
 export const concatRows = (columns: ReadonlyArray<FlatColumn>, tables: Array<ColumnarRows>): ColumnarRows => {
   if (tables.length === 1) return tables.pop()!
   const joined = new ColumnBuilder(
     columns,
-    tables.reduce((n, t) => n + t.length, 0),
-    true
+    tables.reduce((n, t) => n + t.length, 0)
   )
   for (let t = tables.shift(); t !== undefined; t = tables.shift()) joined.append(t)
   return joined.finish()

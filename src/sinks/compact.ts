@@ -44,7 +44,6 @@ import {
   writeFileAtomic
 } from "./atomicFile.js"
 import {
-  columnTableOf,
   decodeColumns,
   decodeParquet,
   type EncodeOptions,
@@ -55,7 +54,6 @@ import {
   stringColumnWithin
 } from "./parquetCodec.js"
 import { type ColumnarRows, columnsFromRows } from "./parquetColumns.js"
-import { EncodeThreadError, encodeOffThread } from "./parquetEncodeThread.js"
 import {
   BASE_FILE,
   INTENT_FILE,
@@ -441,34 +439,17 @@ export const coveredBy = <A>(
 /** What a rewrite writes: rows in key order, or the same rows held as columns. */
 export type Content<A> = ReadonlyArray<A> | ColumnarRows
 
-/**
- * Rows held as columns from which a rewrite is encoded on the encoder thread
- * (parquetEncodeThread.ts): below, the round trip and the thread's start cost more than they free.
- */
-export const OFF_THREAD_MIN_ROWS = 32_768
-
-const encodeContent = <A>(
-  partition: Partition<A>,
-  options: EncodeOptions,
-  content: Content<A>
-): Effect.Effect<Uint8Array, SinkError> => {
-  const fail = (cause: unknown) =>
-    partition.fail(
-      `cannot encode rows: ${cause instanceof ParquetCodecError || cause instanceof EncodeThreadError ? cause.detail : String(cause)}`
-    )
-  if ("columns" in content && content.length >= OFF_THREAD_MIN_ROWS)
-    return Effect.tryPromise({
-      try: () => encodeOffThread(columnTableOf(partition.dataset, content), options),
-      catch: fail
-    })
-  return Effect.try({
+const encodeContent = <A>(partition: Partition<A>, options: EncodeOptions, content: Content<A>) =>
+  Effect.try({
     try: () =>
       "columns" in content
         ? encodeColumns(partition.dataset, content, options)
         : encodeParquet(partition.dataset, content, options),
-    catch: fail
+    catch: (cause) =>
+      partition.fail(
+        `cannot encode rows: ${cause instanceof ParquetCodecError ? cause.detail : String(cause)}`
+      )
   })
-}
 
 export interface Written {
   readonly bytes: number

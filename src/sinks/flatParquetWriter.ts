@@ -45,12 +45,6 @@ export interface FlatWriteOptions {
   readonly statisticsFor?: ReadonlySet<string>
   readonly kvMetadata?: ReadonlyArray<{ readonly key: string; readonly value: string }>
   readonly createdBy: string
-  /**
-   * Writes the file in one buffer kept from call to call (the result is still an exact-size copy):
-   * for a thread that encodes large tables one after another (parquetEncodeWorker.ts), so that
-   * each does not allocate, and leave to the allocator, a buffer of its uncompressed size.
-   */
-  readonly reuseOutput?: boolean
 }
 
 // --- schema ------------------------------------------------------------------------------
@@ -171,8 +165,6 @@ class Scratch {
   }
 }
 
-/** The output buffer of `reuseOutput` writes. */
-const fileScratch = new Scratch(1 << 16)
 const levelScratch = new Scratch(1 << 12)
 const pageScratch = new Scratch(1 << 16)
 let compactF64 = new Float64Array(1 << 12)
@@ -1459,8 +1451,7 @@ export const writeFlatParquet = (
             ? (numRows >> 3) + 1024
             : numRows * 8 + 1024
   }
-  const out = options.reuseOutput === true ? fileScratch : new Scratch(Math.min(estimate, 1 << 28))
-  out.pos = 0
+  const out = new Scratch(Math.min(estimate, 1 << 28))
   put(out, MAGIC)
 
   const rowGroups: Array<RowGroupMeta> = []

@@ -6,12 +6,13 @@
  * string lists as arrays, nulls as null.
  */
 import { Data } from "effect"
-import type { AsyncBuffer, FileMetaData, SchemaElement, SchemaTree } from "hyparquet"
+import type { AsyncBuffer, CompressionCodec, FileMetaData, SchemaElement, SchemaTree } from "hyparquet"
 import { parquetMetadata, parquetRead, parquetSchema } from "hyparquet"
 import { compressors as decompressors } from "hyparquet-compressors"
+import type { ParquetCompression } from "../config/AppConfig.js"
 import { dateOfDays } from "../domain/columnValues.js"
 import type { Dataset } from "../domain/Dataset.js"
-import { flatSchema } from "./flatParquetWriter.js"
+import { flatSchema, writeFlatParquet } from "./flatParquetWriter.js"
 import {
   type ColumnarRows,
   columnsFromRows,
@@ -19,14 +20,6 @@ import {
   type FlatColumnData,
   FlatValueError
 } from "./parquetColumns.js"
-import {
-  type ColumnTable,
-  type Compressor,
-  type EncodeOptions,
-  compressorFor as encoderCompressorFor,
-  encodeColumnTable as encodeTableColumns,
-  writeColumns as writeEncodedColumns
-} from "./parquetEncode.js"
 
 /** A row could not be encoded, or bytes could not be decoded, as the columns describe. */
 export class ParquetCodecError extends Data.TaggedError("ParquetCodecError")<{ readonly detail: string }> {
@@ -38,12 +31,56 @@ export class ParquetCodecError extends Data.TaggedError("ParquetCodecError")<{ r
 /** A column of a table to encode: a `Dataset` column, or an extra one (quarantine). */
 export type TableColumn = FlatColumn
 
-export {
-  type ColumnTable,
-  DATASET_METADATA_KEY,
-  type EncodeOptions,
-  loadCompression
-} from "./parquetEncode.js"
+export interface EncodeOptions {
+  readonly compression: ParquetCompression
+  /** Rows per row group. */
+  readonly rowGroupSize: number
+}
+
+/** Key of the footer key-value entry naming the dataset. */
+export const DATASET_METADATA_KEY = "tapehouse.dataset"
+
+const CREATED_BY = "tapehouse"
+
+// --- compression -------------------------------------------------------------------------
+
+type Compressor = (input: Uint8Array) => Uint8Array
+
+let zstdCompressor: Compressor | undefined
+let zstdLoading: Promise<void> | undefined
+
+/** The zstd level: the library default, a good speed/size balance. */
+const ZSTD_LEVEL = 3
+
+/**
+ * Makes `compression` usable by `encodeTable` (zstd needs its WebAssembly module loaded once;
+ * the others need nothing). Idempotent; call it when a sink is built.
+ */
+export const loadCompression = (compression: ParquetCompression): Promise<void> => {
+  if (compression !== "zstd" || zstdCompressor !== undefined) return Promise.resolve()
+  zstdLoading ??= import("@bokuweb/zstd-wasm").then(
+    async (zstd) => {
+      await zstd.init()
+      zstdCompressor = (input) => zstd.compress(input, ZSTD_LEVEL)
+    },
+    (cause: unknown) => {
+      zstdLoading = undefined
+      throw cause
+    }
+  )
+  return zstdLoading
+}
+
+const codecOf = (compression: ParquetCompression): CompressionCodec => {
+  switch (compression) {
+    case "snappy":
+      return "SNAPPY"
+    case "zstd":
+      return "ZSTD"
+    case "uncompressed":
+      return "UNCOMPRESSED"
+  }
+}
 
 // --- schema ------------------------------------------------------------------------------
 
@@ -107,17 +144,21 @@ export interface Table {
   readonly statisticsFor?: ReadonlySet<string>
 }
 
-/** Runs an encoding step of parquetEncode.ts, its `Error`s as `ParquetCodecError`s. */
-const codecErrors = <T>(step: () => T): T => {
-  try {
-    return step()
-  } catch (cause) {
-    throw new ParquetCodecError({ detail: cause instanceof Error ? cause.message : String(cause) })
+/** The compressor `options` need; throws when it is not loaded or the row group size is wrong. */
+const compressorFor = (options: EncodeOptions): Compressor | undefined => {
+  if (!Number.isSafeInteger(options.rowGroupSize) || options.rowGroupSize < 1) {
+    throw new ParquetCodecError({
+      detail: `row group size must be a positive integer, got ${options.rowGroupSize}`
+    })
   }
+  if (options.compression !== "zstd") return undefined
+  if (zstdCompressor === undefined) {
+    throw new ParquetCodecError({
+      detail: "the zstd compressor is not loaded (await loadCompression('zstd') when building the sink)"
+    })
+  }
+  return zstdCompressor
 }
-
-const compressorFor = (options: EncodeOptions): Compressor | undefined =>
-  codecErrors(() => encoderCompressorFor(options))
 
 /** Writes columns already built; shared by `encodeTable` and `encodeColumns`. */
 const writeColumns = (
@@ -128,8 +169,22 @@ const writeColumns = (
   statisticsFor: ReadonlySet<string> | undefined,
   options: EncodeOptions,
   compress: Compressor | undefined
-): Uint8Array =>
-  codecErrors(() => writeEncodedColumns(name, columns, data, numRows, statisticsFor, options, compress))
+): Uint8Array => {
+  try {
+    return writeFlatParquet(columns, data, numRows, {
+      codec: codecOf(options.compression),
+      ...(compress === undefined ? {} : { compress }),
+      rowGroupSize: options.rowGroupSize,
+      ...(statisticsFor === undefined ? {} : { statisticsFor }),
+      kvMetadata: [{ key: DATASET_METADATA_KEY, value: name }],
+      createdBy: CREATED_BY
+    })
+  } catch (cause) {
+    throw new ParquetCodecError({
+      detail: `cannot encode ${name}: ${cause instanceof Error ? cause.message : String(cause)}`
+    })
+  }
+}
 
 /**
  * Encodes a table to Parquet bytes. Deterministic: the same table and options give the same bytes.
@@ -186,19 +241,16 @@ export const encodeColumns = <A>(
   dataset: Dataset<A>,
   table: ColumnarRows,
   options: EncodeOptions
-): Uint8Array => encodeColumnTable(columnTableOf(dataset, table), options)
-
-/** The table `encodeColumns` writes for `table` of `dataset`. */
-export const columnTableOf = <A>(dataset: Dataset<A>, table: ColumnarRows): ColumnTable => ({
-  name: dataset.name,
-  columns: dataset.columns,
-  table,
-  statisticsFor: [...statisticsOf(dataset)]
-})
-
-/** Encodes a `ColumnTable`: the bytes `encodeColumns` writes for the same dataset and rows. */
-export const encodeColumnTable = (t: ColumnTable, options: EncodeOptions): Uint8Array =>
-  codecErrors(() => encodeTableColumns(t, options))
+): Uint8Array =>
+  writeColumns(
+    dataset.name,
+    dataset.columns,
+    table.columns,
+    table.length,
+    statisticsOf(dataset),
+    options,
+    compressorFor(options)
+  )
 
 // --- decode ------------------------------------------------------------------------------
 
