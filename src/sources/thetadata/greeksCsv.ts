@@ -212,9 +212,7 @@ const makeRowDecoder = (
       const ub = to[iUts]!
       const underlyingTs = ub - ua === b - a && sameText(src, a, ua, b - a) ? ts : wallClockAt(src, ua, ub)
       if (Number.isNaN(underlyingTs))
-        throw new RowError(
-          `underlying_timestamp ${JSON.stringify(src.slice(from[iUts]!, to[iUts]!))} is not a date-time`
-        )
+        throw new RowError(`underlying_timestamp ${JSON.stringify(src.slice(ua, ub))} is not a date-time`)
       numbers[cTs] = ts
       numbers[cUts] = underlyingTs
     }
@@ -429,8 +427,8 @@ export const makeGreeksCsvParser = (api: ThetaApi): GreeksCsvParser => {
     if (a === b) return
     let row = src
     let count = 0
-    const unquoted = !quoted(src, a, b)
-    if (unquoted) {
+    if (!quoted(src, a, b)) {
+      // Most lines: read in one pass.
       try {
         if (decoders.decodeLine(src, a, b, from, to)) {
           out.pushStaged()
@@ -441,8 +439,6 @@ export const makeGreeksCsvParser = (api: ThetaApi): GreeksCsvParser => {
         rejected.push(rejectLine(lineNo, src.slice(a, b), e.reason))
         return
       }
-    }
-    if (unquoted) {
       // Field ranges straight from the commas: no string per field, nor per line.
       let start = a
       for (;;) {

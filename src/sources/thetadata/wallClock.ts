@@ -80,7 +80,7 @@ export const wallClockAt = (s: string, from: number, to: number): number => {
   let y = lastY
   let mo = lastMo
   let d = lastD
-  if (!s.startsWith(lastDate, a) || lastDate === "") {
+  if (lastDate === "" || !s.startsWith(lastDate, a)) {
     if (s.charCodeAt(a + 4) !== 45 || s.charCodeAt(a + 7) !== 45) return Number.NaN
     y = digits(s, a, a + 4)
     mo = digits(s, a + 5, a + 7)
