@@ -48,21 +48,38 @@ const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(0)
 
 /** The simulator's process, started and stopped with the scope; its v3 URL. */
 const simProcess = Effect.acquireRelease(
-  Effect.async<{ readonly url: string; readonly kill: () => void }>((resume) => {
-    const child = spawn(process.execPath, ["bin/run-ts.mjs", "bench/thetaSimProcess.ts", "100", "4"], {
-      stdio: ["ignore", "pipe", "inherit"]
-    })
-    let text = ""
-    child.stdout.on("data", (chunk: Buffer) => {
-      text += chunk.toString()
-      const nl = text.indexOf("\n")
-      if (nl >= 0)
-        resume(Effect.succeed({ url: text.slice(0, nl).trim(), kill: () => child.kill("SIGKILL") }))
-    })
-    child.once("error", (e) => resume(Effect.die(e)))
-  }),
+  Effect.async<{ readonly url: string; readonly cpuSeconds: () => number; readonly kill: () => void }>(
+    (resume) => {
+      const child = spawn(process.execPath, ["bin/run-ts.mjs", "bench/thetaSimProcess.ts", "100", "4"], {
+        stdio: ["ignore", "pipe", "inherit"]
+      })
+      let text = ""
+      child.stdout.on("data", (chunk: Buffer) => {
+        text += chunk.toString()
+        const nl = text.indexOf("\n")
+        if (nl >= 0)
+          resume(
+            Effect.succeed({
+              url: text.slice(0, nl).trim(),
+              cpuSeconds: () => processCpuSeconds(child.pid),
+              kill: () => child.kill("SIGKILL")
+            })
+          )
+      })
+      child.once("error", (e) => resume(Effect.die(e)))
+    }
+  ),
   ({ kill }) => Effect.sync(kill)
 )
+
+/** User + system CPU seconds a live process (of this machine) has used so far, from /proc/PID/stat. */
+const processCpuSeconds = (pid: number | undefined): number => {
+  if (pid === undefined) return Number.NaN
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
+  // Fields after the command name (which may hold spaces), from field 3: utime is 14, stime 15.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+  return (Number(fields[11]) + Number(fields[12])) / 100
+}
 
 const vmHwmMb = (): number => {
   const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync("/proc/self/status", "utf8"))
@@ -124,7 +141,7 @@ const journalTotals = (dataDir: string) =>
 
 /** The compiled CLI in a child process, measured from the outside. */
 const distProgram = Effect.gen(function* () {
-  const { url } = yield* simProcess
+  const { url, cpuSeconds: simCpuSeconds } = yield* simProcess
   const dataDir = yield* scratchDir("tapehouse-bench-theta-")
   const configDir = yield* writeConfigDir(dataDir)
   const statsFile = Path.join(dataDir, "exit-stats.json")
@@ -150,6 +167,7 @@ const distProgram = Effect.gen(function* () {
     String(MAX_DTE),
     "--overwrite"
   ]
+  const simCpu0 = simCpuSeconds()
   const t0 = performance.now()
   const result = yield* Effect.async<{ code: number | null; peakRssKb: number; stderr: string }>((resume) => {
     const child = spawn(process.execPath, args, {
@@ -180,6 +198,7 @@ const distProgram = Effect.gen(function* () {
     })
   })
   const wallMs = performance.now() - t0
+  const simCpuS = simCpuSeconds() - simCpu0
   if (result.code !== 0) return yield* Effect.dieMessage(`the CLI exited ${result.code}: ${result.stderr}`)
   const stats = JSON.parse(yield* Effect.promise(() => NodeFs.readFile(statsFile, "utf8"))) as {
     userUs: number
@@ -194,6 +213,9 @@ const distProgram = Effect.gen(function* () {
   )
   console.log(
     `wall ${(wallMs / 1000).toFixed(2)} s (process start included), ${fmt(totals.rows / (wallMs / 1000))} rows/s; CLI process CPU ${cpuS.toFixed(2)} s (user ${(stats.userUs / 1e6).toFixed(2)}, system ${(stats.systemUs / 1e6).toFixed(2)}): ${fmt(totals.rows / cpuS)} rows per CPU s; peak RSS sampled ${mb(result.peakRssKb * 1024)} MB, VmHWM ${stats.vmHwmKb === null ? "?" : mb(stats.vmHwmKb * 1024)} MB; peaks sampled inside: JS heap used ${mb(stats.peak.heapUsed)} MB (reserved ${mb(stats.peak.heapTotal)} MB), array buffers ${mb(stats.peak.arrayBuffers)} MB`
+  )
+  console.log(
+    `simulator process CPU during the run ${simCpuS.toFixed(2)} s: ${(simCpuS / (wallMs / 1000)).toFixed(2)} core over the wall time`
   )
   console.log(machine())
 }).pipe(Effect.scoped)

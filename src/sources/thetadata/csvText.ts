@@ -112,7 +112,8 @@ const splitQuoted = (line: string): Array<string> | undefined => {
 export const splitFields = (line: string): Array<string> | undefined =>
   line.indexOf('"') < 0 ? line.split(",") : splitQuoted(line)
 
-const POW10 = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15]
+/** 10^k for k = 0..15, exact doubles. */
+export const POW10 = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15]
 
 /**
  * `Number(text.slice(from, to))` for a field, NaN for an empty one. Plain decimals of at most 15

@@ -18,7 +18,7 @@ import type { Rejected } from "../../domain/Dataset.js"
 import { type OptionGreek, OptionGreeks1m, thousandthsAt } from "../../domain/OptionGreek.js"
 import { ColumnBuilder, rowsOfColumns } from "../../pipeline/columnBatch.js"
 import type { ColumnarRows } from "../../sinks/parquetColumns.js"
-import { makeLineSplitter, numberAt, splitFields } from "./csvText.js"
+import { makeLineSplitter, numberAt, POW10, splitFields } from "./csvText.js"
 import { isoDateOf, newYorkMsOfDay, parseDateInt, wallClockAt } from "./wallClock.js"
 
 export type ThetaApi = "v3" | "v2"
@@ -113,6 +113,12 @@ const intAt = (src: string, a: number, b: number): number | undefined => {
   return v
 }
 
+/** Whether `src` holds the same `n` chars at `a` and at `b`. */
+const sameText = (src: string, a: number, b: number, n: number): boolean => {
+  for (let k = 0; k < n; k++) if (src.charCodeAt(a + k) !== src.charCodeAt(b + k)) return false
+  return true
+}
+
 /**
  * The last value read from a field, reused while the text repeats (symbol, expiration, right):
  * `read` gives the value of `src.slice(a, b)`, `text` the text it was read from.
@@ -145,11 +151,26 @@ const daysOfExpiration = (text: string): number | undefined => {
   return iso === undefined ? undefined : daysOfDate(iso)
 }
 
+const RANGE = 0
+const OPTIONAL = 1
+const REQUIRED = 2
+
+interface RowDecoders {
+  /** A row from its fields' ranges. */
+  readonly decode: RowDecoder
+  /**
+   * A row from its line, fields split and numbers read in one pass; false when the line needs
+   * `decode` (nothing pushed). Throws `RowError` as `decode` does.
+   */
+  readonly decodeLine: (src: string, a: number, b: number, from: Int32Array, to: Int32Array) => boolean
+}
+
 const makeRowDecoder = (
   api: ThetaApi,
   index: ReadonlyMap<string, number>,
+  width: number,
   out: ColumnBuilder
-): RowDecoder => {
+): RowDecoders => {
   const at = (name: string) => index.get(name)!
   const numbers = out.stagedNumber
   const texts = out.stagedText
@@ -181,14 +202,17 @@ const makeRowDecoder = (
     const iTs = at("timestamp")
     const iUts = at("underlying_timestamp")
     times = (src, from, to) => {
-      const ts = wallClockAt(src, from[iTs]!, to[iTs]!)
+      const a = from[iTs]!
+      const b = to[iTs]!
+      const ts = wallClockAt(src, a, b)
       if (Number.isNaN(ts))
-        throw new RowError(`timestamp ${JSON.stringify(src.slice(from[iTs]!, to[iTs]!))} is not a date-time`)
-      const underlyingTs = wallClockAt(src, from[iUts]!, to[iUts]!)
+        throw new RowError(`timestamp ${JSON.stringify(src.slice(a, b))} is not a date-time`)
+      // The underlying's time is most often the quote's own text: its value then too.
+      const ua = from[iUts]!
+      const ub = to[iUts]!
+      const underlyingTs = ub - ua === b - a && sameText(src, a, ua, b - a) ? ts : wallClockAt(src, ua, ub)
       if (Number.isNaN(underlyingTs))
-        throw new RowError(
-          `underlying_timestamp ${JSON.stringify(src.slice(from[iUts]!, to[iUts]!))} is not a date-time`
-        )
+        throw new RowError(`underlying_timestamp ${JSON.stringify(src.slice(ua, ub))} is not a date-time`)
       numbers[cTs] = ts
       numbers[cUts] = underlyingTs
     }
@@ -209,7 +233,8 @@ const makeRowDecoder = (
       numbers[cUts] = newYorkMsOfDay(day[0], day[1], day[2], msOf("ms_of_day2", src, from[iMs2]!, to[iMs2]!))
     }
   }
-  return (src, from, to) => {
+  /** Times, symbol, expiration, strike and right (the fields that are not plain numbers). */
+  const decodeTexts = (src: string, from: Int32Array, to: Int32Array) => {
     times(src, from, to)
     texts[cSymbol] = symbols.read(src, from[iSymbol]!, to[iSymbol]!)!
     const expiration = expirations.read(src, from[iExpiration]!, to[iExpiration]!)
@@ -223,6 +248,9 @@ const makeRowDecoder = (
       throw new RowError(`strike ${JSON.stringify(src.slice(a, b))} is not a decimal of at most 3 places`)
     numbers[cStrike] = strike
     texts[cRight] = rights.read(src, from[iRight]!, to[iRight]!)!
+  }
+  const decode: RowDecoder = (src, from, to) => {
+    decodeTexts(src, from, to)
     for (let k = 0; k < optionalField.length; k++) {
       const f = optionalField[k]!
       const c = optionalColumn[k]!
@@ -247,6 +275,81 @@ const makeRowDecoder = (
       numbers[requiredColumn[k]!] = v
     }
   }
+  // What each field of a line is to `decodeLine`: a range for `decodeTexts`, or a number read in
+  // place (optional: empty is null; required) into its column.
+  const kind = new Uint8Array(width)
+  const target = new Int32Array(width)
+  optionalField.forEach((f, k) => {
+    kind[f] = OPTIONAL
+    target[f] = optionalColumn[k]!
+  })
+  requiredField.forEach((f, k) => {
+    kind[f] = REQUIRED
+    target[f] = requiredColumn[k]!
+  })
+  /**
+   * The line `src.slice(a, b)` (no quote in it) in one pass: numbers are read as their digits are
+   * met, the other fields' ranges noted for `decodeTexts`. False, with nothing pushed, for a line
+   * that is not `width` fields of plain numbers where numbers go (a bad or unusual value, a wrong
+   * field count): `decode` then reads it, and rejects it with the same reason as ever.
+   */
+  const decodeLine = (src: string, a: number, b: number, from: Int32Array, to: Int32Array): boolean => {
+    let p = a
+    const last = width - 1
+    for (let k = 0; k <= last; k++) {
+      const start = p
+      const kd = kind[k]!
+      if (kd === RANGE) {
+        let comma = src.indexOf(",", p)
+        if (comma < 0 || comma > b) comma = b
+        from[k] = start
+        to[k] = comma
+        p = comma
+      } else {
+        let i = p
+        const negative = i < b && src.charCodeAt(i) === 45
+        if (negative) i++
+        let m = 0
+        let count = 0
+        let point = -1
+        for (; i < b; i++) {
+          const c = src.charCodeAt(i)
+          if (c >= 48 && c <= 57) {
+            m = m * 10 + (c - 48)
+            count++
+          } else if (c === 46 && point < 0) point = i
+          else break
+        }
+        if (i < b && src.charCodeAt(i) !== 44) return false
+        const c = target[k]!
+        if (i === start) {
+          if (kd === REQUIRED) return false
+          present[c] = 0
+          numbers[c] = 0
+        } else {
+          let v: number
+          if (count === 0 || count > 15 || point === i - 1 || point === (negative ? start + 1 : start)) {
+            v = numberAt(src, start, i)
+            if (Number.isNaN(v)) return false
+          } else {
+            v = m / POW10[point < 0 ? 0 : i - point - 1]!
+            if (negative) v = -v
+          }
+          present[c] = 1
+          numbers[c] = v
+        }
+        p = i
+      }
+      if (k < last) {
+        if (p >= b) return false
+        p++
+      }
+    }
+    if (p !== b) return false
+    decodeTexts(src, from, to)
+    return true
+  }
+  return { decode, decodeLine }
 }
 
 /**
@@ -282,7 +385,7 @@ export const makeGreeksCsvParser = (api: ThetaApi): GreeksCsvParser => {
   let width = 0
   let from = new Int32Array(0)
   let to = new Int32Array(0)
-  let decode: RowDecoder | undefined
+  let decoders: RowDecoders | undefined
   let headerError: string | undefined
   let lines = 0
   const out = new ColumnBuilder(OptionGreeks1m.columns, BATCH_ROWS + 1024)
@@ -302,7 +405,7 @@ export const makeGreeksCsvParser = (api: ThetaApi): GreeksCsvParser => {
   }
   const onLine = (src: string, a: number, b: number, lineNo: number) => {
     lines = lineNo
-    if (decode === undefined) {
+    if (decoders === undefined) {
       if (headerError !== undefined) return
       const line = src.slice(a, b)
       const names = splitFields(line.charCodeAt(0) === 0xfeff ? line.slice(1) : line) ?? []
@@ -318,13 +421,24 @@ export const makeGreeksCsvParser = (api: ThetaApi): GreeksCsvParser => {
       width = names.length
       from = new Int32Array(width)
       to = new Int32Array(width)
-      decode = makeRowDecoder(api, index, out)
+      decoders = makeRowDecoder(api, index, width, out)
       return
     }
     if (a === b) return
     let row = src
     let count = 0
     if (!quoted(src, a, b)) {
+      // Most lines: read in one pass.
+      try {
+        if (decoders.decodeLine(src, a, b, from, to)) {
+          out.pushStaged()
+          return
+        }
+      } catch (e) {
+        if (!(e instanceof RowError)) throw e
+        rejected.push(rejectLine(lineNo, src.slice(a, b), e.reason))
+        return
+      }
       // Field ranges straight from the commas: no string per field, nor per line.
       let start = a
       for (;;) {
@@ -361,7 +475,7 @@ export const makeGreeksCsvParser = (api: ThetaApi): GreeksCsvParser => {
       return
     }
     try {
-      decode(row, from, to)
+      decoders.decode(row, from, to)
       out.pushStaged()
     } catch (e) {
       if (!(e instanceof RowError)) throw e

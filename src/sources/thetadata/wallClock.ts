@@ -56,6 +56,13 @@ const digits = (s: string, from: number, to: number): number => {
 /** `YYYY-MM-DDTHH:MM:SS[.f{1,3}]` (New York) as epoch ms; NaN when it is not that shape. */
 export const parseWallClock = (s: string): number => wallClockAt(s, 0, s.length)
 
+// The last valid date part (`YYYY-MM-DD`) `wallClockAt` read, and its numbers: a response's
+// times share a date, which is then compared rather than read again.
+let lastDate = ""
+let lastY = 0
+let lastMo = 0
+let lastD = 0
+
 /** `parseWallClock` of `s.slice(from, to)`, without the slice (a CSV decoder's hot path). */
 export const wallClockAt = (s: string, from: number, to: number): number => {
   const n = to - from
@@ -64,17 +71,26 @@ export const wallClockAt = (s: string, from: number, to: number): number => {
     n < 19 ||
     n > 23 ||
     n === 20 ||
-    s.charCodeAt(a + 4) !== 45 ||
-    s.charCodeAt(a + 7) !== 45 ||
     s.charCodeAt(a + 10) !== 84 ||
     s.charCodeAt(a + 13) !== 58 ||
     s.charCodeAt(a + 16) !== 58 ||
     (n > 19 && s.charCodeAt(a + 19) !== 46)
   )
     return Number.NaN
-  const y = digits(s, a, a + 4)
-  const mo = digits(s, a + 5, a + 7)
-  const d = digits(s, a + 8, a + 10)
+  let y = lastY
+  let mo = lastMo
+  let d = lastD
+  if (lastDate === "" || !s.startsWith(lastDate, a)) {
+    if (s.charCodeAt(a + 4) !== 45 || s.charCodeAt(a + 7) !== 45) return Number.NaN
+    y = digits(s, a, a + 4)
+    mo = digits(s, a + 5, a + 7)
+    d = digits(s, a + 8, a + 10)
+    if (!(y >= 0 && mo >= 1 && mo <= 12 && d >= 1 && d <= 31)) return Number.NaN
+    lastDate = s.slice(a, a + 10)
+    lastY = y
+    lastMo = mo
+    lastD = d
+  }
   const h = digits(s, a + 11, a + 13)
   const mi = digits(s, a + 14, a + 16)
   const sec = digits(s, a + 17, a + 19)

@@ -2,6 +2,8 @@
 import { describe, expect, it } from "vitest"
 import { newYorkTimeToEpochMs } from "../../../src/domain/time.js"
 import { makeLineSplitter, numberAt } from "../../../src/sources/thetadata/csvText.js"
+import { makeGreeksCsvParser } from "../../../src/sources/thetadata/greeksCsv.js"
+import { utf8Text } from "../../../src/sources/thetadata/ThetaTerminal.js"
 import { newYorkMsOfDay, parseWallClock, wallClockAt } from "../../../src/sources/thetadata/wallClock.js"
 
 describe("wallClockAt", () => {
@@ -108,6 +110,93 @@ describe("feedRanges", () => {
         })
       expect([size, got]).toEqual([size, expected])
       expect(splitter.rest()).toEqual({ text: "7,", lineNo: expected.length + 1 })
+    }
+  })
+})
+
+describe("makeGreeksCsvParser's one-pass read of a line", () => {
+  const header =
+    "symbol,expiration,strike,right,timestamp,bid,ask,delta,theta,vega,rho,epsilon,lambda,implied_vol,iv_error,underlying_timestamp,underlying_price"
+  const row = (bid: string, delta: string) =>
+    `SPXW,2024-11-08,5800.000,CALL,2024-11-04T09:35:00,${bid},1.20,${delta},-0.0141,0.1913,0.0063,-0.0064,55.2930,0.5874,0.0721,2024-11-04T09:35:00,5712.66`
+
+  it("reads every number as Number() of its text, and rejects what is none with the field's name", () => {
+    const texts = [
+      "0",
+      "-0.0000",
+      "5791.23",
+      "00012.50",
+      "123456789012345",
+      "0.123456789012345",
+      "1234567890123456",
+      "12345678901234567890",
+      "1e3",
+      "-2.5E-4",
+      "0x10",
+      " 7",
+      "7 ",
+      "+1",
+      "1.",
+      ".5",
+      "-.5",
+      "-",
+      ".",
+      "Infinity",
+      "NaN",
+      "12.3.4",
+      "abc"
+    ]
+    const parser = makeGreeksCsvParser("v3")
+    const lines = [header]
+    for (const t of texts) lines.push(row("1.10", t), row(t, "0.5000"))
+    lines.push(row("", "0.5000"), `${row("1.10", "0.5")},extra`, row("1.10", "0.5").replace(",5712.66", ""))
+    const first = parser.feed(`${lines.join("\r\n")}\r\n`)
+    const last = parser.end()
+    if (typeof first === "string" || typeof last === "string") throw new Error("header refused")
+    const rows = [...first.rows, ...last.rows]
+    const rejected = [...first.rejected, ...last.rejected].map((r) => r.reason)
+    const expectedRows: Array<[number | null, number]> = []
+    const expectedRejects: Array<string> = []
+    texts.forEach((t, i) => {
+      const n = Number(t)
+      if (Number.isNaN(n)) {
+        expectedRejects.push(`line ${2 + 2 * i}: delta ${JSON.stringify(t)} is not a number`)
+        expectedRejects.push(`line ${3 + 2 * i}: bid ${JSON.stringify(t)} is not a number`)
+      } else {
+        expectedRows.push([1.1, n])
+        expectedRows.push([n, 0.5])
+      }
+    })
+    expectedRows.push([null, 0.5])
+    const end = 2 + 2 * texts.length
+    expectedRejects.push(`line ${end + 1}: 18 fields where the header has 17 (a malformed row)`)
+    expectedRejects.push(`line ${end + 2}: 16 fields where the header has 17 (a malformed row)`)
+    expect(rows.map((r) => [r.bid, r.delta])).toEqual(expectedRows)
+    expect(rejected).toEqual(expectedRejects)
+    // The rest of a row read in one pass is the row read from its fields' ranges.
+    expect(rows.at(-1)).toMatchObject({
+      symbol: "SPXW",
+      expiration: "2024-11-08",
+      strike: 5_800_000,
+      right: "call",
+      ask: 1.2,
+      underlying_price: 5712.66,
+      ts: newYorkTimeToEpochMs("2024-11-04", 9, 35),
+      underlying_ts: newYorkTimeToEpochMs("2024-11-04", 9, 35)
+    })
+  })
+})
+
+describe("utf8Text", () => {
+  it("gives the UTF-8 decoder's text, ASCII chunks read as Latin-1 until one is not ASCII", () => {
+    const text = "symbol,x\r\nSPXW,1\r\nSPXW,é€😀,2\r\nSPXW,3\r\n"
+    const bytes = new TextEncoder().encode(text)
+    for (let size = 1; size <= bytes.length; size++) {
+      const decode = utf8Text()
+      let got = ""
+      for (let i = 0; i < bytes.length; i += size) got += decode.chunk(bytes.subarray(i, i + size))
+      got += decode.rest()
+      expect([size, got]).toEqual([size, text])
     }
   })
 })
