@@ -292,6 +292,9 @@ const makeRowDecoder = (
    * met, the other fields' ranges noted for `decodeTexts`. False, with nothing pushed, for a line
    * that is not `width` fields of plain numbers where numbers go (a bad or unusual value, a wrong
    * field count): `decode` then reads it, and rejects it with the same reason as ever.
+   * Its digit loop is `numberAt`'s (csvText.ts), inlined on purpose: it reads up to the next comma,
+   * whose place `numberAt` would need first, and a shared helper would have to return the digits,
+   * their count, the point and the end for every field of every row.
    */
   const decodeLine = (src: string, a: number, b: number, from: Int32Array, to: Int32Array): boolean => {
     let p = a
