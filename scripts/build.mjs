@@ -28,6 +28,7 @@ export const stampFile = Path.join(distDir, "build.json")
 const entryPoints = {
   tapehouse: "src/bin.ts",
   frameDecodeWorker: "src/sources/massive/frameDecodeWorker.ts",
+  greeksDecodeWorker: "src/sources/thetadata/greeksDecodeWorker.ts",
   embeddedPgWorker: "src/sinks/embeddedPgWorker.mjs",
   // The process `tapehouse sql` leaves serving the embedded database (EmbeddedPgKeeper).
   embeddedPgKeeper: "src/sinks/embeddedPgKeeperMain.ts"

@@ -12,6 +12,7 @@
  * own partition and checkpointed on its own, `units.concurrency` units at once over the whole run.
  * A unit without data is `empty` and final; a day is complete when each of its units is.
  */
+
 import { Clock, Effect, Stream } from "effect"
 import { MarketCalendar, type TradingSession } from "../calendar/MarketCalendar.js"
 import { calendarOf } from "../calendar/sessionPolicy.js"
@@ -35,6 +36,7 @@ import { makeColumnValidator } from "../pipeline/validateColumns.js"
 import type { ColumnarRows } from "../sinks/parquetColumns.js"
 import { Quarantine } from "../sinks/Quarantine.js"
 import { type PartitionWrite, Sinks } from "../sinks/Sink.js"
+import { collectAfterUnit } from "./collectAfterUnit.js"
 import type { BackfillSource, SourcePage, VendorError } from "./Feed.js"
 
 export interface BackfillRequest {
@@ -529,6 +531,8 @@ export const run = <A>(
           for (const [k, n] of f.received) receivedBySymbol.set(k, (receivedBySymbol.get(k) ?? 0) + n)
         })
         const content = columnar ? committedColumns(held) : dedupe(all)
+        // The batches are joined: let them go before the sinks encode (a unit's worth of arrays).
+        held.length = 0
         const duplicates = content.duplicates
         const rowCount = "table" in content ? content.table.length : content.rows.length
         let rejectedCount = 0
@@ -588,6 +592,7 @@ export const run = <A>(
           })
         )
         metrics.batch({ received, committed: rowCount, quarantined: rejectedCount })
+        if (columnar) collectAfterUnit(rowCount)
         yield* performance.commitDone({
           source: "backfill",
           dataset: dataset.name,

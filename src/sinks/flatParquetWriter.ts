@@ -165,6 +165,15 @@ class Scratch {
   }
 }
 
+/**
+ * The file being written, reused from file to file (the bytes returned are a copy): a buffer sized
+ * per file to the data's uncompressed size was filled, and its memory touched, for every file,
+ * and the allocator kept those pages long after (a ThetaData backfill writes a 20 MB-uncompressed
+ * file every half second). Grows as needed; one grown past `FILE_SCRATCH_KEPT` is let go after its
+ * file.
+ */
+let fileScratch = new Scratch(1 << 20)
+const FILE_SCRATCH_KEPT = 32 << 20
 const levelScratch = new Scratch(1 << 12)
 const pageScratch = new Scratch(1 << 16)
 let compactF64 = new Float64Array(1 << 12)
@@ -606,8 +615,8 @@ export const compareUtf8 = (left: string, right: string): number => {
 const snappyOut = new Scratch(1 << 16)
 const hashTables: Array<Uint32Array | undefined> = []
 
-const snappyLoad32 = (input: Uint8Array, p: number): number =>
-  input[p]! | (input[p + 1]! << 8) | (input[p + 2]! << 16) | (input[p + 3]! << 24)
+/** Four bytes at `p`, little-endian: one unaligned load through a DataView (1.5× the four byte reads). */
+const snappyLoad32 = (words: DataView, p: number): number => words.getUint32(p, true)
 
 const snappyLiteral = (out: Uint8Array, op: number, input: Uint8Array, from: number, len: number): number => {
   let o = op
@@ -667,6 +676,7 @@ export const snappyCompress = (input: Uint8Array): Uint8Array => {
   writeVarInt(s, n)
   const out = s.buf
   let op = s.pos
+  const words = new DataView(input.buffer, input.byteOffset, input.byteLength)
   let bits = 1
   while (1 << bits <= n && bits <= 14) bits++
   bits--
@@ -684,7 +694,7 @@ export const snappyCompress = (input: Uint8Array): Uint8Array => {
   if (n >= MARGIN) {
     const ipLimit = n - MARGIN
     ip = 1
-    let nextHash = Math.imul(snappyLoad32(input, ip), 0x1e35a7bd) >>> shift
+    let nextHash = Math.imul(snappyLoad32(words, ip), 0x1e35a7bd) >>> shift
     outer: for (;;) {
       let skip = 32
       let nextIp = ip
@@ -696,17 +706,18 @@ export const snappyCompress = (input: Uint8Array): Uint8Array => {
         skip++
         nextIp = ip + step
         if (ip > ipLimit) break outer
-        nextHash = Math.imul(snappyLoad32(input, nextIp), 0x1e35a7bd) >>> shift
+        // Past the limit the next round stops before using the hash (and the load would overrun).
+        nextHash = nextIp <= ipLimit ? Math.imul(snappyLoad32(words, nextIp), 0x1e35a7bd) >>> shift : 0
         candidate = table[hash]!
         table[hash] = ip
-      } while (ip - candidate > 0xffff || snappyLoad32(input, ip) !== snappyLoad32(input, candidate))
+      } while (ip - candidate > 0xffff || snappyLoad32(words, ip) !== snappyLoad32(words, candidate))
       op = snappyLiteral(out, op, input, nextEmit, ip - nextEmit)
       do {
         const base = ip
         let matched = 4
         while (
           ip + matched + 4 <= n &&
-          snappyLoad32(input, ip + matched) === snappyLoad32(input, candidate + matched)
+          snappyLoad32(words, ip + matched) === snappyLoad32(words, candidate + matched)
         ) {
           matched += 4
         }
@@ -715,14 +726,14 @@ export const snappyCompress = (input: Uint8Array): Uint8Array => {
         op = snappyCopy(out, op, base - candidate, matched)
         nextEmit = ip
         if (ip >= ipLimit) break outer
-        const prevHash = Math.imul(snappyLoad32(input, ip - 1), 0x1e35a7bd) >>> shift
+        const prevHash = Math.imul(snappyLoad32(words, ip - 1), 0x1e35a7bd) >>> shift
         table[prevHash] = ip - 1
-        const curHash = Math.imul(snappyLoad32(input, ip), 0x1e35a7bd) >>> shift
+        const curHash = Math.imul(snappyLoad32(words, ip), 0x1e35a7bd) >>> shift
         candidate = table[curHash]!
         table[curHash] = ip
-      } while (ip - candidate <= 0xffff && snappyLoad32(input, ip) === snappyLoad32(input, candidate))
+      } while (ip - candidate <= 0xffff && snappyLoad32(words, ip) === snappyLoad32(words, candidate))
       ip++
-      nextHash = Math.imul(snappyLoad32(input, ip), 0x1e35a7bd) >>> shift
+      nextHash = Math.imul(snappyLoad32(words, ip), 0x1e35a7bd) >>> shift
     }
   }
   if (nextEmit < n) op = snappyLiteral(out, op, input, nextEmit, n - nextEmit)
@@ -1439,19 +1450,8 @@ export const writeFlatParquet = (
   const leaves = columns.map((c) => flatSchemaElements(c).at(-1)!)
   const paths = columns.map((c) => (c.type === "string_list" ? [c.name, LIST_GROUP, LIST_ELEMENT] : [c.name]))
 
-  // Capacity for everything uncompressed plus headers, so the buffer rarely grows.
-  let estimate = 4096
-  for (const d of data) {
-    estimate +=
-      d.kind === "string"
-        ? numRows * 2 + 1024
-        : d.kind === "list"
-          ? d.values.length * 2 + numRows + 1024
-          : d.kind === "boolean"
-            ? (numRows >> 3) + 1024
-            : numRows * 8 + 1024
-  }
-  const out = new Scratch(Math.min(estimate, 1 << 28))
+  const out = fileScratch
+  out.pos = 0
   put(out, MAGIC)
 
   const rowGroups: Array<RowGroupMeta> = []
@@ -1503,5 +1503,7 @@ export const writeFlatParquet = (
     createdBy: options.createdBy
   })
   put(out, MAGIC)
-  return out.buf.slice(0, out.pos)
+  const bytes = out.buf.slice(0, out.pos)
+  if (fileScratch.buf.length > FILE_SCRATCH_KEPT) fileScratch = new Scratch(1 << 20)
+  return bytes
 }

@@ -12,6 +12,11 @@ import { Worker } from "node:worker_threads"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { type DecodeResponse, WORKER_READY } from "../../src/sources/massive/barColumns.js"
+import {
+  DECODER_READY,
+  fromWire,
+  type DecodeResponse as GreeksDecodeResponse
+} from "../../src/sources/thetadata/greeksDecodeWire.js"
 import { collect, projectDir, runCli } from "../support/cli.js"
 import { tempDir } from "../support/fixtures.js"
 
@@ -148,6 +153,40 @@ describe("the compiled CLI", () => {
         expect(response.id).toBe(7)
         const [event] = response.events[0]!
         expect(event).toMatchObject({ _tag: "AggregateColumns", symbols: ["SPY"] })
+      } finally {
+        await worker.terminate()
+      }
+    })
+  )
+
+  it.live("the greeks decoding worker loads from dist/ and reads a CSV body into columns", () =>
+    Effect.promise(async () => {
+      const worker = new Worker(Path.join(dist, "greeksDecodeWorker.mjs"))
+      try {
+        const messages: Array<unknown> = []
+        const next = () =>
+          new Promise<unknown>((resolve, reject) => {
+            if (messages.length > 0) return resolve(messages.shift())
+            worker.once("message", () => resolve(messages.shift()))
+            worker.once("error", reject)
+          })
+        worker.on("message", (m) => messages.push(m))
+        expect(await next()).toBe(DECODER_READY)
+        const body = [
+          "symbol,expiration,strike,right,timestamp,bid,ask,delta,theta,vega,rho,epsilon,lambda,implied_vol,iv_error,underlying_timestamp,underlying_price",
+          "SPXW,2024-11-08,5750.000,CALL,2024-11-04T09:35:00,0.00,0.02,0.0026,-0.0141,0.1913,0.0063,-0.0064,55.2930,0.5874,0.0721,2024-11-04T09:35:00,5712.66",
+          ""
+        ].join("\r\n")
+        worker.postMessage({ type: "open", id: 3, api: "v3" })
+        worker.postMessage({ type: "feed", id: 3, bytes: new TextEncoder().encode(body) })
+        expect(await next()).toEqual({ id: 3, parsed: [] })
+        worker.postMessage({ type: "end", id: 3 })
+        const last = (await next()) as GreeksDecodeResponse
+        expect(last.last).toEqual({ lines: 2 })
+        const batch = fromWire(last.parsed[0]!)
+        expect(typeof batch === "string" ? batch : batch.rows).toEqual([
+          expect.objectContaining({ symbol: "SPXW", strike: 5_750_000, right: "call", bid: 0, ask: 0.02 })
+        ])
       } finally {
         await worker.terminate()
       }

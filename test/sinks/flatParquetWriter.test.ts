@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { parquetMetadata, parquetRead, snappyUncompress } from "hyparquet"
 import { compressors } from "hyparquet-compressors"
+import { snappyCompress as referenceSnappy } from "hyparquet-writer/src/snappy.js"
 import { compareUtf8, snappyCompress, writeFlatParquet } from "../../src/sinks/flatParquetWriter.js"
 import { decodeTable, encodeTable, loadCompression } from "../../src/sinks/parquetCodec.js"
 import { columnsFromRows, type FlatColumn, FlatValueError } from "../../src/sinks/parquetColumns.js"
@@ -331,6 +332,29 @@ describe("flatParquetWriter", () => {
       expect(error).toBeInstanceOf(FlatValueError)
       expect((error as FlatValueError).row).toBe(3)
       expect((error as FlatValueError).column).toBe(5)
+    }
+  })
+
+  it("compresses snappy to the bytes of hyparquet-writer's compressor, for views into larger buffers too", () => {
+    const r = prng(7)
+    for (const size of [15, 16, 17, 1000, 65_536, 200_000]) {
+      for (const kind of ["random", "doubles", "runs"] as const) {
+        // Bytes inside a larger buffer, at an odd offset: the compressor reads the view only.
+        const backing = new Uint8Array(size + 11).fill(0xab)
+        const input = backing.subarray(5, 5 + size)
+        const doubles = new Float64Array(Math.ceil(size / 8))
+        for (let i = 0; i < doubles.length; i++) doubles[i] = Math.round(r() * 10_000) / 10_000
+        const asBytes = new Uint8Array(doubles.buffer)
+        for (let i = 0; i < size; i++)
+          input[i] =
+            kind === "random" ? Math.floor(r() * 256) : kind === "doubles" ? asBytes[i]! : (i >> 6) & 3
+        const ours = Buffer.from(snappyCompress(input))
+        expect([size, kind, ours.equals(Buffer.from(referenceSnappy(input.slice())))]).toEqual([
+          size,
+          kind,
+          true
+        ])
+      }
     }
   })
 

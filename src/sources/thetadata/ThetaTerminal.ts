@@ -10,13 +10,13 @@
  * Retry-After; 474 (terminal disconnected upstream), 5xx and 571 are retried with backoff within
  * `retry.http`. The greeks body streams: it is parsed chunk by chunk and never held whole.
  */
-import { Buffer, isAscii } from "node:buffer"
 import { HttpClient, type HttpClientResponse } from "@effect/platform"
 import { NodeHttpClient } from "@effect/platform-node"
-import { Chunk, Clock, Context, Data, Duration, Effect, Layer, Random, Stream } from "effect"
+import { Channel, Chunk, Clock, Context, Data, Duration, Effect, Layer, Random, Stream } from "effect"
 import { AppConfig } from "../../config/AppConfig.js"
 import * as NetworkError from "../networkError.js"
 import * as RetryPolicy from "../retryPolicy.js"
+import { utf8Text } from "./bodyText.js"
 import { splitFields } from "./csvText.js"
 import {
   ThetaProtocolError,
@@ -26,7 +26,9 @@ import {
   ThetaTerminalNotRunning,
   ThetaTierError
 } from "./errors.js"
-import { type GreeksBatch, makeGreeksCsvParser, type ThetaApi } from "./greeksCsv.js"
+import { type BodyParser, type DecodeThreadStopped, hereParser, type Parsed } from "./greeksBodyParser.js"
+import type { GreeksBatch, ThetaApi } from "./greeksCsv.js"
+import * as DecodeThread from "./greeksDecodeThread.js"
 import { isoDateOf } from "./wallClock.js"
 
 export interface GreeksRequest {
@@ -214,49 +216,61 @@ interface Cut<E> {
   readonly error: E
 }
 
-/** How a body's chunks become text: each chunk's, then what is left at the end. */
-export interface TextOf<X> {
-  readonly chunk: (x: X) => string
-  readonly rest: () => string
-}
-
 /**
- * Parts of a CSV body arriving in chunks: parsed chunk by chunk in one stream step that hands on
- * only whole batches (a batch is ~8k rows, a network chunk ~400), so the steps after it run per
- * batch; when the chunk stream fails (the body broke off), a last part rejects the unfinished row
- * and the stream fails with `ThetaResponseCut`.
+ * Parts of a CSV body arriving in chunks: parsed chunk by chunk (`parserOf` picks the parser at the
+ * first chunk: in this thread, or on the decoding thread) in one stream step that hands on only
+ * whole batches (a batch is ~8k rows, a network chunk ~400), so the steps after it run per batch;
+ * when the chunk stream fails (the body broke off), a last part rejects the unfinished row and the
+ * stream fails with `ThetaResponseCut`.
  */
 const greeksFrom = <X, E>(
-  api: ThetaApi,
   request: string,
   chunks: Stream.Stream<X, E>,
-  textOf: TextOf<X>,
+  parserOf: (first: X | undefined) => BodyParser<X>,
   describeCut: (e: E) => string,
   stalled?: Effect.Effect<never, E>
-): Stream.Stream<GreeksPart, ThetaProtocolError | ThetaResponseCut> =>
+): Stream.Stream<GreeksPart, ThetaProtocolError | ThetaResponseCut | ThetaRequestError> =>
   Stream.suspend(() => {
-    const parser = makeGreeksCsvParser(api)
-    const read = (text: string, out: Array<GreeksBatch | string>) => {
-      const parsed = parser.feed(text)
-      if (typeof parsed === "string" || parsed.columns.length > 0 || parsed.rejected.length > 0)
-        out.push(parsed)
+    let parser: BodyParser<X> | undefined
+    // Picked at the first chunk (a body with none: at its end).
+    const parserFor = (first: X | undefined): BodyParser<X> => {
+      parser ??= parserOf(first)
+      return parser
     }
-    const parsed: Stream.Stream<GreeksBatch | string, Cut<E>> = chunks.pipe(
+    type Out = Channel.Channel<
+      Chunk.Chunk<Parsed>,
+      Chunk.Chunk<X>,
+      Cut<E> | DecodeThreadStopped,
+      Cut<E>,
+      unknown,
+      unknown
+    >
+    const written = (parsed: Array<Parsed>, then: Out): Out =>
+      parsed.length === 0 ? then : Channel.zipRight(Channel.write(Chunk.unsafeFromArray(parsed)), then)
+    // Most network chunks complete no batch: they are passed over here, not handed on as empty
+    // chunks (which `Stream.mapChunks` would do), so every step after this one, the stall race
+    // included, runs once per batch and not once per chunk.
+    const batches: Out = Channel.readWith({
+      onInput: (chunk: Chunk.Chunk<X>) => {
+        const out: Array<Parsed> = []
+        let p: BodyParser<X> | undefined
+        for (const x of chunk) {
+          p = parserFor(x)
+          for (const parsed of p.push(x)) out.push(parsed)
+        }
+        if (p === undefined || !p.busy()) return written(out, batches)
+        const settle: Out = Channel.flatMap(Channel.fromEffect(p.settle), (more) => written(more, batches))
+        return written(out, settle)
+      },
+      onFailure: Channel.fail,
+      onDone: () =>
+        Channel.flatMap(Channel.fromEffect(Effect.suspend(() => parserFor(undefined).end)), (parsed) =>
+          written(parsed, Channel.void)
+        )
+    })
+    const parsed: Stream.Stream<Parsed, Cut<E> | DecodeThreadStopped> = chunks.pipe(
       Stream.mapError((error): Cut<E> => ({ _tag: "Cut", error })),
-      Stream.mapChunks((chunk) => {
-        const out: Array<GreeksBatch | string> = []
-        for (const x of chunk) read(textOf.chunk(x), out)
-        return Chunk.unsafeFromArray(out)
-      }),
-      Stream.concat(
-        Stream.suspend(() => {
-          const out: Array<GreeksBatch | string> = []
-          const rest = textOf.rest()
-          if (rest !== "") read(rest, out)
-          out.push(parser.end())
-          return Stream.fromIterable(out)
-        })
-      )
+      Stream.pipeThroughChannel(batches)
     )
     const watched =
       stalled === undefined
@@ -267,51 +281,54 @@ const greeksFrom = <X, E>(
     return watched.pipe(
       Stream.mapEffect((p) => parsePart(p, request)),
       Stream.catchAll(
-        (e): Stream.Stream<GreeksPart, ThetaProtocolError | ThetaResponseCut> =>
-          e._tag === "ThetaProtocolError"
-            ? Stream.fail(e)
-            : Stream.concat(
-                Stream.succeed<GreeksPart>(rowsPart(parser.cut())),
-                Stream.fail(
-                  new ThetaResponseCut({ request, line: parser.lines() + 1, detail: describeCut(e.error) })
+        (e): Stream.Stream<GreeksPart, ThetaProtocolError | ThetaResponseCut | ThetaRequestError> => {
+          if (e._tag === "ThetaProtocolError") return Stream.fail(e)
+          if (e._tag === "DecodeThreadStopped") return Stream.fail(decodeStopped(request, e))
+          return Stream.unwrap(
+            Effect.match(parserFor(undefined).cut, {
+              onFailure: (
+                stopped
+              ): Stream.Stream<GreeksPart, ThetaProtocolError | ThetaResponseCut | ThetaRequestError> =>
+                Stream.fail(decodeStopped(request, stopped)),
+              onSuccess: ({
+                parsed,
+                lines
+              }): Stream.Stream<GreeksPart, ThetaProtocolError | ThetaResponseCut | ThetaRequestError> =>
+                Stream.concat(
+                  Stream.fromIterable(parsed).pipe(Stream.mapEffect((p) => parsePart(p, request))),
+                  Stream.fail(
+                    new ThetaResponseCut({ request, line: lines + 1, detail: describeCut(e.error) })
+                  )
                 )
-              )
+            })
+          )
+        }
       ),
-      Stream.filter(nonEmpty)
+      Stream.filter(nonEmpty),
+      Stream.ensuring(Effect.sync(() => parser?.close()))
     )
   })
 
-/** `greeksFrom` a body arriving as text. */
+const decodeStopped = (request: string, e: DecodeThreadStopped): ThetaRequestError =>
+  new ThetaRequestError({
+    request,
+    detail: `${e.detail} while it read the answer; nothing of it was committed: run again`
+  })
+
+/** `greeksFrom` a body arriving as text, parsed in this thread. */
 export const greeksFromText = <E>(
   api: ThetaApi,
   request: string,
   text: Stream.Stream<string, E>,
   describeCut: (e: E) => string
-): Stream.Stream<GreeksPart, ThetaProtocolError | ThetaResponseCut> =>
-  greeksFrom(api, request, text, { chunk: (t) => t, rest: () => "" }, describeCut)
+): Stream.Stream<GreeksPart, ThetaProtocolError | ThetaResponseCut | ThetaRequestError> =>
+  greeksFrom(request, text, () => hereParser(api, { chunk: (t: string) => t, rest: () => "" }), describeCut)
+
+/** Where a body's CSV is parsed: on the decoding thread when it can (see greeksDecodeThread.ts), or here. */
+export type DecodeWhere = "auto" | "here"
 
 /**
- * A body's UTF-8 bytes as text, chunk by chunk. ThetaData's CSV is ASCII: while every chunk is,
- * a chunk is read as Latin-1 (the same text for ASCII bytes, and several times cheaper than a UTF-8
- * decode); from the first chunk that is not, the rest goes through a streaming UTF-8 decoder (no
- * multi-byte character can have started before it).
- */
-export const utf8Text = (): TextOf<Uint8Array> => {
-  let decoder: InstanceType<typeof TextDecoder> | undefined
-  return {
-    chunk: (b) => {
-      if (decoder === undefined) {
-        if (isAscii(b)) return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("latin1")
-        decoder = new TextDecoder()
-      }
-      return decoder.decode(b, { stream: true })
-    },
-    rest: () => (decoder === undefined ? "" : decoder.decode())
-  }
-}
-
-/**
- * `greeksFrom` a body arriving as UTF-8 bytes, decoded in the same step (no stream step of its own),
+ * `greeksFrom` a body arriving as UTF-8 bytes, decoded with the parsing (no stream step of its own),
  * cut with `BodyStalled` when no chunk arrives for `stallMs`.
  */
 export const greeksFromBytes = <E>(
@@ -319,23 +336,24 @@ export const greeksFromBytes = <E>(
   request: string,
   bytes: Stream.Stream<Uint8Array, E>,
   stallMs: number,
-  describeCut: (e: E | BodyStalled) => string
-): Stream.Stream<GreeksPart, ThetaProtocolError | ThetaResponseCut> =>
+  describeCut: (e: E | BodyStalled) => string,
+  where: DecodeWhere = "auto"
+): Stream.Stream<GreeksPart, ThetaProtocolError | ThetaResponseCut | ThetaRequestError> =>
   Stream.suspend(() => {
-    const text = utf8Text()
     const watch = stallWatch(stallMs)
-    const chunk = (b: Uint8Array) => {
-      watch.saw()
-      return text.chunk(b)
+    const parserOf = (first: Uint8Array | undefined): BodyParser<Uint8Array> => {
+      const onThread = where === "auto" && first !== undefined ? DecodeThread.threadParser(api) : undefined
+      if (onThread === undefined) DecodeThread.countedHere()
+      const parser = onThread ?? hereParser(api, utf8Text())
+      return {
+        ...parser,
+        push: (x) => {
+          watch.saw()
+          return parser.push(x)
+        }
+      }
     }
-    return greeksFrom<Uint8Array, E | BodyStalled>(
-      api,
-      request,
-      bytes,
-      { chunk, rest: text.rest },
-      describeCut,
-      watch.stalled
-    )
+    return greeksFrom<Uint8Array, E | BodyStalled>(request, bytes, parserOf, describeCut, watch.stalled)
   })
 
 export const make: Effect.Effect<ThetaTerminalShape, never, HttpClient.HttpClient | AppConfig> = Effect.gen(
@@ -489,7 +507,8 @@ export const make: Effect.Effect<ThetaTerminalShape, never, HttpClient.HttpClien
     /** One page of greeks, then (v2) the page its `Next-Page` header names. */
     const page = (path: string): Stream.Stream<GreeksPart, ThetaTerminalError> =>
       Stream.unwrap(
-        Effect.map(open(path, TIER.greeks), (opened) => {
+        // The decoding thread loads while the terminal prepares its answer.
+        Effect.map(Effect.zipRight(Effect.sync(DecodeThread.prepare), open(path, TIER.greeks)), (opened) => {
           if (opened._tag === "NoData") return Stream.succeed<GreeksPart>(opened)
           const ms = thetadata.requestTimeoutMs
           // A body that stalls is cut after the request timeout, so a download never hangs on it.

@@ -1,9 +1,9 @@
 /** The decoder's range readers (no slice per field) against the slicing ones they replace. */
 import { describe, expect, it } from "vitest"
 import { newYorkTimeToEpochMs } from "../../../src/domain/time.js"
+import { utf8Text } from "../../../src/sources/thetadata/bodyText.js"
 import { makeLineSplitter, numberAt } from "../../../src/sources/thetadata/csvText.js"
 import { makeGreeksCsvParser } from "../../../src/sources/thetadata/greeksCsv.js"
-import { utf8Text } from "../../../src/sources/thetadata/ThetaTerminal.js"
 import { newYorkMsOfDay, parseWallClock, wallClockAt } from "../../../src/sources/thetadata/wallClock.js"
 
 /** Number texts, plain decimals and everything else, that the readers must read as Number() does. */
