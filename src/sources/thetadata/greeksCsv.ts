@@ -11,7 +11,8 @@
  *
  * The hot path (bench/thetadataCsv.ts) makes no string per field: a row's fields are ranges of its
  * line, read by char code (numbers, strikes, times) into the builder's staged row; symbol, expiration
- * and right are the values of the row before while their text repeats.
+ * and right are the values of the row before while their text repeats, and a line that begins with
+ * the same contract as the line before (the next minute) skips those four fields altogether.
  */
 import { daysOfDate } from "../../domain/columnValues.js"
 import type { Rejected } from "../../domain/Dataset.js"
@@ -249,7 +250,15 @@ const makeRowDecoder = (
     numbers[cStrike] = strike
     texts[cRight] = rights.read(src, from[iRight]!, to[iRight]!)!
   }
+  // The contract fields (symbol, expiration, strike, right) when they lead the line, as ThetaData
+  // sends them: the text of the last line `decodeLine` read whole up to the comma after them, whose
+  // values are still the staged row's. A line that starts with the same text (the other minutes of
+  // the same contract) skips reading them. Empty when not known.
+  const contractFields = [iSymbol, iExpiration, iStrike, iRight]
+  const leading = contractFields.every((f) => f < contractFields.length)
+  let contractText = ""
   const decode: RowDecoder = (src, from, to) => {
+    contractText = ""
     decodeTexts(src, from, to)
     for (let k = 0; k < optionalField.length; k++) {
       const f = optionalField[k]!
@@ -298,8 +307,14 @@ const makeRowDecoder = (
    */
   const decodeLine = (src: string, a: number, b: number, from: Int32Array, to: Int32Array): boolean => {
     let p = a
+    let k0 = 0
+    const sameContract = contractText !== "" && src.startsWith(contractText, a)
+    if (sameContract) {
+      p = a + contractText.length
+      k0 = contractFields.length
+    }
     const last = width - 1
-    for (let k = 0; k <= last; k++) {
+    for (let k = k0; k <= last; k++) {
       const start = p
       const kd = kind[k]!
       if (kd === RANGE) {
@@ -349,7 +364,13 @@ const makeRowDecoder = (
       }
     }
     if (p !== b) return false
+    if (sameContract) {
+      times(src, from, to)
+      return true
+    }
+    contractText = ""
     decodeTexts(src, from, to)
+    if (leading) contractText = src.slice(a, to[contractFields.length - 1]! + 1)
     return true
   }
   return { decode, decodeLine }

@@ -166,6 +166,64 @@ describe("makeGreeksCsvParser's one-pass read of a line", () => {
   })
 })
 
+describe("makeGreeksCsvParser's reuse of a contract's fields from the line before", () => {
+  const header =
+    "symbol,expiration,strike,right,timestamp,bid,ask,delta,theta,vega,rho,epsilon,lambda,implied_vol,iv_error,underlying_timestamp,underlying_price"
+  const line = (contract: string, minute: number, bid = "1.10", ts?: string) => {
+    const t = ts ?? `2024-11-04T10:${String(minute).padStart(2, "0")}:00`
+    return `${contract},${t},${bid},1.20,0.5100,-0.0141,0.1913,0.0063,-0.0064,55.2930,0.5874,0.0721,${t},5712.66`
+  }
+  const a = "SPXW,2024-11-08,5800.000,CALL"
+  const b = "SPXW,2024-11-08,5800.000,PUT"
+  const c = "SPXW,2024-11-08,5805.000,CALL"
+
+  it("gives what a fresh parser gives for each line alone, around rejects, quoted and unusual lines", () => {
+    const lines = [
+      line(a, 1),
+      line(a, 2),
+      line(a, 3, "1.10", "not-a-time"), // rejected after its contract was reused
+      line(a, 4),
+      `${line(a, 5)},extra`, // a wrong field count: read by the range reader
+      line(a, 6),
+      line(a, 7, "x"), // not a number: the range reader rejects it
+      line(a, 8),
+      `"SPXW",2024-11-08,"5800.000",CALL,2024-11-04T10:09:00,1.10,1.20,0.5100,-0.0141,0.1913,0.0063,-0.0064,55.2930,0.5874,0.0721,2024-11-04T10:09:00,5712.66`,
+      line(a, 10),
+      line(b, 10),
+      line(b, 11),
+      line(c, 11),
+      line(a, 12),
+      line("SPXW,2024-11-08,5800.000,CALLS", 13), // the same text and more: another right
+      line(a, 14),
+      line("SPXW,2024-11-15,5800.000,CALL", 15),
+      line(a, 16, " 1.10") // a number the one-pass reader leaves to the range reader
+    ]
+    const whole = makeGreeksCsvParser("v3")
+    const got = [whole.feed(`${[header, ...lines].join("\r\n")}\r\n`), whole.end()]
+    const rows: Array<unknown> = []
+    const rejected: Array<string> = []
+    for (const batch of got) {
+      if (typeof batch === "string") throw new Error(batch)
+      rows.push(...batch.rows)
+      rejected.push(...batch.rejected.map((r) => r.reason))
+    }
+    const wantRows: Array<unknown> = []
+    const wantRejected: Array<string> = []
+    lines.forEach((text, i) => {
+      const alone = makeGreeksCsvParser("v3")
+      for (const batch of [alone.feed(`${header}\r\n${text}\r\n`), alone.end()]) {
+        if (typeof batch === "string") throw new Error(batch)
+        wantRows.push(...batch.rows)
+        wantRejected.push(...batch.rejected.map((r) => r.reason.replace(/^line 2:/, `line ${i + 2}:`)))
+      }
+    })
+    expect(rows).toEqual(wantRows)
+    expect(rejected).toEqual(wantRejected)
+    expect(rows).toHaveLength(lines.length - 3)
+    expect(rows.map((r) => (r as { right: string }).right)).toContain("calls")
+  })
+})
+
 describe("utf8Text", () => {
   it("gives the UTF-8 decoder's text, ASCII chunks read as Latin-1 until one is not ASCII", () => {
     const text = "symbol,x\r\nSPXW,1\r\nSPXW,é€😀,2\r\nSPXW,3\r\n"
