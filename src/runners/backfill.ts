@@ -12,7 +12,6 @@
  * own partition and checkpointed on its own, `units.concurrency` units at once over the whole run.
  * A unit without data is `empty` and final; a day is complete when each of its units is.
  */
-
 import { Clock, Effect, Stream } from "effect"
 import { MarketCalendar, type TradingSession } from "../calendar/MarketCalendar.js"
 import { calendarOf } from "../calendar/sessionPolicy.js"

@@ -5,7 +5,7 @@
  */
 import { Data, Effect } from "effect"
 import type { TextOf } from "./bodyText.js"
-import { type GreeksBatch, makeGreeksCsvParser, type ThetaApi } from "./greeksCsv.js"
+import { type GreeksBatch, type GreeksCsvParser, makeGreeksCsvParser, type ThetaApi } from "./greeksCsv.js"
 
 /** A batch of rows and rejects, or (a string) why the body cannot be read at all. */
 export type Parsed = GreeksBatch | string
@@ -37,28 +37,28 @@ export interface BodyParser<X> {
 export const worthHanding = (parsed: Parsed): boolean =>
   typeof parsed === "string" || parsed.columns.length > 0 || parsed.rejected.length > 0
 
+/** What `parser` gives for the body's next chunk (`text`): nothing, or a batch or a reason. */
+export const parsedOf = (parser: GreeksCsvParser, text: string): Array<Parsed> => {
+  const parsed = parser.feed(text)
+  return worthHanding(parsed) ? [parsed] : []
+}
+
+/** The body ended: what is left of its text read, then its last line (without a line break). */
+export const parsedAtEnd = <X>(parser: GreeksCsvParser, textOf: TextOf<X>): Array<Parsed> => {
+  const rest = textOf.rest()
+  const out = rest === "" ? [] : parsedOf(parser, rest)
+  out.push(parser.end())
+  return out
+}
+
 /** Parses each chunk in this thread as it is pushed. */
 export const hereParser = <X>(api: ThetaApi, textOf: TextOf<X>): BodyParser<X> => {
   const parser = makeGreeksCsvParser(api)
-  const read = (text: string, out: Array<Parsed>) => {
-    const parsed = parser.feed(text)
-    if (worthHanding(parsed)) out.push(parsed)
-  }
   return {
-    push: (x) => {
-      const out: Array<Parsed> = []
-      read(textOf.chunk(x), out)
-      return out
-    },
+    push: (x) => parsedOf(parser, textOf.chunk(x)),
     busy: () => false,
     settle: Effect.sync(() => []),
-    end: Effect.sync(() => {
-      const out: Array<Parsed> = []
-      const rest = textOf.rest()
-      if (rest !== "") read(rest, out)
-      out.push(parser.end())
-      return out
-    }),
+    end: Effect.sync(() => parsedAtEnd(parser, textOf)),
     cut: Effect.sync(() => ({ parsed: [parser.cut()], lines: parser.lines() })),
     close: () => {}
   }

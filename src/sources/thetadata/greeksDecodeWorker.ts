@@ -5,8 +5,7 @@
  */
 import { parentPort } from "node:worker_threads"
 import { type TextOf, utf8Text } from "./bodyText.js"
-import type { Parsed } from "./greeksBodyParser.js"
-import { worthHanding } from "./greeksBodyParser.js"
+import { type Parsed, parsedAtEnd, parsedOf } from "./greeksBodyParser.js"
 import { type GreeksCsvParser, makeGreeksCsvParser } from "./greeksCsv.js"
 import { DECODER_READY, type DecodeRequest, type DecodeResponse, toWire } from "./greeksDecodeWire.js"
 
@@ -34,23 +33,13 @@ if (port !== null) {
     if (body === undefined) return
     const { parser, text } = body
     switch (request.type) {
-      case "feed": {
-        const parsed = parser.feed(text.chunk(request.bytes))
-        answer(request.id, worthHanding(parsed) ? [parsed] : [])
+      case "feed":
+        answer(request.id, parsedOf(parser, text.chunk(request.bytes)))
         return
-      }
-      case "end": {
+      case "end":
         bodies.delete(request.id)
-        const out: Array<Parsed> = []
-        const rest = text.rest()
-        if (rest !== "") {
-          const parsed = parser.feed(rest)
-          if (worthHanding(parsed)) out.push(parsed)
-        }
-        out.push(parser.end())
-        answer(request.id, out, parser.lines())
+        answer(request.id, parsedAtEnd(parser, text), parser.lines())
         return
-      }
       case "cut": {
         bodies.delete(request.id)
         answer(request.id, [parser.cut()], parser.lines())
