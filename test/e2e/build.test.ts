@@ -52,6 +52,18 @@ const loadedAtStart = (meta: Metafile, entry: string) => {
   return { inputs, external: [...external] }
 }
 
+/** The worker's messages in order: each call gives the next one (or its error). */
+const messagesOf = (worker: Worker): (() => Promise<unknown>) => {
+  const messages: Array<unknown> = []
+  worker.on("message", (m) => messages.push(m))
+  return () =>
+    new Promise<unknown>((resolve, reject) => {
+      if (messages.length > 0) return resolve(messages.shift())
+      worker.once("message", () => resolve(messages.shift()))
+      worker.once("error", reject)
+    })
+}
+
 describe("the compiled CLI", () => {
   it.live("the bin runs the build, which the suite made from the current source", () =>
     Effect.gen(function* () {
@@ -125,14 +137,7 @@ describe("the compiled CLI", () => {
     Effect.promise(async () => {
       const worker = new Worker(Path.join(dist, "frameDecodeWorker.mjs"))
       try {
-        const messages: Array<unknown> = []
-        const next = () =>
-          new Promise<unknown>((resolve, reject) => {
-            if (messages.length > 0) return resolve(messages.shift())
-            worker.once("message", () => resolve(messages.shift()))
-            worker.once("error", reject)
-          })
-        worker.on("message", (m) => messages.push(m))
+        const next = messagesOf(worker)
         expect(await next()).toBe(WORKER_READY)
         const frame = JSON.stringify([
           {
@@ -163,14 +168,7 @@ describe("the compiled CLI", () => {
     Effect.promise(async () => {
       const worker = new Worker(Path.join(dist, "greeksDecodeWorker.mjs"))
       try {
-        const messages: Array<unknown> = []
-        const next = () =>
-          new Promise<unknown>((resolve, reject) => {
-            if (messages.length > 0) return resolve(messages.shift())
-            worker.once("message", () => resolve(messages.shift()))
-            worker.once("error", reject)
-          })
-        worker.on("message", (m) => messages.push(m))
+        const next = messagesOf(worker)
         expect(await next()).toBe(DECODER_READY)
         const body = [
           "symbol,expiration,strike,right,timestamp,bid,ask,delta,theta,vega,rho,epsilon,lambda,implied_vol,iv_error,underlying_timestamp,underlying_price",
