@@ -51,6 +51,14 @@ export const parsedAtEnd = <X>(parser: GreeksCsvParser, textOf: TextOf<X>): Arra
   return out
 }
 
+/** The body broke off: its unfinished last line rejected, and the lines read. */
+export const parsedAtCut = (
+  parser: GreeksCsvParser
+): { readonly parsed: Array<Parsed>; readonly lines: number } => ({
+  parsed: [parser.cut()],
+  lines: parser.lines()
+})
+
 /** Parses each chunk in this thread as it is pushed. */
 export const hereParser = <X>(api: ThetaApi, textOf: TextOf<X>): BodyParser<X> => {
   const parser = makeGreeksCsvParser(api)
@@ -59,7 +67,7 @@ export const hereParser = <X>(api: ThetaApi, textOf: TextOf<X>): BodyParser<X> =
     busy: () => false,
     settle: Effect.sync(() => []),
     end: Effect.sync(() => parsedAtEnd(parser, textOf)),
-    cut: Effect.sync(() => ({ parsed: [parser.cut()], lines: parser.lines() })),
+    cut: Effect.sync(() => parsedAtCut(parser)),
     close: () => {}
   }
 }

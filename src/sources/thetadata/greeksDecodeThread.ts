@@ -121,9 +121,12 @@ export const threadParser = (api: ThetaApi): BodyParser<Uint8Array> | undefined 
   let lines: number | undefined
   let failure: DecodeThreadStopped | undefined
   let wake: (() => void) | undefined
-  const post = (request: DecodeRequest, transfer?: ReadonlyArray<ArrayBuffer>) => {
-    if (transfer === undefined) w.postMessage(request)
-    else w.postMessage(request, transfer as Array<ArrayBuffer>)
+  const post = (request: DecodeRequest, transfer: Array<ArrayBuffer> = []) => w.postMessage(request, transfer)
+  /** Resumes the one wait in progress (`waitFor`), if any, to look again. */
+  const wakeUp = () => {
+    const resume = wake
+    wake = undefined
+    resume?.()
   }
   const forget = () => {
     if (open.delete(id) && open.size === 0) w.unref()
@@ -136,15 +139,11 @@ export const threadParser = (api: ThetaApi): BodyParser<Uint8Array> | undefined 
         lines = response.last.lines
         forget()
       }
-      const w = wake
-      wake = undefined
-      w?.()
+      wakeUp()
     },
     stopped: (detail) => {
       failure = new DecodeThreadStopped({ detail })
-      const w = wake
-      wake = undefined
-      w?.()
+      wakeUp()
     }
   })
   w.ref()

@@ -5,7 +5,7 @@
  */
 import { parentPort } from "node:worker_threads"
 import { type TextOf, utf8Text } from "./bodyText.js"
-import { type Parsed, parsedAtEnd, parsedOf } from "./greeksBodyParser.js"
+import { type Parsed, parsedAtCut, parsedAtEnd, parsedOf } from "./greeksBodyParser.js"
 import { type GreeksCsvParser, makeGreeksCsvParser } from "./greeksCsv.js"
 import { DECODER_READY, type DecodeRequest, type DecodeResponse, toWire } from "./greeksDecodeWire.js"
 
@@ -42,7 +42,8 @@ if (port !== null) {
         return
       case "cut": {
         bodies.delete(request.id)
-        answer(request.id, [parser.cut()], parser.lines())
+        const { parsed, lines } = parsedAtCut(parser)
+        answer(request.id, parsed, lines)
         return
       }
       case "close":
